@@ -1,0 +1,36 @@
+//! Errors of the enrichment crate: each names the file or setting and the cause.
+
+use std::path::PathBuf;
+
+/// Why enrichment data could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum EnrichmentError {
+    /// A file could not be read.
+    #[error("{setting}: cannot read `{}`: {source}", path.display())]
+    Read {
+        /// The setting that named the file.
+        setting: &'static str,
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// A MaxMind database could not be opened.
+    #[error("{setting}: `{origin}` is not a readable MaxMind database: {message}")]
+    MaxMind {
+        /// The setting that named it.
+        setting: &'static str,
+        /// File name or `embedded:...`.
+        origin: String,
+        /// The reader's error.
+        message: String,
+    },
+    /// The app catalog is invalid.
+    #[error("app catalog {origin}: {message}")]
+    Catalog {
+        /// File name or `embedded`.
+        origin: String,
+        /// What is wrong (names the app id and, for syntax errors, the line).
+        message: String,
+    },
+}

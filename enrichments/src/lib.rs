@@ -1,0 +1,120 @@
+//! # floodlight-enrichments
+//!
+//! The context floodlight adds to events, as immutable lookup tables:
+//!
+//! * [`catalog`] — the SaaS app catalog: domain / OAuth client id → app,
+//!   category, risk, status and sanctioned alternative.
+//! * [`geo`] — MaxMind databases and corporate CIDRs → country, city, ASN,
+//!   connection type, user type, anonymizer flags and `network_type`.
+//! * [`email`] — address → personal (free-mail) / disposable / corporate.
+//! * [`similarity`] — does a personal address look like the employee's own?
+//! * [`config`] — the `[enrichments]` settings and their validation.
+//!
+//! An [`Enrichments`] value is one consistent snapshot of all of them; the
+//! pipeline swaps whole snapshots on reload.
+
+pub mod catalog;
+pub mod config;
+pub mod email;
+pub mod error;
+pub mod geo;
+pub mod similarity;
+
+use std::path::Path;
+
+pub use catalog::{App, AppCatalog, AppStatus, Category};
+pub use config::{EnrichmentConfig, GeoIpConfig};
+pub use email::{AddressInfo, EmailClassifier};
+pub use error::EnrichmentError;
+pub use geo::{GeoInfo, GeoIp, NetworkType};
+pub use similarity::resembles_user;
+
+/// One snapshot of every lookup table.
+#[derive(Debug)]
+pub struct Enrichments {
+    /// SaaS app catalog.
+    pub catalog: AppCatalog,
+    /// IP context.
+    pub geo: GeoIp,
+    /// Email-address classes.
+    pub email: EmailClassifier,
+}
+
+fn read(setting: &'static str, base: &Path, p: &Path) -> Result<String, EnrichmentError> {
+    let full = config::resolve(base, p);
+    std::fs::read_to_string(&full).map_err(|source| EnrichmentError::Read { setting, path: full, source })
+}
+
+impl Enrichments {
+    /// Load what `cfg` names; relative paths resolve against `base_dir`.
+    pub fn load(cfg: &EnrichmentConfig, base_dir: &Path) -> Result<Enrichments, EnrichmentError> {
+        let catalog = match &cfg.catalog {
+            Some(p) => {
+                let text = read("enrichments.catalog", base_dir, p)?;
+                AppCatalog::from_toml(&text, &config::resolve(base_dir, p).display().to_string())?
+            }
+            None => AppCatalog::embedded()?,
+        };
+        let mut geo = if cfg.geoip.demo {
+            GeoIp::test_databases(cfg.corporate_cidrs.clone())?
+        } else {
+            GeoIp::disabled(cfg.corporate_cidrs.clone())
+        };
+        for (setting, p) in cfg.geoip.databases() {
+            geo.add_file(setting, &config::resolve(base_dir, p))?;
+        }
+        let mut email = EmailClassifier::embedded(cfg.corporate_domains.iter().cloned());
+        if let Some(p) = &cfg.personal_domains {
+            email.add_personal(
+                email::parse_list(&read("enrichments.personal_domains", base_dir, p)?).collect::<Vec<_>>(),
+            );
+        }
+        if let Some(p) = &cfg.disposable_domains {
+            email.add_disposable(
+                email::parse_list(&read("enrichments.disposable_domains", base_dir, p)?).collect::<Vec<_>>(),
+            );
+        }
+        Ok(Enrichments { catalog, geo, email })
+    }
+
+    /// Everything bundled: catalog, lists, MaxMind test databases, and the
+    /// demo organisation (`corp.example.com`, `89.160.20.112/28`, `10.0.0.0/8`).
+    pub fn embedded_default() -> Result<Enrichments, EnrichmentError> {
+        let corporate = ["89.160.20.112/28", "10.0.0.0/8"].iter().filter_map(|c| c.parse().ok()).collect();
+        Ok(Enrichments {
+            catalog: AppCatalog::embedded()?,
+            geo: GeoIp::test_databases(corporate)?,
+            email: EmailClassifier::embedded(["corp.example.com".to_string()]),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn embedded_default_answers_for_the_demo_organisation() {
+        let e = Enrichments::embedded_default().unwrap();
+        assert_eq!(e.geo.lookup("10.1.2.3".parse().unwrap()).network_type, NetworkType::Corporate);
+        assert!(e.email.classify("x@corp.example.com").is_corporate);
+        assert_eq!(e.catalog.lookup_domain("relay-1.net.anydesk.com").map(|a| a.id.as_str()), Some("anydesk"));
+    }
+
+    #[test]
+    fn load_reads_configured_files_relative_to_the_base_dir() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("extra.txt"), "# ours\nmy-isp-mail.example\n").unwrap();
+        let cfg: EnrichmentConfig = toml::from_str(
+            "personal_domains = \"extra.txt\"\ncorporate_domains = [\"corp.example.com\"]\n[geoip]\ndemo = true\n",
+        )
+        .unwrap();
+        let e = Enrichments::load(&cfg, dir.path()).unwrap();
+        assert!(e.email.classify("a@my-isp-mail.example").is_personal);
+        assert!(e.email.classify("a@gmail.com").is_personal);
+        assert_eq!(e.geo.lookup("149.101.100.1".parse().unwrap()).network_type, NetworkType::Cellular);
+        let missing: EnrichmentConfig = toml::from_str("catalog = \"nope.toml\"").unwrap();
+        let err = Enrichments::load(&missing, dir.path()).unwrap_err().to_string();
+        assert!(err.starts_with("enrichments.catalog: cannot read"), "{err}");
+    }
+}

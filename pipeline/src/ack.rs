@@ -1,0 +1,212 @@
+//! End-to-end acknowledgements: how a source learns that everything derived
+//! from one of its batches was durably written (or failed).
+//!
+//! A source creates one [`AckToken`] per batch. Every stage that keeps data
+//! derived from the batch keeps a clone of the token; a sink drops its clone
+//! only after the data is durable. When the last clone drops, the source's
+//! [`AckReceiver`] gets an [`AckReport`] with the batch id and whether any
+//! holder marked it failed. Nothing has to remember to "send the ack": it is
+//! the token's lifetime.
+//!
+//! [`OffsetTracker`] turns out-of-order reports into the contiguous prefix
+//! of offsets that may be committed (per file, per Kafka partition).
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+/// Final state of a batch once every holder released it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchStatus {
+    /// Every sink durably wrote what it received from the batch.
+    Delivered,
+    /// At least one sink failed to write part of the batch.
+    Failed,
+}
+
+/// Sent to the source when a batch's last token clone drops.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AckReport {
+    /// The id the source gave the batch.
+    pub batch_id: u64,
+    /// Delivered or failed.
+    pub status: BatchStatus,
+}
+
+struct AckInner {
+    batch_id: u64,
+    failed: AtomicBool,
+    tx: Option<mpsc::UnboundedSender<AckReport>>,
+}
+
+impl Drop for AckInner {
+    fn drop(&mut self) {
+        if let Some(tx) = self.tx.take() {
+            let status = if self.failed.load(Ordering::Acquire) { BatchStatus::Failed } else { BatchStatus::Delivered };
+            // The source may have gone away (forced shutdown): nothing to tell then.
+            let _ = tx.send(AckReport { batch_id: self.batch_id, status });
+        }
+    }
+}
+
+/// Shared handle on one source batch; see the module docs.
+#[derive(Clone)]
+pub struct AckToken(Arc<AckInner>);
+
+impl std::fmt::Debug for AckToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AckToken").field("batch_id", &self.0.batch_id).finish()
+    }
+}
+
+impl AckToken {
+    /// A token that reports nowhere (tests, `floodlight parse`).
+    pub fn detached(batch_id: u64) -> Self {
+        AckToken(Arc::new(AckInner { batch_id, failed: AtomicBool::new(false), tx: None }))
+    }
+
+    /// The batch id.
+    pub fn batch_id(&self) -> u64 {
+        self.0.batch_id
+    }
+
+    /// Mark the batch failed; the report will say [`BatchStatus::Failed`].
+    pub fn fail(&self) {
+        self.0.failed.store(true, Ordering::Release);
+    }
+}
+
+/// Creates tokens for a source and receives their reports.
+pub struct AckReceiver {
+    tx: mpsc::UnboundedSender<AckReport>,
+    rx: mpsc::UnboundedReceiver<AckReport>,
+    next_id: u64,
+    outstanding: u64,
+}
+
+impl Default for AckReceiver {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl AckReceiver {
+    /// A new receiver with no outstanding batches.
+    pub fn new() -> Self {
+        let (tx, rx) = mpsc::unbounded_channel();
+        AckReceiver { tx, rx, next_id: 0, outstanding: 0 }
+    }
+
+    /// A token for a new batch; its id is returned by [`AckToken::batch_id`].
+    pub fn token(&mut self) -> AckToken {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.outstanding += 1;
+        AckToken(Arc::new(AckInner { batch_id: id, failed: AtomicBool::new(false), tx: Some(self.tx.clone()) }))
+    }
+
+    /// Batches handed out and not yet reported.
+    pub fn outstanding(&self) -> u64 {
+        self.outstanding
+    }
+
+    /// A report that is ready now, without waiting.
+    pub fn try_recv(&mut self) -> Option<AckReport> {
+        let r = self.rx.try_recv().ok()?;
+        self.outstanding -= 1;
+        Some(r)
+    }
+
+    /// Wait for the next report; `None` when nothing is outstanding.
+    pub async fn recv(&mut self) -> Option<AckReport> {
+        if self.outstanding == 0 {
+            return None;
+        }
+        let r = self.rx.recv().await?;
+        self.outstanding -= 1;
+        Some(r)
+    }
+}
+
+/// Tracks ranges of offsets in flight for one stream (a file, a Kafka
+/// partition) and yields the highest offset below which everything is
+/// acknowledged. A failed batch blocks the prefix: nothing after it is
+/// committed until it is retried and delivered.
+#[derive(Debug, Default, Clone)]
+pub struct OffsetTracker {
+    /// first offset → (last offset, delivered?)
+    pending: BTreeMap<u64, (u64, bool)>,
+    committed: Option<u64>,
+}
+
+impl OffsetTracker {
+    /// Register a batch covering `first..=last`.
+    pub fn begin(&mut self, first: u64, last: u64) {
+        self.pending.insert(first, (last, false));
+    }
+
+    /// Mark the batch starting at `first` delivered; returns the new
+    /// committable offset when it advanced.
+    pub fn delivered(&mut self, first: u64) -> Option<u64> {
+        if let Some(entry) = self.pending.get_mut(&first) {
+            entry.1 = true;
+        }
+        let mut advanced = None;
+        while let Some((&start, &(last, done))) = self.pending.iter().next() {
+            if !done {
+                break;
+            }
+            self.pending.remove(&start);
+            self.committed = Some(last);
+            advanced = Some(last);
+        }
+        advanced
+    }
+
+    /// The last offset of the acknowledged contiguous prefix.
+    pub fn committed(&self) -> Option<u64> {
+        self.committed
+    }
+
+    /// Batches still in flight.
+    pub fn in_flight(&self) -> usize {
+        self.pending.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn report_arrives_when_the_last_clone_drops() {
+        let mut acks = AckReceiver::new();
+        let t = acks.token();
+        let sink_a = t.clone();
+        let sink_b = t.clone();
+        drop(t);
+        drop(sink_a);
+        assert!(acks.try_recv().is_none(), "one holder still has it");
+        sink_b.fail();
+        drop(sink_b);
+        let r = acks.recv().await.unwrap();
+        assert_eq!(r, AckReport { batch_id: 0, status: BatchStatus::Failed });
+        assert_eq!(acks.outstanding(), 0);
+        assert!(acks.recv().await.is_none());
+    }
+
+    #[test]
+    fn tracker_commits_only_the_contiguous_prefix() {
+        let mut t = OffsetTracker::default();
+        t.begin(0, 9);
+        t.begin(10, 19);
+        t.begin(20, 29);
+        assert_eq!(t.delivered(10), None, "0..9 still pending");
+        assert_eq!(t.committed(), None);
+        assert_eq!(t.delivered(0), Some(19));
+        assert_eq!(t.delivered(20), Some(29));
+        assert_eq!(t.in_flight(), 0);
+    }
+}

@@ -1,0 +1,589 @@
+//! The configuration file: TOML, every table `deny_unknown_fields`, with
+//! environment-variable interpolation, validated as a whole before a run.
+//!
+//! ```toml
+//! [runtime]
+//! workers = 0                 # 0 = one per core
+//!
+//! [[sources]]
+//! type = "file"               # file | stdin | demo
+//! name = "firewall"
+//! paths = ["/var/log/pan/*.log"]
+//! format = "panos"
+//!
+//! [enrichments]
+//! corporate_domains = ["corp.example.com"]
+//!
+//! [rules.params.SS-04]
+//! min_bytes_out = 100000
+//!
+//! [sinks.findings]
+//! path = "-"                  # JSON lines; "-" is stdout
+//! [sinks.lake]
+//! path = "/data/floodlight"
+//! [sinks.dead_letter]
+//! path = "/data/floodlight/dead-letter.jsonl"
+//! ```
+//!
+//! `${VAR}` is replaced by the environment variable `VAR` (an error if it is
+//! unset), `${VAR:-default}` falls back to `default`, `$$` is a literal `$`.
+//! The full reference is in the README.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use floodlight_enrichments::{EnrichmentConfig, Enrichments};
+use serde::Deserialize;
+
+use crate::decode::registry::{decoder_for, format_ids};
+use crate::detect::{load_rules, DetectionEngine, RuleSettings, RuleSource};
+use crate::runtime::{Pipeline, RuntimeOptions};
+use crate::sinks::jsonl::{JsonLinesSink, Stream};
+use crate::sinks::lake::{LakeOptions, LakeSink};
+use crate::sinks::Sink;
+use crate::source::embedded::EmbeddedDemoSource;
+use crate::source::file::{FileSource, FileSourceConfig};
+use crate::source::stdin::{StdinSource, StdinSourceConfig};
+use crate::source::{BatchLimits, Source};
+use crate::transform::Enricher;
+
+/// The whole configuration file.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Runtime settings.
+    #[serde(default)]
+    pub runtime: RuntimeConfig,
+    /// Inputs. Empty means the embedded demo logs.
+    #[serde(default)]
+    pub sources: Vec<SourceConfig>,
+    /// Enrichment data.
+    #[serde(default)]
+    pub enrichments: EnrichmentConfig,
+    /// Which rules run, with which parameters.
+    #[serde(default)]
+    pub rules: RulesConfig,
+    /// Outputs.
+    #[serde(default)]
+    pub sinks: SinksConfig,
+}
+
+/// `[runtime]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RuntimeConfig {
+    /// Worker tasks for decode/enrich/detect; 0 = one per core.
+    pub workers: usize,
+    /// Batches buffered between stages.
+    pub channel_capacity: usize,
+    /// A micro-batch closes at this many records...
+    pub batch_max_records: usize,
+    /// ...or this long after its first record (streaming inputs).
+    pub batch_max_wait: String,
+    /// How long to wait at shutdown for in-flight batches to be written.
+    pub drain_timeout: String,
+    /// How often sinks flush and roll files.
+    pub flush_interval: String,
+    /// Finding ids remembered for dedup.
+    pub dedup_capacity: usize,
+}
+
+impl Default for RuntimeConfig {
+    fn default() -> Self {
+        RuntimeConfig {
+            workers: 0,
+            channel_capacity: 4,
+            batch_max_records: 8192,
+            batch_max_wait: "100ms".into(),
+            drain_timeout: "30s".into(),
+            flush_interval: "1s".into(),
+            dedup_capacity: 100_000,
+        }
+    }
+}
+
+/// One `[[sources]]` entry.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
+pub enum SourceConfig {
+    /// Files or globs, once or followed.
+    File {
+        /// Name in logs and metrics (default: `file-<n>`).
+        #[serde(default)]
+        name: Option<String>,
+        /// Paths or globs; relative to the config file.
+        paths: Vec<String>,
+        /// Input format id.
+        format: String,
+        /// Follow like `tail -F`.
+        #[serde(default)]
+        follow: bool,
+        /// Poll interval when following.
+        #[serde(default)]
+        poll_interval: Option<String>,
+    },
+    /// Standard input.
+    Stdin {
+        /// Name in logs and metrics (default: `stdin`).
+        #[serde(default)]
+        name: Option<String>,
+        /// Input format id.
+        format: String,
+    },
+    /// The demo logs compiled into the binary.
+    Demo {},
+}
+
+/// `[rules]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RulesConfig {
+    /// Directories of rule files; empty = the rule pack compiled into the binary.
+    #[serde(default)]
+    pub dirs: Vec<PathBuf>,
+    /// Rule ids not to run.
+    #[serde(default)]
+    pub disabled: Vec<String>,
+    /// Parameter overrides: `[rules.params.SS-04] min_bytes_out = 100000`.
+    #[serde(default)]
+    pub params: BTreeMap<String, BTreeMap<String, toml::Value>>,
+}
+
+/// `[sinks]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SinksConfig {
+    /// Findings as JSON lines.
+    pub findings: Option<JsonLinesConfig>,
+    /// Parquet lake of events and findings.
+    pub lake: Option<LakeConfig>,
+    /// Records that could not be decoded, as JSON lines.
+    pub dead_letter: Option<JsonLinesConfig>,
+}
+
+/// A JSON-lines output.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JsonLinesConfig {
+    /// File path (relative to the config file), or `-` for stdout.
+    pub path: PathBuf,
+}
+
+/// `[sinks.lake]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LakeConfig {
+    /// Root directory (relative to the config file).
+    pub path: PathBuf,
+    /// Write enriched events (`events/class=.../date=...`).
+    #[serde(default = "yes")]
+    pub events: bool,
+    /// Write findings (`findings/class=.../date=...`).
+    #[serde(default = "yes")]
+    pub findings: bool,
+    /// Close a file after this many rows.
+    #[serde(default = "default_roll_rows")]
+    pub roll_rows: usize,
+    /// Close a file this long after opening it.
+    #[serde(default = "default_roll_after")]
+    pub roll_after: String,
+}
+
+fn yes() -> bool {
+    true
+}
+fn default_roll_rows() -> usize {
+    1_000_000
+}
+fn default_roll_after() -> String {
+    "60s".into()
+}
+
+/// A configuration mistake: the setting and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{setting}: {problem}")]
+pub struct ConfigProblem {
+    /// Dotted path of the setting (`sources[0].format`).
+    pub setting: String,
+    /// What is wrong, and what would be right.
+    pub problem: String,
+}
+
+fn problem(setting: impl Into<String>, problem: impl Into<String>) -> ConfigProblem {
+    ConfigProblem { setting: setting.into(), problem: problem.into() }
+}
+
+/// Why a configuration could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {source}")]
+    Read {
+        /// Config path.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// `${VAR}` interpolation failed.
+    #[error("{path}:{line}: {message}")]
+    Interpolation {
+        /// Config path.
+        path: PathBuf,
+        /// Line of the reference.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// TOML syntax or an unknown / mistyped setting.
+    #[error("{path}:{line}: {message}")]
+    Parse {
+        /// Config path.
+        path: PathBuf,
+        /// Line of the error.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// Settings that parse but are invalid.
+    #[error("{} problem(s) in the configuration:\n{}", .0.len(), .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Invalid(Vec<ConfigProblem>),
+    /// A rule failed to load or compile.
+    #[error("{} rule error(s):\n{}", .0.len(), .0.iter().map(|p| format!("  - {p}")).collect::<Vec<_>>().join("\n"))]
+    Rules(Vec<crate::detect::RuleError>),
+    /// Enrichment data could not be loaded.
+    #[error("enrichments: {0}")]
+    Enrichments(String),
+    /// A sink could not be opened.
+    #[error("{0}")]
+    Sink(#[from] crate::sinks::SinkError),
+}
+
+/// Replace `${VAR}` / `${VAR:-default}` / `$$` using `lookup`.
+pub fn interpolate(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, (usize, String)> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    let line_at = |consumed: usize| text[..consumed].matches('\n').count() + 1;
+    while let Some(i) = rest.find('$') {
+        out.push_str(&rest[..i]);
+        let after = &rest[i + 1..];
+        if let Some(a) = after.strip_prefix('$') {
+            out.push('$');
+            rest = a;
+        } else if let Some(body) = after.strip_prefix('{') {
+            let consumed = text.len() - rest.len() + i;
+            let end = body
+                .find('}')
+                .ok_or_else(|| (line_at(consumed), "unclosed `${` (write `$$` for a literal `$`)".to_string()))?;
+            let inner = &body[..end];
+            let (name, default) = match inner.split_once(":-") {
+                Some((n, d)) => (n, Some(d)),
+                None => (inner, None),
+            };
+            if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                return Err((
+                    line_at(consumed),
+                    format!("`${{{inner}}}` is not a valid variable reference (letters, digits and `_`)"),
+                ));
+            }
+            match (lookup(name), default) {
+                (Some(v), _) => out.push_str(&v),
+                (None, Some(d)) => out.push_str(d),
+                (None, None) => {
+                    return Err((
+                        line_at(consumed),
+                        format!("environment variable `{name}` is not set (use `${{{name}:-default}}` for a fallback)"),
+                    ))
+                }
+            }
+            rest = &body[end + 1..];
+        } else {
+            out.push('$');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+fn duration(setting: &str, value: &str, problems: &mut Vec<ConfigProblem>) -> Duration {
+    match humantime::parse_duration(value) {
+        Ok(d) => d,
+        Err(e) => {
+            problems
+                .push(problem(setting, format!("`{value}` is not a duration ({e}); write e.g. `500ms`, `30s`, `5m`")));
+            Duration::from_secs(1)
+        }
+    }
+}
+
+impl Config {
+    /// Parse config text (after interpolation). `path` names the file in errors.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let text = interpolate(text, |k| std::env::var(k).ok())
+            .map_err(|(line, message)| ConfigError::Interpolation { path: path.to_path_buf(), line, message })?;
+        toml::from_str(&text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
+            ConfigError::Parse { path: path.to_path_buf(), line, message: e.message().to_string() }
+        })
+    }
+
+    /// Read and parse a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text =
+            std::fs::read_to_string(path).map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
+        Self::parse(&text, path)
+    }
+
+    /// Every problem with the settings (not the rules: see [`Config::check`]).
+    pub fn problems(&self, base_dir: &Path) -> Vec<ConfigProblem> {
+        let mut p = Vec::new();
+        let r = &self.runtime;
+        if r.channel_capacity == 0 {
+            p.push(problem("runtime.channel_capacity", "must be at least 1"));
+        }
+        if r.batch_max_records == 0 {
+            p.push(problem("runtime.batch_max_records", "must be at least 1"));
+        }
+        if r.dedup_capacity == 0 {
+            p.push(problem("runtime.dedup_capacity", "must be at least 1"));
+        }
+        duration("runtime.batch_max_wait", &r.batch_max_wait, &mut p);
+        duration("runtime.drain_timeout", &r.drain_timeout, &mut p);
+        duration("runtime.flush_interval", &r.flush_interval, &mut p);
+        let mut names = BTreeMap::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            let (name, format) = match s {
+                SourceConfig::File { name, paths, format, poll_interval, .. } => {
+                    if paths.is_empty() {
+                        p.push(problem(format!("sources[{i}].paths"), "must name at least one file or glob"));
+                    }
+                    for (j, pat) in paths.iter().enumerate() {
+                        if let Err(e) = glob::Pattern::new(pat) {
+                            p.push(problem(
+                                format!("sources[{i}].paths[{j}]"),
+                                format!("`{pat}` is not a valid glob: {e}"),
+                            ));
+                        }
+                    }
+                    if let Some(pi) = poll_interval {
+                        duration(&format!("sources[{i}].poll_interval"), pi, &mut p);
+                    }
+                    let _ = base_dir;
+                    (name.clone().unwrap_or_else(|| format!("file-{i}")), Some(format))
+                }
+                SourceConfig::Stdin { name, format } => (name.clone().unwrap_or_else(|| "stdin".into()), Some(format)),
+                SourceConfig::Demo {} => ("demo".to_string(), None),
+            };
+            if let Some(format) = format {
+                if decoder_for(format).is_none() {
+                    p.push(problem(
+                        format!("sources[{i}].format"),
+                        format!("unknown format `{format}` (known: {})", format_ids()),
+                    ));
+                }
+            }
+            if let Some(first) = names.insert(name.clone(), i) {
+                p.push(problem(
+                    format!("sources[{i}].name"),
+                    format!("`{name}` is already the name of sources[{first}]"),
+                ));
+            }
+        }
+        for msg in self.enrichments.validate(base_dir) {
+            p.push(problem("enrichments", msg));
+        }
+        if let Some(l) = &self.sinks.lake {
+            if l.roll_rows == 0 {
+                p.push(problem("sinks.lake.roll_rows", "must be at least 1"));
+            }
+            duration("sinks.lake.roll_after", &l.roll_after, &mut p);
+            if !l.events && !l.findings {
+                p.push(problem(
+                    "sinks.lake",
+                    "writes nothing: set `events` or `findings` to true, or remove the table",
+                ));
+            }
+        }
+        for (dir_i, d) in self.rules.dirs.iter().enumerate() {
+            let full = base_dir.join(d);
+            if !full.is_dir() {
+                p.push(problem(format!("rules.dirs[{dir_i}]"), format!("`{}` is not a directory", full.display())));
+            }
+        }
+        p
+    }
+
+    /// The rule settings and source.
+    pub fn rule_setup(&self, base_dir: &Path) -> (RuleSource, RuleSettings) {
+        let source = if self.rules.dirs.is_empty() {
+            RuleSource::Embedded
+        } else {
+            RuleSource::Dirs(self.rules.dirs.iter().map(|d| base_dir.join(d)).collect())
+        };
+        (source, RuleSettings { disabled: self.rules.disabled.clone(), params: self.rules.params.clone() })
+    }
+
+    /// Validate everything: settings, then every rule loaded and compiled.
+    pub async fn check(&self, base_dir: &Path) -> Result<DetectionEngine, ConfigError> {
+        let problems = self.problems(base_dir);
+        if !problems.is_empty() {
+            return Err(ConfigError::Invalid(problems));
+        }
+        let (source, settings) = self.rule_setup(base_dir);
+        let (defs, errors) = load_rules(&source, &settings);
+        if !errors.is_empty() {
+            return Err(ConfigError::Rules(errors));
+        }
+        DetectionEngine::compile(defs).await.map_err(ConfigError::Rules)
+    }
+
+    /// Runtime options from `[runtime]` (call after [`Config::problems`]).
+    pub fn runtime_options(&self) -> RuntimeOptions {
+        let mut ignore = Vec::new();
+        let r = &self.runtime;
+        RuntimeOptions {
+            workers: r.workers,
+            channel_capacity: r.channel_capacity.max(1),
+            limits: BatchLimits {
+                max_records: r.batch_max_records.max(1),
+                max_wait: duration("", &r.batch_max_wait, &mut ignore),
+                ..BatchLimits::default()
+            },
+            drain_timeout: duration("", &r.drain_timeout, &mut ignore),
+            flush_interval: duration("", &r.flush_interval, &mut ignore),
+            dedup_capacity: r.dedup_capacity.max(1),
+            ..RuntimeOptions::default()
+        }
+    }
+
+    /// Load enrichment data as configured.
+    pub fn enrichments(&self, base_dir: &Path) -> Result<Enrichments, ConfigError> {
+        Enrichments::load(&self.enrichments, base_dir).map_err(|e| ConfigError::Enrichments(e.to_string()))
+    }
+
+    /// Validate and build a runnable pipeline.
+    pub async fn build(&self, base_dir: &Path) -> Result<Pipeline, ConfigError> {
+        let engine = self.check(base_dir).await?;
+        let enrichments = self.enrichments(base_dir)?;
+        let mut sources: Vec<Box<dyn Source>> = Vec::new();
+        for (i, s) in self.sources.iter().enumerate() {
+            sources.push(match s {
+                SourceConfig::File { name, paths, format, follow, poll_interval } => {
+                    let mut ignore = Vec::new();
+                    let poll = poll_interval.as_deref().map(|p| duration("", p, &mut ignore).as_millis() as u64);
+                    Box::new(FileSource::new(
+                        name.clone().unwrap_or_else(|| format!("file-{i}")),
+                        FileSourceConfig {
+                            paths: paths.clone(),
+                            format: format.clone(),
+                            follow: *follow,
+                            poll_interval_ms: poll.unwrap_or(250),
+                        },
+                        base_dir,
+                    ))
+                }
+                SourceConfig::Stdin { name, format } => Box::new(StdinSource::new(
+                    name.clone().unwrap_or_else(|| "stdin".into()),
+                    StdinSourceConfig { format: format.clone() },
+                )),
+                SourceConfig::Demo {} => Box::new(EmbeddedDemoSource),
+            });
+        }
+        if sources.is_empty() {
+            sources.push(Box::new(EmbeddedDemoSource));
+        }
+        let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+        if let Some(f) = &self.sinks.findings {
+            sinks.push(Box::new(JsonLinesSink::open("findings", Stream::Findings, &resolve(base_dir, &f.path))?));
+        }
+        if let Some(d) = &self.sinks.dead_letter {
+            sinks.push(Box::new(JsonLinesSink::open("dead_letter", Stream::DeadLetters, &resolve(base_dir, &d.path))?));
+        }
+        if let Some(l) = &self.sinks.lake {
+            let mut ignore = Vec::new();
+            sinks.push(Box::new(LakeSink::open(
+                "lake",
+                LakeOptions {
+                    root: resolve(base_dir, &l.path),
+                    events: l.events,
+                    findings: l.findings,
+                    roll_rows: l.roll_rows,
+                    roll_after: duration("", &l.roll_after, &mut ignore),
+                },
+            )?));
+        }
+        Ok(Pipeline {
+            sources,
+            enricher: Arc::new(Enricher::new(Arc::new(enrichments))),
+            engine: Arc::new(engine),
+            sinks,
+            options: self.runtime_options(),
+        })
+    }
+}
+
+fn resolve(base: &Path, p: &Path) -> PathBuf {
+    if p.as_os_str() == "-" || p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(k: &str) -> Option<String> {
+        match k {
+            "HOME_DIR" => Some("/home/x".into()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn interpolation_replaces_defaults_and_escapes() {
+        assert_eq!(interpolate("a=${HOME_DIR}/b", env).unwrap(), "a=/home/x/b");
+        assert_eq!(interpolate("a=${NOPE:-fallback}", env).unwrap(), "a=fallback");
+        assert_eq!(interpolate("cost $$5 and $x", env).unwrap(), "cost $5 and $x");
+        let (line, msg) = interpolate("x = 1\ny = \"${MISSING}\"", env).unwrap_err();
+        assert_eq!(line, 2);
+        assert!(msg.contains("`MISSING` is not set"), "{msg}");
+        assert!(interpolate("${bad name}", env).is_err());
+        assert!(interpolate("${UNCLOSED", env).is_err());
+    }
+
+    #[test]
+    fn unknown_settings_are_rejected_with_their_line() {
+        let err = Config::parse("[runtime]\nworkers = 2\nwrokers = 3\n", Path::new("c.toml")).unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("c.toml:3:"), "{text}");
+        assert!(text.contains("wrokers"), "{text}");
+        let err = Config::parse(
+            "[[sources]]\ntype = \"file\"\npaths = [\"x\"]\nformat = \"panos\"\nfollw = true\n",
+            Path::new("c.toml"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("follw"), "{err}");
+        let err = Config::parse("[[sources]]\ntype = \"kafkaa\"\n", Path::new("c.toml")).unwrap_err().to_string();
+        assert!(err.contains("kafkaa"), "{err}");
+    }
+
+    #[test]
+    fn problems_name_the_setting() {
+        let cfg = Config::parse(
+            "[runtime]\nbatch_max_wait = \"soon\"\n[[sources]]\ntype = \"stdin\"\nformat = \"panoss\"\n[sinks.lake]\npath = \"l\"\nroll_rows = 0\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let p = cfg.problems(Path::new("."));
+        let settings: Vec<_> = p.iter().map(|p| p.setting.as_str()).collect();
+        assert!(settings.contains(&"runtime.batch_max_wait"), "{p:?}");
+        assert!(settings.contains(&"sources[0].format"), "{p:?}");
+        assert!(settings.contains(&"sinks.lake.roll_rows"), "{p:?}");
+        assert!(p.iter().any(|x| x.problem.contains("unknown format `panoss`")));
+    }
+}

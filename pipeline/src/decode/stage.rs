@@ -1,0 +1,123 @@
+//! The decode stage: one [`RawBatch`] → Arrow batches per event class plus
+//! dead letters, with origin columns and `event_id` filled in and every
+//! outcome counted.
+
+use std::collections::BTreeMap;
+
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
+
+use super::{DecodeOutcome, Decoder, RecordContext};
+use crate::dead_letter::DeadLetter;
+use crate::internal_events::{emit, BatchDecoded};
+use crate::origin::{event_id, origin_string};
+use crate::schema::{ClassBatchBuilder, EventClass, Row};
+use crate::source::RawBatch;
+
+/// What the decode stage made of one raw batch.
+#[derive(Debug, Default)]
+pub struct Decoded {
+    /// One batch per class that got rows.
+    pub batches: Vec<(EventClass, RecordBatch)>,
+    /// Records that failed.
+    pub dead_letters: Vec<DeadLetter>,
+    /// Rows produced.
+    pub rows: u64,
+    /// Records skipped, by reason.
+    pub skipped: BTreeMap<&'static str, u64>,
+}
+
+/// Decode every record of `batch` with `decoder`.
+pub fn decode_batch(decoder: &dyn Decoder, batch: &RawBatch) -> Result<Decoded, ArrowError> {
+    let mut out = Decoded::default();
+    let mut builder = ClassBatchBuilder::with_capacity(batch.records.len());
+    let mut rows: Vec<Row> = Vec::with_capacity(4);
+    let ctx = RecordContext { headers: &batch.headers };
+    let format = decoder.id();
+    for rec in &batch.records {
+        rows.clear();
+        // A decoder must not panic, but a bug must not take the process down
+        // or lose the record either: catch it and dead-letter the record.
+        let result =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decoder.decode(&rec.data, ctx, &mut rows)));
+        match result {
+            Ok(Ok(DecodeOutcome::Parsed(_))) if !rows.is_empty() => {
+                let id = event_id(&batch.source, batch.partition, rec.offset);
+                let origin = origin_string(&batch.source, batch.partition, rec.offset);
+                let n = rows.len();
+                for (i, row) in rows.iter_mut().enumerate() {
+                    if n == 1 {
+                        row.set_origin(&id, &origin, format);
+                    } else {
+                        row.set_origin(&format!("{id}-{i}"), &origin, format);
+                    }
+                    builder.append(row);
+                }
+                out.rows += n as u64;
+            }
+            Ok(Ok(DecodeOutcome::Parsed(_))) => {
+                out.dead_letters.push(DeadLetter::new(
+                    &batch.source,
+                    batch.partition,
+                    rec.offset,
+                    format,
+                    format!("{format}: decoder reported rows but produced none"),
+                    &rec.data,
+                ));
+            }
+            Ok(Ok(DecodeOutcome::Skipped(reason))) => *out.skipped.entry(reason).or_default() += 1,
+            Ok(Err(e)) => out.dead_letters.push(DeadLetter::new(
+                &batch.source,
+                batch.partition,
+                rec.offset,
+                format,
+                e.reason,
+                &rec.data,
+            )),
+            Err(_) => out.dead_letters.push(DeadLetter::new(
+                &batch.source,
+                batch.partition,
+                rec.offset,
+                format,
+                format!("{format}: decoder panicked on this record (bug; please report)"),
+                &rec.data,
+            )),
+        }
+    }
+    out.batches = builder.finish()?;
+    let skipped: Vec<_> = out.skipped.iter().map(|(k, v)| (*k, *v)).collect();
+    emit(BatchDecoded {
+        format,
+        source: &batch.source,
+        rows: out.rows,
+        skipped: &skipped,
+        dead_lettered: out.dead_letters.len() as u64,
+    });
+    Ok(out)
+}
+
+/// A raw batch's records decoded into rows without building Arrow batches
+/// (for `floodlight parse`): (offset, rows or error).
+pub fn decode_rows(decoder: &dyn Decoder, batch: &RawBatch) -> Vec<(u64, Result<DecodeOutcome, String>, Vec<Row>)> {
+    let ctx = RecordContext { headers: &batch.headers };
+    batch
+        .records
+        .iter()
+        .map(|rec| {
+            let mut rows = Vec::new();
+            let r =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decoder.decode(&rec.data, ctx, &mut rows)));
+            let outcome = match r {
+                Ok(Ok(o)) => Ok(o),
+                Ok(Err(e)) => Err(e.reason),
+                Err(_) => Err("decoder panicked on this record (bug; please report)".to_string()),
+            };
+            let id = event_id(&batch.source, batch.partition, rec.offset);
+            let origin = origin_string(&batch.source, batch.partition, rec.offset);
+            for row in rows.iter_mut() {
+                row.set_origin(&id, &origin, decoder.id());
+            }
+            (rec.offset, outcome, rows)
+        })
+        .collect()
+}

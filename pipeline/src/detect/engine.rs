@@ -1,0 +1,197 @@
+//! Compile-once, run-per-batch SQL on DataFusion.
+//!
+//! Each event class is registered as a table backed by [`MicroBatchTable`].
+//! Its scan, [`MicroBatchExec`], holds no data: at execution time it reads
+//! the batch from the [`TaskContext`]'s session-config extension
+//! ([`MicroBatchInput`]). So a rule's physical plan is built once at start-up
+//! and re-executed for every micro-batch with a fresh, cheap task context —
+//! no parsing, no logical or physical planning per batch, and any number of
+//! workers can run the same plan concurrently on different batches.
+
+use std::fmt;
+use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
+use arrow::record_batch::RecordBatch;
+use async_trait::async_trait;
+use datafusion::catalog::{Session, TableProvider};
+use datafusion::common::tree_node::TreeNodeRecursion;
+use datafusion::common::{DataFusionError, Result as DfResult};
+use datafusion::datasource::TableType;
+use datafusion::execution::TaskContext;
+use datafusion::logical_expr::Expr;
+use datafusion::physical_expr::{EquivalenceProperties, PhysicalExpr};
+use datafusion::physical_plan::execution_plan::{Boundedness, EmissionType};
+use datafusion::physical_plan::memory::MemoryStream;
+use datafusion::physical_plan::{
+    DisplayAs, DisplayFormatType, ExecutionPlan, Partitioning, PlanProperties, SendableRecordBatchStream,
+};
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::schema::EventClass;
+
+/// The micro-batch a plan execution reads, passed through the task context.
+#[derive(Debug)]
+pub struct MicroBatchInput {
+    /// Class of the batch.
+    pub class: EventClass,
+    /// The enriched batch.
+    pub batch: RecordBatch,
+}
+
+/// A table whose content is "the current micro-batch of this class".
+#[derive(Debug)]
+pub struct MicroBatchTable {
+    class: EventClass,
+    schema: SchemaRef,
+}
+
+impl MicroBatchTable {
+    /// The table for `class` (enriched schema).
+    pub fn new(class: EventClass) -> Self {
+        MicroBatchTable { class, schema: class.enriched_schema() }
+    }
+}
+
+#[async_trait]
+impl TableProvider for MicroBatchTable {
+    fn schema(&self) -> SchemaRef {
+        self.schema.clone()
+    }
+
+    fn table_type(&self) -> TableType {
+        TableType::Base
+    }
+
+    async fn scan(
+        &self,
+        _state: &dyn Session,
+        projection: Option<&Vec<usize>>,
+        _filters: &[Expr],
+        _limit: Option<usize>,
+    ) -> DfResult<Arc<dyn ExecutionPlan>> {
+        Ok(Arc::new(MicroBatchExec::new(self.class, self.schema.clone(), projection.cloned())?))
+    }
+}
+
+/// Leaf plan node that yields the micro-batch found in the task context.
+#[derive(Debug)]
+pub struct MicroBatchExec {
+    class: EventClass,
+    projection: Option<Vec<usize>>,
+    schema: SchemaRef,
+    properties: Arc<PlanProperties>,
+}
+
+impl MicroBatchExec {
+    fn new(class: EventClass, table_schema: SchemaRef, projection: Option<Vec<usize>>) -> DfResult<Self> {
+        let schema = match &projection {
+            Some(p) => Arc::new(table_schema.project(p)?),
+            None => table_schema,
+        };
+        let properties = Arc::new(PlanProperties::new(
+            EquivalenceProperties::new(schema.clone()),
+            Partitioning::UnknownPartitioning(1),
+            EmissionType::Incremental,
+            Boundedness::Bounded,
+        ));
+        Ok(MicroBatchExec { class, projection, schema, properties })
+    }
+}
+
+impl DisplayAs for MicroBatchExec {
+    fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "MicroBatchExec: class={}", self.class)
+    }
+}
+
+impl ExecutionPlan for MicroBatchExec {
+    fn name(&self) -> &str {
+        "MicroBatchExec"
+    }
+
+    fn properties(&self) -> &Arc<PlanProperties> {
+        &self.properties
+    }
+
+    fn children(&self) -> Vec<&Arc<dyn ExecutionPlan>> {
+        vec![]
+    }
+
+    fn apply_expressions(
+        &self,
+        _f: &mut dyn FnMut(&Arc<dyn PhysicalExpr>) -> DfResult<TreeNodeRecursion>,
+    ) -> DfResult<TreeNodeRecursion> {
+        Ok(TreeNodeRecursion::Continue)
+    }
+
+    #[allow(deprecated)]
+    fn with_new_children(self: Arc<Self>, _children: Vec<Arc<dyn ExecutionPlan>>) -> DfResult<Arc<dyn ExecutionPlan>> {
+        Ok(self)
+    }
+
+    fn execute(&self, _partition: usize, context: Arc<TaskContext>) -> DfResult<SendableRecordBatchStream> {
+        let input = context.session_config().get_extension::<MicroBatchInput>();
+        let batches = match input {
+            Some(input) if input.class == self.class => {
+                let batch = match &self.projection {
+                    Some(p) => input.batch.project(p)?,
+                    None => input.batch.clone(),
+                };
+                vec![batch]
+            }
+            // Executed for another class's batch (or with no batch): the table is empty.
+            _ => vec![],
+        };
+        Ok(Box::pin(MemoryStream::try_new(batches, self.schema.clone(), None)?))
+    }
+}
+
+/// The DataFusion session rules are planned in: one table per class,
+/// single-partition plans (parallelism comes from running batches on all
+/// workers, not from splitting one small batch).
+pub fn rule_session() -> DfResult<SessionContext> {
+    let mut config = SessionConfig::new().with_target_partitions(1).with_batch_size(8192);
+    let opts = config.options_mut();
+    opts.optimizer.enable_dynamic_filter_pushdown = false;
+    opts.execution.coalesce_batches = true;
+    let ctx = SessionContext::new_with_config(config);
+    for class in EventClass::ALL {
+        ctx.register_table(class.as_str(), Arc::new(MicroBatchTable::new(class)))?;
+    }
+    Ok(ctx)
+}
+
+/// Plan `sql` once into a re-executable physical plan.
+pub async fn compile(ctx: &SessionContext, sql: &str) -> DfResult<Arc<dyn ExecutionPlan>> {
+    let df = ctx.sql(sql).await?;
+    df.create_physical_plan().await
+}
+
+/// A task context carrying `input`, derived from the session's.
+pub fn task_context(base: &TaskContext, input: MicroBatchInput) -> Arc<TaskContext> {
+    let config = base.session_config().clone().with_extension(Arc::new(input));
+    Arc::new(TaskContext::new(
+        None,
+        base.session_id(),
+        config,
+        base.scalar_functions().clone(),
+        base.higher_order_functions().clone(),
+        base.aggregate_functions().clone(),
+        base.window_functions().clone(),
+        base.runtime_env(),
+    ))
+}
+
+/// Run a compiled plan over the micro-batch in `task`.
+pub async fn execute(plan: &Arc<dyn ExecutionPlan>, task: Arc<TaskContext>) -> DfResult<Vec<RecordBatch>> {
+    // Plans with per-execution state (joins' build side, dynamic filters)
+    // get fresh state; this walks the tree, it does not re-plan.
+    let plan = datafusion::physical_plan::execution_plan::reset_plan_states(plan.clone())?;
+    datafusion::physical_plan::collect(plan, task).await
+}
+
+/// Turn a DataFusion error into one line without the internal prefix noise.
+pub fn error_text(e: &DataFusionError) -> String {
+    e.to_string().replace('\n', " ")
+}

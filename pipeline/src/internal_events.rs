@@ -1,0 +1,247 @@
+//! Everything worth observing, as one typed event each (Vector's
+//! `internal_events` pattern): an event emits its log line and updates its
+//! counters from one place, so logs, the end-of-run summary and (later) the
+//! Prometheus endpoint can never disagree.
+//!
+//! Counters are process-wide, keyed by (metric name, label); they are touched
+//! once per batch, never per record.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, OnceLock};
+
+use tracing::{debug, error, info, warn};
+
+/// Process-wide counters: (metric, label) → value.
+#[derive(Default)]
+pub struct Counters {
+    values: Mutex<BTreeMap<(&'static str, String), u64>>,
+}
+
+impl Counters {
+    fn add(&self, metric: &'static str, label: &str, n: u64) {
+        if let Ok(mut map) = self.values.lock() {
+            *map.entry((metric, label.to_string())).or_default() += n;
+        }
+    }
+
+    /// Current value of one counter.
+    pub fn get(&self, metric: &str, label: &str) -> u64 {
+        self.values
+            .lock()
+            .map(|m| m.iter().filter(|((k, l), _)| *k == metric && l == label).map(|(_, v)| *v).sum())
+            .unwrap_or(0)
+    }
+
+    /// Sum of a counter over every label.
+    pub fn total(&self, metric: &str) -> u64 {
+        self.values.lock().map(|m| m.iter().filter(|((k, _), _)| *k == metric).map(|(_, v)| *v).sum()).unwrap_or(0)
+    }
+
+    /// Every counter, sorted.
+    pub fn snapshot(&self) -> Vec<(String, String, u64)> {
+        self.values
+            .lock()
+            .map(|m| m.iter().map(|((k, l), v)| (k.to_string(), l.clone(), *v)).collect())
+            .unwrap_or_default()
+    }
+
+    /// Reset every counter (tests, and between runs in one process).
+    pub fn reset(&self) {
+        if let Ok(mut m) = self.values.lock() {
+            m.clear();
+        }
+    }
+}
+
+/// The process-wide counters.
+pub fn counters() -> &'static Counters {
+    static C: OnceLock<Counters> = OnceLock::new();
+    C.get_or_init(Counters::default)
+}
+
+/// An observable happening.
+pub trait InternalEvent {
+    /// Log it and count it.
+    fn emit(self);
+}
+
+/// Emit an internal event.
+pub fn emit(event: impl InternalEvent) {
+    event.emit()
+}
+
+/// Metric names, one place.
+pub mod metric {
+    /// Raw records read by a source (label: source).
+    pub const RECORDS_RECEIVED: &str = "records_received_total";
+    /// Raw bytes read by a source (label: source).
+    pub const BYTES_RECEIVED: &str = "bytes_received_total";
+    /// Rows decoded (label: format).
+    pub const EVENTS_DECODED: &str = "events_decoded_total";
+    /// Records skipped as valid-but-irrelevant (label: reason).
+    pub const RECORDS_SKIPPED: &str = "records_skipped_total";
+    /// Records sent to the dead-letter output (label: format).
+    pub const DEAD_LETTERED: &str = "records_dead_lettered_total";
+    /// Enriched events handed to sinks (label: class).
+    pub const EVENTS_EMITTED: &str = "events_emitted_total";
+    /// Findings raised (label: rule).
+    pub const FINDINGS: &str = "findings_total";
+    /// Matches suppressed by dedup (label: rule).
+    pub const FINDINGS_SUPPRESSED: &str = "findings_suppressed_total";
+    /// Rule execution errors (label: rule).
+    pub const RULE_ERRORS: &str = "rule_errors_total";
+    /// Rows written by a sink (label: sink).
+    pub const SINK_ROWS: &str = "sink_rows_written_total";
+    /// Sink write failures (label: sink).
+    pub const SINK_ERRORS: &str = "sink_errors_total";
+    /// Batches acknowledged to sources (label: status).
+    pub const BATCHES_ACKED: &str = "batches_acknowledged_total";
+}
+
+/// A source read records.
+pub struct RecordsReceived<'a> {
+    /// Stream name.
+    pub source: &'a str,
+    /// Records in the batch.
+    pub records: u64,
+    /// Bytes in the batch.
+    pub bytes: u64,
+}
+
+impl InternalEvent for RecordsReceived<'_> {
+    fn emit(self) {
+        debug!(source = self.source, records = self.records, bytes = self.bytes, "records received");
+        counters().add(metric::RECORDS_RECEIVED, self.source, self.records);
+        counters().add(metric::BYTES_RECEIVED, self.source, self.bytes);
+    }
+}
+
+/// A batch was decoded.
+pub struct BatchDecoded<'a> {
+    /// Format id.
+    pub format: &'a str,
+    /// Stream name.
+    pub source: &'a str,
+    /// Rows produced.
+    pub rows: u64,
+    /// Skip reasons with counts.
+    pub skipped: &'a [(&'static str, u64)],
+    /// Records dead-lettered.
+    pub dead_lettered: u64,
+}
+
+impl InternalEvent for BatchDecoded<'_> {
+    fn emit(self) {
+        debug!(
+            format = self.format,
+            source = self.source,
+            rows = self.rows,
+            dead_lettered = self.dead_lettered,
+            "batch decoded"
+        );
+        counters().add(metric::EVENTS_DECODED, self.format, self.rows);
+        for (reason, n) in self.skipped {
+            counters().add(metric::RECORDS_SKIPPED, reason, *n);
+        }
+        if self.dead_lettered > 0 {
+            warn!(format = self.format, source = self.source, count = self.dead_lettered, "records dead-lettered");
+            counters().add(metric::DEAD_LETTERED, self.format, self.dead_lettered);
+        }
+    }
+}
+
+/// Enriched events were handed to the sinks.
+pub struct EventsEmitted {
+    /// Event class.
+    pub class: &'static str,
+    /// Rows.
+    pub rows: u64,
+}
+
+impl InternalEvent for EventsEmitted {
+    fn emit(self) {
+        counters().add(metric::EVENTS_EMITTED, self.class, self.rows);
+    }
+}
+
+/// A rule raised findings.
+pub struct FindingsRaised<'a> {
+    /// Rule id.
+    pub rule: &'a str,
+    /// New findings.
+    pub raised: u64,
+    /// Matches suppressed as duplicates.
+    pub suppressed: u64,
+}
+
+impl InternalEvent for FindingsRaised<'_> {
+    fn emit(self) {
+        if self.raised > 0 {
+            info!(rule = self.rule, findings = self.raised, "findings raised");
+            counters().add(metric::FINDINGS, self.rule, self.raised);
+        }
+        if self.suppressed > 0 {
+            counters().add(metric::FINDINGS_SUPPRESSED, self.rule, self.suppressed);
+        }
+    }
+}
+
+/// A rule failed on a batch.
+pub struct RuleFailed<'a> {
+    /// Rule id.
+    pub rule: &'a str,
+    /// Error text.
+    pub error: &'a str,
+}
+
+impl InternalEvent for RuleFailed<'_> {
+    fn emit(self) {
+        error!(rule = self.rule, error = self.error, "rule execution failed");
+        counters().add(metric::RULE_ERRORS, self.rule, 1);
+    }
+}
+
+/// A sink wrote rows durably.
+pub struct SinkWritten<'a> {
+    /// Sink name.
+    pub sink: &'a str,
+    /// Rows written.
+    pub rows: u64,
+}
+
+impl InternalEvent for SinkWritten<'_> {
+    fn emit(self) {
+        debug!(sink = self.sink, rows = self.rows, "sink wrote rows");
+        counters().add(metric::SINK_ROWS, self.sink, self.rows);
+    }
+}
+
+/// A sink failed to write.
+pub struct SinkFailed<'a> {
+    /// Sink name.
+    pub sink: &'a str,
+    /// Error text.
+    pub error: &'a str,
+}
+
+impl InternalEvent for SinkFailed<'_> {
+    fn emit(self) {
+        error!(sink = self.sink, error = self.error, "sink write failed; batch will be reported as failed");
+        counters().add(metric::SINK_ERRORS, self.sink, 1);
+    }
+}
+
+/// A source learned the fate of a batch.
+pub struct BatchAcknowledged<'a> {
+    /// Stream name.
+    pub source: &'a str,
+    /// `delivered` or `failed`.
+    pub status: &'static str,
+}
+
+impl InternalEvent for BatchAcknowledged<'_> {
+    fn emit(self) {
+        debug!(source = self.source, status = self.status, "batch acknowledged");
+        counters().add(metric::BATCHES_ACKED, self.status, 1);
+    }
+}

@@ -1,0 +1,32 @@
+//! # floodlight-pipeline
+//!
+//! The streaming core of floodlight. Records flow through five stages, each in
+//! its own module, joined by bounded channels in [`runtime`]:
+//!
+//! ```text
+//! source ──RawBatch──▶ decode ──Arrow──▶ enrich ──Arrow──▶ detect ──findings──▶ sinks
+//!   ▲                                                                          │
+//!   └──────────────────────────── acknowledgements ◀───────────────────────────┘
+//! ```
+//!
+//! * [`source`]: where raw records come from (files, stdin, the embedded demo; Kafka plugs in here).
+//! * [`decode`]: vendor formats → rows of one of the five [`schema`] event classes → Arrow batches.
+//! * [`transform`]: batch-at-a-time enrichment (app catalog, GeoIP, email classes).
+//! * [`detect`]: SQL rules from `queries/`, compiled once with DataFusion, run per micro-batch.
+//! * [`sinks`]: findings to JSON lines and a Parquet lake; rejected records to the dead-letter file.
+//! * [`runtime`]: the stages as tokio tasks joined by bounded channels; [`config`]: the TOML config.
+//! * [`ack`]: acknowledgements that travel from the sinks back to the source.
+//! * [`internal_events`]: every observable thing, as one typed event (log line + counter).
+
+pub mod ack;
+pub mod config;
+pub mod dead_letter;
+pub mod decode;
+pub mod detect;
+pub mod internal_events;
+pub mod origin;
+pub mod runtime;
+pub mod schema;
+pub mod sinks;
+pub mod source;
+pub mod transform;

@@ -1,0 +1,83 @@
+//! Columns the enrichment stage appends to each event class.
+//!
+//! Decoders never fill these; [`crate::transform::enrich`] computes them
+//! batch-at-a-time and appends them after the class's own columns. Rules see
+//! the base columns followed by these.
+
+use super::columns::{ColumnDef, ColumnKind};
+use super::EventClass;
+
+const fn col(name: &'static str, kind: ColumnKind, doc: &'static str) -> ColumnDef {
+    ColumnDef { name, kind, nullable: true, doc }
+}
+
+/// App-catalog columns, looked up from a host, query, sender domain or client id.
+pub const APP_COLUMNS: &[ColumnDef] = &[
+    col(
+        "app_id",
+        ColumnKind::Utf8,
+        " Catalog id of the SaaS app (e.g. `wetransfer`); null when the domain is not in the catalog.",
+    ),
+    col("app_name", ColumnKind::Utf8, " Display name of the app."),
+    col("app_category", ColumnKind::Utf8, " Catalog category (`file_sharing`, `genai`, `remote_access`, ...)."),
+    col("app_risk", ColumnKind::Int32, " Catalog risk score, 0 (benign) to 10."),
+    col(
+        "app_status",
+        ColumnKind::Utf8,
+        " `sanctioned`, `monitored`, `unsanctioned`, or `unknown` when the domain is not in the catalog.",
+    ),
+    col("app_alternative", ColumnKind::Utf8, " Name of the sanctioned app that does the same job, when there is one."),
+];
+
+/// IP-context columns from the MaxMind databases and the corporate CIDRs.
+pub const IP_COLUMNS: &[ColumnDef] = &[
+    col("geo_country", ColumnKind::Utf8, " ISO country code of `src_ip`."),
+    col("geo_city", ColumnKind::Utf8, " City of `src_ip` (English name)."),
+    col("asn", ColumnKind::Int64, " Autonomous system number of `src_ip`."),
+    col("as_org", ColumnKind::Utf8, " Autonomous system organisation of `src_ip`."),
+    col(
+        "connection_type",
+        ColumnKind::Utf8,
+        " MaxMind connection type (`Cable/DSL`, `Cellular`, `Corporate`, `Satellite`).",
+    ),
+    col(
+        "user_type",
+        ColumnKind::Utf8,
+        " MaxMind Enterprise user type (`cafe`, `traveler`, `library`, `residential`, ...).",
+    ),
+    col(
+        "is_anonymous",
+        ColumnKind::Bool,
+        " Whether `src_ip` is a VPN, proxy or Tor exit per the Anonymous-IP database.",
+    ),
+    col(
+        "network_type",
+        ColumnKind::Utf8,
+        " `corporate`, `anonymizer`, `public_wifi`, `cellular`, `satellite`, `hosting`, `residential` or `unknown`.",
+    ),
+];
+
+/// Sender-side columns of the `email` class.
+pub const SENDER_COLUMNS: &[ColumnDef] = &[col("sender_domain", ColumnKind::Utf8, " Domain of `sender`, lower case.")];
+
+/// Destination-address columns of the `email` class: the first external
+/// address among `forward_to` then `recipients`.
+pub const DEST_COLUMNS: &[ColumnDef] = &[
+    col("dest_address", ColumnKind::Utf8, " The destination that matters: the first non-corporate address of `forward_to`, then of `recipients` (else the first address)."),
+    col("dest_domain", ColumnKind::Utf8, " Domain of `dest_address`."),
+    col("dest_is_personal", ColumnKind::Bool, " Whether `dest_domain` is a free-mail provider (personal mailbox)."),
+    col("dest_is_disposable", ColumnKind::Bool, " Whether `dest_domain` is a disposable-mail provider."),
+    col("dest_is_corporate", ColumnKind::Bool, " Whether `dest_domain` is one of the organisation's own domains."),
+    col("dest_resembles_user", ColumnKind::Bool, " Whether a personal `dest_address` looks like the mailbox owner's own (name similarity)."),
+    col("external_dest_count", ColumnKind::Int32, " How many destination addresses are outside the organisation's domains."),
+];
+
+/// The enrichment column groups appended to `class`, in order.
+pub fn enrichment_groups(class: EventClass) -> &'static [&'static [ColumnDef]] {
+    match class {
+        EventClass::Network | EventClass::Dns => &[APP_COLUMNS],
+        EventClass::Auth => &[IP_COLUMNS],
+        EventClass::Oauth => &[APP_COLUMNS, IP_COLUMNS],
+        EventClass::Email => &[SENDER_COLUMNS, APP_COLUMNS, DEST_COLUMNS],
+    }
+}

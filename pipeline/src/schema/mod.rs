@@ -1,0 +1,331 @@
+//! The data model: event classes, their Arrow schemas (base and enriched),
+//! and the finding schema. Everything that names a column lives here.
+//!
+//! * [`columns`] — the value types a column can have and the `event_class!` macro.
+//! * [`events`] — the five classes (`network`, `dns`, `auth`, `oauth`, `email`).
+//! * [`enriched`] — the columns the enrichment stage appends.
+//! * [`finding`] — the finding row.
+//! * [`doc`] — the column reference of `docs/schema.md`, generated from the above.
+
+pub mod columns;
+pub mod doc;
+pub mod enriched;
+pub mod events;
+pub mod finding;
+
+use std::fmt;
+use std::str::FromStr;
+use std::sync::{Arc, OnceLock};
+
+use arrow::datatypes::{Schema, SchemaRef};
+use arrow::error::ArrowError;
+use arrow::record_batch::RecordBatch;
+
+pub use columns::{ColumnDef, ColumnKind, ColumnValue, Timestamp};
+pub use events::{
+    AuthBuilder, AuthEvent, DnsBuilder, DnsEvent, EmailBuilder, EmailEvent, NetworkBuilder, NetworkEvent, OauthBuilder,
+    OauthEvent,
+};
+pub use finding::{Finding, FindingBuilder};
+
+/// One of the five normalised event classes. Its name is also the SQL table
+/// name rules select from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum EventClass {
+    /// Firewall / proxy sessions and HTTP requests.
+    Network,
+    /// DNS queries.
+    Dns,
+    /// Sign-ins.
+    Auth,
+    /// OAuth consents and grants.
+    Oauth,
+    /// Messages and mailbox / transport configuration.
+    Email,
+}
+
+impl EventClass {
+    /// Every class, in a fixed order.
+    pub const ALL: [EventClass; 5] =
+        [EventClass::Network, EventClass::Dns, EventClass::Auth, EventClass::Oauth, EventClass::Email];
+
+    /// Lower-case name, also the SQL table name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EventClass::Network => "network",
+            EventClass::Dns => "dns",
+            EventClass::Auth => "auth",
+            EventClass::Oauth => "oauth",
+            EventClass::Email => "email",
+        }
+    }
+
+    /// Position in [`EventClass::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// The OCSF class uid this class aligns with.
+    pub fn ocsf_class_uid(self) -> u32 {
+        match self {
+            EventClass::Network => 4001,
+            EventClass::Dns => 4003,
+            EventClass::Auth => 3002,
+            EventClass::Oauth => 6003,
+            EventClass::Email => 4009,
+        }
+    }
+
+    /// The columns decoders fill in.
+    pub fn base_columns(self) -> &'static [ColumnDef] {
+        match self {
+            EventClass::Network => NetworkEvent::COLUMNS,
+            EventClass::Dns => DnsEvent::COLUMNS,
+            EventClass::Auth => AuthEvent::COLUMNS,
+            EventClass::Oauth => OauthEvent::COLUMNS,
+            EventClass::Email => EmailEvent::COLUMNS,
+        }
+    }
+
+    /// Base columns followed by enrichment columns: what rules and the lake see.
+    pub fn enriched_columns(self) -> Vec<ColumnDef> {
+        let mut cols = self.base_columns().to_vec();
+        for group in enriched::enrichment_groups(self) {
+            cols.extend_from_slice(group);
+        }
+        cols
+    }
+
+    /// Arrow schema of decoded batches.
+    pub fn base_schema(self) -> SchemaRef {
+        static CACHE: OnceLock<Vec<SchemaRef>> = OnceLock::new();
+        CACHE.get_or_init(|| EventClass::ALL.iter().map(|c| schema_of(c.base_columns())).collect())[self.index()]
+            .clone()
+    }
+
+    /// Arrow schema of enriched batches.
+    pub fn enriched_schema(self) -> SchemaRef {
+        static CACHE: OnceLock<Vec<SchemaRef>> = OnceLock::new();
+        CACHE.get_or_init(|| EventClass::ALL.iter().map(|c| schema_of(&c.enriched_columns())).collect())[self.index()]
+            .clone()
+    }
+}
+
+impl fmt::Display for EventClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for EventClass {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        EventClass::ALL
+            .into_iter()
+            .find(|c| c.as_str().eq_ignore_ascii_case(s))
+            .ok_or_else(|| format!("unknown event class `{s}` (expected one of network, dns, auth, oauth, email)"))
+    }
+}
+
+/// The Arrow schema of the finding row.
+pub fn finding_schema() -> SchemaRef {
+    static CACHE: OnceLock<SchemaRef> = OnceLock::new();
+    CACHE.get_or_init(|| schema_of(Finding::COLUMNS)).clone()
+}
+
+/// Build an Arrow schema from column definitions.
+pub fn schema_of(columns: &[ColumnDef]) -> SchemaRef {
+    Arc::new(Schema::new(columns.iter().map(ColumnDef::field).collect::<Vec<_>>()))
+}
+
+/// One decoded row of any class.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Row {
+    /// A `network` row.
+    Network(NetworkEvent),
+    /// A `dns` row.
+    Dns(DnsEvent),
+    /// An `auth` row.
+    Auth(AuthEvent),
+    /// An `oauth` row.
+    Oauth(OauthEvent),
+    /// An `email` row.
+    Email(EmailEvent),
+}
+
+impl Row {
+    /// The class of this row.
+    pub fn class(&self) -> EventClass {
+        match self {
+            Row::Network(_) => EventClass::Network,
+            Row::Dns(_) => EventClass::Dns,
+            Row::Auth(_) => EventClass::Auth,
+            Row::Oauth(_) => EventClass::Oauth,
+            Row::Email(_) => EventClass::Email,
+        }
+    }
+
+    /// Set the origin columns every class shares.
+    pub fn set_origin(&mut self, event_id: &str, origin: &str, format: &str) {
+        macro_rules! set {
+            ($e:expr) => {{
+                $e.event_id = event_id.to_owned();
+                $e.origin = origin.to_owned();
+                $e.format = format.to_owned();
+            }};
+        }
+        match self {
+            Row::Network(e) => set!(e),
+            Row::Dns(e) => set!(e),
+            Row::Auth(e) => set!(e),
+            Row::Oauth(e) => set!(e),
+            Row::Email(e) => set!(e),
+        }
+    }
+
+    /// The event time.
+    pub fn time(&self) -> Timestamp {
+        match self {
+            Row::Network(e) => e.time,
+            Row::Dns(e) => e.time,
+            Row::Auth(e) => e.time,
+            Row::Oauth(e) => e.time,
+            Row::Email(e) => e.time,
+        }
+    }
+
+    /// The normalised JSON form (`floodlight-json`), with a `class` key.
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut v = match self {
+            Row::Network(e) => serde_json::to_value(e),
+            Row::Dns(e) => serde_json::to_value(e),
+            Row::Auth(e) => serde_json::to_value(e),
+            Row::Oauth(e) => serde_json::to_value(e),
+            Row::Email(e) => serde_json::to_value(e),
+        }
+        .unwrap_or(serde_json::Value::Null);
+        if let Some(obj) = v.as_object_mut() {
+            obj.insert("class".into(), self.class().as_str().into());
+        }
+        v
+    }
+}
+
+/// Accumulates rows of every class and turns them into one Arrow batch per class.
+pub struct ClassBatchBuilder {
+    network: NetworkBuilder,
+    dns: DnsBuilder,
+    auth: AuthBuilder,
+    oauth: OauthBuilder,
+    email: EmailBuilder,
+}
+
+impl ClassBatchBuilder {
+    /// A builder sized for about `capacity` rows per class.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            network: NetworkBuilder::with_capacity(capacity),
+            dns: DnsBuilder::with_capacity(capacity / 4),
+            auth: AuthBuilder::with_capacity(capacity / 4),
+            oauth: OauthBuilder::with_capacity(capacity / 8),
+            email: EmailBuilder::with_capacity(capacity / 8),
+        }
+    }
+
+    /// Append one row to its class.
+    pub fn append(&mut self, row: &Row) {
+        match row {
+            Row::Network(e) => self.network.append(e),
+            Row::Dns(e) => self.dns.append(e),
+            Row::Auth(e) => self.auth.append(e),
+            Row::Oauth(e) => self.oauth.append(e),
+            Row::Email(e) => self.email.append(e),
+        }
+    }
+
+    /// Rows appended so far, all classes.
+    pub fn len(&self) -> usize {
+        self.network.len() + self.dns.len() + self.auth.len() + self.oauth.len() + self.email.len()
+    }
+
+    /// Whether nothing was appended.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// One batch per class that has rows; resets the builder.
+    pub fn finish(&mut self) -> Result<Vec<(EventClass, RecordBatch)>, ArrowError> {
+        let mut out = Vec::new();
+        let parts: [(EventClass, usize); 5] = [
+            (EventClass::Network, self.network.len()),
+            (EventClass::Dns, self.dns.len()),
+            (EventClass::Auth, self.auth.len()),
+            (EventClass::Oauth, self.oauth.len()),
+            (EventClass::Email, self.email.len()),
+        ];
+        for (class, len) in parts {
+            if len == 0 {
+                continue;
+            }
+            let cols = match class {
+                EventClass::Network => self.network.finish_columns(),
+                EventClass::Dns => self.dns.finish_columns(),
+                EventClass::Auth => self.auth.finish_columns(),
+                EventClass::Oauth => self.oauth.finish_columns(),
+                EventClass::Email => self.email.finish_columns(),
+            };
+            out.push((class, RecordBatch::try_new(class.base_schema(), cols)?));
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builder_produces_batches_matching_the_declared_schema() {
+        let mut b = ClassBatchBuilder::with_capacity(4);
+        let mut dns = DnsEvent { time: Timestamp(1_700_000_000_000_000), ..Default::default() };
+        dns.query = Some("wetransfer.com".into());
+        dns.answers = vec!["1.2.3.4".into(), "5.6.7.8".into()];
+        b.append(&Row::Dns(dns.clone()));
+        b.append(&Row::Dns(DnsEvent::default()));
+        let batches = b.finish().unwrap();
+        assert_eq!(batches.len(), 1);
+        let (class, batch) = &batches[0];
+        assert_eq!(*class, EventClass::Dns);
+        assert_eq!(batch.num_rows(), 2);
+        assert_eq!(batch.schema(), EventClass::Dns.base_schema());
+        assert!(b.is_empty());
+    }
+
+    #[test]
+    fn every_class_has_the_shared_origin_columns_first() {
+        for class in EventClass::ALL {
+            let names: Vec<_> = class.base_columns().iter().map(|c| c.name).take(4).collect();
+            assert_eq!(names, ["event_id", "time", "origin", "format"], "{class}");
+        }
+    }
+
+    #[test]
+    fn enriched_schema_has_no_duplicate_columns() {
+        for class in EventClass::ALL {
+            let cols = class.enriched_columns();
+            let mut names: Vec<_> = cols.iter().map(|c| c.name).collect();
+            names.sort();
+            let before = names.len();
+            names.dedup();
+            assert_eq!(before, names.len(), "{class} has a duplicated column");
+        }
+    }
+
+    #[test]
+    fn class_names_round_trip() {
+        for class in EventClass::ALL {
+            assert_eq!(class.as_str().parse::<EventClass>().unwrap(), class);
+        }
+        assert!("proxy".parse::<EventClass>().is_err());
+    }
+}

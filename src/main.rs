@@ -1,0 +1,368 @@
+//! The `floodlight` command: run the pipeline, validate a config, parse logs,
+//! list rules. See `floodlight --help` and the README.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use bytes::Bytes;
+use clap::{Parser, Subcommand, ValueEnum};
+use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
+use floodlight_pipeline::ack::AckToken;
+use floodlight_pipeline::config::Config;
+use floodlight_pipeline::decode::registry::{decoder_for, format_ids, formats};
+use floodlight_pipeline::decode::stage::decode_rows;
+use floodlight_pipeline::decode::DecodeOutcome;
+use floodlight_pipeline::detect::load_rules;
+use floodlight_pipeline::internal_events::metric;
+use floodlight_pipeline::origin::origin_string;
+use floodlight_pipeline::runtime::{self, RunSummary};
+use floodlight_pipeline::source::{RawBatch, RawRecord};
+use tokio_util::sync::CancellationToken;
+
+/// The configuration `floodlight run` uses without `--config`: the demo logs
+/// compiled into the binary, the bundled catalog and MaxMind test databases,
+/// output under `./floodlight-demo-out/`.
+const DEMO_CONFIG: &str = include_str!("../deploy/demo/floodlight.toml");
+
+#[derive(Parser)]
+#[command(name = "floodlight", version, about = "Shadow-IT findings from firewall, DNS, OAuth and email logs")]
+struct Cli {
+    /// Log format on stderr.
+    #[arg(long, global = true, value_enum, default_value = "text", env = "FLOODLIGHT_LOG_FORMAT")]
+    log_format: LogFormat,
+    /// Log filter (`info`, `debug`, `floodlight_pipeline=debug`, ...). `RUST_LOG` also works.
+    #[arg(long, global = true, default_value = "info", env = "FLOODLIGHT_LOG")]
+    log: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the pipeline. Without --config: the bundled demo (no files, no Kafka needed).
+    Run {
+        /// Config file (TOML).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Do not print the findings table at the end.
+        #[arg(long)]
+        no_table: bool,
+    },
+    /// Check a config and compile every rule; exit non-zero on any problem.
+    Validate {
+        /// Config file (TOML).
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Decode raw logs and print one normalized JSON event per line.
+    Parse {
+        /// Input format id (see `floodlight formats`).
+        #[arg(long, short)]
+        format: String,
+        /// Input file (plain or gzip); standard input when absent or `-`.
+        file: Option<PathBuf>,
+    },
+    /// Work with detection rules.
+    Rules {
+        #[command(subcommand)]
+        command: RulesCommand,
+    },
+    /// List the input formats.
+    Formats,
+}
+
+#[derive(Subcommand)]
+enum RulesCommand {
+    /// List the rules a config would run (default: the bundled rule pack).
+    List {
+        /// Config file (TOML).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+}
+
+fn main() {
+    let cli = Cli::parse();
+    init_tracing(cli.log_format, &cli.log);
+    let code = match run_command(cli.command) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            1
+        }
+    };
+    std::process::exit(code);
+}
+
+fn init_tracing(format: LogFormat, filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the tokio runtime")
+}
+
+/// The config to use and the directory its relative paths resolve against.
+fn load_config(path: Option<&Path>) -> Result<(Config, PathBuf)> {
+    match path {
+        Some(p) => {
+            let cfg = Config::load(p)?;
+            let base = p
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("."));
+            Ok((cfg, base))
+        }
+        None => Ok((Config::parse(DEMO_CONFIG, Path::new("<embedded demo config>"))?, PathBuf::from("."))),
+    }
+}
+
+fn run_command(command: Command) -> Result<i32> {
+    match command {
+        Command::Run { config, no_table } => cmd_run(config.as_deref(), no_table),
+        Command::Validate { config } => cmd_validate(&config),
+        Command::Parse { format, file } => cmd_parse(&format, file.as_deref()),
+        Command::Rules { command: RulesCommand::List { config } } => cmd_rules_list(config.as_deref()),
+        Command::Formats => {
+            let mut t = Table::new();
+            t.load_preset(UTF8_FULL_CONDENSED).set_header(["format", "classes", "reads"]);
+            for f in formats() {
+                let classes: Vec<_> = f.classes().iter().map(|c| c.as_str()).collect();
+                t.add_row([f.id, &classes.join(", "), f.description]);
+            }
+            println!("{t}");
+            Ok(0)
+        }
+    }
+}
+
+fn cmd_run(config: Option<&Path>, no_table: bool) -> Result<i32> {
+    let (cfg, base) = load_config(config)?;
+    let rt = runtime()?;
+    let summary = rt.block_on(async {
+        let pipeline = cfg.build(&base).await?;
+        tracing::info!(
+            sources = pipeline.sources.len(),
+            rules = pipeline.engine.rules().len(),
+            sinks = pipeline.sinks.len(),
+            workers = pipeline.options.worker_count(),
+            "floodlight started"
+        );
+        let token = CancellationToken::new();
+        runtime::cancel_on_signals(token.clone());
+        anyhow::Ok(runtime::run(pipeline, token).await)
+    })?;
+    if !no_table {
+        print_findings(&summary);
+    }
+    print_summary(&summary);
+    let failed = summary.sources.iter().any(|(_, r)| r.is_err());
+    Ok(if failed { 2 } else { 0 })
+}
+
+fn print_findings(summary: &RunSummary) {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_header(["rule", "severity", "user / source", "app", "message"]);
+    for f in &summary.findings {
+        let who = f.user.clone().or_else(|| f.src_ip.clone()).unwrap_or_default();
+        t.add_row([
+            f.rule_id.as_str(),
+            f.severity.as_str(),
+            who.as_str(),
+            f.app_name.as_deref().unwrap_or(""),
+            f.message.as_str(),
+        ]);
+    }
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{} finding(s)", summary.findings_total);
+    if !summary.findings.is_empty() {
+        let _ = writeln!(out, "{t}");
+    }
+}
+
+fn print_summary(s: &RunSummary) {
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_header(["stage", "count"]);
+    let rows = [
+        ("records received", s.total(metric::RECORDS_RECEIVED)),
+        ("events decoded", s.total(metric::EVENTS_DECODED)),
+        ("records skipped (valid, not modelled)", s.total(metric::RECORDS_SKIPPED)),
+        ("records dead-lettered", s.total(metric::DEAD_LETTERED)),
+        ("events enriched and emitted", s.total(metric::EVENTS_EMITTED)),
+        ("findings raised", s.findings_total),
+        ("matches suppressed by dedup", s.suppressed_total),
+        ("rule errors", s.total(metric::RULE_ERRORS)),
+        ("sink errors", s.total(metric::SINK_ERRORS)),
+    ];
+    for (k, v) in rows {
+        t.add_row([k.to_string(), v.to_string()]);
+    }
+    eprintln!("{t}");
+    for (name, r) in &s.sources {
+        match r {
+            Ok(rep) => eprintln!(
+                "source {name}: {} records in {} batches, {} acknowledged delivered, {} failed",
+                rep.records, rep.batches, rep.delivered, rep.failed
+            ),
+            Err(e) => eprintln!("source {name}: ERROR {e}"),
+        }
+    }
+    eprintln!("elapsed {:.2?}", s.elapsed);
+}
+
+fn cmd_validate(path: &Path) -> Result<i32> {
+    let (cfg, base) = load_config(Some(path))?;
+    let rt = runtime()?;
+    match rt.block_on(cfg.check(&base)) {
+        Ok(engine) => {
+            if let Err(e) = cfg.enrichments(&base) {
+                eprintln!("{}: {e}", path.display());
+                return Ok(1);
+            }
+            println!(
+                "{}: OK ({} source(s), {} rule(s) compiled)",
+                path.display(),
+                cfg.sources.len().max(1),
+                engine.rules().len()
+            );
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("{}: {e}", path.display());
+            Ok(1)
+        }
+    }
+}
+
+fn cmd_rules_list(config: Option<&Path>) -> Result<i32> {
+    let (cfg, base) = load_config(config)?;
+    let (source, settings) = cfg.rule_setup(&base);
+    let (defs, errors) = load_rules(&source, &settings);
+    let mut t = Table::new();
+    t.load_preset(UTF8_FULL_CONDENSED).set_header(["id", "family", "severity", "class", "ATT&CK", "title", "file"]);
+    for d in &defs {
+        t.add_row([
+            d.id().to_string(),
+            d.file.family.as_str().to_string(),
+            d.file.severity.as_str().to_string(),
+            d.class.as_str().to_string(),
+            d.file.attack.join(", "),
+            d.file.title.clone(),
+            d.path.display().to_string(),
+        ]);
+    }
+    println!("{t}");
+    for e in &errors {
+        eprintln!("error: {e}");
+    }
+    Ok(if errors.is_empty() { 0 } else { 1 })
+}
+
+fn open_input(file: Option<&Path>) -> Result<(String, Box<dyn BufRead>)> {
+    let (name, raw): (String, Box<dyn Read>) = match file {
+        None => ("stdin".into(), Box::new(std::io::stdin())),
+        Some(p) if p.as_os_str() == "-" => ("stdin".into(), Box::new(std::io::stdin())),
+        Some(p) => {
+            let f = std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
+            (format!("file:{}", p.display()), Box::new(f))
+        }
+    };
+    let mut reader = BufReader::with_capacity(1 << 16, raw);
+    let gz = reader.fill_buf().map(|b| b.starts_with(&[0x1f, 0x8b])).unwrap_or(false);
+    if gz {
+        return Ok((name, Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(reader)))));
+    }
+    Ok((name, Box::new(reader)))
+}
+
+fn cmd_parse(format: &str, file: Option<&Path>) -> Result<i32> {
+    let Some(decoder) = decoder_for(format) else {
+        bail!("unknown format `{format}` (known: {})", format_ids());
+    };
+    let (source, mut input) = open_input(file)?;
+    let source: Arc<str> = Arc::from(source);
+    let fmt: Arc<str> = Arc::from(format);
+    let mut headers: Vec<Bytes> = Vec::new();
+    let (mut parsed, mut skipped, mut dead, mut rows_out) = (0u64, 0u64, 0u64, 0u64);
+    let mut line_no = 0u64;
+    let mut buf = Vec::new();
+    let mut records = Vec::new();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut flush = |records: &mut Vec<RawRecord>, headers: &[Bytes], out: &mut dyn Write| -> Result<()> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        let batch = RawBatch {
+            source: source.clone(),
+            partition: None,
+            format: fmt.clone(),
+            headers: Arc::from(headers.to_vec()),
+            records: std::mem::take(records),
+            ack: AckToken::detached(0),
+        };
+        for (offset, outcome, rows) in decode_rows(decoder.as_ref(), &batch) {
+            match outcome {
+                Ok(DecodeOutcome::Parsed(_)) => {
+                    parsed += 1;
+                    for r in rows {
+                        rows_out += 1;
+                        writeln!(out, "{}", r.to_json())?;
+                    }
+                }
+                Ok(DecodeOutcome::Skipped(reason)) => {
+                    skipped += 1;
+                    tracing::debug!(origin = %origin_string(&source, None, offset), reason, "skipped");
+                }
+                Err(reason) => {
+                    dead += 1;
+                    eprintln!("{}: {reason}", origin_string(&source, None, offset));
+                }
+            }
+        }
+        Ok(())
+    };
+    loop {
+        buf.clear();
+        let n = input.read_until(b'\n', &mut buf).context("reading input")?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
+            buf.pop();
+        }
+        if buf.is_empty() {
+            continue;
+        }
+        if buf.first() == Some(&b'#') {
+            flush(&mut records, &headers, &mut out)?;
+            headers.push(Bytes::copy_from_slice(&buf));
+            continue;
+        }
+        records.push(RawRecord { offset: line_no, data: Bytes::copy_from_slice(&buf) });
+        if records.len() >= 4096 {
+            flush(&mut records, &headers, &mut out)?;
+        }
+    }
+    flush(&mut records, &headers, &mut out)?;
+    out.flush()?;
+    eprintln!("{parsed} parsed, {dead} dead-lettered ({skipped} skipped as not modelled, {rows_out} events)");
+    Ok(0)
+}
