@@ -253,3 +253,77 @@ fn rules_list_shows_the_catalogue_ids() {
         assert!(s.contains(id), "{id} missing from:\n{s}");
     }
 }
+
+#[test]
+fn gzip_files_are_read_like_plain_ones() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/demo/logs/m365-audit--unified-audit.log")).unwrap();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    gz.write_all(&text).unwrap();
+    std::fs::write(dir.path().join("audit.log.gz"), gz.finish().unwrap()).unwrap();
+    std::fs::write(
+        dir.path().join("c.toml"),
+        "[[sources]]\ntype = \"file\"\npaths = [\"*.gz\"]\nformat = \"m365-audit\"\n[enrichments]\ncorporate_domains = [\"corp.example.com\"]\n[sinks.findings]\npath = \"f.jsonl\"\n",
+    )
+    .unwrap();
+    let out = floodlight(dir.path(), &["run", "--config", "c.toml", "--no-table"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rules: BTreeSet<String> =
+        json_lines(&dir.path().join("f.jsonl")).iter().map(|f| f["rule_id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(rules, BTreeSet::from(["PF-01".to_string(), "PF-02".to_string()]));
+}
+
+#[cfg(unix)]
+#[test]
+fn sigterm_drains_a_followed_file_and_exits_cleanly() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("dns.log");
+    std::fs::write(&log, "").unwrap();
+    std::fs::write(
+        dir.path().join("c.toml"),
+        "[runtime]\nflush_interval = \"100ms\"\n[[sources]]\ntype = \"file\"\npaths = [\"dns.log\"]\nformat = \"zeek-dns\"\nfollow = true\npoll_interval = \"50ms\"\n[sinks.findings]\npath = \"f.jsonl\"\n[sinks.lake]\npath = \"lake\"\nroll_after = \"1h\"\n",
+    )
+    .unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_floodlight"))
+        .args(["run", "--config", "c.toml", "--no-table"])
+        .current_dir(dir.path())
+        .env("FLOODLIGHT_LOG", "warn")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(700));
+    let demo = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/demo/logs/zeek-dns--resolver.log"))
+        .unwrap();
+    let mut f = std::fs::OpenOptions::new().append(true).open(&log).unwrap();
+    f.write_all(demo.as_bytes()).unwrap();
+    drop(f);
+    // Wait until the findings are out, then ask it to stop.
+    let findings = dir.path().join("f.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !findings.exists() || std::fs::read_to_string(&findings).unwrap().lines().count() < 2 {
+        assert!(std::time::Instant::now() < deadline, "no findings while following");
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let lake = dir.path().join("lake");
+    assert!(
+        files_under(&lake).iter().all(|p| p.to_string_lossy().ends_with(".inprogress")),
+        "lake files stay open until shutdown"
+    );
+    let status = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // Draining closed the open Parquet files and every batch was acknowledged.
+    let files = files_under(&lake);
+    assert!(!files.is_empty() && files.iter().all(|p| p.extension().is_some_and(|e| e == "parquet")), "{files:?}");
+    assert_eq!(
+        parquet_rows(&files.iter().filter(|p| p.to_string_lossy().contains("/events/")).cloned().collect::<Vec<_>>()),
+        6
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("0 failed"), "{stderr}");
+}

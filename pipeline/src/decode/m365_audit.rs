@@ -19,7 +19,7 @@
 //! | `ResultStatus` (`True`/`Succeeded` → `success`, `False`/`Failed` → `failure`) | `result` |
 //! | `Name` parameter (inbox rules: else `Identity`) | `rule_name` |
 //! | `ForwardTo`, `ForwardAsAttachmentTo`, `RedirectTo`, `ForwardingSmtpAddress`, `ForwardingAddress`, `BlindCopyTo`, `CopyTo`, `RedirectMessageTo`, `AddToRecipients` (every address, `smtp:` and display names removed) | `forward_to` |
-//! | `DeleteMessage`/`MarkAsRead`/`StopProcessingRules` = True, `MoveToFolder` to RSS / Archive / Deleted Items / Junk / Conversation History, or `DeliverToMailboxAndForward` = False | `hides_mail` |
+//! | `DeleteMessage`/`MarkAsRead` = True, `MoveToFolder` to RSS / Archive / Deleted Items / Junk / Conversation History, or `DeliverToMailboxAndForward` = False | `hides_mail` |
 
 use serde_json::{Map, Value};
 
@@ -194,7 +194,6 @@ impl Decoder for M365Audit {
         }
         let hides = is_true(param(&params, "DeleteMessage"))
             || is_true(param(&params, "MarkAsRead"))
-            || is_true(param(&params, "StopProcessingRules"))
             || param(&params, "MoveToFolder")
                 .is_some_and(|f| HIDING_FOLDERS.contains(&f.trim().to_ascii_lowercase().as_str()))
             || param(&params, "DeliverToMailboxAndForward").and_then(json::parse_bool) == Some(false);
@@ -287,6 +286,9 @@ mod tests {
         assert_eq!(multi.user.as_deref(), Some("homer.simpson@simpsons.onmicrosoft.com"));
         assert_eq!(multi.rule_name.as_deref(), Some("Multiple Forward Rule"));
         assert_eq!(multi.hides_mail, Some(true), "DeliverToMailboxAndForward=False keeps no copy");
+        let move_only = email(lines.iter().find(|l| l.contains("Move emails to another folder")).unwrap());
+        assert_eq!(move_only.hides_mail, Some(false), "moving to an ordinary folder hides nothing");
+        assert!(move_only.forward_to.is_empty());
         for l in &lines {
             assert!(decode(l).is_ok(), "{l}");
         }

@@ -4,7 +4,7 @@
 //! * Sign-ins — `user.session.start`, `user.authentication.*` (SSO, MFA,
 //!   verify) — become `auth` rows.
 //! * OAuth — `app.oauth2.*consent.grant` (action `consent`),
-//!   `*consent.revoke` (`revoke`), `app.oauth2.*token.grant*` (`token`) —
+//!   `*consent.revoke` (`revoke`), `app.oauth2.*token.grant*` (`grant`: a token issued under an existing consent) —
 //!   become `oauth` rows.
 //! * Every other event type is skipped (`okta: event type not modelled`).
 //!
@@ -101,7 +101,7 @@ impl Decoder for Okta {
             } else if et.contains("consent.revoke") {
                 "revoke"
             } else if et.contains("token.grant") {
-                "token"
+                "grant"
             } else {
                 return Ok(DecodeOutcome::Skipped("okta: event type not modelled"));
             };
