@@ -327,3 +327,33 @@ fn sigterm_drains_a_followed_file_and_exits_cleanly() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("0 failed"), "{stderr}");
 }
+
+#[test]
+fn stdin_source_reads_piped_records() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("c.toml"),
+        "[[sources]]\ntype = \"stdin\"\nformat = \"okta\"\n[enrichments]\ncorporate_cidrs = [\"89.160.20.112/28\"]\n[enrichments.geoip]\ndemo = true\n[sinks.findings]\npath = \"f.jsonl\"\n[sinks.dead_letter]\npath = \"d.jsonl\"\n",
+    )
+    .unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_floodlight"))
+        .args(["run", "--config", "c.toml", "--no-table"])
+        .current_dir(dir.path())
+        .env("FLOODLIGHT_LOG", "warn")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let demo = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/demo/logs/okta--system-log.log")).unwrap();
+    child.stdin.take().unwrap().write_all(&demo).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rules: BTreeSet<String> =
+        json_lines(&dir.path().join("f.jsonl")).iter().map(|f| f["rule_id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(rules, BTreeSet::from(["SS-06".to_string(), "WF-01".to_string(), "WF-02".to_string()]));
+    let dead = json_lines(&dir.path().join("d.jsonl"));
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0]["origin"], "stdin:8");
+}
