@@ -4,11 +4,20 @@
 //!
 //! The catalog is a TOML file of `[[app]]` tables (`enrichments/data/catalog.toml`
 //! is the bundled one; see `enrichments/data/README.md`). Domain matching is
-//! by label suffix, longest first: `eu.files.wetransfer.com` matches an app
-//! listing `wetransfer.com`; `notwetransfer.com` does not. The registrable
-//! domain (public suffix list, `psl` crate) bounds the walk, so
-//! `foo.github.io` can be told apart from `github.io` pages of other owners
-//! when the catalog lists the full name.
+//! by whole-label suffix, longest first: `eu.files.wetransfer.com` matches an
+//! app listing `wetransfer.com`; `notwetransfer.com` does not, and an app
+//! listing `files.example.com` beats one listing `example.com`.
+//!
+//! Lookup is one hash probe per label suffix of the host, longest first (a
+//! handful of probes; no allocation beyond normalising the host).
+//!
+//! The public suffix list (`psl` crate) guards the catalog on load: a domain
+//! that is itself an ICANN public suffix (`com`, `co.uk`) is rejected because
+//! it would match a whole TLD. Vendor-owned *private* suffixes
+//! (`ngrok-free.app`, `github.io`) are allowed and match their subdomains:
+//! tunnels and pages under them are the vendor's service. (Bounding the walk
+//! at the registrable domain would miss exactly those, e.g.
+//! `abcd.ngrok-free.app`.)
 
 use std::collections::HashMap;
 
@@ -24,8 +33,9 @@ pub enum Category {
     FileSharing,
     /// Sync-and-share storage (Dropbox, Box, Google Drive, OneDrive).
     CloudStorage,
-    /// Generative AI assistants and APIs.
-    Genai,
+    /// Generative AI assistants and APIs (`genai`).
+    #[serde(rename = "genai")]
+    GenAi,
     /// Chat and messaging (WhatsApp Web, Telegram).
     Messaging,
     /// Online PDF / document converters.
@@ -70,7 +80,7 @@ impl Category {
         match self {
             Category::FileSharing => "file_sharing",
             Category::CloudStorage => "cloud_storage",
-            Category::Genai => "genai",
+            Category::GenAi => "genai",
             Category::Messaging => "messaging",
             Category::FileConversion => "file_conversion",
             Category::Transcription => "transcription",
@@ -163,15 +173,40 @@ pub struct AppCatalog {
     by_client_id: HashMap<String, usize>,
 }
 
-/// Normalise a host: lower case, no port, no trailing dot, no brackets.
+/// Normalise a host: lower case, no port, no trailing dot, no IPv6 brackets,
+/// no leading `*.` wildcard.
 pub fn normalize_host(host: &str) -> String {
-    let h = host.trim().trim_end_matches('.');
-    let h = h.strip_prefix("*.").unwrap_or(h);
-    let h = match h.rsplit_once(':') {
-        Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && !name.contains(':') => name,
-        _ => h,
+    let h = host.trim();
+    let h = if let Some(inner) = h.strip_prefix('[') {
+        inner.split(']').next().unwrap_or(inner)
+    } else {
+        match h.rsplit_once(':') {
+            Some((name, port)) if port.chars().all(|c| c.is_ascii_digit()) && !name.contains(':') => name,
+            _ => h,
+        }
     };
-    h.trim_matches(['[', ']']).to_ascii_lowercase()
+    let h = h.trim_end_matches('.');
+    let h = h.strip_prefix("*.").unwrap_or(h);
+    h.to_ascii_lowercase()
+}
+
+/// Letters, digits, `-` and `_` in dot-separated labels; at least two labels.
+fn is_domain_name(n: &str) -> bool {
+    n.len() <= 253
+        && n.contains('.')
+        && n.split('.').all(|l| {
+            !l.is_empty()
+                && l.len() <= 63
+                && !l.starts_with('-')
+                && !l.ends_with('-')
+                && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        })
+}
+
+/// Whether `n` is itself a known ICANN public suffix (`com`, `co.uk`).
+fn is_icann_suffix(n: &str) -> bool {
+    psl::suffix(n.as_bytes())
+        .is_some_and(|s| s.is_known() && s.as_bytes() == n.as_bytes() && s.typ() == Some(psl::Type::Icann))
 }
 
 impl AppCatalog {
@@ -200,20 +235,38 @@ impl AppCatalog {
             if a.risk > 10 {
                 return Err(format!("app `{}`: risk {} is out of range 0-10", a.id, a.risk));
             }
-            if a.domains.is_empty() && a.client_ids.is_empty() {
-                return Err(format!("app `{}`: needs at least one domain or client id", a.id));
+            if a.name.trim().is_empty() || a.vendor.trim().is_empty() {
+                return Err(format!("app `{}`: name and vendor must not be empty", a.id));
+            }
+            if a.domains.is_empty() {
+                return Err(format!("app `{}`: `domains` must list at least one domain", a.id));
             }
             for d in &a.domains {
                 let n = normalize_host(d);
-                if n.is_empty() || !n.contains('.') || n.contains(['/', ' ', '@']) {
+                if !is_domain_name(&n) {
                     return Err(format!("app `{}`: `{d}` is not a domain name", a.id));
+                }
+                if is_icann_suffix(&n) {
+                    return Err(format!(
+                        "app `{}`: `{d}` is a public suffix and would match every site under it; list the vendor's own domain",
+                        a.id
+                    ));
                 }
                 if let Some(other) = by_domain.insert(n.clone(), i) {
                     return Err(format!("app `{}`: domain `{n}` is already listed by app `{}`", a.id, apps[other].id));
                 }
             }
             for c in &a.client_ids {
-                by_client_id.insert(c.trim().to_ascii_lowercase(), i);
+                let key = c.trim().to_ascii_lowercase();
+                if key.is_empty() {
+                    return Err(format!("app `{}`: empty client id", a.id));
+                }
+                if let Some(other) = by_client_id.insert(key, i) {
+                    return Err(format!(
+                        "app `{}`: client id `{c}` is already listed by app `{}`",
+                        a.id, apps[other].id
+                    ));
+                }
             }
         }
         for a in &apps {
@@ -230,29 +283,44 @@ impl AppCatalog {
         Ok(AppCatalog { apps, by_id, by_domain, by_client_id })
     }
 
-    /// The bundled catalog.
-    pub fn embedded() -> Result<AppCatalog, EnrichmentError> {
+    /// The bundled catalog, or why it is invalid (only possible when
+    /// `data/catalog.toml` was edited; the crate's tests load it).
+    pub fn try_embedded() -> Result<AppCatalog, EnrichmentError> {
         Self::from_toml(EMBEDDED_CATALOG, "embedded:catalog.toml")
     }
 
+    /// The bundled catalog.
+    ///
+    /// # Panics
+    ///
+    /// Never for a released build: the bundled file is compiled in and
+    /// validated by this crate's tests. Use [`AppCatalog::try_embedded`] to
+    /// handle an edited catalog gracefully.
+    pub fn embedded() -> AppCatalog {
+        match Self::try_embedded() {
+            Ok(c) => c,
+            Err(e) => panic!("bundled catalog is invalid (fix enrichments/data/catalog.toml): {e}"),
+        }
+    }
+
     /// The app a host belongs to: the longest listed suffix of the host.
+    ///
+    /// Case-insensitive; a trailing dot, a `:port` and IPv6 brackets are
+    /// ignored. Suffixes are compared on whole labels only.
     pub fn lookup_domain(&self, host: &str) -> Option<&App> {
         let h = normalize_host(host);
-        if h.is_empty() {
+        if h.is_empty() || self.by_domain.is_empty() {
             return None;
         }
-        // The registrable domain bounds the search: never match a bare public suffix.
-        let floor = psl::domain_str(&h).map_or(h.len(), str::len);
+        // Longest first: one hash probe per label suffix (a handful at most).
+        // Catalog domains have at least two labels, so stop before the TLD.
         let mut rest = h.as_str();
         loop {
             if let Some(&i) = self.by_domain.get(rest) {
                 return self.apps.get(i);
             }
-            if rest.len() <= floor {
-                return None;
-            }
             match rest.split_once('.') {
-                Some((_, tail)) if !tail.is_empty() => rest = tail,
+                Some((_, tail)) if tail.contains('.') => rest = tail,
                 _ => return None,
             }
         }
@@ -290,7 +358,7 @@ mod tests {
 
     #[test]
     fn longest_suffix_wins_and_labels_must_match() {
-        let c = AppCatalog::embedded().unwrap();
+        let c = AppCatalog::embedded();
         assert!(c.len() >= 50);
         assert_eq!(c.lookup_domain("eu.files.wetransfer.com").unwrap().id, "wetransfer");
         assert_eq!(c.lookup_domain("WE.TL.").unwrap().id, "wetransfer");
@@ -299,7 +367,17 @@ mod tests {
         assert_eq!(c.lookup_domain("drive.google.com").unwrap().id, "google-drive");
         assert_eq!(c.lookup_domain("mail.google.com").unwrap().id, "gmail");
         assert_eq!(c.lookup_domain("contoso.sharepoint.com").unwrap().id, "microsoft-onedrive");
+        assert_eq!(c.lookup_domain("https-tunnel-7f3a.ngrok-free.app").unwrap().id, "ngrok");
+        assert_eq!(c.lookup_domain("copilot.microsoft.com").unwrap().id, "microsoft-copilot");
+        assert_eq!(c.lookup_domain("web.whatsapp.com").unwrap().id, "whatsapp-web");
+        assert_eq!(c.lookup_domain("claude.ai").unwrap().id, "claude");
+        assert_eq!(c.lookup_domain("files.oaiusercontent.com").unwrap().id, "chatgpt");
+        assert_eq!(c.lookup_domain("*.Dropbox.com").unwrap().id, "dropbox");
         assert!(c.lookup_domain("notwetransfer.com").is_none());
+        assert!(c.lookup_domain("wetransfer.com.evil.example").is_none());
+        assert!(c.lookup_domain("[2001:db8::1]:443").is_none());
+        assert!(c.lookup_domain("google.com").is_none(), "only listed Google services match");
+        assert!(c.lookup_domain("microsoft.com").is_none());
         assert!(c.lookup_domain("com").is_none());
         assert!(c.lookup_domain("").is_none());
         assert!(c.lookup_domain("www.example.org").is_none());
@@ -307,12 +385,49 @@ mod tests {
 
     #[test]
     fn alternatives_are_sanctioned_apps() {
-        let c = AppCatalog::embedded().unwrap();
+        let c = AppCatalog::embedded();
         let wt = c.lookup_domain("wetransfer.com").unwrap();
         assert_eq!(wt.status, AppStatus::Unsanctioned);
         let alt = c.get(wt.alternative.as_deref().unwrap()).unwrap();
         assert_eq!(alt.status, AppStatus::Sanctioned);
         assert_eq!(c.lookup_client_id("0OA8OTTER2026XYZ").unwrap().id, "otter-ai");
+    }
+
+    #[test]
+    fn embedded_catalog_has_the_core_apps() {
+        let c = AppCatalog::embedded();
+        for (id, status) in [
+            ("wetransfer", AppStatus::Unsanctioned),
+            ("google-drive", AppStatus::Monitored),
+            ("microsoft-copilot", AppStatus::Sanctioned),
+            ("microsoft-onedrive", AppStatus::Sanctioned),
+            ("microsoft-365", AppStatus::Sanctioned),
+            ("gmail", AppStatus::Unsanctioned),
+        ] {
+            assert_eq!(c.get(id).map(|a| a.status), Some(status), "{id}");
+        }
+        let chatgpt = c.get("chatgpt").unwrap();
+        assert_eq!(chatgpt.category, Category::GenAi);
+        assert_eq!(chatgpt.category.as_str(), "genai");
+        assert_eq!(chatgpt.alternative.as_deref(), Some("microsoft-copilot"));
+        assert_eq!(c.get("gmail").unwrap().category.as_str(), "email");
+        assert_eq!(c.get("anydesk").unwrap().category.as_str(), "remote_access");
+        assert_eq!(c.iter().count(), c.len());
+        assert!(!c.is_empty());
+        // as_str and serde agree for every category in use.
+        for a in c.iter() {
+            assert_eq!(serde_json::to_value(a.category).unwrap(), a.category.as_str());
+            assert_eq!(serde_json::to_value(a.status).unwrap(), a.status.as_str());
+        }
+    }
+
+    #[test]
+    fn client_ids_are_case_insensitive_and_exact() {
+        let c = AppCatalog::embedded();
+        assert_eq!(c.lookup_client_id(" 0oa8otter2026xyz ").unwrap().id, "otter-ai");
+        assert_eq!(c.lookup_client_id("grammarly-oauth-client").unwrap().id, "grammarly");
+        assert!(c.lookup_client_id("0oa8otter2026xy").is_none());
+        assert!(c.lookup_client_id("").is_none());
     }
 
     #[test]
@@ -337,5 +452,28 @@ status = "unsanctioned"
             .unwrap_err()
             .to_string();
         assert!(e.contains("already listed by app `x`"), "{e}");
+        let e = AppCatalog::from_toml(&base.replace("[\"x.com\"]", "[]"), "t").unwrap_err().to_string();
+        assert!(e.contains("app `x`") && e.contains("at least one domain"), "{e}");
+        let e = AppCatalog::from_toml(&base.replace("x.com", "co.uk"), "t").unwrap_err().to_string();
+        assert!(e.contains("app `x`") && e.contains("public suffix"), "{e}");
+        let e = AppCatalog::from_toml(&base.replace("x.com", "x..com"), "t").unwrap_err().to_string();
+        assert!(e.contains("`x..com` is not a domain name"), "{e}");
+        let sanctioned_alt = format!(
+            "{}alternative = \"y\"\n{}",
+            base,
+            base.replace("id = \"x\"", "id = \"y\"").replace("x.com", "y.com")
+        );
+        let e = AppCatalog::from_toml(&sanctioned_alt, "t").unwrap_err().to_string();
+        assert!(e.contains("app `x`: alternative `y` is not sanctioned"), "{e}");
+        let y_sanctioned = base
+            .replace("id = \"x\"", "id = \"y\"")
+            .replace("x.com", "y.com")
+            .replace("\"unsanctioned\"", "\"sanctioned\"");
+        let ok = AppCatalog::from_toml(&format!("{base}alternative = \"y\"\n{y_sanctioned}"), "t").unwrap();
+        assert_eq!(ok.get("x").unwrap().alternative.as_deref(), Some("y"));
+        let e = AppCatalog::from_toml(&base.replace("risk = 3", "risk = 3\ncolour = \"red\""), "my.toml")
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("app catalog my.toml: line") && e.contains("colour"), "{e}");
     }
 }

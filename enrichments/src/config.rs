@@ -129,7 +129,7 @@ impl EnrichmentConfig {
         }
         for (setting, p, ok) in dbs {
             if ok {
-                let mut g = crate::GeoIp::disabled(Vec::new());
+                let mut g = crate::GeoIp::disabled();
                 if let Err(e) = g.add_file(setting, &resolve(base_dir, p)) {
                     problems.push(e.to_string());
                 }

@@ -1,15 +1,23 @@
 //! Email-address classes: personal (free-mail), disposable, corporate.
 //!
-//! Lists: `data/email/freemail/free.txt` (willwhite/freemail, ISC) and
-//! `data/email/disposable/disposable_email_blocklist.conf`
-//! (disposable-email-domains, CC0), bundled; organisations add their own
-//! lists and their corporate domains in config. A subdomain of a listed
-//! domain counts as listed (`eu.mailinator.com`).
+//! Owns parsing an address out of what mail logs contain (`Ana <ana@x>`,
+//! `smtp:ana@x`, `mailto:`), and classifying its domain. Bundled lists
+//! (see `data/email/SOURCES.md`): `freemail/free.txt` (willwhite/freemail,
+//! ISC) plus `extra/personal-extra.txt` (hand-curated) for personal, and
+//! `disposable/disposable_email_blocklist.conf` (disposable-email-domains,
+//! CC0) for disposable. Organisations add their own lists and their
+//! corporate domains in config.
+//!
+//! A subdomain of a listed domain counts as listed (`eu.mailinator.com`).
+//! A corporate domain (or a subdomain of one) is never personal or
+//! disposable, whatever the lists say.
 
 use std::collections::HashSet;
 
 /// The bundled free-mail list.
 pub const EMBEDDED_FREEMAIL: &str = include_str!("../data/email/freemail/free.txt");
+/// Hand-curated additions to the free-mail list.
+pub const EMBEDDED_PERSONAL_EXTRA: &str = include_str!("../data/email/extra/personal-extra.txt");
 /// The bundled disposable-mail list.
 pub const EMBEDDED_DISPOSABLE: &str = include_str!("../data/email/disposable/disposable_email_blocklist.conf");
 
@@ -60,8 +68,7 @@ pub fn split_address(address: &str) -> Option<(String, String)> {
     let local = local.trim().to_lowercase();
     let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
     let valid_domain = domain.contains('.')
-        && !domain.starts_with('.')
-        && domain.chars().all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-');
+        && domain.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     if local.is_empty() || local.contains(char::is_whitespace) || !valid_domain {
         return None;
     }
@@ -91,13 +98,21 @@ impl EmailClassifier {
         EmailClassifier {
             personal: personal.into_iter().collect(),
             disposable: disposable.into_iter().collect(),
-            corporate: corporate.into_iter().map(|d| d.trim().trim_end_matches('.').to_ascii_lowercase()).collect(),
+            corporate: corporate
+                .into_iter()
+                .map(|d| d.trim().trim_start_matches('@').trim_end_matches('.').to_ascii_lowercase())
+                .filter(|d| !d.is_empty())
+                .collect(),
         }
     }
 
     /// The bundled lists, with `corporate` domains.
     pub fn embedded(corporate: impl IntoIterator<Item = String>) -> Self {
-        Self::new(parse_list(EMBEDDED_FREEMAIL), parse_list(EMBEDDED_DISPOSABLE), corporate)
+        Self::new(
+            parse_list(EMBEDDED_FREEMAIL).chain(parse_list(EMBEDDED_PERSONAL_EXTRA)),
+            parse_list(EMBEDDED_DISPOSABLE),
+            corporate,
+        )
     }
 
     /// Add domains to the personal list.
@@ -115,7 +130,10 @@ impl EmailClassifier {
         self.corporate.iter().any(|c| domain == c || domain.strip_suffix(c.as_str()).is_some_and(|p| p.ends_with('.')))
     }
 
-    /// Classify one address.
+    /// Classify one address: `"Ana <Ana.P@Gmail.com>"`, `smtp:ana@gmail.com`,
+    /// `mailto:...` and surrounding whitespace are accepted; domain and local
+    /// part are lower-cased. Anything that is not an address gives
+    /// `AddressInfo::default()` (`domain: None`).
     pub fn classify(&self, address: &str) -> AddressInfo {
         let Some((local, domain)) = split_address(address) else { return AddressInfo::default() };
         let is_corporate = self.is_corporate_domain(&domain);
@@ -144,6 +162,13 @@ mod tests {
         assert_eq!(g.local_part.as_deref(), Some("ana.p"));
         assert!(g.is_personal && !g.is_disposable && !g.is_corporate);
         assert!(c().classify("smtp:x@mailinator.com").is_disposable);
+        assert!(c().classify("SMTP:X@EU.Mailinator.com").is_disposable, "subdomain of a listed domain");
+        assert!(c().classify("mailto:ana@proton.me").is_personal, "hand-curated extra list");
+        assert!(c().classify("  ana@outlook.com. ").is_personal);
+        assert!(c().classify("[ana@yahoo.com]").is_personal);
+        let corp_root = c().classify("\"Pereira, Ana\" <Ana.Pereira@Corp.Example.com>");
+        assert!(corp_root.is_corporate && !corp_root.is_personal && !corp_root.is_disposable);
+        assert_eq!(corp_root.local_part.as_deref(), Some("ana.pereira"));
         let corp = c().classify("bob@eu.corp.example.com");
         assert!(corp.is_corporate && !corp.is_personal);
         assert!(!c().classify("bob@notcorp.example.com").is_corporate);
@@ -152,8 +177,33 @@ mod tests {
     }
 
     #[test]
+    fn corporate_wins_over_lists_and_extra_lists_add() {
+        // An organisation whose own domain is on a free-mail list (an ISP).
+        let mut k = EmailClassifier::embedded(["@GMX.net.".to_string()]);
+        let g = k.classify("me@gmx.net");
+        assert!(g.is_corporate && !g.is_personal);
+        assert!(!k.classify("a@isp-mail.example").is_personal);
+        k.add_personal(parse_list("# comment\nisp-mail.example  # inline\n\n"));
+        k.add_disposable(parse_list("Burner.Example.\n"));
+        assert!(k.classify("a@isp-mail.example").is_personal);
+        assert!(k.classify("a@x.burner.example").is_disposable);
+        assert!(!EmailClassifier::default().classify("a@gmail.com").is_personal);
+    }
+
+    #[test]
     fn junk_is_not_an_address() {
-        for junk in ["", "no-at-sign", "@gmail.com", "a@b", "a b@gmail.com", "a@exa mple.com"] {
+        for junk in [
+            "",
+            "   ",
+            "no-at-sign",
+            "@gmail.com",
+            "a@b",
+            "a b@gmail.com",
+            "a@exa mple.com",
+            "a@.com",
+            "Ana <>",
+            "a@gmail..com",
+        ] {
             assert_eq!(c().classify(junk), AddressInfo::default(), "{junk}");
         }
     }

@@ -25,6 +25,14 @@ pub enum EnrichmentError {
         /// The reader's error.
         message: String,
     },
+    /// Settings that contradict each other.
+    #[error("{setting}: {message}")]
+    Config {
+        /// The offending setting.
+        setting: &'static str,
+        /// What to change.
+        message: String,
+    },
     /// The app catalog is invalid.
     #[error("app catalog {origin}: {message}")]
     Catalog {

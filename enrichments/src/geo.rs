@@ -10,14 +10,28 @@
 //!
 //! 1. `corporate` — the IP is in a configured corporate CIDR (offices, VPN egress);
 //! 2. `anonymizer` — Anonymous-IP (or Enterprise traits) says VPN, public proxy,
-//!    Tor exit or residential proxy;
+//!    Tor exit or residential proxy, or `is_anonymous` without any of those
+//!    and without the hosting-provider flag (a hosting provider alone is
+//!    `hosting`, rule 6, though `is_anonymous` stays true as MaxMind reports);
 //! 3. `public_wifi` — Enterprise `user_type` is `cafe`, `traveler`, `library` or `hotel`;
-//! 4. `cellular` — connection type `Cellular` or user type `cellular`;
+//! 4. `cellular` — connection type `Cellular` (Connection-Type or Enterprise)
+//!    or user type `cellular`;
 //! 5. `satellite` — connection type `Satellite`;
 //! 6. `hosting` — user type `hosting` / `content_delivery_network`, or the
 //!    Anonymous-IP hosting-provider flag alone;
 //! 7. `residential` — user type `residential` or connection type `Cable/DSL`;
 //! 8. `unknown`.
+//!
+//! Field sources: `country` / `city` from City (or Country, or Enterprise);
+//! `asn` / `as_org` from ASN (or ISP, or Enterprise traits; the ISP name fills
+//! `as_org` when no AS organisation is known); `connection_type` from
+//! Connection-Type (or Enterprise traits); `user_type` from Enterprise.
+//! When several databases answer, the first configured one wins
+//! (order: city, asn, connection_type, enterprise, anonymous_ip, isp).
+//!
+//! Databases are read fully into memory (`Reader::from_source`), so the
+//! bundled test databases and files on disk take the same path and a file
+//! replaced on disk does not affect a running snapshot.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -179,14 +193,33 @@ pub mod test_dbs {
 }
 
 impl GeoIp {
-    /// No databases: only corporate CIDRs are known.
-    pub fn disabled(corporate: Vec<IpNet>) -> Self {
-        GeoIp { dbs: Vec::new(), corporate }
+    /// No databases: every lookup is [`NetworkType::Unknown`] with empty
+    /// fields, except corporate CIDRs added with
+    /// [`GeoIp::with_corporate_cidrs`].
+    pub fn disabled() -> Self {
+        GeoIp::default()
+    }
+
+    /// Add the organisation's networks (`network_type = corporate`).
+    #[must_use]
+    pub fn with_corporate_cidrs(mut self, cidrs: impl IntoIterator<Item = IpNet>) -> Self {
+        self.corporate.extend(cidrs);
+        self
+    }
+
+    /// The organisation's networks.
+    pub fn corporate_cidrs(&self) -> &[IpNet] {
+        &self.corporate
+    }
+
+    /// Number of databases loaded.
+    pub fn database_count(&self) -> usize {
+        self.dbs.len()
     }
 
     /// The bundled MaxMind test databases (for the demo and tests).
-    pub fn test_databases(corporate: Vec<IpNet>) -> Result<Self, EnrichmentError> {
-        let mut g = GeoIp::disabled(corporate);
+    pub fn test_databases() -> Result<Self, EnrichmentError> {
+        let mut g = GeoIp::disabled();
         for (setting, name, bytes) in [
             ("enrichments.geoip.city", "GeoIP2-City-Test.mmdb", test_dbs::CITY),
             ("enrichments.geoip.asn", "GeoLite2-ASN-Test.mmdb", test_dbs::ASN),
@@ -195,9 +228,15 @@ impl GeoIp {
             ("enrichments.geoip.anonymous_ip", "GeoIP2-Anonymous-IP-Test.mmdb", test_dbs::ANONYMOUS_IP),
             ("enrichments.geoip.isp", "GeoIP2-ISP-Test.mmdb", test_dbs::ISP),
         ] {
-            g.dbs.push(open(setting, &format!("embedded:{name}"), bytes.to_vec())?);
+            g.add_bytes(setting, &format!("embedded:{name}"), bytes.to_vec())?;
         }
         Ok(g)
+    }
+
+    /// Add a database held in memory. `setting` and `origin` name it in errors.
+    pub fn add_bytes(&mut self, setting: &'static str, origin: &str, bytes: Vec<u8>) -> Result<(), EnrichmentError> {
+        self.dbs.push(open(setting, origin, bytes)?);
+        Ok(())
     }
 
     /// Add a database file. `setting` names the config key in errors.
@@ -211,7 +250,17 @@ impl GeoIp {
         Ok(())
     }
 
-    /// Everything known about `ip`.
+    /// Whether `ip` is in one of the corporate CIDRs.
+    pub fn is_corporate(&self, ip: IpAddr) -> bool {
+        // IPv4-mapped IPv6 (::ffff:a.b.c.d) counts as the IPv4 address.
+        let v4 = match ip {
+            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
+            IpAddr::V4(_) => None,
+        };
+        self.corporate.iter().any(|n| n.contains(&ip) || v4.is_some_and(|v4| n.contains(&v4)))
+    }
+
+    /// Everything known about `ip`. Never fails: a miss is empty fields.
     pub fn lookup(&self, ip: IpAddr) -> GeoInfo {
         let mut g = GeoInfo::default();
         let (mut vpn, mut proxy, mut tor, mut res_proxy, mut hosting_flag) = (false, false, false, false, false);
@@ -245,11 +294,11 @@ impl GeoIp {
                 g.is_anonymous |= t.is_anonymous.unwrap_or(false);
             }
         }
-        let anonymizer = vpn || proxy || tor || res_proxy;
+        let anonymizer = vpn || proxy || tor || res_proxy || (g.is_anonymous && !hosting_flag);
         g.is_anonymous |= anonymizer;
         let ut = g.user_type.as_deref().unwrap_or("");
         let ct = g.connection_type.as_deref().unwrap_or("");
-        g.network_type = if self.corporate.iter().any(|n| n.contains(&ip)) {
+        g.network_type = if self.is_corporate(ip) {
             NetworkType::Corporate
         } else if anonymizer {
             NetworkType::Anonymizer
@@ -275,7 +324,9 @@ mod tests {
     use super::*;
 
     fn geo() -> GeoIp {
-        GeoIp::test_databases(vec!["89.160.20.112/28".parse().unwrap(), "10.0.0.0/8".parse().unwrap()]).unwrap()
+        GeoIp::test_databases()
+            .unwrap()
+            .with_corporate_cidrs(["89.160.20.112/28".parse().unwrap(), "10.0.0.0/8".parse().unwrap()])
     }
 
     fn ip(s: &str) -> IpAddr {
@@ -287,6 +338,12 @@ mod tests {
         let g = geo().lookup(ip("81.2.69.142"));
         assert_eq!(g.country.as_deref(), Some("GB"));
         assert_eq!(g.city.as_deref(), Some("London"));
+        let g = geo().lookup(ip("89.160.20.115"));
+        assert_eq!((g.country.as_deref(), g.city.as_deref()), (Some("SE"), Some("Linköping")));
+        assert_eq!((g.asn, g.as_org.as_deref()), (Some(29518), Some("Bredband2 AB")));
+        assert_eq!(g.connection_type.as_deref(), Some("Corporate"));
+        let g = geo().lookup(ip("149.101.100.1"));
+        assert_eq!((g.country.as_deref(), g.asn), (Some("US"), Some(6167)));
         let g = geo().lookup(ip("1.128.0.1"));
         assert_eq!(g.asn, Some(1221));
         assert_eq!(g.as_org.as_deref(), Some("Telstra Pty Ltd"));
@@ -301,16 +358,48 @@ mod tests {
         assert_eq!(g.lookup(ip("80.214.0.5")).network_type, NetworkType::Cellular);
         assert_eq!(g.lookup(ip("214.78.120.5")).network_type, NetworkType::Satellite);
         assert_eq!(g.lookup(ip("2.125.160.218")).network_type, NetworkType::Residential);
-        let anon = g.lookup(ip("1.2.0.5"));
-        assert_eq!(anon.network_type, NetworkType::Anonymizer);
-        assert!(anon.is_anonymous);
-        assert_eq!(g.lookup(ip("6.1.0.2")).network_type, NetworkType::Hosting);
+        assert_eq!(g.lookup(ip("214.214.214.217")).network_type, NetworkType::PublicWifi);
+        assert_eq!(g.lookup(ip("214.214.214.218")).network_type, NetworkType::Unknown, "business");
+        // Enterprise connection type alone also says cellular.
+        assert_eq!(g.lookup(ip("1.124.213.2")).network_type, NetworkType::Cellular);
+        assert_eq!(g.lookup(ip("175.16.199.5")).network_type, NetworkType::Residential);
+        assert_eq!(g.lookup(ip("1.0.0.1")).network_type, NetworkType::Residential, "Cable/DSL");
+        for a in ["1.2.0.5", "186.30.236.9", "65.0.0.1", "6.1.0.4", "81.2.69.142"] {
+            let anon = g.lookup(ip(a));
+            assert_eq!(anon.network_type, NetworkType::Anonymizer, "{a}");
+            assert!(anon.is_anonymous, "{a}");
+        }
+        // Anonymizer beats cellular (Tor exit on a cellular network).
+        assert_eq!(g.lookup(ip("1.124.213.1")).network_type, NetworkType::Anonymizer);
+        assert_eq!(g.lookup(ip("1.124.213.1")).connection_type.as_deref(), Some("Cellular"));
+        assert_eq!(g.lookup(ip("2001:480:3a::1")).network_type, NetworkType::Anonymizer);
+        // A hosting provider alone is hosting, not anonymizer, and beats the
+        // Enterprise `residential` user type of 6.1.0.0/25.
+        let h = g.lookup(ip("6.1.0.2"));
+        assert_eq!(h.network_type, NetworkType::Hosting);
+        assert!(h.is_anonymous);
+        assert_eq!(h.user_type.as_deref(), Some("residential"));
+        assert_eq!(g.lookup(ip("71.160.223.7")).network_type, NetworkType::Hosting);
+        assert_eq!(g.lookup(ip("214.214.214.220")).network_type, NetworkType::Hosting);
+        assert_eq!(g.lookup(ip("214.214.214.221")).network_type, NetworkType::Hosting);
         // Corporate wins over everything, and the geo fields are still filled.
         let corp = g.lookup(ip("89.160.20.115"));
         assert_eq!(corp.network_type, NetworkType::Corporate);
         assert_eq!(corp.country.as_deref(), Some("SE"));
-        assert_eq!(g.lookup(ip("192.0.2.1")).network_type, NetworkType::Unknown);
-        assert_eq!(GeoIp::disabled(vec![]).lookup(ip("149.101.100.1")), GeoInfo::default());
+        // ... even over anonymizer and cellular.
+        let g2 = geo().with_corporate_cidrs(["81.2.69.0/24".parse().unwrap(), "149.101.100.0/28".parse().unwrap()]);
+        assert_eq!(g2.lookup(ip("81.2.69.142")).network_type, NetworkType::Corporate);
+        assert!(g2.lookup(ip("81.2.69.142")).is_anonymous);
+        assert_eq!(g2.lookup(ip("149.101.100.1")).network_type, NetworkType::Corporate);
+        assert_eq!(g.lookup(ip("::ffff:10.9.8.7")).network_type, NetworkType::Corporate);
+        assert_eq!(g.lookup(ip("192.0.2.1")), GeoInfo::default());
+        assert_eq!(g.lookup(ip("::1")).network_type, NetworkType::Unknown);
+        assert_eq!(GeoIp::disabled().lookup(ip("149.101.100.1")), GeoInfo::default());
+        let only_cidrs = GeoIp::disabled().with_corporate_cidrs(["10.0.0.0/8".parse().unwrap()]);
+        assert_eq!(only_cidrs.lookup(ip("10.1.1.1")).network_type, NetworkType::Corporate);
+        assert_eq!(only_cidrs.database_count(), 0);
+        assert_eq!(NetworkType::default().as_str(), "unknown");
+        assert_eq!(NetworkType::PublicWifi.as_str(), "public_wifi");
     }
 
     #[test]
@@ -318,9 +407,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("x.mmdb");
         std::fs::write(&p, b"not a database").unwrap();
-        let e = GeoIp::disabled(vec![]).add_file("enrichments.geoip.city", &p).unwrap_err().to_string();
+        let e = GeoIp::disabled().add_file("enrichments.geoip.city", &p).unwrap_err().to_string();
         assert!(e.starts_with("enrichments.geoip.city:"), "{e}");
-        let e = GeoIp::disabled(vec![]).add_file("enrichments.geoip.asn", &dir.path().join("nope.mmdb")).unwrap_err();
+        let e = GeoIp::disabled().add_file("enrichments.geoip.asn", &dir.path().join("nope.mmdb")).unwrap_err();
         assert!(e.to_string().contains("cannot read"), "{e}");
     }
 }

@@ -29,6 +29,13 @@ pub use error::EnrichmentError;
 pub use geo::{GeoInfo, GeoIp, NetworkType};
 pub use similarity::resembles_user;
 
+/// The demo organisation's networks used by [`Enrichments::embedded_default`]
+/// (`89.160.20.112/28` is in the MaxMind test databases, so the demo shows
+/// corporate winning over the databases' answer).
+pub const DEMO_CORPORATE_CIDRS: &[&str] = &["89.160.20.112/28", "10.0.0.0/8"];
+/// The demo organisation's mail domains used by [`Enrichments::embedded_default`].
+pub const DEMO_CORPORATE_DOMAINS: &[&str] = &["corp.example.com"];
+
 /// One snapshot of every lookup table.
 #[derive(Debug)]
 pub struct Enrichments {
@@ -53,14 +60,22 @@ impl Enrichments {
                 let text = read("enrichments.catalog", base_dir, p)?;
                 AppCatalog::from_toml(&text, &config::resolve(base_dir, p).display().to_string())?
             }
-            None => AppCatalog::embedded()?,
+            None => AppCatalog::try_embedded()?,
         };
+        let databases = cfg.geoip.databases();
         let mut geo = if cfg.geoip.demo {
-            GeoIp::test_databases(cfg.corporate_cidrs.clone())?
+            if let Some((setting, _)) = databases.first() {
+                return Err(EnrichmentError::Config {
+                    setting: "enrichments.geoip.demo",
+                    message: format!("cannot be combined with `{setting}`; remove one"),
+                });
+            }
+            GeoIp::test_databases()?
         } else {
-            GeoIp::disabled(cfg.corporate_cidrs.clone())
-        };
-        for (setting, p) in cfg.geoip.databases() {
+            GeoIp::disabled()
+        }
+        .with_corporate_cidrs(cfg.corporate_cidrs.iter().copied());
+        for (setting, p) in databases {
             geo.add_file(setting, &config::resolve(base_dir, p))?;
         }
         let mut email = EmailClassifier::embedded(cfg.corporate_domains.iter().cloned());
@@ -80,11 +95,11 @@ impl Enrichments {
     /// Everything bundled: catalog, lists, MaxMind test databases, and the
     /// demo organisation (`corp.example.com`, `89.160.20.112/28`, `10.0.0.0/8`).
     pub fn embedded_default() -> Result<Enrichments, EnrichmentError> {
-        let corporate = ["89.160.20.112/28", "10.0.0.0/8"].iter().filter_map(|c| c.parse().ok()).collect();
+        let corporate = DEMO_CORPORATE_CIDRS.iter().filter_map(|c| c.parse::<ipnet::IpNet>().ok());
         Ok(Enrichments {
-            catalog: AppCatalog::embedded()?,
-            geo: GeoIp::test_databases(corporate)?,
-            email: EmailClassifier::embedded(["corp.example.com".to_string()]),
+            catalog: AppCatalog::try_embedded()?,
+            geo: GeoIp::test_databases()?.with_corporate_cidrs(corporate),
+            email: EmailClassifier::embedded(DEMO_CORPORATE_DOMAINS.iter().map(|d| d.to_string())),
         })
     }
 }
