@@ -370,7 +370,6 @@ impl Config {
                     if let Some(pi) = poll_interval {
                         duration(&format!("sources[{i}].poll_interval"), pi, &mut p);
                     }
-                    let _ = base_dir;
                     (name.clone().unwrap_or_else(|| format!("file-{i}")), Some(format))
                 }
                 SourceConfig::Stdin { name, format } => (name.clone().unwrap_or_else(|| "stdin".into()), Some(format)),

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use arrow::array::{Array, AsArray, UInt32Array};
 use arrow::compute::take_record_batch;
-use arrow::datatypes::{SchemaRef, TimestampMicrosecondType};
+use arrow::datatypes::TimestampMicrosecondType;
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::ArrowWriter;
 use parquet::basic::{Compression, ZstdLevel};
@@ -173,17 +173,23 @@ fn split_by_day(batch: &RecordBatch) -> Result<Vec<(String, RecordBatch)>, Strin
         .collect()
 }
 
-fn findings_batch(output: &Output) -> Result<Option<(String, RecordBatch)>, String> {
-    if output.findings.is_empty() {
-        return Ok(None);
-    }
-    let mut b = FindingBuilder::with_capacity(output.findings.len());
+/// The findings of `output` as one Arrow batch per class the rules read.
+fn findings_by_class(output: &Output) -> Result<BTreeMap<&str, RecordBatch>, String> {
+    let mut groups: BTreeMap<&str, Vec<&crate::schema::Finding>> = BTreeMap::new();
     for f in &output.findings {
-        b.append(f);
+        groups.entry(f.class.as_str()).or_default().push(f);
     }
-    let schema: SchemaRef = finding_schema();
-    let batch = RecordBatch::try_new(schema, b.finish_columns()).map_err(|e| e.to_string())?;
-    Ok(Some((String::new(), batch)))
+    groups
+        .into_iter()
+        .map(|(class, findings)| {
+            let mut b = FindingBuilder::with_capacity(findings.len());
+            for f in findings {
+                b.append(f);
+            }
+            let batch = RecordBatch::try_new(finding_schema(), b.finish_columns()).map_err(|e| e.to_string())?;
+            Ok((class, batch))
+        })
+        .collect()
 }
 
 impl Sink for LakeSink {
@@ -202,20 +208,11 @@ impl Sink for LakeSink {
             }
         }
         if self.opts.findings {
-            if let Some((_, batch)) = findings_batch(output).map_err(|e| self.enc(e))? {
-                // Findings are partitioned by the class the rule read.
-                let classes = batch.column_by_name("class").and_then(|c| c.as_string_opt::<i32>()).cloned();
-                let Some(classes) = classes else { return Err(self.enc("finding batch without class")) };
-                let mut by_class: BTreeMap<String, Vec<u32>> = BTreeMap::new();
-                for (i, c) in classes.iter().enumerate() {
-                    by_class.entry(c.unwrap_or("unknown").to_string()).or_default().push(i as u32);
-                }
-                for (class, idx) in by_class {
-                    let sub = take_record_batch(&batch, &UInt32Array::from(idx)).map_err(|e| self.enc(e))?;
-                    for (date, part) in split_by_day(&sub).map_err(|e| self.enc(e))? {
-                        rows += part.num_rows() as u64;
-                        self.append("findings", &class, date, &part, &output.ack)?;
-                    }
+            // Findings are partitioned by the class the rule read.
+            for (class, batch) in findings_by_class(output).map_err(|e| self.enc(e))? {
+                for (date, part) in split_by_day(&batch).map_err(|e| self.enc(e))? {
+                    rows += part.num_rows() as u64;
+                    self.append("findings", class, date, &part, &output.ack)?;
                 }
             }
         }

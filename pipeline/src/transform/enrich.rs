@@ -158,12 +158,16 @@ fn app_columns_from_domains(snap: &Enrichments, domains: &StringArray) -> Vec<Ar
 
 fn app_columns_oauth(snap: &Enrichments, client_ids: &StringArray, names: &StringArray) -> Vec<ArrayRef> {
     let mut b = AppBuilders::new(client_ids.len());
+    // App names are matched by a catalog scan: once per distinct name per batch.
+    let mut by_name: HashMap<&str, Option<&App>> = HashMap::new();
     for i in 0..client_ids.len() {
         let cid = client_ids.is_valid(i).then(|| client_ids.value(i));
         let name = names.is_valid(i).then(|| names.value(i));
-        let app = cid
-            .and_then(|c| snap.catalog.lookup_client_id(c))
-            .or_else(|| name.and_then(|n| snap.catalog.iter().find(|a| a.name.eq_ignore_ascii_case(n.trim()))));
+        let app = cid.and_then(|c| snap.catalog.lookup_client_id(c)).or_else(|| {
+            name.and_then(|n| {
+                *by_name.entry(n).or_insert_with(|| snap.catalog.iter().find(|a| a.name.eq_ignore_ascii_case(n.trim())))
+            })
+        });
         b.push(snap, app, cid.is_some() || name.is_some());
     }
     b.finish()
