@@ -21,6 +21,8 @@ use floodlight_pipeline::runtime::{self, RunSummary};
 use floodlight_pipeline::source::{RawBatch, RawRecord};
 use tokio_util::sync::CancellationToken;
 
+mod produce;
+
 /// The configuration `floodlight run` uses without `--config`: the demo logs
 /// compiled into the binary, the bundled catalog and MaxMind test databases,
 /// output under `./floodlight-demo-out/`.
@@ -77,6 +79,20 @@ enum Command {
     },
     /// List the input formats.
     Formats,
+    /// Replay a log file (or standard input) into a Kafka topic, one record per line.
+    Produce {
+        /// Bootstrap brokers (`host:port[,host:port]`).
+        #[arg(long, default_value = "127.0.0.1:9092", env = "FLOODLIGHT_BROKERS")]
+        brokers: String,
+        /// Topic to write to.
+        #[arg(long, short)]
+        topic: String,
+        /// Partition (default: librdkafka's partitioner).
+        #[arg(long)]
+        partition: Option<i32>,
+        /// Input file (plain or gzip); standard input when absent or `-`.
+        file: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -139,6 +155,11 @@ fn run_command(command: Command) -> Result<i32> {
         Command::Validate { config } => cmd_validate(&config),
         Command::Parse { format, file } => cmd_parse(&format, file.as_deref()),
         Command::Rules { command: RulesCommand::List { config } } => cmd_rules_list(config.as_deref()),
+        Command::Produce { brokers, topic, partition, file } => {
+            let n = runtime()?.block_on(produce::produce(&brokers, &topic, partition, file.as_deref()))?;
+            eprintln!("{n} record(s) produced to {topic}");
+            Ok(0)
+        }
         Command::Formats => {
             let mut t = Table::new();
             t.load_preset(UTF8_FULL_CONDENSED).set_header(["format", "classes", "reads"]);

@@ -165,6 +165,12 @@ impl OffsetTracker {
         advanced
     }
 
+    /// Forget every batch starting at or after `first` (they will be read
+    /// again): a failed batch rewinds its stream to its first offset.
+    pub fn rewind(&mut self, first: u64) {
+        self.pending.retain(|&start, _| start < first);
+    }
+
     /// The last offset of the acknowledged contiguous prefix.
     pub fn committed(&self) -> Option<u64> {
         self.committed
@@ -208,5 +214,19 @@ mod tests {
         assert_eq!(t.delivered(0), Some(19));
         assert_eq!(t.delivered(20), Some(29));
         assert_eq!(t.in_flight(), 0);
+    }
+
+    #[test]
+    fn rewind_forgets_the_failed_batch_and_everything_after_it() {
+        let mut t = OffsetTracker::default();
+        t.begin(0, 9);
+        t.begin(10, 19);
+        t.begin(20, 29);
+        assert_eq!(t.delivered(20), None);
+        t.rewind(10);
+        assert_eq!(t.in_flight(), 1, "only 0..9 is left");
+        assert_eq!(t.delivered(0), Some(9), "nothing past the rewound batch is committed");
+        t.begin(10, 29);
+        assert_eq!(t.delivered(10), Some(29));
     }
 }

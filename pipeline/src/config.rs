@@ -6,7 +6,7 @@
 //! workers = 0                 # 0 = one per core
 //!
 //! [[sources]]
-//! type = "file"               # file | stdin | demo
+//! type = "file"               # file | stdin | demo | kafka
 //! name = "firewall"
 //! paths = ["/var/log/pan/*.log"]
 //! format = "panos"
@@ -41,10 +41,12 @@ use crate::decode::registry::{decoder_for, format_ids};
 use crate::detect::{load_rules, DetectionEngine, RuleSettings, RuleSource};
 use crate::runtime::{Pipeline, RuntimeOptions};
 use crate::sinks::jsonl::{JsonLinesSink, Stream};
+use crate::sinks::kafka::{KafkaSink, KafkaSinkConfig};
 use crate::sinks::lake::{LakeOptions, LakeSink};
 use crate::sinks::Sink;
 use crate::source::embedded::EmbeddedDemoSource;
 use crate::source::file::{FileSource, FileSourceConfig};
+use crate::source::kafka::{KafkaSource, KafkaSourceConfig};
 use crate::source::stdin::{StdinSource, StdinSourceConfig};
 use crate::source::{BatchLimits, Source};
 use crate::transform::Enricher;
@@ -134,6 +136,8 @@ pub enum SourceConfig {
     },
     /// The demo logs compiled into the binary.
     Demo {},
+    /// A Kafka consumer group (at-least-once; see `docs/kafka.md`).
+    Kafka(KafkaSourceConfig),
 }
 
 /// `[rules]`.
@@ -161,6 +165,8 @@ pub struct SinksConfig {
     pub lake: Option<LakeConfig>,
     /// Records that could not be decoded, as JSON lines.
     pub dead_letter: Option<JsonLinesConfig>,
+    /// Findings, events and dead letters to Kafka topics.
+    pub kafka: Option<KafkaSinkConfig>,
 }
 
 /// A JSON-lines output.
@@ -374,6 +380,22 @@ impl Config {
                 }
                 SourceConfig::Stdin { name, format } => (name.clone().unwrap_or_else(|| "stdin".into()), Some(format)),
                 SourceConfig::Demo {} => ("demo".to_string(), None),
+                SourceConfig::Kafka(k) => {
+                    for (setting, msg) in crate::source::kafka::config_problems(k) {
+                        p.push(problem(format!("sources[{i}].{setting}"), msg));
+                    }
+                    for (j, route) in k.topics.iter().enumerate() {
+                        if decoder_for(&route.format).is_none() {
+                            p.push(problem(
+                                format!("sources[{i}].topics[{j}].format"),
+                                format!("unknown format `{}` (known: {})", route.format, format_ids()),
+                            ));
+                        }
+                    }
+                    duration(&format!("sources[{i}].commit_interval"), &k.commit_interval, &mut p);
+                    duration(&format!("sources[{i}].revoke_timeout"), &k.revoke_timeout, &mut p);
+                    (k.name.clone().unwrap_or_else(|| format!("kafka-{i}")), None)
+                }
             };
             if let Some(format) = format {
                 if decoder_for(format).is_none() {
@@ -392,6 +414,12 @@ impl Config {
         }
         for msg in self.enrichments.validate(base_dir) {
             p.push(problem("enrichments", msg));
+        }
+        if let Some(k) = &self.sinks.kafka {
+            for (setting, msg) in crate::sinks::kafka::config_problems(k) {
+                p.push(problem(format!("sinks.kafka.{setting}"), msg));
+            }
+            duration("sinks.kafka.queue_full_timeout", &k.queue_full_timeout, &mut p);
         }
         if let Some(l) = &self.sinks.lake {
             if l.roll_rows == 0 {
@@ -488,6 +516,15 @@ impl Config {
                     StdinSourceConfig { format: format.clone() },
                 )),
                 SourceConfig::Demo {} => Box::new(EmbeddedDemoSource),
+                SourceConfig::Kafka(k) => {
+                    let mut ignore = Vec::new();
+                    Box::new(KafkaSource::new(
+                        k.name.clone().unwrap_or_else(|| format!("kafka-{i}")),
+                        k.clone(),
+                        duration("", &k.commit_interval, &mut ignore),
+                        duration("", &k.revoke_timeout, &mut ignore),
+                    ))
+                }
             });
         }
         if sources.is_empty() {
@@ -499,6 +536,11 @@ impl Config {
         }
         if let Some(d) = &self.sinks.dead_letter {
             sinks.push(Box::new(JsonLinesSink::open("dead_letter", Stream::DeadLetters, &resolve(base_dir, &d.path))?));
+        }
+        if let Some(k) = &self.sinks.kafka {
+            let mut ignore = Vec::new();
+            let timeout = duration("", &k.queue_full_timeout, &mut ignore);
+            sinks.push(Box::new(KafkaSink::open("kafka", k.clone(), timeout)?));
         }
         if let Some(l) = &self.sinks.lake {
             let mut ignore = Vec::new();

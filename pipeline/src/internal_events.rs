@@ -11,10 +11,11 @@ use std::sync::{Mutex, OnceLock};
 
 use tracing::{debug, error, info, warn};
 
-/// Process-wide counters: (metric, label) → value.
+/// Process-wide counters and gauges: (metric, label) → value.
 #[derive(Default)]
 pub struct Counters {
     values: Mutex<BTreeMap<(&'static str, String), u64>>,
+    gauges: Mutex<BTreeMap<(&'static str, String), i64>>,
 }
 
 impl Counters {
@@ -22,6 +23,25 @@ impl Counters {
         if let Ok(mut map) = self.values.lock() {
             *map.entry((metric, label.to_string())).or_default() += n;
         }
+    }
+
+    fn set(&self, metric: &'static str, label: &str, v: i64) {
+        if let Ok(mut map) = self.gauges.lock() {
+            map.insert((metric, label.to_string()), v);
+        }
+    }
+
+    /// Current value of one gauge, if it was ever set.
+    pub fn gauge(&self, metric: &str, label: &str) -> Option<i64> {
+        self.gauges.lock().ok()?.iter().find(|((k, l), _)| *k == metric && l == label).map(|(_, v)| *v)
+    }
+
+    /// Every gauge, sorted.
+    pub fn gauge_snapshot(&self) -> Vec<(String, String, i64)> {
+        self.gauges
+            .lock()
+            .map(|m| m.iter().map(|((k, l), v)| (k.to_string(), l.clone(), *v)).collect())
+            .unwrap_or_default()
     }
 
     /// Current value of one counter.
@@ -45,9 +65,12 @@ impl Counters {
             .unwrap_or_default()
     }
 
-    /// Reset every counter (tests, and between runs in one process).
+    /// Reset every counter and gauge (tests, and between runs in one process).
     pub fn reset(&self) {
         if let Ok(mut m) = self.values.lock() {
+            m.clear();
+        }
+        if let Ok(mut m) = self.gauges.lock() {
             m.clear();
         }
     }
@@ -96,6 +119,171 @@ pub mod metric {
     pub const SINK_ERRORS: &str = "sink_errors_total";
     /// Batches acknowledged to sources (label: status).
     pub const BATCHES_ACKED: &str = "batches_acknowledged_total";
+    /// Kafka records consumed (label: `topic/partition`).
+    pub const KAFKA_CONSUMED: &str = "kafka_records_consumed_total";
+    /// Gauge: consumer lag in records, from librdkafka statistics (label: `topic/partition`).
+    pub const KAFKA_LAG: &str = "kafka_consumer_lag";
+    /// Gauge: the last committed offset, i.e. the next record to read (label: `topic/partition`).
+    pub const KAFKA_COMMITTED: &str = "kafka_committed_offset";
+    /// Offset commits that failed (label: `topic/partition` or `all`).
+    pub const KAFKA_COMMIT_ERRORS: &str = "kafka_commit_errors_total";
+    /// Batches re-read after a sink failed to write them (label: `topic/partition`).
+    pub const KAFKA_REWINDS: &str = "kafka_rewinds_total";
+    /// Times consumption paused for backpressure (label: reason).
+    pub const KAFKA_PAUSES: &str = "kafka_consumption_paused_total";
+    /// Errors reported by a librdkafka client (label: client).
+    pub const KAFKA_CLIENT_ERRORS: &str = "kafka_client_errors_total";
+    /// Partitions assigned / revoked by rebalances (label: `assigned` or `revoked`).
+    pub const KAFKA_REBALANCED: &str = "kafka_partitions_rebalanced_total";
+}
+
+fn topic_partition(topic: &str, partition: i32) -> String {
+    format!("{topic}/{partition}")
+}
+
+/// Records were consumed from one Kafka partition.
+pub struct KafkaRecordsConsumed<'a> {
+    /// Topic.
+    pub topic: &'a str,
+    /// Partition.
+    pub partition: i32,
+    /// Records in the batch.
+    pub records: u64,
+}
+
+impl InternalEvent for KafkaRecordsConsumed<'_> {
+    fn emit(self) {
+        debug!(topic = self.topic, partition = self.partition, records = self.records, "kafka records consumed");
+        counters().add(metric::KAFKA_CONSUMED, &topic_partition(self.topic, self.partition), self.records);
+    }
+}
+
+/// librdkafka reported a partition's consumer lag.
+pub struct KafkaConsumerLag<'a> {
+    /// Topic.
+    pub topic: &'a str,
+    /// Partition.
+    pub partition: i32,
+    /// Records behind the high watermark.
+    pub lag: i64,
+}
+
+impl InternalEvent for KafkaConsumerLag<'_> {
+    fn emit(self) {
+        counters().set(metric::KAFKA_LAG, &topic_partition(self.topic, self.partition), self.lag);
+    }
+}
+
+/// An offset was committed for one partition.
+pub struct KafkaOffsetCommitted<'a> {
+    /// Topic.
+    pub topic: &'a str,
+    /// Partition.
+    pub partition: i32,
+    /// The committed offset (the next record to read).
+    pub offset: i64,
+}
+
+impl InternalEvent for KafkaOffsetCommitted<'_> {
+    fn emit(self) {
+        debug!(topic = self.topic, partition = self.partition, offset = self.offset, "kafka offset committed");
+        counters().set(metric::KAFKA_COMMITTED, &topic_partition(self.topic, self.partition), self.offset);
+    }
+}
+
+/// An offset commit failed.
+pub struct KafkaCommitFailed<'a> {
+    /// `topic/partition`, or `all` when the whole commit failed.
+    pub target: &'a str,
+    /// Error text.
+    pub error: &'a str,
+}
+
+impl InternalEvent for KafkaCommitFailed<'_> {
+    fn emit(self) {
+        warn!(
+            target = self.target,
+            error = self.error,
+            "kafka offset commit failed; it is retried with the next commit"
+        );
+        counters().add(metric::KAFKA_COMMIT_ERRORS, self.target, 1);
+    }
+}
+
+/// A sink failed to write a batch: the partition is rewound to re-read it.
+pub struct KafkaBatchRewound<'a> {
+    /// Topic.
+    pub topic: &'a str,
+    /// Partition.
+    pub partition: i32,
+    /// First offset of the failed batch (where reading resumes).
+    pub offset: i64,
+    /// How long consumption backs off before re-reading.
+    pub backoff_ms: u64,
+}
+
+impl InternalEvent for KafkaBatchRewound<'_> {
+    fn emit(self) {
+        warn!(
+            topic = self.topic,
+            partition = self.partition,
+            offset = self.offset,
+            backoff_ms = self.backoff_ms,
+            "a sink failed to write a batch; re-reading the partition from its first offset"
+        );
+        counters().add(metric::KAFKA_REWINDS, &topic_partition(self.topic, self.partition), 1);
+    }
+}
+
+/// Consumption paused (backpressure) or resumed.
+pub struct KafkaConsumption {
+    /// True when pausing, false when resuming.
+    pub paused: bool,
+    /// Why it paused: `channel_full`, `in_flight_limit`, `backoff`.
+    pub reason: &'static str,
+}
+
+impl InternalEvent for KafkaConsumption {
+    fn emit(self) {
+        if self.paused {
+            info!(reason = self.reason, "kafka consumption paused");
+            counters().add(metric::KAFKA_PAUSES, self.reason, 1);
+        } else {
+            info!("kafka consumption resumed");
+        }
+    }
+}
+
+/// Partitions were assigned or revoked by a consumer-group rebalance.
+pub struct KafkaRebalanced<'a> {
+    /// `assigned` or `revoked`.
+    pub kind: &'static str,
+    /// The partitions, as `topic/partition`.
+    pub partitions: &'a [String],
+}
+
+impl InternalEvent for KafkaRebalanced<'_> {
+    fn emit(self) {
+        info!(kind = self.kind, partitions = ?self.partitions, "kafka rebalance");
+        counters().add(metric::KAFKA_REBALANCED, self.kind, self.partitions.len() as u64);
+    }
+}
+
+/// A librdkafka client reported an error (broker down, authentication...).
+pub struct KafkaClientError<'a> {
+    /// Client name.
+    pub client: &'a str,
+    /// Error.
+    pub error: &'a str,
+    /// librdkafka's reason text.
+    pub reason: &'a str,
+}
+
+impl InternalEvent for KafkaClientError<'_> {
+    fn emit(self) {
+        warn!(client = self.client, error = self.error, reason = self.reason, "kafka client error");
+        counters().add(metric::KAFKA_CLIENT_ERRORS, self.client, 1);
+    }
 }
 
 /// A source read records.

@@ -9,11 +9,12 @@
 //!   └──────────────────────────── acknowledgements ◀───────────────────────────┘
 //! ```
 //!
-//! * [`source`]: where raw records come from (files, stdin, the embedded demo; Kafka plugs in here).
+//! * [`source`]: where raw records come from (files, stdin, the embedded demo, Kafka).
 //! * [`decode`]: vendor formats → rows of one of the five [`schema`] event classes → Arrow batches.
 //! * [`transform`]: batch-at-a-time enrichment (app catalog, GeoIP, email classes).
 //! * [`detect`]: SQL rules from `queries/`, compiled once with DataFusion, run per micro-batch.
-//! * [`sinks`]: findings to JSON lines and a Parquet lake; rejected records to the dead-letter file.
+//! * [`sinks`]: findings to JSON lines, a Parquet lake and Kafka; rejected records to a dead-letter file or topic.
+//! * [`kafka`]: librdkafka settings and client context shared by the Kafka source and sink.
 //! * [`runtime`]: the stages as tokio tasks joined by bounded channels; [`config`]: the TOML config.
 //! * [`ack`]: acknowledgements that travel from the sinks back to the source.
 //! * [`internal_events`]: every observable thing, as one typed event (log line + counter).
@@ -24,6 +25,7 @@ pub mod dead_letter;
 pub mod decode;
 pub mod detect;
 pub mod internal_events;
+pub mod kafka;
 pub mod origin;
 pub mod runtime;
 pub mod schema;

@@ -10,6 +10,7 @@
 //! [`registry`] maps format ids (`panos`, `okta`, ...) to decoders. Adding a
 //! format means one file here and one line in the registry.
 
+pub mod auto;
 pub mod floodlight_json;
 pub mod json;
 pub mod m365_audit;

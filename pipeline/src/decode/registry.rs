@@ -54,6 +54,11 @@ static FORMATS: &[FormatInfo] = &[
         description: "Microsoft 365 Unified Audit Log JSON: inbox rules, mailbox forwarding, transport rules (email); sign-ins (auth)",
         make: || Arc::new(super::m365_audit::M365Audit),
     },
+    FormatInfo {
+        id: "auto",
+        description: "recognise each record's format among the above (mixed topics and files); rows keep the recognised format",
+        make: || Arc::new(super::auto::Auto),
+    },
 ];
 
 /// Every registered format.

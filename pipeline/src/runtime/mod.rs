@@ -128,6 +128,7 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
     let (raw_tx, raw_rx) = mpsc::channel::<RawBatch>(capacity);
     let (out_tx, out_rx) = mpsc::channel::<Output>(capacity);
 
+    let flush_sinks = Arc::new(tokio::sync::Notify::new());
     let mut source_tasks = Vec::new();
     for source in sources {
         let name = source.name().to_string();
@@ -136,6 +137,7 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
             shutdown: shutdown.clone(),
             limits: options.limits,
             drain_timeout: options.drain_timeout,
+            flush_sinks: flush_sinks.clone(),
         };
         let span = tracing::info_span!("source", source = %name);
         let handle = tokio::spawn(async move { source.run(ctx).await }.instrument(span));
@@ -155,7 +157,7 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
     }
     drop(out_tx);
 
-    let sink_task = tokio::spawn(sink_stage(out_rx, sinks, options.clone()));
+    let sink_task = tokio::spawn(sink_stage(out_rx, sinks, options.clone(), flush_sinks));
 
     let mut summary = RunSummary::default();
     for (name, handle) in source_tasks {
@@ -272,6 +274,7 @@ async fn sink_stage(
     mut rx: mpsc::Receiver<Output>,
     mut sinks: Vec<Box<dyn Sink>>,
     options: RuntimeOptions,
+    flush_requested: Arc<tokio::sync::Notify>,
 ) -> StageResult {
     let mut dedup = DedupSet::new(options.dedup_capacity);
     let mut result = StageResult { findings: Vec::new(), raised: 0, suppressed: 0 };
@@ -282,6 +285,11 @@ async fn sink_stage(
             o = rx.recv() => o,
             _ = ticker.tick() => {
                 flush_all(&mut sinks, false);
+                continue;
+            }
+            _ = flush_requested.notified() => {
+                // A source needs its acknowledgements now (revoke, in-flight limit).
+                flush_all(&mut sinks, true);
                 continue;
             }
         };

@@ -165,12 +165,32 @@ impl Row {
         }
     }
 
-    /// Set the origin columns every class shares.
+    /// Set the origin columns every class shares. `format` fills the
+    /// `format` column only when the decoder left it empty (`auto` sets the
+    /// format it recognised).
     pub fn set_origin(&mut self, event_id: &str, origin: &str, format: &str) {
         macro_rules! set {
             ($e:expr) => {{
                 $e.event_id = event_id.to_owned();
                 $e.origin = origin.to_owned();
+                if $e.format.is_empty() {
+                    $e.format = format.to_owned();
+                }
+            }};
+        }
+        match self {
+            Row::Network(e) => set!(e),
+            Row::Dns(e) => set!(e),
+            Row::Auth(e) => set!(e),
+            Row::Oauth(e) => set!(e),
+            Row::Email(e) => set!(e),
+        }
+    }
+
+    /// Set the `format` column (the input format the row was decoded from).
+    pub fn set_format(&mut self, format: &str) {
+        macro_rules! set {
+            ($e:expr) => {{
                 $e.format = format.to_owned();
             }};
         }

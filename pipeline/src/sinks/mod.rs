@@ -9,8 +9,10 @@
 //!
 //! * [`jsonl`] — JSON lines to stdout or a file: findings, or dead letters.
 //! * [`lake`] — Parquet files partitioned `kind/class=<class>/date=<day>/`.
+//! * [`kafka`] — findings, events and dead letters to Kafka topics, acknowledged by delivery reports.
 
 pub mod jsonl;
+pub mod kafka;
 pub mod lake;
 
 use arrow::record_batch::RecordBatch;

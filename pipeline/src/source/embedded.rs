@@ -39,7 +39,7 @@ impl Source for EmbeddedDemoSource {
     }
 
     async fn run(self: Box<Self>, ctx: SourceContext) -> Result<SourceReport, SourceError> {
-        let SourceContext { out, shutdown, limits, drain_timeout } = ctx;
+        let SourceContext { out, shutdown, limits, drain_timeout, .. } = ctx;
         let handle = tokio::task::spawn_blocking(move || {
             let mut acks = AckReceiver::new();
             let mut report = SourceReport::default();

@@ -104,7 +104,7 @@ impl Source for FileSource {
 
     async fn run(self: Box<Self>, ctx: SourceContext) -> Result<SourceReport, SourceError> {
         let name = self.name.clone();
-        let SourceContext { out, shutdown, limits, drain_timeout } = ctx;
+        let SourceContext { out, shutdown, limits, drain_timeout, .. } = ctx;
         let cfg = self.config.clone();
         let base = self.base_dir.clone();
         let format: Arc<str> = Arc::from(cfg.format.as_str());

@@ -11,10 +11,12 @@
 //! * [`file`] — files (globs), one-shot or `follow` (tail), plain or gzip.
 //! * [`stdin`] — standard input.
 //! * [`embedded`] — the demo logs compiled into the binary.
+//! * [`kafka`] — a Kafka consumer group, at-least-once.
 //! * [`lines`] — the line splitter all three share.
 
 pub mod embedded;
 pub mod file;
+pub mod kafka;
 pub mod lines;
 pub mod stdin;
 
@@ -88,6 +90,11 @@ pub struct SourceContext {
     pub limits: BatchLimits,
     /// How long to wait for outstanding acknowledgements after input ends.
     pub drain_timeout: Duration,
+    /// Notify to ask the sinks to make everything they hold durable now
+    /// (close open files) so held acknowledgements come back: used by
+    /// sources that must drain early (a Kafka partition revoke) or that
+    /// reached their in-flight limit.
+    pub flush_sinks: Arc<tokio::sync::Notify>,
 }
 
 /// Errors a source can end with.

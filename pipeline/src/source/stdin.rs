@@ -40,7 +40,7 @@ impl Source for StdinSource {
     }
 
     async fn run(self: Box<Self>, ctx: SourceContext) -> Result<SourceReport, SourceError> {
-        let SourceContext { out, shutdown, limits, drain_timeout } = ctx;
+        let SourceContext { out, shutdown, limits, drain_timeout, .. } = ctx;
         let format: Arc<str> = Arc::from(self.format.as_str());
         let name = self.name.clone();
         let worker_name = name.clone();

@@ -1,0 +1,610 @@
+//! Kafka end to end, against a real broker process: tansu (a Kafka-protocol
+//! broker, SQLite storage), one per test on its own loopback port, with
+//! the real `floodlight` binary consuming from it.
+//!
+//! The tansu binary comes from `deploy/kafka/install-tansu.sh` (the README's
+//! test command runs it first), or from `$FLOODLIGHT_TANSU`. Without it these
+//! tests fail and say how to install it: they never pass vacuously.
+
+#[path = "support/corpus.rs"]
+mod corpus;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use floodlight_pipeline::origin::origin_string;
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
+use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+
+const BIN: &str = env!("CARGO_BIN_EXE_floodlight");
+
+fn tansu_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("FLOODLIGHT_TANSU") {
+        return PathBuf::from(p);
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kafka/install-tansu.sh");
+    let out = Command::new(&script).arg("--path").output().expect("run deploy/kafka/install-tansu.sh --path");
+    let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    assert!(
+        p.exists(),
+        "the tansu broker is not installed at {}: run deploy/kafka/install-tansu.sh (the README's test command does), \
+         or set FLOODLIGHT_TANSU",
+        p.display()
+    );
+    p
+}
+
+/// A tansu broker on a free loopback port, killed on drop.
+///
+/// Storage is SQLite in a scratch directory: tansu 0.6's in-memory engine
+/// answers a fetch from an offset inside a record batch with the *next*
+/// batch, so a consumer resuming mid-batch (after a pause, a restart or a
+/// rebalance) would silently skip records; the SQLite engine fetches by record.
+struct Broker {
+    child: Child,
+    port: u16,
+    _data: tempfile::TempDir,
+}
+
+impl Broker {
+    fn start() -> Broker {
+        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let url = format!("tcp://127.0.0.1:{port}");
+        let data = tempfile::tempdir().unwrap();
+        let storage = format!("sqlite://{}/tansu.db", data.path().display());
+        let child = Command::new(tansu_bin())
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+            .args(["--storage-engine", &storage])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tansu");
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(20), "tansu did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Broker { child, port, _data: data }
+    }
+
+    fn addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    fn create_topic(&self, name: &str, partitions: i32) {
+        let status = Command::new(tansu_bin())
+            .args(["topic", "create", name, "--partitions", &partitions.to_string()])
+            .args(["--broker", &format!("tcp://127.0.0.1:{}", self.port)])
+            .stdout(Stdio::null())
+            .status()
+            .expect("tansu topic create");
+        assert!(status.success(), "creating topic {name} failed");
+    }
+
+    /// SIGSTOP (`freeze = true`) or SIGCONT the broker: a hung broker, then a recovered one.
+    fn freeze(&self, freeze: bool) {
+        signal(self.child.id(), if freeze { "STOP" } else { "CONT" });
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        signal(self.child.id(), "CONT");
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn signal(pid: u32, sig: &str) {
+    let status = Command::new("kill").args([format!("-{sig}"), pid.to_string()]).status().expect("kill");
+    assert!(status.success(), "kill -{sig} {pid}");
+}
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap()
+}
+
+/// Produce `lines` to `topic`/`partition`; returns the offset of each line.
+fn produce(addr: &str, topic: &str, partition: i32, lines: &[Vec<u8>]) -> Vec<i64> {
+    let producer: FutureProducer = ClientConfig::new()
+        .set("bootstrap.servers", addr)
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "5")
+        .create()
+        .unwrap();
+    let offsets = rt().block_on(async {
+        let mut futures = Vec::new();
+        for l in lines {
+            let r = FutureRecord::<(), [u8]>::to(topic).partition(partition).payload(l.as_slice());
+            futures.push(producer.send_result(r).map_err(|(e, _)| e).expect("enqueue"));
+        }
+        let mut offsets = Vec::new();
+        for f in futures {
+            offsets.push(f.await.expect("delivery").expect("delivered").offset);
+        }
+        offsets
+    });
+    producer.flush(Duration::from_secs(10)).unwrap();
+    offsets
+}
+
+/// A message read back from a topic.
+#[derive(Debug, Clone)]
+struct Read {
+    key: Option<String>,
+    payload: Vec<u8>,
+    headers: BTreeMap<String, String>,
+}
+
+/// Everything in `topic` (every partition), from the beginning: read until
+/// nothing new arrives for 3 s. (tansu 0.6 reports wrong high watermarks for
+/// partitions written by multi-topic produce requests, so the reader cannot
+/// stop at the watermark.)
+fn read_topic(addr: &str, topic: &str) -> Vec<Read> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", addr)
+        .set("group.id", "floodlight-test-reader")
+        .set("enable.auto.commit", "false")
+        .create()
+        .unwrap();
+    let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("metadata");
+    let mut tpl = TopicPartitionList::new();
+    for p in md.topics()[0].partitions() {
+        tpl.add_partition_offset(topic, p.id(), Offset::Beginning).unwrap();
+    }
+    consumer.assign(&tpl).unwrap();
+    let mut out = Vec::new();
+    let started = Instant::now();
+    let mut last = Instant::now();
+    while last.elapsed() < Duration::from_secs(3) {
+        assert!(started.elapsed() < Duration::from_secs(120), "reading {topic} did not settle");
+        let Some(m) = consumer.poll(Duration::from_millis(200)) else { continue };
+        let m = m.expect("consume");
+        last = Instant::now();
+        let mut headers = BTreeMap::new();
+        if let Some(h) = m.headers() {
+            for x in h.iter() {
+                headers.insert(x.key.to_string(), String::from_utf8_lossy(x.value.unwrap_or_default()).into_owned());
+            }
+        }
+        out.push(Read {
+            key: m.key().map(|k| String::from_utf8_lossy(k).into_owned()),
+            payload: m.payload().unwrap_or_default().to_vec(),
+            headers,
+        });
+    }
+    out
+}
+
+/// The group's committed offset per partition of `topic` (-1 when none).
+fn committed(addr: &str, group: &str, topic: &str, partitions: i32) -> Vec<i64> {
+    let consumer: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", addr).set("group.id", group).create().unwrap();
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions {
+        tpl.add_partition(topic, p);
+    }
+    match consumer.committed_offsets(tpl, Duration::from_secs(10)) {
+        Ok(list) => list
+            .elements()
+            .iter()
+            .map(|e| match e.offset() {
+                Offset::Offset(o) => o,
+                _ => -1,
+            })
+            .collect(),
+        Err(_) => vec![-1; partitions as usize],
+    }
+}
+
+/// Wait until the group has committed `end` on every (topic, partitions, end) given.
+fn wait_committed(addr: &str, group: &str, ends: &[(&str, Vec<i64>)], timeout: Duration, what: &str, fl: &Path) {
+    let started = Instant::now();
+    loop {
+        let done = ends.iter().all(|(topic, end)| committed(addr, group, topic, end.len() as i32) == *end);
+        if done {
+            return;
+        }
+        if started.elapsed() > timeout {
+            let now: Vec<_> =
+                ends.iter().map(|(t, end)| (t.to_string(), committed(addr, group, t, end.len() as i32))).collect();
+            panic!("{what}: offsets not committed within {timeout:?}: {now:?}, want {ends:?}\n{}", log_of(fl));
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn log_of(dir: &Path) -> String {
+    let text = std::fs::read_to_string(dir.join("floodlight.log")).unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(40)..].join("\n")
+}
+
+/// A running `floodlight run`; killed on drop, so a failing test leaves no process behind.
+struct Floodlight {
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Floodlight {
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGKILL: a crash, with no chance to drain or commit.
+    fn crash(mut self) {
+        signal(self.child.id(), "KILL");
+        let _ = self.child.wait();
+    }
+
+    /// SIGTERM and wait for a clean exit (status 0).
+    fn stop(mut self) {
+        signal(self.child.id(), "TERM");
+        let started = Instant::now();
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                assert!(status.success(), "floodlight exited with {status}\n{}", log_of(&self.dir));
+                return;
+            }
+            assert!(started.elapsed() < Duration::from_secs(60), "floodlight did not stop\n{}", log_of(&self.dir));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Floodlight {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// Start `floodlight run` with `config` in `dir`; its stderr goes to `dir/floodlight.log`.
+fn start_floodlight(dir: &Path, config: &str) -> Floodlight {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(dir.join("floodlight.toml"), config).unwrap();
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("floodlight.log")).unwrap();
+    let child = Command::new(BIN)
+        .args(["run", "--config", "floodlight.toml", "--no-table"])
+        .current_dir(dir)
+        .env("FLOODLIGHT_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("start floodlight");
+    Floodlight { child, dir: dir.to_path_buf() }
+}
+
+/// The `origin` of every event in a lake (closed files only).
+fn lake_origins(lake: &Path) -> Vec<String> {
+    use arrow::array::{Array, StringArray};
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let mut out = Vec::new();
+    let mut stack = vec![lake.join("events")];
+    while let Some(d) = stack.pop() {
+        let Ok(rd) = std::fs::read_dir(&d) else { continue };
+        for e in rd.flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "parquet") {
+                let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(&p).unwrap())
+                    .unwrap()
+                    .build()
+                    .unwrap();
+                for b in reader {
+                    let b = b.unwrap();
+                    let col =
+                        b.column_by_name("origin").unwrap().as_any().downcast_ref::<StringArray>().unwrap().clone();
+                    out.extend((0..col.len()).map(|i| col.value(i).to_string()));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn origin(topic: &str, partition: i32, offset: i64) -> String {
+    origin_string(&format!("kafka:{topic}"), Some(partition), offset as u64)
+}
+
+fn source_block(addr: &str, group: &str, topics: &[(&str, &str)], extra: &str) -> String {
+    let routes: Vec<String> = topics.iter().map(|(t, f)| format!("{{ topic = \"{t}\", format = \"{f}\" }}")).collect();
+    format!(
+        "[runtime]\nbatch_max_records = 200\nbatch_max_wait = \"50ms\"\ndrain_timeout = \"20s\"\n\n\
+         [[sources]]\ntype = \"kafka\"\nbrokers = \"{addr}\"\ngroup_id = \"{group}\"\ntopics = [{}]\n{extra}\n\
+         [enrichments]\ncorporate_cidrs = [\"89.160.20.112/28\", \"10.0.0.0/8\"]\ncorporate_domains = [\"corp.example.com\"]\n\
+         [enrichments.geoip]\ndemo = true\n",
+        routes.join(", ")
+    )
+}
+
+/// Every family to its own topic, with malformed records in between: every
+/// record ends in the lake or in the dead-letter topic, exactly once, checked
+/// by origin; the dead letters carry their raw bytes and headers.
+#[test]
+fn every_record_is_accounted_for_across_four_topics() {
+    let broker = Broker::start();
+    let addr = broker.addr();
+    let topics =
+        [("t.panos", "panos", 2), ("t.dns", "zeek-dns", 2), ("t.okta", "auto", 1), ("t.m365", "m365-audit", 1)];
+    for (t, _, p) in topics {
+        broker.create_topic(t, p);
+    }
+    broker.create_topic("t.findings", 1);
+    broker.create_topic("t.dead", 1);
+    let mut expected_events = BTreeSet::new();
+    let mut expected_dead = BTreeMap::new();
+    let mut ends = Vec::new();
+    for (fi, (topic, _, parts)) in topics.iter().enumerate() {
+        let family = corpus::FAMILIES[fi].0;
+        let mut end = Vec::new();
+        for p in 0..*parts {
+            let mut lines: Vec<Vec<u8>> =
+                (0..300).map(|i| corpus::line(family, i + 1000 * p as usize).into_bytes()).collect();
+            // A malformed record in the middle of each partition; one is not UTF-8.
+            let bad: Vec<u8> =
+                if fi == 3 { vec![0xff, 0xfe, b'{', b'x'] } else { b"this is not a log line, at all".to_vec() };
+            lines.insert(150, bad.clone());
+            let offsets = produce(&addr, topic, p, &lines);
+            for (i, off) in offsets.iter().enumerate() {
+                if i == 150 {
+                    expected_dead.insert(origin(topic, p, *off), bad.clone());
+                } else {
+                    expected_events.insert(origin(topic, p, *off));
+                }
+            }
+            end.push(offsets.last().unwrap() + 1);
+        }
+        ends.push((*topic, end));
+    }
+
+    let dir = workdir();
+    let routes: Vec<(&str, &str)> = topics.iter().map(|(t, f, _)| (*t, *f)).collect();
+    let config = source_block(&addr, "g1", &routes, "")
+        + &format!(
+            "[sinks.lake]\npath = \"lake\"\nroll_after = \"1s\"\n[sinks.kafka]\nbrokers = \"{addr}\"\n\
+             findings_topic = \"t.findings\"\ndead_letter_topic = \"t.dead\"\n"
+        );
+    let fl = start_floodlight(dir.path(), &config);
+    wait_committed(&addr, "g1", &ends, Duration::from_secs(120), "first run", dir.path());
+    fl.stop();
+
+    let origins = lake_origins(&dir.path().join("lake"));
+    let lake: BTreeSet<String> = origins.iter().cloned().collect();
+    assert_eq!(origins.len(), lake.len(), "no event written twice in a clean run");
+    assert_eq!(lake, expected_events, "every decodable record is in the lake");
+
+    let dead = read_topic(&addr, "t.dead");
+    assert_eq!(dead.len(), expected_dead.len(), "{dead:?}\n{}", log_of(dir.path()));
+    for d in &dead {
+        let o = &d.headers["floodlight.origin"];
+        assert_eq!(Some(&d.payload), expected_dead.get(o), "raw bytes of {o} kept unchanged");
+        let topic = &d.headers["floodlight.source_topic"];
+        let format = topics.iter().find(|(t, _, _)| t == topic).map(|(_, f, _)| *f).unwrap();
+        assert_eq!(d.headers["floodlight.format"], format);
+        let (p, off) = (&d.headers["floodlight.source_partition"], &d.headers["floodlight.source_offset"]);
+        assert_eq!(*o, origin(topic, p.parse().unwrap(), off.parse().unwrap()));
+        assert!(!d.headers["floodlight.error"].is_empty());
+    }
+
+    let findings = read_topic(&addr, "t.findings");
+    assert!(!findings.is_empty(), "the corpus raises findings");
+    for f in &findings {
+        let v: serde_json::Value = serde_json::from_slice(&f.payload).unwrap();
+        assert_eq!(f.key.as_deref(), v["finding_id"].as_str(), "findings are keyed by finding_id");
+        assert_eq!(f.headers.get("floodlight.rule").map(String::as_str), v["rule_id"].as_str());
+    }
+    let families: BTreeSet<String> = findings
+        .iter()
+        .filter_map(|f| serde_json::from_slice::<serde_json::Value>(&f.payload).ok())
+        .filter_map(|v| v["family"].as_str().map(String::from))
+        .collect();
+    assert_eq!(families.len(), 3, "findings of all three families: {families:?}");
+}
+
+/// Finding ids from topic `t` (deduplicated set, and the raw count).
+fn finding_ids(addr: &str, topic: &str) -> (BTreeSet<String>, usize) {
+    let f = read_topic(addr, topic);
+    (f.iter().filter_map(|r| r.key.clone()).collect(), f.len())
+}
+
+/// SIGKILL halfway through a backlog, restart: nothing lost; findings repeat
+/// only with the finding ids a clean run produces.
+#[test]
+fn sigkill_midway_then_restart_loses_nothing() {
+    let broker = Broker::start();
+    let addr = broker.addr();
+    broker.create_topic("c.okta", 2);
+    broker.create_topic("c.m365", 2);
+    for t in ["c.findings", "c.reference"] {
+        broker.create_topic(t, 1);
+    }
+    let mut expected = BTreeSet::new();
+    let mut ends = Vec::new();
+    for (topic, family) in [("c.okta", "okta"), ("c.m365", "m365")] {
+        let mut end = Vec::new();
+        for p in 0..2 {
+            let lines: Vec<Vec<u8>> =
+                (0..6000).map(|i| corpus::line(family, i + 7000 * p as usize).into_bytes()).collect();
+            let offsets = produce(&addr, topic, p, &lines);
+            expected.extend(offsets.iter().map(|o| origin(topic, p, *o)));
+            end.push(offsets.last().unwrap() + 1);
+        }
+        ends.push((topic, end));
+    }
+    let routes = [("c.okta", "okta"), ("c.m365", "m365-audit")];
+    let total: i64 = ends.iter().flat_map(|(_, e)| e.iter()).sum();
+
+    let dir = workdir();
+    let config = |group: &str, findings: &str, lake: &str| {
+        source_block(&addr, group, &routes, "max_in_flight_batches = 8\n")
+            + &format!(
+                "[sinks.lake]\npath = \"{lake}\"\nroll_after = \"300ms\"\n[sinks.kafka]\nbrokers = \"{addr}\"\nfindings_topic = \"{findings}\"\n"
+            )
+    };
+    let crash_cfg = config("crash", "c.findings", "lake");
+    let fl = start_floodlight(dir.path(), &crash_cfg);
+    // Kill as soon as something is committed, well before the end.
+    let started = Instant::now();
+    let at_kill = loop {
+        let sum: i64 =
+            ends.iter().flat_map(|(t, e)| committed(&addr, "crash", t, e.len() as i32)).filter(|o| *o > 0).sum();
+        if sum > 0 {
+            break sum;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "nothing committed\n{}", log_of(dir.path()));
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    fl.crash();
+    assert!(at_kill < total, "the kill came after everything was committed ({at_kill} of {total}); not a crash test");
+
+    let fl = start_floodlight(dir.path(), &crash_cfg);
+    wait_committed(&addr, "crash", &ends, Duration::from_secs(180), "after restart", dir.path());
+    fl.stop();
+    let lake: BTreeSet<String> = lake_origins(&dir.path().join("lake")).into_iter().collect();
+    let missing: Vec<_> = expected.difference(&lake).take(5).collect();
+    assert!(missing.is_empty(), "records lost across the crash, e.g. {missing:?}");
+
+    // A clean run of the same data with another group: the same finding ids.
+    let ref_dir = workdir();
+    let fl = start_floodlight(ref_dir.path(), &config("reference", "c.reference", "lake"));
+    wait_committed(&addr, "reference", &ends, Duration::from_secs(180), "reference run", ref_dir.path());
+    fl.stop();
+    let (crash_ids, crash_count) = finding_ids(&addr, "c.findings");
+    let (ref_ids, ref_count) = finding_ids(&addr, "c.reference");
+    assert_eq!(ref_count, ref_ids.len(), "a clean run raises each finding once");
+    assert_eq!(crash_ids, ref_ids, "a crash repeats findings only with the same ids");
+    assert!(crash_count >= ref_count);
+}
+
+/// The sink broker hangs (SIGSTOP) with a poison record in the input:
+/// consumption pauses, nothing is committed, memory stays bounded; when it
+/// comes back everything flows, the poison record is in the dead-letter topic
+/// with its headers, and every record is accounted for.
+#[test]
+fn sink_outage_pauses_consumption_and_poison_records_wait_for_the_dead_letter_topic() {
+    let source = Broker::start();
+    let sink = Broker::start();
+    let (src, dst) = (source.addr(), sink.addr());
+    source.create_topic("o.okta", 2);
+    for t in ["o.events", "o.dead"] {
+        sink.create_topic(t, 1);
+    }
+    let mut expected = BTreeSet::new();
+    let mut poison = String::new();
+    let mut end = Vec::new();
+    for p in 0..2 {
+        let mut lines: Vec<Vec<u8>> = (0..5000).map(|i| corpus::okta(i + 5000 * p as usize).into_bytes()).collect();
+        if p == 0 {
+            lines.insert(2500, b"{\"eventType\": \"user.session.start\", \"published\": ".to_vec());
+        }
+        let offsets = produce(&src, "o.okta", p, &lines);
+        for (i, o) in offsets.iter().enumerate() {
+            if p == 0 && i == 2500 {
+                poison = origin("o.okta", p, *o);
+            } else {
+                expected.insert(origin("o.okta", p, *o));
+            }
+        }
+        end.push(offsets.last().unwrap() + 1);
+    }
+
+    sink.freeze(true);
+    let dir = workdir();
+    let config = source_block(&src, "o", &[("o.okta", "okta")], "max_in_flight_batches = 4\n")
+        + &format!("[sinks.kafka]\nbrokers = \"{dst}\"\nevents_topic = \"o.events\"\ndead_letter_topic = \"o.dead\"\n");
+    let fl = start_floodlight(dir.path(), &config);
+    std::thread::sleep(Duration::from_secs(8));
+    assert_eq!(committed(&src, "o", "o.okta", 2), vec![-1, -1], "nothing committed while the sink is down");
+    let log = std::fs::read_to_string(dir.path().join("floodlight.log")).unwrap();
+    assert!(log.contains("kafka consumption paused"), "consumption pauses\n{}", log_of(dir.path()));
+    let rss_kb: u64 = std::fs::read_to_string(format!("/proc/{}/status", fl.pid()))
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("VmRSS:").and_then(|v| v.split_whitespace().next()?.parse().ok()))
+        .unwrap();
+    assert!(rss_kb < 512 * 1024, "memory bounded while paused: {rss_kb} kB");
+
+    sink.freeze(false);
+    wait_committed(&src, "o", &[("o.okta", end)], Duration::from_secs(180), "after the outage", dir.path());
+    fl.stop();
+
+    let dead = read_topic(&dst, "o.dead");
+    assert_eq!(dead.len(), 1, "{dead:?}");
+    assert_eq!(dead[0].headers["floodlight.origin"], poison);
+    assert_eq!(dead[0].headers["floodlight.source_topic"], "o.okta");
+    assert_eq!(dead[0].headers["floodlight.format"], "okta");
+    let events: BTreeSet<String> = read_topic(&dst, "o.events")
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.payload).unwrap()["origin"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(events, expected, "every good record reached the events topic");
+}
+
+/// A second consumer joins the group mid-stream: partitions move, no record is lost.
+#[test]
+fn a_second_consumer_joining_mid_stream_loses_nothing() {
+    let broker = Broker::start();
+    let addr = broker.addr();
+    broker.create_topic("r.okta", 4);
+    let mut expected = BTreeSet::new();
+    let mut produce_round = |round: usize| -> Vec<i64> {
+        let mut end = Vec::new();
+        for p in 0..4 {
+            let lines: Vec<Vec<u8>> =
+                (0..1500).map(|i| corpus::okta(i + 1500 * (p as usize + 4 * round)).into_bytes()).collect();
+            let offsets = produce(&addr, "r.okta", p, &lines);
+            expected.extend(offsets.iter().map(|o| origin("r.okta", p, *o)));
+            end.push(offsets.last().unwrap() + 1);
+        }
+        end
+    };
+    produce_round(0);
+    let config = source_block(&addr, "r", &[("r.okta", "okta")], "max_in_flight_batches = 4\n")
+        + "[sinks.lake]\npath = \"lake\"\nroll_after = \"300ms\"\n";
+    let (a_dir, b_dir) = (workdir(), workdir());
+    let a = start_floodlight(a_dir.path(), &config);
+    let started = Instant::now();
+    while committed(&addr, "r", "r.okta", 4).iter().all(|o| *o < 0) {
+        assert!(started.elapsed() < Duration::from_secs(60), "a committed nothing\n{}", log_of(a_dir.path()));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let b = start_floodlight(b_dir.path(), &config);
+    let end = produce_round(1);
+    wait_committed(&addr, "r", &[("r.okta", end)], Duration::from_secs(180), "both consumers", a_dir.path());
+    b.stop();
+    a.stop();
+
+    let a_log = std::fs::read_to_string(a_dir.path().join("floodlight.log")).unwrap();
+    assert!(
+        a_log.contains("kind=\"revoked\"") || a_log.contains("kind=revoked"),
+        "a saw a rebalance\n{}",
+        log_of(a_dir.path())
+    );
+    let b_events = lake_origins(&b_dir.path().join("lake"));
+    assert!(!b_events.is_empty(), "b took over partitions and wrote events\n{}", log_of(b_dir.path()));
+    let all: BTreeSet<String> = lake_origins(&a_dir.path().join("lake")).into_iter().chain(b_events).collect();
+    let missing: Vec<_> = expected.difference(&all).take(5).collect();
+    assert!(missing.is_empty(), "records lost in the rebalance, e.g. {missing:?}");
+}
+
+/// A scratch directory; kept (and its path printed) when `FLOODLIGHT_KEEP_TEST_DIRS` is set.
+fn workdir() -> tempfile::TempDir {
+    let keep = std::env::var_os("FLOODLIGHT_KEEP_TEST_DIRS").is_some();
+    let dir = tempfile::Builder::new().prefix("floodlight-kafka-").disable_cleanup(keep).tempdir().unwrap();
+    if keep {
+        eprintln!("test directory kept: {}", dir.path().display());
+    }
+    dir
+}
