@@ -55,9 +55,17 @@ fn main() {
     let url = format!("tcp://127.0.0.1:{port}");
     let addr = format!("127.0.0.1:{port}");
     let data = tempfile::tempdir().expect("tempdir");
-    let storage = format!("sqlite://{}/tansu.db", data.path().display());
     let mut broker = Command::new(tansu())
-        .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url, "--storage-engine", &storage])
+        .args([
+            "broker",
+            "--listener-url",
+            &url,
+            "--advertised-listener-url",
+            &url,
+            "--storage-engine",
+            "sqlite://tansu.db",
+        ])
+        .current_dir(data.path())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()

@@ -57,10 +57,10 @@ impl Broker {
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let url = format!("tcp://127.0.0.1:{port}");
         let data = tempfile::tempdir().unwrap();
-        let storage = format!("sqlite://{}/tansu.db", data.path().display());
         let child = Command::new(tansu_bin())
             .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-            .args(["--storage-engine", &storage])
+            .args(["--storage-engine", "sqlite://tansu.db"])
+            .current_dir(data.path())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -552,12 +552,18 @@ fn sink_outage_pauses_consumption_and_poison_records_wait_for_the_dead_letter_to
     assert_eq!(events, expected, "every good record reached the events topic");
 }
 
-/// A second consumer joins the group mid-stream: partitions move, no record is lost.
+/// A second consumer joins the group mid-stream: partitions move, no record
+/// is lost. The rebalance happens while the first consumer is paused (its
+/// sink broker is frozen, so nothing is acknowledged): its partitions must
+/// not stay paused after they come back to it, and what it had in flight is
+/// re-read by whoever owns the partition next.
 #[test]
 fn a_second_consumer_joining_mid_stream_loses_nothing() {
     let broker = Broker::start();
-    let addr = broker.addr();
+    let sink = Broker::start();
+    let (addr, dst) = (broker.addr(), sink.addr());
     broker.create_topic("r.okta", 4);
+    sink.create_topic("r.events", 1);
     let mut expected = BTreeSet::new();
     let mut produce_round = |round: usize| -> Vec<i64> {
         let mut end = Vec::new();
@@ -571,8 +577,10 @@ fn a_second_consumer_joining_mid_stream_loses_nothing() {
         end
     };
     produce_round(0);
-    let config = source_block(&addr, "r", &[("r.okta", "okta")], "max_in_flight_batches = 4\n")
-        + "[sinks.lake]\npath = \"lake\"\nroll_after = \"300ms\"\n";
+    let config = source_block(&addr, "r", &[("r.okta", "okta")], "max_in_flight_batches = 4\nrevoke_timeout = \"3s\"\n")
+        + &format!(
+            "[sinks.lake]\npath = \"lake\"\nroll_after = \"300ms\"\n[sinks.kafka]\nbrokers = \"{dst}\"\nevents_topic = \"r.events\"\n"
+        );
     let (a_dir, b_dir) = (workdir(), workdir());
     let a = start_floodlight(a_dir.path(), &config);
     let started = Instant::now();
@@ -580,23 +588,52 @@ fn a_second_consumer_joining_mid_stream_loses_nothing() {
         assert!(started.elapsed() < Duration::from_secs(60), "a committed nothing\n{}", log_of(a_dir.path()));
         std::thread::sleep(Duration::from_millis(50));
     }
+    // Freeze the sink: a fills its in-flight limit and pauses.
+    sink.freeze(true);
+    let paused_lines = |dir: &Path| {
+        std::fs::read_to_string(dir.join("floodlight.log"))
+            .unwrap_or_default()
+            .matches("kafka consumption paused")
+            .count()
+    };
+    let before = paused_lines(a_dir.path());
+    let started = Instant::now();
+    while paused_lines(a_dir.path()) == before {
+        assert!(started.elapsed() < Duration::from_secs(60), "a did not pause\n{}", log_of(a_dir.path()));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // b joins while a is paused; more records arrive; then the sink comes back.
     let b = start_floodlight(b_dir.path(), &config);
     let end = produce_round(1);
+    let started = Instant::now();
+    while !std::fs::read_to_string(a_dir.path().join("floodlight.log")).unwrap_or_default().contains("kind=\"revoked\"")
+    {
+        assert!(started.elapsed() < Duration::from_secs(60), "a saw no rebalance\n{}", log_of(a_dir.path()));
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(4));
+    sink.freeze(false);
     wait_committed(&addr, "r", &[("r.okta", end)], Duration::from_secs(180), "both consumers", a_dir.path());
     b.stop();
     a.stop();
 
     let a_log = std::fs::read_to_string(a_dir.path().join("floodlight.log")).unwrap();
-    assert!(
-        a_log.contains("kind=\"revoked\"") || a_log.contains("kind=revoked"),
-        "a saw a rebalance\n{}",
-        log_of(a_dir.path())
-    );
+    let assigned_after_revoke =
+        a_log.split("kind=\"revoked\"").nth(1).is_some_and(|rest| rest.contains("kind=\"assigned\""));
+    assert!(assigned_after_revoke, "a got partitions back after the rebalance\n{}", log_of(a_dir.path()));
+    let a_events = lake_origins(&a_dir.path().join("lake"));
     let b_events = lake_origins(&b_dir.path().join("lake"));
     assert!(!b_events.is_empty(), "b took over partitions and wrote events\n{}", log_of(b_dir.path()));
-    let all: BTreeSet<String> = lake_origins(&a_dir.path().join("lake")).into_iter().chain(b_events).collect();
+    let all: BTreeSet<String> = a_events.into_iter().chain(b_events).collect();
     let missing: Vec<_> = expected.difference(&all).take(5).collect();
     assert!(missing.is_empty(), "records lost in the rebalance, e.g. {missing:?}");
+    let topic: BTreeSet<String> = read_topic(&dst, "r.events")
+        .iter()
+        .map(|r| {
+            serde_json::from_slice::<serde_json::Value>(&r.payload).unwrap()["origin"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(topic, expected, "every record reached the events topic");
 }
 
 /// A scratch directory; kept (and its path printed) when `FLOODLIGHT_KEEP_TEST_DIRS` is set.

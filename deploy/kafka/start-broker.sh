@@ -15,7 +15,8 @@ here="$(cd "$(dirname "$0")" && pwd)"
 tansu="$("$here/install-tansu.sh")"
 url="tcp://127.0.0.1:$port"
 data="$(mktemp -d)"
-"$tansu" broker --listener-url "$url" --advertised-listener-url "$url" --storage-engine "sqlite://$data/tansu.db" &
+# tansu resolves sqlite:// paths against its working directory.
+(cd "$data" && exec "$tansu" broker --listener-url "$url" --advertised-listener-url "$url" --storage-engine sqlite://tansu.db) &
 pid=$!
 trap 'kill $pid 2>/dev/null || true; rm -rf "$data"' EXIT INT TERM
 for _ in $(seq 1 100); do

@@ -543,11 +543,19 @@ impl ConsumerContext for KafkaContext {
         }
     }
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+    fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
                 let labels: Vec<String> = tps_of(tpl).iter().map(tp_label).collect();
                 emit(KafkaRebalanced { kind: "assigned", partitions: &labels });
+                // librdkafka keeps a partition's pause flag across a revoke and
+                // a new assignment: a partition paused before a rebalance would
+                // come back paused while the loop believes it is running. Start
+                // every assigned partition running; the loop pauses it again
+                // if it has to (`assignment_changed`).
+                if let Err(e) = consumer.resume(tpl) {
+                    warn!(error = %e, "cannot resume newly assigned kafka partitions");
+                }
                 if let Some(st) = self.state().as_mut() {
                     st.assignment_changed = true;
                 }
