@@ -5,19 +5,37 @@
 //!
 //! | record | format |
 //! |---|---|
-//! | JSON with a `class` key and no vendor marker | `floodlight-json` |
 //! | JSON with `eventType` and `published` | `okta` |
-//! | JSON with `CreationTime` and `Operation` | `m365-audit` |
-//! | JSON with `id.orig_h` and `query` | `zeek-dns` (JSON) |
-//! | a line after a Zeek `#fields` header naming `query` | `zeek-dns` (TSV) |
+//! | JSON with `CreationTime` and `Operation`: a consent / permission-grant operation | `entra-audit` |
+//! | JSON with `CreationTime` and `Operation`: anything else | `m365-audit` |
+//! | JSON with a `*SignInLogs` category (Azure Monitor form) | `entra-signin` |
+//! | JSON with `activityDisplayName`, or `"category": "AuditLogs"` | `entra-audit` |
+//! | JSON with `userPrincipalName` and `createdDateTime` (Graph signIn) | `entra-signin` |
+//! | JSON with `"kind": "admin#reports#activity"`, or `id.applicationName` and `events` | `google-workspace` |
+//! | JSON with `_document_id`, or `action` and `actor` and (`@timestamp` or `created_at`) | `github-audit` |
+//! | JSON with `internalIp` and `responseCode` | `umbrella-dns` |
+//! | Zeek JSON (`id.orig_h` or an `id` object with `orig_h`): by `_path`, else by fields (`query` → dns, `server_name`/`cipher` → ssl, `method`/`uri` → http, else conn) | `zeek-dns` / `zeek-ssl` / `zeek-http` / `zeek-conn` |
+//! | JSON with a `class` key | `floodlight-json` |
+//! | a line after a Zeek `#fields` header: by `#path` (`dns`, `conn`, `http`, `ssl`, also `dns_<suffix>`...) | the Zeek format |
+//! | a line after a W3C `#Fields:` header | `w3c` |
+//! | `CEF:<digit>|` | `cef` |
+//! | `%ASA-` or `%FTD-` message id | `cisco-asa` |
+//! | `logid=` and `type=` key=value pairs | `fortigate` |
 //! | CSV with `,<YYYY/MM/DD HH:MM:SS>,<serial>,<TYPE>,` | `panos` (any log type) |
+//! | `client ... query: ` (BIND `queries:` category) | `bind-query` |
+//! | ` PACKET ` with ` Rcv ` or ` Snd ` | `windows-dns` |
+//! | `"YYYY-MM-DD HH:MM:SS",` then `"Allowed"` / `"Blocked"` | `umbrella-dns` (CSV) |
+//! | epoch.millis, elapsed, client, then a `CODE/status` (`TCP_MISS/200`) | `squid` |
 //!
 //! A record that matches none is dead-lettered with a reason listing what was
 //! tried. Rows keep the recognised format in their `format` column, not `auto`.
 
 use super::{
-    floodlight_json::FloodlightJson, m365_audit::M365Audit, okta::Okta, panos::Panos, zeek_dns::ZeekDns, DecodeError,
-    DecodeOutcome, Decoder, RecordContext,
+    bind_query::BindQuery, cef::Cef, cisco_asa::CiscoAsa, entra_audit::EntraAudit, entra_signin::EntraSignin,
+    floodlight_json::FloodlightJson, fortigate::Fortigate, github_audit::GithubAudit,
+    google_workspace::GoogleWorkspace, m365_audit::M365Audit, okta::Okta, panos::Panos, squid::Squid,
+    umbrella_dns::UmbrellaDns, w3c::W3c, windows_dns::WindowsDns, zeek_conn::ZeekConn, zeek_dns::ZeekDns,
+    zeek_http::ZeekHttp, zeek_ssl::ZeekSsl, DecodeError, DecodeOutcome, Decoder, RecordContext,
 };
 use crate::schema::{EventClass, Row};
 
@@ -32,30 +50,143 @@ fn contains(haystack: &[u8], needle: &[u8]) -> bool {
 pub fn recognise(record: &[u8], ctx: RecordContext<'_>) -> Option<&'static dyn Decoder> {
     let start = record.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(record.len());
     let body = record[start..].strip_prefix("\u{feff}".as_bytes()).unwrap_or(&record[start..]);
+    let has = |needle: &[u8]| contains(body, needle);
     if body.first() == Some(&b'{') {
-        if contains(body, b"\"eventType\"") && contains(body, b"\"published\"") {
+        if has(b"\"eventType\"") && has(b"\"published\"") {
             return Some(&Okta);
         }
-        if contains(body, b"\"CreationTime\"") && contains(body, b"\"Operation\"") {
-            return Some(&M365Audit);
+        if has(b"\"CreationTime\"") && has(b"\"Operation\"") {
+            let consent =
+                ["Consent to application", "permission grant", "OAuth2PermissionGrant", "app role assignment"]
+                    .iter()
+                    .any(|op| has(op.as_bytes()));
+            return Some(if consent { &EntraAudit } else { &M365Audit });
         }
-        if contains(body, b"\"id.orig_h\"") && contains(body, b"\"query\"") {
-            return Some(&ZeekDns);
+        if has(b"SignInLogs\"") {
+            return Some(&EntraSignin);
         }
-        if contains(body, b"\"class\"") {
+        if has(b"\"activityDisplayName\"") || has(b"\"AuditLogs\"") {
+            return Some(&EntraAudit);
+        }
+        if has(b"\"userPrincipalName\"") && has(b"\"createdDateTime\"") {
+            return Some(&EntraSignin);
+        }
+        if has(b"admin#reports#activity") || (has(b"\"applicationName\"") && has(b"\"events\"")) {
+            return Some(&GoogleWorkspace);
+        }
+        if has(b"\"_document_id\"")
+            || (has(b"\"action\"") && has(b"\"actor\"") && (has(b"\"@timestamp\"") || has(b"\"created_at\"")))
+        {
+            return Some(&GithubAudit);
+        }
+        if has(b"\"internalIp\"") && has(b"\"responseCode\"") {
+            return Some(&UmbrellaDns);
+        }
+        if has(b"\"id.orig_h\"") || has(b"\"orig_h\"") {
+            return Some(zeek_json(body));
+        }
+        if has(b"\"class\"") {
             return Some(&FloodlightJson);
         }
         return None;
     }
-    let zeek_dns_header =
-        ctx.headers.iter().rev().find(|h| h.starts_with(b"#fields")).is_some_and(|h| contains(h, b"\tquery\t"));
-    if zeek_dns_header {
-        return Some(&ZeekDns);
+    if let Some(fields) = ctx.headers.iter().rev().find(|h| h.starts_with(b"#fields") || h.starts_with(b"#Fields:")) {
+        if fields.starts_with(b"#Fields:") {
+            return Some(&W3c);
+        }
+        let path = ctx.headers.iter().rev().find_map(|h| h.strip_prefix(b"#path")).map(|p| p.trim_ascii());
+        return Some(match path {
+            Some(p) => zeek_by_path(p)?,
+            None if contains(fields, b"\tquery\t") => &ZeekDns,
+            None if contains(fields, b"\tserver_name\t") => &ZeekSsl,
+            None if contains(fields, b"\tmethod\t") => &ZeekHttp,
+            None => &ZeekConn,
+        });
+    }
+    if let Some(i) = find(body, b"CEF:") {
+        let rest = body[i + 4..].trim_ascii_start();
+        if rest.first().is_some_and(u8::is_ascii_digit) && rest.get(1) == Some(&b'|') {
+            return Some(&Cef);
+        }
+    }
+    if has(b"%ASA-") || has(b"%FTD-") {
+        return Some(&CiscoAsa);
+    }
+    if has(b"logid=") && has(b"type=") {
+        return Some(&Fortigate);
     }
     if looks_like_panos(body) {
         return Some(&Panos);
     }
+    if has(b"client ") && has(b"query: ") {
+        return Some(&BindQuery);
+    }
+    if has(b" PACKET ") && (has(b" Rcv ") || has(b" Snd ")) {
+        return Some(&WindowsDns);
+    }
+    if body.first() == Some(&b'"') && (has(b"\"Allowed\"") || has(b"\"Blocked\"")) {
+        return Some(&UmbrellaDns);
+    }
+    if looks_like_squid(body) {
+        return Some(&Squid);
+    }
     None
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The Zeek decoder for a `#path` (`dns`, `conn`, ... also `dns_red`-style names).
+fn zeek_by_path(path: &[u8]) -> Option<&'static dyn Decoder> {
+    let base = path.split(|b| *b == b'_').next().unwrap_or(path);
+    match base {
+        b"dns" => Some(&ZeekDns),
+        b"conn" => Some(&ZeekConn),
+        b"http" => Some(&ZeekHttp),
+        b"ssl" => Some(&ZeekSsl),
+        _ => None,
+    }
+}
+
+/// A Zeek JSON record's decoder: by `_path` when present, else by its fields.
+fn zeek_json(body: &[u8]) -> &'static dyn Decoder {
+    if let Some(i) = find(body, b"\"_path\"") {
+        let rest = &body[i + 7..];
+        let value = rest.iter().position(|b| *b == b'"').map(|q| &rest[q + 1..]);
+        if let Some(v) = value {
+            let end = v.iter().position(|b| *b == b'"').unwrap_or(v.len());
+            if let Some(d) = zeek_by_path(&v[..end]) {
+                return d;
+            }
+        }
+    }
+    if contains(body, b"\"query\"") {
+        &ZeekDns
+    } else if contains(body, b"\"server_name\"") || contains(body, b"\"cipher\"") {
+        &ZeekSsl
+    } else if contains(body, b"\"method\"") || contains(body, b"\"uri\"") {
+        &ZeekHttp
+    } else {
+        &ZeekConn
+    }
+}
+
+/// Squid native access.log: `epoch.millis elapsed client CODE/status ...`.
+fn looks_like_squid(line: &[u8]) -> bool {
+    let mut tokens = line.split(|b| b.is_ascii_whitespace()).filter(|t| !t.is_empty());
+    let (Some(time), Some(elapsed), Some(_client), Some(code)) =
+        (tokens.next(), tokens.next(), tokens.next(), tokens.next())
+    else {
+        return false;
+    };
+    let numeric = |t: &[u8]| !t.is_empty() && t.iter().all(|b| b.is_ascii_digit() || *b == b'.');
+    let Some(slash) = code.iter().position(|b| *b == b'/') else { return false };
+    numeric(time)
+        && time.contains(&b'.')
+        && numeric(elapsed)
+        && code[..slash].iter().all(|b| b.is_ascii_uppercase() || *b == b'_')
+        && numeric(&code[slash + 1..])
 }
 
 /// PAN-OS CSV: `,<YYYY/MM/DD HH:MM:SS>,<serial>,<TYPE>,` somewhere in the line
@@ -88,7 +219,7 @@ impl Decoder for Auto {
     fn decode(&self, record: &[u8], ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
         let Some(decoder) = recognise(record, ctx) else {
             return Err(DecodeError::new(
-                "auto: not recognised as okta, m365-audit, zeek-dns (JSON or TSV after #fields), panos or floodlight-json",
+                "auto: not recognised as any registered format (see `floodlight formats`; markers in docs/formats.md)",
             ));
         };
         let first = out.len();
@@ -146,6 +277,52 @@ mod tests {
         same_as(M365, &M365Audit);
         same_as(PANOS, &Panos);
         same_as(ZEEK, &ZeekDns);
+    }
+
+    /// Lines from every vendor sample folder are recognised as their own format.
+    #[test]
+    fn recognises_every_vendor_sample() {
+        let cases: &[(&str, &str)] = &[
+            ("cisco-asa", include_str!("../../../tests/data/vendor/cisco-asa/asa-syslog.log")),
+            ("fortigate", include_str!("../../../tests/data/vendor/fortigate/fortigate-documented.log")),
+            ("squid", include_str!("../../../tests/data/vendor/squid/access-documented.log")),
+            ("cef", include_str!("../../../tests/data/vendor/cef/cef-documented.log")),
+            ("w3c", include_str!("../../../tests/data/vendor/w3c/iis-u_ex240305.log")),
+            ("bind-query", include_str!("../../../tests/data/vendor/bind/query-log-arm.log")),
+            ("windows-dns", include_str!("../../../tests/data/vendor/windows-dns/windns-sample-lines.txt")),
+            ("umbrella-dns", include_str!("../../../tests/data/vendor/umbrella/umbrella-dns-documented.csv")),
+            ("entra-signin", include_str!("../../../tests/data/vendor/entra/entra-signin.documented.jsonl")),
+            ("entra-audit", include_str!("../../../tests/data/vendor/entra/entra-audit.documented.jsonl")),
+            (
+                "google-workspace",
+                include_str!("../../../tests/data/vendor/google-workspace/google-workspace.documented.jsonl"),
+            ),
+            ("github-audit", include_str!("../../../tests/data/vendor/github/github-audit.documented.jsonl")),
+            ("zeek-conn", include_str!("../../../tests/data/vendor/zeek/opt.basic_conn.log")),
+            ("zeek-http", include_str!("../../../tests/data/vendor/zeek/opt.basic_http.log")),
+            ("zeek-ssl", include_str!("../../../tests/data/vendor/zeek/ssl-doc.json")),
+            ("zeek-ssl", include_str!("../../../tests/data/vendor/zeek/ssl-doc.log")),
+        ];
+        for (want, text) in cases {
+            let mut headers = Vec::new();
+            let mut seen = 0;
+            for line in text.lines() {
+                if line.starts_with('#') {
+                    headers.push(Bytes::copy_from_slice(line.as_bytes()));
+                    continue;
+                }
+                if line.trim().is_empty() {
+                    continue;
+                }
+                let got = recognise(line.as_bytes(), RecordContext { headers: &headers }).map(|d| d.id());
+                // Lines a sample keeps on purpose as broken / foreign are fine to miss; most must match.
+                if got == Some(*want) {
+                    seen += 1;
+                }
+            }
+            let total = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).count();
+            assert!(seen * 10 >= total * 8, "{want}: only {seen} of {total} sample lines recognised");
+        }
     }
 
     #[test]

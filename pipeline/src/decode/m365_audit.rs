@@ -75,7 +75,9 @@ pub fn addresses(value: &str) -> Vec<String> {
         .filter_map(|piece| {
             let at = piece.find('@')?;
             let is_part = |c: char| !(c.is_whitespace() || "[]<>\"'()".contains(c));
-            let start = piece[..at].rfind(|c: char| !is_part(c)).map_or(0, |i| i + 1);
+            // Past the last separator before `@` (which may be several bytes long, e.g. U+00A0).
+            let start =
+                piece[..at].char_indices().rev().find(|(_, c)| !is_part(*c)).map_or(0, |(i, c)| i + c.len_utf8());
             let end = piece[at..].find(|c: char| !is_part(c)).map_or(piece.len(), |i| at + i);
             let mut addr = &piece[start..end];
             if let Some((scheme, rest)) = addr.split_once(':') {
@@ -232,6 +234,14 @@ impl Decoder for M365Audit {
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn addresses_after_a_multibyte_separator() {
+        // A no-break space (two bytes in UTF-8) before the address used to slice inside the character.
+        assert_eq!(addresses("Ana\u{a0}ana@gmail.com"), ["ana@gmail.com"]);
+        assert_eq!(addresses("\u{a0}@"), Vec::<String>::new());
+    }
+
     use super::*;
     use proptest::prelude::*;
 

@@ -11,15 +11,31 @@
 //! format means one file here and one line in the registry.
 
 pub mod auto;
+pub mod bind_query;
+pub mod cef;
+pub mod cisco_asa;
+pub mod entra_audit;
+pub mod entra_signin;
 pub mod floodlight_json;
+pub mod fortigate;
+pub mod github_audit;
+pub mod google_workspace;
 pub mod json;
 pub mod m365_audit;
 pub mod okta;
 pub mod panos;
 pub mod registry;
+pub mod squid;
 pub mod stage;
 pub mod time;
+pub mod umbrella_dns;
+pub mod w3c;
+pub mod windows_dns;
+pub mod zeek;
+pub mod zeek_conn;
 pub mod zeek_dns;
+pub mod zeek_http;
+pub mod zeek_ssl;
 
 use bytes::Bytes;
 

@@ -55,6 +55,81 @@ static FORMATS: &[FormatInfo] = &[
         make: || Arc::new(super::m365_audit::M365Audit),
     },
     FormatInfo {
+        id: "cisco-asa",
+        description: "Cisco ASA / FTD syslog: connection built/teardown, deny and access-list messages (network); other message ids skipped",
+        make: || Arc::new(super::cisco_asa::CiscoAsa),
+    },
+    FormatInfo {
+        id: "fortigate",
+        description: "Fortinet FortiGate (FortiOS) key=value logs: traffic and UTM webfilter (network)",
+        make: || Arc::new(super::fortigate::Fortigate),
+    },
+    FormatInfo {
+        id: "squid",
+        description: "Squid native access.log (network)",
+        make: || Arc::new(super::squid::Squid),
+    },
+    FormatInfo {
+        id: "cef",
+        description: "ArcSight Common Event Format (CEF:0), with or without a syslog header (network)",
+        make: || Arc::new(super::cef::Cef),
+    },
+    FormatInfo {
+        id: "w3c",
+        description: "W3C extended log with a #Fields: header, as Blue Coat ProxySG and IIS write it (network)",
+        make: || Arc::new(super::w3c::W3c),
+    },
+    FormatInfo {
+        id: "zeek-conn",
+        description: "Zeek conn.log, TSV (with its #fields header) or JSON (network)",
+        make: || Arc::new(super::zeek_conn::ZeekConn),
+    },
+    FormatInfo {
+        id: "zeek-http",
+        description: "Zeek http.log, TSV or JSON (network, with host, URL and method)",
+        make: || Arc::new(super::zeek_http::ZeekHttp),
+    },
+    FormatInfo {
+        id: "zeek-ssl",
+        description: "Zeek ssl.log, TSV or JSON; the SNI becomes the host (network)",
+        make: || Arc::new(super::zeek_ssl::ZeekSsl),
+    },
+    FormatInfo {
+        id: "bind-query",
+        description: "ISC BIND 9 query log, also as Infoblox NIOS forwards it over syslog (dns)",
+        make: || Arc::new(super::bind_query::BindQuery),
+    },
+    FormatInfo {
+        id: "windows-dns",
+        description: "Windows DNS Server debug (packet) log (dns)",
+        make: || Arc::new(super::windows_dns::WindowsDns),
+    },
+    FormatInfo {
+        id: "umbrella-dns",
+        description: "Cisco Umbrella DNS logs: S3 CSV export and JSON (dns)",
+        make: || Arc::new(super::umbrella_dns::UmbrellaDns),
+    },
+    FormatInfo {
+        id: "entra-signin",
+        description: "Microsoft Entra ID sign-in logs: Graph signIn and Azure Monitor diagnostic form (auth)",
+        make: || Arc::new(super::entra_signin::EntraSignin),
+    },
+    FormatInfo {
+        id: "entra-audit",
+        description: "Microsoft Entra ID audit logs: consent to application, delegated permission grants (oauth)",
+        make: || Arc::new(super::entra_audit::EntraAudit),
+    },
+    FormatInfo {
+        id: "google-workspace",
+        description: "Google Workspace Reports API activities: login (auth), token authorize (oauth), Gmail forwarding and routing (email)",
+        make: || Arc::new(super::google_workspace::GoogleWorkspace),
+    },
+    FormatInfo {
+        id: "github-audit",
+        description: "GitHub audit log: OAuth app authorizations, approvals and installations (oauth)",
+        make: || Arc::new(super::github_audit::GithubAudit),
+    },
+    FormatInfo {
         id: "auto",
         description: "recognise each record's format among the above (mixed topics and files); rows keep the recognised format",
         make: || Arc::new(super::auto::Auto),

@@ -1,9 +1,10 @@
 //! `zeek-dns`: Zeek (formerly Bro) `dns.log`, Zeek 3.x–7.x, in either of its
-//! two encodings:
+//! two encodings, read with the shared [`ZeekRecord`] (see [`super::zeek`]):
 //!
 //! * **TSV** with its header block: the most recent `#fields` line in the
-//!   stream names the columns, `#set_separator` the list separator
-//!   (default `,`); `-` is unset and `(empty)` an empty list;
+//!   stream names the columns, `#separator` / `#set_separator` /
+//!   `#unset_field` / `#empty_field` say how to read them (defaults: tab,
+//!   `,`, `-`, `(empty)`); `\xHH` escapes are decoded;
 //! * **JSON** (`LogAscii::use_json=T`), one object per line, with flat
 //!   `id.orig_h` keys or a nested `id` object; `ts` as epoch seconds or ISO 8601.
 //!
@@ -16,112 +17,24 @@
 //! | `rcode_name` | `rcode` |
 //! | `answers` | `answers` |
 //!
+//! `vendor` and `product` are `Zeek`.
+//!
 //! Lines without a query (e.g. replies Zeek could not match) are skipped as
-//! `zeek-dns: no query`. A TSV line with no `#fields` header before it, or
-//! whose `#path` is not `dns`, is dead-lettered.
+//! `zeek-dns: no query`. Dead-lettered: a TSV line with no `#fields` header
+//! before it or with a different number of fields; a stream whose `#path`
+//! (JSON: `_path`) is another log than `dns` (`dns_<suffix>` is accepted);
+//! invalid JSON; a missing or invalid `ts`.
 
-use serde_json::Value;
-
-use super::time::{from_epoch_number, parse_any};
-use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
-use crate::schema::{DnsEvent, EventClass, Row, Timestamp};
+use super::zeek::ZeekRecord;
+use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::schema::{DnsEvent, EventClass, Row};
 
 /// Decoder for `zeek-dns`.
 pub struct ZeekDns;
 
-fn header_value<'a>(ctx: &RecordContext<'a>, name: &str) -> Option<&'a str> {
-    ctx.headers.iter().rev().find_map(|h| {
-        let h = std::str::from_utf8(h).ok()?;
-        let rest = h.strip_prefix('#')?.strip_prefix(name)?;
-        rest.strip_prefix(['\t', ' '])
-    })
-}
-
-fn time_of(v: &Value) -> Option<Timestamp> {
-    match v {
-        Value::Number(n) => n.as_f64().map(from_epoch_number),
-        Value::String(s) => parse_any(s),
-        _ => None,
-    }
-}
-
 fn clean_query(q: &str) -> Option<String> {
     let q = q.trim().trim_end_matches('.').to_ascii_lowercase();
     (!q.is_empty() && q != "-").then_some(q)
-}
-
-fn event(time: Timestamp) -> DnsEvent {
-    DnsEvent { time, vendor: Some("Zeek".into()), product: Some("Zeek".into()), ..Default::default() }
-}
-
-impl ZeekDns {
-    fn json(&self, text: &str, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
-        let obj = json::parse_object(text)?;
-        let ts = json::get(&obj, "ts")
-            .and_then(time_of)
-            .ok_or_else(|| DecodeError::new("zeek-dns: missing or invalid `ts`"))?;
-        let mut e = event(ts);
-        e.client_ip = json::str_at(&obj, &["id.orig_h"]).or_else(|| json::str_at(&obj, &["id", "orig_h"]));
-        e.query = json::str_at(&obj, &["query"]).and_then(|q| clean_query(&q));
-        e.query_type = json::str_at(&obj, &["qtype_name"]);
-        e.rcode = json::str_at(&obj, &["rcode_name"]);
-        if let Some(Value::Array(a)) = json::get(&obj, "answers") {
-            e.answers = a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect();
-        }
-        if e.query.is_none() {
-            return Ok(DecodeOutcome::Skipped("zeek-dns: no query"));
-        }
-        out.push(Row::Dns(e));
-        Ok(DecodeOutcome::Parsed(1))
-    }
-
-    fn tsv(&self, text: &str, ctx: &RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
-        if let Some(path) = header_value(ctx, "path") {
-            if path.trim() != "dns" {
-                return Err(DecodeError::new(format!(
-                    "zeek-dns: this stream is a Zeek `{}` log, not `dns`",
-                    path.trim()
-                )));
-            }
-        }
-        let fields = header_value(ctx, "fields").ok_or_else(|| {
-            DecodeError::new("zeek-dns: TSV line without a #fields header before it (or use Zeek JSON)")
-        })?;
-        let names: Vec<&str> = fields.split('\t').collect();
-        let values: Vec<&str> = text.split('\t').collect();
-        if values.len() != names.len() {
-            return Err(DecodeError::new(format!(
-                "zeek-dns: line has {} fields, #fields names {}",
-                values.len(),
-                names.len()
-            )));
-        }
-        let set_sep = header_value(ctx, "set_separator").map(str::trim).filter(|s| !s.is_empty()).unwrap_or(",");
-        let get = |name: &str| {
-            names.iter().position(|n| *n == name).and_then(|i| values.get(i)).copied().filter(|v| *v != "-")
-        };
-        let ts_text = get("ts").ok_or_else(|| DecodeError::new("zeek-dns: missing `ts`"))?;
-        let ts = ts_text
-            .parse::<f64>()
-            .ok()
-            .map(from_epoch_number)
-            .or_else(|| parse_any(ts_text))
-            .ok_or_else(|| DecodeError::new(format!("zeek-dns: `ts` `{ts_text}` is not a time")))?;
-        let mut e = event(ts);
-        e.client_ip = get("id.orig_h").map(str::to_string);
-        e.query = get("query").and_then(clean_query);
-        e.query_type = get("qtype_name").map(str::to_string);
-        e.rcode = get("rcode_name").map(str::to_string);
-        e.answers = match get("answers") {
-            Some("(empty)") | None => Vec::new(),
-            Some(a) => a.split(set_sep).map(str::to_string).collect(),
-        };
-        if e.query.is_none() {
-            return Ok(DecodeOutcome::Skipped("zeek-dns: no query"));
-        }
-        out.push(Row::Dns(e));
-        Ok(DecodeOutcome::Parsed(1))
-    }
 }
 
 impl Decoder for ZeekDns {
@@ -135,11 +48,23 @@ impl Decoder for ZeekDns {
 
     fn decode(&self, record: &[u8], ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
         let text = record_text(record)?;
-        if text.trim_start().starts_with('{') {
-            self.json(text, out)
-        } else {
-            self.tsv(text, &ctx, out)
+        let r = ZeekRecord::parse("zeek-dns", "dns", text, ctx)?;
+        let e = DnsEvent {
+            time: r.ts()?,
+            vendor: Some("Zeek".into()),
+            product: Some("Zeek".into()),
+            client_ip: r.str("id.orig_h").map(|s| s.into_owned()),
+            query: r.str("query").and_then(|q| clean_query(&q)),
+            query_type: r.str("qtype_name").map(|s| s.into_owned()),
+            rcode: r.str("rcode_name").map(|s| s.into_owned()),
+            answers: r.list("answers"),
+            ..Default::default()
+        };
+        if e.query.is_none() {
+            return Ok(DecodeOutcome::Skipped("zeek-dns: no query"));
         }
+        out.push(Row::Dns(e));
+        Ok(DecodeOutcome::Parsed(1))
     }
 }
 
@@ -214,12 +139,53 @@ mod tests {
         assert!(ZeekDns.decode(br#"{"query":"x"}"#, RecordContext::default(), &mut Vec::new()).is_err());
     }
 
+    #[test]
+    fn shared_reader_cases() {
+        // `(empty)` query is no query; escapes are decoded; `_path` is checked.
+        let h = [Bytes::from_static(b"#fields\tts\tid.orig_h\tquery\tanswers")];
+        let ctx = RecordContext { headers: &h };
+        let o = ZeekDns.decode(b"1.0\t10.0.0.1\t(empty)\t-", ctx, &mut Vec::new()).unwrap();
+        assert_eq!(o, DecodeOutcome::Skipped("zeek-dns: no query"));
+        let mut out = Vec::new();
+        ZeekDns.decode(b"1.0\t10.0.0.1\tA.Example.\ta\\x2cb,c", ctx, &mut out).unwrap();
+        let Row::Dns(e) = &out[0] else { panic!() };
+        assert_eq!(e.query.as_deref(), Some("a.example"));
+        assert_eq!(e.answers, vec!["a,b", "c"]);
+        let e = ZeekDns.decode(br#"{"_path":"conn","ts":1.0,"query":"x"}"#, ctx, &mut Vec::new()).unwrap_err();
+        assert!(e.reason.contains("`conn`") && e.reason.contains("`dns`"), "{e}");
+        let red = [Bytes::from_static(b"#path\tdns_red"), h[0].clone()];
+        assert!(ZeekDns
+            .decode(b"1.0\t10.0.0.1\tx.example\t-", RecordContext { headers: &red }, &mut Vec::new())
+            .is_ok());
+    }
+
     proptest! {
         #[test]
         fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             let headers = [Bytes::from_static(b"#fields\tts\tid.orig_h\tquery\tanswers")];
             let _ = ZeekDns.decode(&bytes, RecordContext { headers: &headers }, &mut Vec::new());
             let _ = ZeekDns.decode(&bytes, RecordContext::default(), &mut Vec::new());
+        }
+
+        #[test]
+        fn mutated_sample_lines_give_one_outcome(pos in 0usize..400, byte in any::<u8>(), cut in 0usize..400, pick in 0usize..64) {
+            let sample = TSV.replace("XXXXXXXXXX.XXXXXX", "1795510800.250000");
+            let headers: Vec<Bytes> =
+                sample.lines().filter(|l| l.starts_with('#')).map(|l| Bytes::from(l.to_string())).collect();
+            let lines: Vec<&str> = sample.lines().filter(|l| !l.starts_with('#')).collect();
+            let line = lines[pick % lines.len()].as_bytes();
+            let mut mutated = line.to_vec();
+            let p = pos % mutated.len();
+            mutated[p] = byte;
+            let json = crate::decode::zeek::test_support::tsv_to_json(&sample);
+            let json = json[pick % json.len()].as_bytes();
+            for ctx in [RecordContext { headers: &headers }, RecordContext::default()] {
+                for rec in [&mutated[..], &line[..cut.min(line.len())], &json[..cut.min(json.len())]] {
+                    let mut out = Vec::new();
+                    let r = ZeekDns.decode(rec, ctx, &mut out);
+                    crate::decode::zeek::test_support::check_outcome(&r, out.len());
+                }
+            }
         }
     }
 }
