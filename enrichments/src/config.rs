@@ -4,6 +4,7 @@
 //! ```toml
 //! [enrichments]
 //! catalog = "catalog.toml"                 # default: the bundled catalog
+//! overlay = "overlay.toml"                 # the organisation's app stances (docs/enrichment.md)
 //! corporate_cidrs = ["203.0.113.0/24"]     # offices and VPN egress
 //! corporate_domains = ["example.com"]
 //! personal_domains = "extra-freemail.txt"  # added to the bundled list
@@ -28,6 +29,9 @@ pub struct EnrichmentConfig {
     /// App catalog TOML; the bundled catalog when absent.
     #[serde(default)]
     pub catalog: Option<PathBuf>,
+    /// Organisation overlay TOML (statuses, reasons, owners, expiry, own apps).
+    #[serde(default)]
+    pub overlay: Option<PathBuf>,
     /// MaxMind databases.
     #[serde(default)]
     pub geoip: GeoIpConfig,
@@ -43,6 +47,19 @@ pub struct EnrichmentConfig {
     /// Extra disposable-mail domains, one per line.
     #[serde(default)]
     pub disposable_domains: Option<PathBuf>,
+    /// The organisation's VPN egress networks: also `network_type = corporate`.
+    #[serde(default)]
+    pub vpn_egress_cidrs: Vec<IpNet>,
+    /// The organisation's network-list files, merged over the shipped
+    /// `data/network/asn-lists.toml` (see [`crate::network`]).
+    #[serde(default)]
+    pub network_lists: Vec<PathBuf>,
+    /// User directory, CSV or JSON (see [`crate::directory`]).
+    #[serde(default)]
+    pub directory: Option<PathBuf>,
+    /// Hot reload of every file above (see [`crate::reload`]).
+    #[serde(default)]
+    pub reload: ReloadConfig,
 }
 
 /// `[enrichments.geoip]`: one path per MaxMind database, all optional.
@@ -61,9 +78,64 @@ pub struct GeoIpConfig {
     pub anonymous_ip: Option<PathBuf>,
     /// GeoIP2 ISP.
     pub isp: Option<PathBuf>,
+    /// GeoIP2 Domain (custom columns only).
+    #[serde(default)]
+    pub domain: Option<PathBuf>,
     /// Use the bundled MaxMind *test* databases (demo and tests only).
     #[serde(default)]
     pub demo: bool,
+    /// Lookup-cache size in IPs (default 100,000; 0 disables the cache).
+    #[serde(default)]
+    pub cache_size: Option<usize>,
+    /// Memory-map the database files (default true); `false` reads them
+    /// into memory, for setups that rewrite files in place.
+    #[serde(default)]
+    pub mmap: Option<bool>,
+    /// Custom columns: any field of a configured database.
+    #[serde(default)]
+    pub fields: Vec<GeoFieldConfig>,
+}
+
+/// `[[enrichments.geoip.fields]]`: one custom column.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GeoFieldConfig {
+    /// Column name, snake_case, not a built-in column.
+    pub column: String,
+    /// `city`, `asn`, `connection_type`, `enterprise`, `anonymous_ip`, `isp` or `domain`.
+    pub database: String,
+    /// Dot-separated path into the record (`subdivisions.0.iso_code`).
+    pub path: String,
+    /// `string` (default), `int`, `float` or `bool`.
+    #[serde(rename = "type", default = "default_field_type")]
+    pub column_type: String,
+}
+
+fn default_field_type() -> String {
+    "string".into()
+}
+
+/// `[enrichments.reload]`: watch the files and swap snapshots on change.
+#[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReloadConfig {
+    /// Reload on change at all (default true).
+    pub enabled: bool,
+    /// Use file-system notifications (inotify, ...) (default true).
+    pub watch: bool,
+    /// Also check sizes and modification times this often, for file systems
+    /// without notifications (NFS, some volume mounts); 0 turns polling off
+    /// (default 30).
+    pub poll_interval_secs: u64,
+    /// Wait until the files have been unchanged this long before reloading
+    /// (default 500).
+    pub debounce_ms: u64,
+}
+
+impl Default for ReloadConfig {
+    fn default() -> Self {
+        ReloadConfig { enabled: true, watch: true, poll_interval_secs: 30, debounce_ms: 500 }
+    }
 }
 
 impl GeoIpConfig {
@@ -76,6 +148,7 @@ impl GeoIpConfig {
             ("enrichments.geoip.enterprise", &self.enterprise),
             ("enrichments.geoip.anonymous_ip", &self.anonymous_ip),
             ("enrichments.geoip.isp", &self.isp),
+            ("enrichments.geoip.domain", &self.domain),
         ]
         .into_iter()
         .filter_map(|(s, p)| p.as_deref().map(|p| (s, p)))
@@ -106,6 +179,7 @@ impl EnrichmentConfig {
             }
         };
         let catalog_ok = self.catalog.as_deref().map(|p| exists("enrichments.catalog", p));
+        let overlay_ok = self.overlay.as_deref().map(|p| exists("enrichments.overlay", p));
         let dbs: Vec<_> = self.geoip.databases().into_iter().map(|(s, p)| (s, p, exists(s, p))).collect();
         if let Some(p) = &self.personal_domains {
             exists("enrichments.personal_domains", p);
@@ -127,6 +201,9 @@ impl EnrichmentConfig {
                 Err(e) => problems.push(format!("enrichments.catalog: cannot read `{}`: {e}", full.display())),
             }
         }
+        if let (Some(true), Some(p)) = (overlay_ok, &self.overlay) {
+            problems.extend(self.validate_overlay(base_dir, p));
+        }
         for (setting, p, ok) in dbs {
             if ok {
                 let mut g = crate::GeoIp::disabled();
@@ -140,7 +217,84 @@ impl EnrichmentConfig {
                 problems.push(format!("enrichments.corporate_domains: `{d}` is not a domain name"));
             }
         }
+        problems.extend(self.validate_geo_lists_directory(base_dir));
         problems
+    }
+}
+
+impl EnrichmentConfig {
+    /// Problems of `geoip.fields`, `network_lists`, `directory` and `reload`.
+    fn validate_geo_lists_directory(&self, base_dir: &Path) -> Vec<String> {
+        let mut problems = Vec::new();
+        let configured: Vec<crate::geo::DbKind> = if self.geoip.demo {
+            crate::geo::DbKind::ALL.to_vec()
+        } else {
+            self.geoip.databases().iter().filter_map(|(s, _)| crate::geo::DbKind::from_setting(s)).collect()
+        };
+        problems.extend(crate::geo::check_fields(&self.geoip.fields, &configured).iter().map(|e| e.to_string()));
+        let mut lists = crate::NetworkLists::embedded().unwrap_or_default();
+        for (i, p) in self.network_lists.iter().enumerate() {
+            let setting = format!("enrichments.network_lists[{i}]");
+            let full = resolve(base_dir, p);
+            match std::fs::read_to_string(&full) {
+                Ok(text) => {
+                    if let Err(e) = lists.add_file_text(&text, &setting, &full.display().to_string()) {
+                        problems.push(e.to_string());
+                    }
+                }
+                Err(e) => problems.push(format!("{setting}: cannot read `{}`: {e}", full.display())),
+            }
+        }
+        if let Some(p) = &self.directory {
+            if let Err(e) = crate::Directory::load(&resolve(base_dir, p), "enrichments.directory") {
+                problems.push(e.to_string());
+            }
+        }
+        let r = &self.reload;
+        if r.enabled && !r.watch && r.poll_interval_secs == 0 {
+            problems.push(
+                "enrichments.reload: with `watch = false` and `poll_interval_secs = 0` no change would be noticed; \
+                 enable one or set `enabled = false`"
+                    .into(),
+            );
+        }
+        problems
+    }
+}
+
+impl EnrichmentConfig {
+    /// `enrichments.overlay` problems: the file parses and fits the catalog
+    /// (the configured one when it loads, else the bundled one).
+    fn validate_overlay(&self, base_dir: &Path, p: &Path) -> Vec<String> {
+        let full = resolve(base_dir, p);
+        let text = match std::fs::read_to_string(&full) {
+            Ok(t) => t,
+            Err(e) => return vec![format!("enrichments.overlay: cannot read `{}`: {e}", full.display())],
+        };
+        let overlay = match crate::Overlay::from_toml(&text, &full.display().to_string()) {
+            Ok(o) => o,
+            Err(e) => return vec![e.to_string()],
+        };
+        // Against the configured catalog (its own problems are reported
+        // separately, so skip the check when it does not load), else the bundled one.
+        let catalog = match &self.catalog {
+            None => crate::AppCatalog::try_embedded(),
+            Some(c) => {
+                let c = resolve(base_dir, c);
+                let Ok(text) = std::fs::read_to_string(&c) else { return Vec::new() };
+                match crate::AppCatalog::from_toml(&text, &c.display().to_string()) {
+                    Ok(cat) => Ok(cat),
+                    Err(_) => return Vec::new(),
+                }
+            }
+        };
+        match catalog {
+            Ok(c) => match c.with_overlay(&overlay, crate::Date::today_utc()) {
+                Ok(_) => Vec::new(),
+                Err(e) => vec![e.to_string()],
+            },
+            Err(e) => vec![format!("enrichments.overlay: cannot check against the catalog: {e}")],
+        }
     }
 }
 

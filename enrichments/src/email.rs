@@ -1,7 +1,8 @@
 //! Email-address classes: personal (free-mail), disposable, corporate.
 //!
 //! Owns parsing an address out of what mail logs contain (`Ana <ana@x>`,
-//! `smtp:ana@x`, `mailto:`), and classifying its domain. Bundled lists
+//! `smtp:ana@x`, `mailto:`, upper case, internationalised domains, which
+//! are compared in punycode), and classifying its domain. Bundled lists
 //! (see `data/email/SOURCES.md`): `freemail/free.txt` (willwhite/freemail,
 //! ISC) plus `extra/personal-extra.txt` (hand-curated) for personal, and
 //! `disposable/disposable_email_blocklist.conf` (disposable-email-domains,
@@ -66,7 +67,10 @@ pub fn split_address(address: &str) -> Option<(String, String)> {
     };
     let (local, domain) = a.rsplit_once('@')?;
     let local = local.trim().to_lowercase();
-    let domain = domain.trim().trim_end_matches('.').to_ascii_lowercase();
+    let domain = domain.trim().trim_end_matches('.');
+    // Internationalised domains compare in their ASCII (punycode) form, as
+    // the lists hold them: `correo.españa.example` → `correo.xn--espaa-rta.example`.
+    let domain = if domain.is_ascii() { domain.to_ascii_lowercase() } else { idna::domain_to_ascii(domain).ok()? };
     let valid_domain = domain.contains('.')
         && domain.split('.').all(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'));
     if local.is_empty() || local.contains(char::is_whitespace) || !valid_domain {
@@ -188,6 +192,54 @@ mod tests {
         assert!(k.classify("a@isp-mail.example").is_personal);
         assert!(k.classify("a@x.burner.example").is_disposable);
         assert!(!EmailClassifier::default().classify("a@gmail.com").is_personal);
+    }
+
+    #[test]
+    fn real_list_entries_are_classified() {
+        let k = c();
+        for personal in [
+            "gmail.com",
+            "web.de",
+            "gmx.de",
+            "mail.ru",
+            "yandex.ru",
+            "qq.com",
+            "naver.com",
+            "yahoo.co.jp",
+            "hotmail.co.uk",
+            "icloud.com",
+        ] {
+            let a = k.classify(&format!("Someone <Some.One@{}>", personal.to_uppercase()));
+            assert!(a.is_personal && !a.is_disposable && !a.is_corporate, "{personal}");
+            assert_eq!(a.domain.as_deref(), Some(personal));
+        }
+        for disposable in [
+            "mailinator.com",
+            "guerrillamail.com",
+            "10minutemail.com",
+            "yopmail.com",
+            "sharklasers.com",
+            "trashmail.com",
+        ] {
+            let a = k.classify(&format!("smtp:x@{disposable}"));
+            assert!(a.is_disposable && !a.is_personal, "{disposable}");
+        }
+        // Hand-curated extras (Proton, Tuta, DuckDuckGo alias relay).
+        for extra in ["pm.me", "tuta.com", "duck.com"] {
+            assert!(k.classify(&format!("x@{extra}")).is_personal, "{extra}");
+        }
+    }
+
+    #[test]
+    fn internationalised_domains_compare_in_punycode() {
+        // The disposable list holds `xn--yaho-sqa.com` (yahóo.com) and `xn--d-bga.net` (dé.net).
+        let a = c().classify("Ana <ana@YAHÓO.com>");
+        assert_eq!(a.domain.as_deref(), Some("xn--yaho-sqa.com"));
+        assert!(a.is_disposable);
+        assert!(c().classify("x@dé.net").is_disposable);
+        assert!(c().classify("x@xn--d-bga.net").is_disposable);
+        // A Unicode local part is kept (lower-cased).
+        assert_eq!(c().classify("JOSÉ@gmail.com").local_part.as_deref(), Some("josé"));
     }
 
     #[test]

@@ -41,4 +41,31 @@ pub enum EnrichmentError {
         /// What is wrong (names the app id and, for syntax errors, the line).
         message: String,
     },
+    /// The organisation overlay is invalid or does not fit the catalog.
+    #[error("enrichments.overlay: `{origin}`: {message}")]
+    Overlay {
+        /// File name.
+        origin: String,
+        /// What is wrong: the entry (`[[app]] dropbox`), the setting and the rule.
+        message: String,
+    },
+    /// A setting with an index or key (`enrichments.geoip.fields[2].path`)
+    /// has a bad value.
+    #[error("{setting}: {message}")]
+    Setting {
+        /// The offending setting, with its index.
+        setting: String,
+        /// What is wrong and what to change.
+        message: String,
+    },
+    /// A data file (network list, user directory) breaks a rule.
+    #[error("{setting}: `{origin}`: {message}")]
+    Data {
+        /// The setting that named the file (`enrichments.directory`).
+        setting: String,
+        /// File name or `embedded:...`.
+        origin: String,
+        /// What is wrong, naming the line or entry.
+        message: String,
+    },
 }

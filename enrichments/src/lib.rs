@@ -2,10 +2,22 @@
 //!
 //! The context floodlight adds to events, as immutable lookup tables:
 //!
-//! * [`catalog`] — the SaaS app catalog: domain / OAuth client id → app,
-//!   category, risk, status and sanctioned alternative.
+//! * [`catalog`] — the SaaS app catalog: domain / OAuth client id / OAuth
+//!   app name → app, category, risk and its factors, status and sanctioned
+//!   alternative. [`catalog_build`] generates the bundled catalog from
+//!   curated entries and open lists (`--bin build-catalog`).
+//! * [`overlay`] — the organisation's own stance on apps and categories
+//!   (status, reason, owner, expiry, own sanctioned apps), applied on load.
+//! * [`date`] — calendar dates for overlay expiry.
 //! * [`geo`] — MaxMind databases and corporate CIDRs → country, city, ASN,
-//!   connection type, user type, anonymizer flags and `network_type`.
+//!   connection type, user type, anonymizer flags, `network_type` and
+//!   custom columns, behind a shared lookup cache.
+//! * [`network`] — the shipped and the organisation's ASN lists (public
+//!   Wi-Fi, mobile carriers, satellite, hosting) behind `network_type`.
+//! * [`directory`] — the user directory (email, display name, department,
+//!   manager, role, flags), joined on user or email.
+//! * [`reload`] — watches every configured file and builds a new snapshot
+//!   on change; a bad file keeps the old one.
 //! * [`email`] — address → personal (free-mail) / disposable / corporate.
 //! * [`similarity`] — does a personal address look like the employee's own?
 //! * [`config`] — the `[enrichments]` settings and their validation.
@@ -14,19 +26,30 @@
 //! pipeline swaps whole snapshots on reload.
 
 pub mod catalog;
+pub mod catalog_build;
 pub mod config;
+pub mod date;
+pub mod directory;
 pub mod email;
 pub mod error;
 pub mod geo;
+pub mod network;
+pub mod overlay;
+pub mod reload;
 pub mod similarity;
 
 use std::path::Path;
 
-pub use catalog::{App, AppCatalog, AppStatus, Category};
-pub use config::{EnrichmentConfig, GeoIpConfig};
+pub use catalog::{risk_score, App, AppCatalog, AppStatus, Category, RiskFactor};
+pub use config::{EnrichmentConfig, GeoFieldConfig, GeoIpConfig, ReloadConfig};
+pub use date::Date;
+pub use directory::{Directory, DirectoryEntry};
 pub use email::{AddressInfo, EmailClassifier};
 pub use error::EnrichmentError;
-pub use geo::{GeoInfo, GeoIp, NetworkType};
+pub use geo::{CacheStats, ColumnType, CustomColumn, CustomValue, DbKind, GeoInfo, GeoIp, GeoRecord, NetworkType};
+pub use network::{AsnEntry, AsnKind, NetworkLists};
+pub use overlay::Overlay;
+pub use reload::{ReloadOptions, ReloadStats, Reloader};
 pub use similarity::resembles_user;
 
 /// The demo organisation's networks used by [`Enrichments::embedded_default`]
@@ -45,6 +68,8 @@ pub struct Enrichments {
     pub geo: GeoIp,
     /// Email-address classes.
     pub email: EmailClassifier,
+    /// User directory (empty when `enrichments.directory` is not set).
+    pub directory: Directory,
 }
 
 fn read(setting: &'static str, base: &Path, p: &Path) -> Result<String, EnrichmentError> {
@@ -62,22 +87,15 @@ impl Enrichments {
             }
             None => AppCatalog::try_embedded()?,
         };
-        let databases = cfg.geoip.databases();
-        let mut geo = if cfg.geoip.demo {
-            if let Some((setting, _)) = databases.first() {
-                return Err(EnrichmentError::Config {
-                    setting: "enrichments.geoip.demo",
-                    message: format!("cannot be combined with `{setting}`; remove one"),
-                });
+        let catalog = match &cfg.overlay {
+            Some(p) => {
+                let text = read("enrichments.overlay", base_dir, p)?;
+                let overlay = Overlay::from_toml(&text, &config::resolve(base_dir, p).display().to_string())?;
+                catalog.with_overlay(&overlay, Date::today_utc())?
             }
-            GeoIp::test_databases()?
-        } else {
-            GeoIp::disabled()
-        }
-        .with_corporate_cidrs(cfg.corporate_cidrs.iter().copied());
-        for (setting, p) in databases {
-            geo.add_file(setting, &config::resolve(base_dir, p))?;
-        }
+            None => catalog,
+        };
+        let geo = GeoIp::from_config(cfg, base_dir)?;
         let mut email = EmailClassifier::embedded(cfg.corporate_domains.iter().cloned());
         if let Some(p) = &cfg.personal_domains {
             email.add_personal(
@@ -89,7 +107,8 @@ impl Enrichments {
                 email::parse_list(&read("enrichments.disposable_domains", base_dir, p)?).collect::<Vec<_>>(),
             );
         }
-        Ok(Enrichments { catalog, geo, email })
+        let directory = Directory::from_config(cfg, base_dir)?;
+        Ok(Enrichments { catalog, geo, email, directory })
     }
 
     /// Everything bundled: catalog, lists, MaxMind test databases, and the
@@ -100,6 +119,7 @@ impl Enrichments {
             catalog: AppCatalog::try_embedded()?,
             geo: GeoIp::test_databases()?.with_corporate_cidrs(corporate),
             email: EmailClassifier::embedded(DEMO_CORPORATE_DOMAINS.iter().map(|d| d.to_string())),
+            directory: Directory::default(),
         })
     }
 }

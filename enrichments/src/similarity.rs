@@ -4,8 +4,33 @@
 //! different conversation from forwarding it to a stranger: the first is
 //! usually convenience, the second possibly an attacker's drop box. The
 //! pipeline reports the difference in `dest_resembles_user`. This module owns
-//! that one decision, [`resembles_user`]; the exact rule is in its
-//! documentation.
+//! that one decision, [`resembles_user`].
+//!
+//! # The rule, in short
+//!
+//! Inputs: the employee's account (`ana.garcia@corp.example.com`,
+//! `CORP\agarcia`), their display name when the user directory has it
+//! (`Ana García`, `García, Ana`), and the destination (a local part or a
+//! whole address; a whole address is cut to its local part).
+//!
+//! 1. Normalise: lower case, Latin diacritics and ligatures folded
+//!    (`García` → `garcia`, `Groß` → `gross`), the account cut to its
+//!    account part, the destination cut at `+` (sub-addressing); split into
+//!    letter tokens (separators and digits dropped).
+//! 2. Resembles when the destination's joined letters `D` are, for two
+//!    different name tokens first `f` and last `l` (either order):
+//!    `fl`, `lf`, `f₀l`, `lf₀` or `fl₀` (`f₀` the initial); or the
+//!    destination contains both tokens; or, for a one-token account,
+//!    `D` is that token.
+//! 3. Otherwise, for `D` of 6+ letters, a Jaro-Winkler similarity ≥ 0.9 with
+//!    a joined form of the same first letter and a length within 2 letters
+//!    (typos, `juergenmueller` for `Jürgen Müller`).
+//!
+//! A first or last name alone never resembles a two-token employee
+//! (`ana@gmail.com`, `garcia@gmail.com`: too common to tell), nor do other
+//! people's names or role mailboxes. The full statement, with its limits,
+//! is the documentation of [`resembles_user`]; `docs/enrichment.md` has the
+//! table of examples.
 
 /// Jaro-Winkler similarity at or above which two joined name forms are "the same".
 pub const JARO_WINKLER_THRESHOLD: f64 = 0.9;
@@ -19,35 +44,59 @@ const FUZZY_MIN_LEN: usize = 6;
 /// prefixes, so without it `pereira` would match `pereiraana`.
 const FUZZY_MAX_LEN_DIFF: usize = 2;
 
-/// Fold common Latin diacritics so `João` matches `joao`.
-fn fold(c: char) -> char {
-    match c {
-        'á' | 'à' | 'â' | 'ã' | 'ä' | 'å' => 'a',
-        'ç' => 'c',
-        'é' | 'è' | 'ê' | 'ë' => 'e',
-        'í' | 'ì' | 'î' | 'ï' => 'i',
-        'ñ' => 'n',
-        'ó' | 'ò' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
-        'ú' | 'ù' | 'û' | 'ü' => 'u',
-        'ý' | 'ÿ' => 'y',
-        other => other,
+/// Fold Latin diacritics and ligatures so `García` matches `garcia`,
+/// `Łukasz` `lukasz`, `Groß` `gross`.
+fn fold_into(c: char, german: bool, out: &mut String) {
+    if german {
+        match c {
+            'ä' => return out.push_str("ae"),
+            'ö' => return out.push_str("oe"),
+            'ü' => return out.push_str("ue"),
+            _ => {}
+        }
     }
+    let f = match c {
+        'á' | 'à' | 'â' | 'ã' | 'ä' | 'å' | 'ą' | 'ā' | 'ă' => 'a',
+        'ç' | 'ć' | 'č' => 'c',
+        'ď' | 'đ' | 'ð' => 'd',
+        'é' | 'è' | 'ê' | 'ë' | 'ę' | 'ě' | 'ē' => 'e',
+        'ğ' => 'g',
+        'í' | 'ì' | 'î' | 'ï' | 'ı' | 'ī' => 'i',
+        'ł' => 'l',
+        'ñ' | 'ń' | 'ň' => 'n',
+        'ó' | 'ò' | 'ô' | 'õ' | 'ö' | 'ø' | 'ő' | 'ō' => 'o',
+        'ř' => 'r',
+        'ś' | 'š' | 'ş' | 'ș' => 's',
+        'ť' | 'ţ' | 'ț' => 't',
+        'ú' | 'ù' | 'û' | 'ü' | 'ů' | 'ű' | 'ū' => 'u',
+        'ý' | 'ÿ' => 'y',
+        'ź' | 'ž' | 'ż' => 'z',
+        'ß' => return out.push_str("ss"),
+        'æ' => return out.push_str("ae"),
+        'œ' => return out.push_str("oe"),
+        'þ' => return out.push_str("th"),
+        other => other,
+    };
+    out.push(f);
 }
 
 /// Lower-cased, folded letter runs: separators (`.`, `_`, `-`, space, ...)
 /// and digits split tokens and are dropped.
-fn tokens(s: &str) -> Vec<String> {
-    let folded: String = s.to_lowercase().chars().map(fold).collect();
+fn tokens(s: &str, german: bool) -> Vec<String> {
+    let mut folded = String::with_capacity(s.len());
+    for c in s.to_lowercase().chars() {
+        fold_into(c, german, &mut folded);
+    }
     folded.split(|c: char| !c.is_alphabetic()).filter(|t| !t.is_empty()).map(str::to_string).collect()
 }
 
 /// The account part of a user name: after the last `\` (`CORP\apereira`),
 /// before the `@` (`ana.pereira@corp.example.com`).
-fn user_tokens(user: &str) -> Vec<String> {
+fn user_tokens(user: &str, german: bool) -> Vec<String> {
     let u = user.trim();
     let u = u.rsplit('\\').next().unwrap_or(u);
     let u = u.split('@').next().unwrap_or(u);
-    tokens(u)
+    tokens(u, german)
 }
 
 fn initial(s: &str) -> &str {
@@ -61,12 +110,17 @@ fn initial(s: &str) -> &str {
 ///   `CORP\apereira` or `apereira`.
 /// * `display_name`: their display name when known, e.g. `Ana Pereira` or
 ///   `Pereira, Ana`.
-/// * `local_part`: the destination mailbox's local part, e.g. `a.pereira+fw`.
+/// * `local_part`: the destination mailbox's local part, e.g. `a.pereira+fw`,
+///   or the whole address (`Ana <anagarcia88@gmail.com>`, cut to its local
+///   part; an address that does not parse never resembles).
 ///
 /// # Rule
 ///
-/// 1. **Normalise.** Everything is lower-cased and common Latin diacritics
-///    are folded (`João` → `joao`). The user is cut to its account part
+/// 1. **Normalise.** Everything is lower-cased and Latin diacritics and
+///    ligatures are folded (`João` → `joao`, `Łukasz` → `lukasz`, `Groß` →
+///    `gross`); when any input has `ä`, `ö` or `ü` the whole rule is tried a
+///    second time with those as `ae`, `oe`, `ue` (`Jürgen Müller` →
+///    `juergen.mueller`). The user is cut to its account part
 ///    (after the last `\`, before `@`); the destination is cut at `+`
 ///    (sub-addressing). Each is split into letter tokens: `.`, `_`, `-`,
 ///    spaces and digits separate tokens and are dropped
@@ -100,15 +154,35 @@ fn initial(s: &str) -> &str {
 /// assert!(!resembles_user("ana.pereira@corp.example.com", None, "bob.smith"));
 /// ```
 pub fn resembles_user(user: &str, display_name: Option<&str>, local_part: &str) -> bool {
+    // A whole address (`Ana <anagarcia88@gmail.com>`) is cut to its local part.
+    let owned;
+    let local_part = if local_part.contains('@') {
+        match crate::email::split_address(local_part) {
+            Some((l, _)) => {
+                owned = l;
+                owned.as_str()
+            }
+            None => return false,
+        }
+    } else {
+        local_part
+    };
     let local = local_part.trim();
     let local = local.split('+').next().unwrap_or(local);
-    let dest_tokens = tokens(local);
+    // German umlauts are also tried as `ae` / `oe` / `ue` (Müller → mueller).
+    let umlaut = |s: &str| s.to_lowercase().contains(['ä', 'ö', 'ü']);
+    let german = umlaut(user) || display_name.is_some_and(umlaut) || umlaut(local);
+    resembles(user, display_name, local, false) || (german && resembles(user, display_name, local, true))
+}
+
+fn resembles(user: &str, display_name: Option<&str>, local: &str, german: bool) -> bool {
+    let dest_tokens = tokens(local, german);
     let dest: String = dest_tokens.concat();
     if dest.chars().count() < 3 {
         return false;
     }
-    let account = user_tokens(user);
-    let display = display_name.map(tokens).unwrap_or_default();
+    let account = user_tokens(user, german);
+    let display = display_name.map(|d| tokens(d, german)).unwrap_or_default();
     let mut names: Vec<String> = Vec::new();
     for t in account.iter().chain(&display) {
         if !names.contains(t) {
@@ -210,6 +284,45 @@ mod tests {
         // Diacritics fold.
         assert!(resembles_user("CORP\\jconceicao", Some("João Conceição"), "joao.conceicao"));
         assert!(resembles_user("joão.conceição@corp.example.com", None, "jconceicao"));
+    }
+
+    #[test]
+    fn ana_garcia_with_and_without_a_directory_display_name() {
+        let u = "ana.garcia@corp.example.com";
+        for dn in [None, Some("Ana García"), Some("García, Ana")] {
+            for (dest, want) in [
+                ("anagarcia88@gmail.com", true),
+                ("a.garcia@gmail.com", true),
+                ("garcia.ana@outlook.com", true),
+                ("agarcia@gmail.com", true), // initial + surname: the commonest own alias
+                ("Ana Garcia <ANA.GARCIA@GMAIL.COM>", true),
+                ("ana_garcia+fwd@gmail.com", true),
+                ("ana-garcia-1990@yahoo.com", true),
+                ("ana.garcía@gmail.com", true),
+                ("anagracia@gmail.com", true), // transposition typo (fuzzy)
+                ("ana@gmail.com", false),      // first name alone is too weak
+                ("garcia@gmail.com", false),   // so is the surname
+                ("bob.smith@gmail.com", false),
+                ("maria.garcia@gmail.com", false),
+                ("ana.gomez@gmail.com", false),
+                ("anagarcia@", false),
+            ] {
+                assert_eq!(resembles_user(u, dn, dest), want, "{dest} with display name {dn:?}");
+            }
+        }
+        // A bare Windows account needs the directory's display name.
+        assert!(!resembles_user("CORP\\u4711", None, "ana.garcia@gmail.com"));
+        assert!(resembles_user("CORP\\u4711", Some("Ana García"), "ana.garcia@gmail.com"));
+        assert!(resembles_user("CORP\\u4711", Some("García López, Ana"), "ana.lopez@gmail.com"));
+    }
+
+    #[test]
+    fn diacritics_and_ligatures_fold() {
+        assert!(resembles_user("CORP\\jmueller", Some("Jürgen Müller"), "jurgen.muller"));
+        assert!(resembles_user("CORP\\jmueller", Some("Jürgen Müller"), "juergen.mueller"), "ue spelling, fuzzy");
+        assert!(resembles_user("lukasz.wrobel@corp.example.com", Some("Łukasz Wróbel"), "lukasz.wrobel"));
+        assert!(resembles_user("CORP\\kgross", Some("Karl Groß"), "karl.gross"));
+        assert!(resembles_user("CORP\\fsoerensen", Some("Frida Sørensen"), "fsorensen"));
     }
 
     #[test]

@@ -1,0 +1,537 @@
+//! The organisation overlay: the organisation's own stance on catalog apps,
+//! in a TOML file operations edit (`[enrichments] overlay = "overlay.toml"`).
+//!
+//! ```toml
+//! [[app]]                                  # one app, by catalog id
+//! id = "dropbox"
+//! status = "monitored"
+//! reason = "Finance shares statements with the auditor"
+//! owner = "it-finance@corp.example.com"
+//! expires = "2027-03-31"                   # last day; afterwards: unsanctioned
+//!
+//! [[category]]                             # every app of a category
+//! category = "genai"
+//! status = "unsanctioned"
+//! alternative = "microsoft-copilot"
+//! reason = "AI policy 2026: only the tenant's Copilot"
+//!
+//! [[sanctioned]]                           # the organisation's own apps
+//! id = "corp-sft"
+//! name = "Corp Secure File Transfer"
+//! domains = ["sft.corp.example.com"]
+//! category = "file_sharing"
+//! ```
+//!
+//! Precedence: an `[[app]]` entry beats a `[[category]]` entry, which beats
+//! the catalog default (an `[[app]]` entry without `alternative` takes its
+//! category entry's). A `[[category]]` entry leaves apps the catalog
+//! sanctions alone (so `genai` can be unsanctioned while its alternative,
+//! the tenant's Copilot, stays sanctioned); name such an app in `[[app]]` to
+//! change it. "Comply or explain": every entry gives a `reason`;
+//! an entry whose `expires` date has passed (today, UTC, is later) makes the
+//! app `unsanctioned` again, with `status_reason = "exception expired
+//! <date>"`. An `alternative` must name a sanctioned app (catalog or the
+//! overlay's own); a catalog default alternative that the overlay made
+//! non-sanctioned is dropped. Sanctioned apps carry no alternative.
+//! Unknown ids, categories and fields are errors naming the file, the entry
+//! and the setting.
+//!
+//! [`AppCatalog::with_overlay`] applies an [`Overlay`] and returns the
+//! effective catalog: `App::status` is the effective status, and
+//! `status_reason`, `owner` and `expires` say why and until when.
+
+use std::collections::HashSet;
+
+use serde::Deserialize;
+
+use crate::catalog::{App, AppCatalog, AppStatus, Category};
+use crate::date::Date;
+use crate::error::EnrichmentError;
+
+/// `[[app]]`: the stance on one catalog app.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppRule {
+    /// Catalog app id.
+    pub id: String,
+    /// The organisation's status.
+    pub status: AppStatus,
+    /// Why (required: comply or explain).
+    pub reason: String,
+    /// Who answers for it.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Last day it holds; afterwards the app is unsanctioned.
+    #[serde(default)]
+    pub expires: Option<Date>,
+    /// The sanctioned app to offer instead (replaces the catalog's).
+    #[serde(default)]
+    pub alternative: Option<String>,
+}
+
+/// `[[category]]`: the stance on every app of a category without an `[[app]]` entry.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CategoryRule {
+    /// The category.
+    pub category: Category,
+    /// The organisation's status.
+    pub status: AppStatus,
+    /// Why (required).
+    pub reason: String,
+    /// Who answers for it.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Last day it holds.
+    #[serde(default)]
+    pub expires: Option<Date>,
+    /// The sanctioned app to offer instead.
+    #[serde(default)]
+    pub alternative: Option<String>,
+}
+
+/// `[[sanctioned]]`: an app of the organisation's own, not in the catalog.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OwnApp {
+    /// Id (lower-case letters, digits, `-`), distinct from catalog ids.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Who runs it (default: `the organisation`).
+    #[serde(default)]
+    pub vendor: Option<String>,
+    /// Domain suffixes.
+    pub domains: Vec<String>,
+    /// OAuth client ids.
+    #[serde(default)]
+    pub client_ids: Vec<String>,
+    /// OAuth app names.
+    #[serde(default)]
+    pub oauth_names: Vec<String>,
+    /// Category.
+    pub category: Category,
+    /// Who answers for it.
+    #[serde(default)]
+    pub owner: Option<String>,
+    /// Free text.
+    #[serde(default)]
+    pub notes: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct OverlayFile {
+    #[serde(default)]
+    app: Vec<AppRule>,
+    #[serde(default)]
+    category: Vec<CategoryRule>,
+    #[serde(default)]
+    sanctioned: Vec<OwnApp>,
+}
+
+/// A parsed overlay file.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Overlay {
+    /// File name, for errors.
+    pub origin: String,
+    /// `[[app]]` entries.
+    pub apps: Vec<AppRule>,
+    /// `[[category]]` entries.
+    pub categories: Vec<CategoryRule>,
+    /// `[[sanctioned]]` entries.
+    pub sanctioned: Vec<OwnApp>,
+}
+
+fn err(origin: &str, message: String) -> EnrichmentError {
+    EnrichmentError::Overlay { origin: origin.to_string(), message }
+}
+
+impl Overlay {
+    /// Parse an overlay; checks syntax, fields, duplicates and reasons.
+    /// Catalog references are checked by [`AppCatalog::with_overlay`].
+    pub fn from_toml(text: &str, origin: &str) -> Result<Overlay, EnrichmentError> {
+        let file: OverlayFile = toml::from_str(text).map_err(|e| {
+            let line = e.span().map(|s| text[..s.start.min(text.len())].matches('\n').count() + 1).unwrap_or(1);
+            err(origin, format!("line {line}: {}", e.message()))
+        })?;
+        let mut seen = HashSet::new();
+        for r in &file.app {
+            if !seen.insert(r.id.as_str()) {
+                return Err(err(origin, format!("[[app]] `{}`: listed twice", r.id)));
+            }
+            if r.reason.trim().is_empty() {
+                return Err(err(origin, format!("[[app]] `{}`: `reason` must say why", r.id)));
+            }
+        }
+        let mut seen = HashSet::new();
+        for r in &file.category {
+            if !seen.insert(r.category) {
+                return Err(err(origin, format!("[[category]] `{}`: listed twice", r.category)));
+            }
+            if r.reason.trim().is_empty() {
+                return Err(err(origin, format!("[[category]] `{}`: `reason` must say why", r.category)));
+            }
+        }
+        let mut seen = HashSet::new();
+        for s in &file.sanctioned {
+            if !seen.insert(s.id.as_str()) {
+                return Err(err(origin, format!("[[sanctioned]] `{}`: listed twice", s.id)));
+            }
+        }
+        Ok(Overlay {
+            origin: origin.to_string(),
+            apps: file.app,
+            categories: file.category,
+            sanctioned: file.sanctioned,
+        })
+    }
+}
+
+/// Status, reason, owner, expiry and alternative decided by one rule.
+struct Decision<'a> {
+    status: AppStatus,
+    reason: String,
+    owner: Option<&'a str>,
+    expires: Option<Date>,
+    alternative: Option<&'a str>,
+}
+
+fn decide<'a>(
+    status: AppStatus,
+    reason: String,
+    owner: &'a Option<String>,
+    expires: Option<Date>,
+    alternative: &'a Option<String>,
+    today: Date,
+) -> Decision<'a> {
+    let lapsed = expires.is_some_and(|e| today > e);
+    Decision {
+        status: if lapsed { AppStatus::Unsanctioned } else { status },
+        reason: match expires {
+            Some(e) if lapsed => format!("exception expired {e}"),
+            _ => reason,
+        },
+        owner: owner.as_deref(),
+        expires,
+        alternative: alternative.as_deref(),
+    }
+}
+
+impl AppCatalog {
+    /// The effective catalog: `overlay` applied to this one as of `today`
+    /// (UTC date; inject it in tests, [`Date::today_utc`] in service).
+    pub fn with_overlay(&self, overlay: &Overlay, today: Date) -> Result<AppCatalog, EnrichmentError> {
+        let origin = overlay.origin.as_str();
+        for r in &overlay.apps {
+            if self.get(&r.id).is_none() {
+                let hint = if overlay.sanctioned.iter().any(|s| s.id == r.id) {
+                    " (it is one of the overlay's own [[sanctioned]] apps)"
+                } else {
+                    ""
+                };
+                return Err(err(origin, format!("[[app]] `{}`: id: no such app in the catalog{hint}", r.id)));
+            }
+        }
+        for s in &overlay.sanctioned {
+            if let Some(a) = self.get(&s.id) {
+                return Err(err(
+                    origin,
+                    format!(
+                        "[[sanctioned]] `{}`: id: the catalog already has `{}` ({}); sanction it with an [[app]] entry",
+                        s.id, a.id, a.name
+                    ),
+                ));
+            }
+        }
+        let mut apps: Vec<App> = self.apps.clone();
+        for a in &mut apps {
+            let category_rule = overlay.categories.iter().find(|c| c.category == a.category);
+            let decision = match overlay.apps.iter().find(|r| r.id == a.id) {
+                Some(r) => {
+                    // An app entry without its own alternative takes its category's.
+                    let alternative = if r.alternative.is_some() {
+                        &r.alternative
+                    } else {
+                        category_rule.map_or(&r.alternative, |c| &c.alternative)
+                    };
+                    Some(decide(r.status, r.reason.clone(), &r.owner, r.expires, alternative, today))
+                }
+                // Category entries leave the catalog's sanctioned apps alone
+                // (name one in [[app]] to change it).
+                None if a.status == AppStatus::Sanctioned => None,
+                None => category_rule.map(|c| {
+                    let reason = format!("category {}: {}", c.category, c.reason);
+                    decide(c.status, reason, &c.owner, c.expires, &c.alternative, today)
+                }),
+            };
+            if let Some(d) = decision {
+                a.status = d.status;
+                a.status_reason = Some(d.reason);
+                a.owner = d.owner.map(str::to_string);
+                a.expires = d.expires;
+                if let Some(alt) = d.alternative {
+                    a.alternative = Some(alt.to_string());
+                }
+            }
+        }
+        for s in &overlay.sanctioned {
+            apps.push(App {
+                id: s.id.clone(),
+                name: s.name.clone(),
+                vendor: s.vendor.clone().unwrap_or_else(|| "the organisation".to_string()),
+                domains: s.domains.clone(),
+                client_ids: s.client_ids.clone(),
+                oauth_names: s.oauth_names.clone(),
+                category: s.category,
+                risk: 0,
+                risk_factors: Vec::new(),
+                status: AppStatus::Sanctioned,
+                alternative: None,
+                notes: s.notes.clone(),
+                sources: vec![format!("overlay:{origin}")],
+                status_reason: Some("the organisation's own app".to_string()),
+                owner: s.owner.clone(),
+                expires: None,
+            });
+        }
+        // Alternatives named by the overlay must be sanctioned; catalog ones
+        // that are no longer sanctioned are dropped; sanctioned apps have none.
+        let sanctioned: HashSet<String> =
+            apps.iter().filter(|a| a.status == AppStatus::Sanctioned).map(|a| a.id.clone()).collect();
+        let known: HashSet<String> = apps.iter().map(|a| a.id.clone()).collect();
+        let check_alt = |entry: String, alt: &str| -> Result<(), EnrichmentError> {
+            if !known.contains(alt) {
+                Err(err(origin, format!("{entry}: alternative: `{alt}` is not an app in the catalog or the overlay")))
+            } else if !sanctioned.contains(alt) {
+                Err(err(origin, format!("{entry}: alternative: `{alt}` is not sanctioned (after this overlay)")))
+            } else {
+                Ok(())
+            }
+        };
+        for r in &overlay.apps {
+            if let Some(alt) = &r.alternative {
+                check_alt(format!("[[app]] `{}`", r.id), alt)?;
+            }
+        }
+        for c in &overlay.categories {
+            if let Some(alt) = &c.alternative {
+                check_alt(format!("[[category]] `{}`", c.category), alt)?;
+            }
+        }
+        for a in &mut apps {
+            if a.status == AppStatus::Sanctioned
+                || a.alternative.as_ref().is_some_and(|alt| !sanctioned.contains(alt) || *alt == a.id)
+            {
+                a.alternative = None;
+            }
+        }
+        AppCatalog::from_apps(apps).map_err(|m| {
+            let entry = overlay
+                .sanctioned
+                .iter()
+                .find(|s| m.starts_with(&format!("app `{}`", s.id)))
+                .map(|s| format!("[[sanctioned]] `{}`: ", s.id))
+                .unwrap_or_default();
+            err(origin, format!("{entry}{m}"))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> Date {
+        s.parse().unwrap()
+    }
+
+    fn apply(text: &str, today: &str) -> Result<AppCatalog, EnrichmentError> {
+        let o = Overlay::from_toml(text, "ops/overlay.toml")?;
+        AppCatalog::embedded().with_overlay(&o, day(today))
+    }
+
+    const DROPBOX: &str = r#"
+[[app]]
+id = "dropbox"
+status = "monitored"
+reason = "Finance shares statements with the auditor"
+owner = "it-finance@corp.example.com"
+expires = "2027-03-31"
+"#;
+
+    #[test]
+    fn an_exception_holds_until_its_expiry_date_then_lapses() {
+        let before = apply(DROPBOX, "2026-06-01").unwrap();
+        let d = before.get("dropbox").unwrap();
+        assert_eq!(d.status, AppStatus::Monitored);
+        assert_eq!(d.status_reason.as_deref(), Some("Finance shares statements with the auditor"));
+        assert_eq!(d.owner.as_deref(), Some("it-finance@corp.example.com"));
+        assert_eq!(d.expires, Some(day("2027-03-31")));
+        assert_eq!(d.alternative.as_deref(), Some("microsoft-onedrive"), "catalog alternative kept");
+        let last_day = apply(DROPBOX, "2027-03-31").unwrap();
+        assert_eq!(last_day.get("dropbox").unwrap().status, AppStatus::Monitored, "expires is the last valid day");
+        let after = apply(DROPBOX, "2027-04-01").unwrap();
+        let d = after.get("dropbox").unwrap();
+        assert_eq!(d.status, AppStatus::Unsanctioned);
+        assert_eq!(d.status_reason.as_deref(), Some("exception expired 2027-03-31"));
+        assert_eq!(d.owner.as_deref(), Some("it-finance@corp.example.com"), "who to ask is kept");
+        // Lookups see the effective status; other apps are untouched.
+        assert_eq!(after.lookup_domain("www.dropbox.com").unwrap().status, AppStatus::Unsanctioned);
+        let box_app = after.get("box").unwrap();
+        assert_eq!((box_app.status, box_app.status_reason.as_deref()), (AppStatus::Unsanctioned, None));
+        assert_eq!(after.len(), AppCatalog::embedded().len());
+    }
+
+    const POLICY: &str = r#"
+[[app]]
+id = "perplexity"
+status = "monitored"
+reason = "Research team pilot"
+owner = "research-lead@corp.example.com"
+
+[[category]]
+category = "genai"
+status = "unsanctioned"
+alternative = "corp-assistant"
+reason = "Only the in-house assistant"
+
+[[category]]
+category = "cloud_storage"
+status = "monitored"
+reason = "Tolerated while the migration runs"
+expires = "2026-12-31"
+
+[[sanctioned]]
+id = "corp-assistant"
+name = "Corp Assistant"
+domains = ["assistant.corp.example.com"]
+client_ids = ["11111111-2222-3333-4444-555555555555"]
+oauth_names = ["Corp AI"]
+category = "genai"
+owner = "ai-platform@corp.example.com"
+"#;
+
+    #[test]
+    fn app_entries_beat_category_entries_beat_the_catalog() {
+        let c = apply(POLICY, "2026-06-01").unwrap();
+        let p = c.get("perplexity").unwrap();
+        assert_eq!((p.status, p.status_reason.as_deref()), (AppStatus::Monitored, Some("Research team pilot")));
+        assert_eq!(
+            p.alternative.as_deref(),
+            Some("corp-assistant"),
+            "app entry falls back to its category's alternative"
+        );
+        let chatgpt = c.lookup_domain("chatgpt.com").unwrap();
+        assert_eq!(chatgpt.status, AppStatus::Unsanctioned);
+        assert_eq!(chatgpt.status_reason.as_deref(), Some("category genai: Only the in-house assistant"));
+        assert_eq!(chatgpt.alternative.as_deref(), Some("corp-assistant"));
+        // The catalog's sanctioned genai apps are left alone by the category entry.
+        let copilot = c.get("microsoft-copilot").unwrap();
+        assert_eq!((copilot.status, copilot.status_reason.as_deref()), (AppStatus::Sanctioned, None));
+        // Monitored category: still tolerated, alternatives stay.
+        let dropbox = c.get("dropbox").unwrap();
+        assert_eq!(dropbox.status, AppStatus::Monitored);
+        assert_eq!(dropbox.expires, Some(day("2026-12-31")));
+        assert_eq!(dropbox.alternative.as_deref(), Some("microsoft-onedrive"));
+        // The organisation's own app is a first-class, sanctioned app.
+        let own = c.lookup_domain("https://assistant.corp.example.com/chat").unwrap();
+        assert_eq!(
+            (own.id.as_str(), own.status, own.vendor.as_str()),
+            ("corp-assistant", AppStatus::Sanctioned, "the organisation")
+        );
+        assert_eq!(own.owner.as_deref(), Some("ai-platform@corp.example.com"));
+        assert_eq!(own.alternative, None);
+        assert_eq!(c.lookup_client_id("11111111-2222-3333-4444-555555555555").unwrap().id, "corp-assistant");
+        assert_eq!(c.lookup_oauth_name("corp ai").unwrap().id, "corp-assistant");
+        assert!(c.lookup_domain("www.corp.example.com").is_none());
+        // The category exception lapses as a whole.
+        let later = apply(POLICY, "2027-01-01").unwrap();
+        let dropbox = later.get("dropbox").unwrap();
+        assert_eq!(
+            (dropbox.status, dropbox.status_reason.as_deref()),
+            (AppStatus::Unsanctioned, Some("exception expired 2026-12-31"))
+        );
+    }
+
+    #[test]
+    fn sanctioning_and_unsanctioning_adjusts_alternatives() {
+        let text = r#"
+[[app]]
+id = "dropbox"
+status = "sanctioned"
+reason = "Chosen for the design studio"
+
+[[app]]
+id = "microsoft-onedrive"
+status = "unsanctioned"
+reason = "Storage moved to Dropbox"
+
+[[category]]
+category = "cloud_storage"
+status = "unsanctioned"
+alternative = "dropbox"
+reason = "Dropbox is the company store"
+"#;
+        let c = apply(text, "2026-06-01").unwrap();
+        assert_eq!(c.get("dropbox").unwrap().alternative, None, "a sanctioned app has no alternative");
+        assert_eq!(c.get("box").unwrap().alternative.as_deref(), Some("dropbox"));
+        assert_eq!(c.get("microsoft-onedrive").unwrap().alternative.as_deref(), Some("dropbox"));
+        // Catalog alternatives pointing at the now-unsanctioned OneDrive are dropped.
+        let wt = c.get("wetransfer").unwrap();
+        assert_eq!(wt.status, AppStatus::Unsanctioned);
+        assert_eq!(wt.alternative, None);
+    }
+
+    fn err(text: &str) -> String {
+        apply(text, "2026-06-01").unwrap_err().to_string()
+    }
+
+    #[test]
+    fn mistakes_name_the_file_the_entry_and_the_setting() {
+        let e = err(&DROPBOX.replace("\"dropbox\"", "\"dropbx\""));
+        assert_eq!(e, "enrichments.overlay: `ops/overlay.toml`: [[app]] `dropbx`: id: no such app in the catalog");
+        let e = err(&DROPBOX.replace("owner =", "onwer ="));
+        assert!(e.starts_with("enrichments.overlay: `ops/overlay.toml`: line 6:") && e.contains("onwer"), "{e}");
+        let e = err(&DROPBOX.replace("\"monitored\"", "\"tolerated\""));
+        assert!(e.contains("line 4") && e.contains("tolerated"), "{e}");
+        let e = err(&DROPBOX.replace("\"2027-03-31\"", "\"31/03/2027\""));
+        assert!(e.contains("line 7") && e.contains("not a date"), "{e}");
+        let e = err("[[category]]\ncategory = \"gen_ai\"\nstatus = \"unsanctioned\"\nreason = \"x\"\n");
+        assert!(e.contains("line 2") && e.contains("gen_ai"), "{e}");
+        let e = err(&DROPBOX.replace("reason = \"Finance shares statements with the auditor\"", "reason = \" \""));
+        assert!(e.contains("[[app]] `dropbox`: `reason` must say why"), "{e}");
+        let e = err(&format!("{DROPBOX}{DROPBOX}"));
+        assert!(e.contains("[[app]] `dropbox`: listed twice"), "{e}");
+        let e = err(&format!("{DROPBOX}alternative = \"box\"\n"));
+        assert!(e.contains("[[app]] `dropbox`: alternative: `box` is not sanctioned"), "{e}");
+        let e = err(&format!("{DROPBOX}alternative = \"nope\"\n"));
+        assert!(
+            e.contains("[[app]] `dropbox`: alternative: `nope` is not an app in the catalog or the overlay"),
+            "{e}"
+        );
+        let e = err("[[category]]\ncategory = \"paste\"\nstatus = \"unsanctioned\"\nreason = \"x\"\nalternative = \"pastebin\"\n");
+        assert!(e.contains("[[category]] `paste`: alternative: `pastebin` is not sanctioned"), "{e}");
+        let own = "[[sanctioned]]\nid = \"dropbox\"\nname = \"Our Dropbox\"\ndomains = [\"files.corp.example.com\"]\ncategory = \"cloud_storage\"\n";
+        let e = err(own);
+        assert!(e.contains("[[sanctioned]] `dropbox`: id: the catalog already has `dropbox`"), "{e}");
+        let e = err(&own.replace("\"dropbox\"", "\"corp-files\"").replace("files.corp.example.com", "dropbox.com"));
+        assert!(e.contains("[[sanctioned]] `corp-files`: app `corp-files`: domain `dropbox.com` is already listed by app `dropbox`"), "{e}");
+        let e = err(&own.replace("\"dropbox\"", "\"Corp Files\""));
+        assert!(e.contains("[[sanctioned]] `Corp Files`") && e.contains("id must be lower-case"), "{e}");
+        let e = err(&format!(
+            "{}\n[[app]]\nid = \"corp-files\"\nstatus = \"monitored\"\nreason = \"x\"\n",
+            own.replace("\"dropbox\"", "\"corp-files\"")
+        ));
+        assert!(e.contains("[[app]] `corp-files`: id: no such app in the catalog (it is one of the overlay's own [[sanctioned]] apps)"), "{e}");
+        assert!(err("[[apps]]\nid = \"x\"\n").contains("apps"), "unknown table");
+    }
+
+    #[test]
+    fn an_empty_overlay_changes_nothing() {
+        let c = apply("# nothing yet\n", "2026-06-01").unwrap();
+        let base = AppCatalog::embedded();
+        assert_eq!(c.len(), base.len());
+        assert!(c.iter().zip(base.iter()).all(|(a, b)| a == b));
+    }
+}
