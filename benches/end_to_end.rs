@@ -2,17 +2,23 @@
 //! enrichment → the whole rule pack → sinks, through the real runtime.
 //!
 //! ```sh
-//! cargo bench --bench end_to_end                  # default sizes
-//! cargo bench --bench end_to_end -- 200000 800000 # records per run
+//! cargo bench --bench end_to_end                          # realistic mix, 1M and 4M records
+//! cargo bench --bench end_to_end -- 2000000 8000000       # records per run
+//! cargo bench --bench end_to_end -- --lake 1000000        # also write every event to the Parquet lake
+//! cargo bench --bench end_to_end -- --uniform 800000      # the four-family mix of the first figures
 //! ```
 //!
-//! For each size it writes a mixed corpus (PAN-OS THREAT/url and TRAFFIC,
-//! Zeek DNS JSON, Okta, M365 audit; built from the demo lines with varied
-//! users, hosts and IPs) to a temp dir, runs the pipeline once with one
-//! worker per core, and prints events/s, events/s per core and the peak RSS
-//! (VmHWM) of the process. Peak RSS should stay flat as the input grows:
-//! memory is bounded by the channels, not by the input.
+//! The realistic mix (`tests/support/corpus.rs`, `REALISTIC`) is ten files
+//! in ten vendor formats with the volume shares of a typical enterprise:
+//! PAN-OS TRAFFIC and URL logs, FortiGate, Zeek conn (TSV), Zeek DNS
+//! (JSON), BIND, Umbrella, Okta, Entra ID sign-ins, M365 audit; 2,000 users,
+//! ~3% of web traffic to shadow-IT apps. Each size runs once, with one
+//! worker per core; the harness prints events/s, events/s per core and the
+//! peak RSS (VmHWM) of the process, which should stay flat as the input
+//! grows: memory is bounded by the channels, not by the input. Run each size
+//! in its own process for a clean RSS figure.
 
+use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;
 
@@ -33,35 +39,41 @@ fn peak_rss_mib() -> f64 {
 }
 
 fn main() {
-    let sizes: Vec<usize> = std::env::args().skip(1).filter_map(|a| a.parse().ok()).collect();
-    let sizes = if sizes.is_empty() { vec![200_000, 800_000] } else { sizes };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let uniform = args.iter().any(|a| a == "--uniform");
+    let lake = args.iter().any(|a| a == "--lake");
+    let sizes: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let sizes = if sizes.is_empty() { vec![1_000_000, 4_000_000] } else { sizes };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("end-to-end: {cores} core(s), one worker per core, whole rule pack, all enrichments");
     println!(
-        "{:>10} {:>10} {:>12} {:>16} {:>10} {:>14}",
-        "records", "events", "seconds", "events/s", "per core", "peak RSS MiB"
+        "end-to-end: {cores} core(s), one worker per core, whole rule pack, all enrichments, {} mix{}",
+        if uniform { "uniform four-family" } else { "realistic ten-format" },
+        if lake { ", events to the Parquet lake" } else { "" }
+    );
+    println!(
+        "{:>10} {:>10} {:>10} {:>9} {:>12} {:>10} {:>14}",
+        "records", "events", "findings", "seconds", "events/s", "per core", "peak RSS MiB"
     );
     for n in sizes {
         let dir = tempfile::tempdir().expect("tempdir");
-        corpus::write_corpus(dir.path(), n).expect("corpus");
-        let cfg_text = r#"
-[[sources]]
-type = "file"
-paths = ["fw.log"]
-format = "panos"
-[[sources]]
-type = "file"
-paths = ["dns.log"]
-format = "zeek-dns"
-[[sources]]
-type = "file"
-paths = ["okta.log"]
-format = "okta"
-[[sources]]
-type = "file"
-paths = ["m365.log"]
-format = "m365-audit"
+        let files: Vec<(String, &str)> = if uniform {
+            corpus::write_corpus(dir.path(), n).expect("corpus");
+            vec![
+                ("fw.log".into(), "panos"),
+                ("dns.log".into(), "zeek-dns"),
+                ("okta.log".into(), "okta"),
+                ("m365.log".into(), "m365-audit"),
+            ]
+        } else {
+            corpus::write_realistic(dir.path(), n).expect("corpus")
+        };
+        let mut cfg_text = String::new();
+        for (file, format) in &files {
+            let _ = write!(cfg_text, "[[sources]]\ntype = \"file\"\npaths = [\"{file}\"]\nformat = \"{format}\"\n");
+        }
+        cfg_text.push_str(
+            r#"
 [enrichments]
 corporate_cidrs = ["89.160.20.112/28", "10.0.0.0/8"]
 corporate_domains = ["corp.example.com"]
@@ -71,8 +83,12 @@ demo = true
 path = "out/findings.jsonl"
 [sinks.dead_letter]
 path = "out/dead.jsonl"
-"#;
-        let cfg = Config::parse(cfg_text, Path::new("bench.toml")).expect("config");
+"#,
+        );
+        if lake {
+            cfg_text.push_str("[sinks.lake]\npath = \"out/lake\"\nevents = true\n");
+        }
+        let cfg = Config::parse(&cfg_text, Path::new("bench.toml")).expect("config");
         counters().reset();
         let started = Instant::now();
         let summary = rt.block_on(async {
@@ -84,7 +100,8 @@ path = "out/dead.jsonl"
         assert_eq!(summary.total(metric::DEAD_LETTERED), 0, "the corpus must decode cleanly");
         let rate = events as f64 / secs;
         println!(
-            "{n:>10} {events:>10} {secs:>12.3} {rate:>16.0} {:>10.0} {:>14.1}",
+            "{n:>10} {events:>10} {:>10} {secs:>9.3} {rate:>12.0} {:>10.0} {:>14.1}",
+            summary.findings_total,
             rate / cores as f64,
             peak_rss_mib()
         );

@@ -216,7 +216,12 @@ impl Decoder for Auto {
         &[EventClass::Network, EventClass::Dns, EventClass::Auth, EventClass::Oauth, EventClass::Email]
     }
 
-    fn decode(&self, record: &[u8], ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    fn decode<'a>(
+        &self,
+        record: &'a [u8],
+        ctx: RecordContext<'a>,
+        out: &mut Vec<Row<'a>>,
+    ) -> Result<DecodeOutcome, DecodeError> {
         let Some(decoder) = recognise(record, ctx) else {
             return Err(DecodeError::new(
                 "auto: not recognised as any registered format (see `floodlight formats`; markers in docs/formats.md)",

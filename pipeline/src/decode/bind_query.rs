@@ -51,13 +51,14 @@
 //! client address is not `IP#port` or not an IP, a query without a class or
 //! type, a class that is not a DNS class, invalid UTF-8.
 
-use std::net::IpAddr;
+use std::borrow::Cow;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
+use super::text::{self, lower_case};
 use super::time::parse_any;
 use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
-use crate::schema::{DnsEvent, EventClass, Row, Timestamp};
+use crate::schema::{DnsEvent, EventClass, Row, Str, Timestamp, VendorFields};
 
 /// Decoder for `bind-query`.
 pub struct BindQuery;
@@ -251,8 +252,8 @@ fn message(mut s: &str, mut ts: Timestamp) -> (Timestamp, &str, bool) {
     (ts, s, responses)
 }
 
-fn clean_query(q: &str) -> String {
-    q.trim().trim_end_matches('.').to_ascii_lowercase()
+fn clean_query(q: &str) -> Str<'_> {
+    lower_case(q.trim().trim_end_matches('.'))
 }
 
 fn is_dns_class(c: &str) -> bool {
@@ -264,7 +265,7 @@ fn is_dns_class(c: &str) -> bool {
 
 /// The client address of a query entry header:
 /// `[@0x...] IP#PORT[/key NAME] [(qname)][: view NAME]`.
-fn client_ip(header: &str) -> Result<IpAddr, DecodeError> {
+fn client_ip(header: &str) -> Result<Str<'_>, DecodeError> {
     let mut h = header.trim();
     if h.starts_with('@') {
         h = next_token(h).1;
@@ -277,12 +278,20 @@ fn client_ip(header: &str) -> Result<IpAddr, DecodeError> {
         return Err(err(format!("client port `{port}` is not a port number")));
     }
     let ip = ip.split('%').next().unwrap_or(ip);
-    ip.parse::<IpAddr>().map_err(|_| err(format!("client address `{ip}` is not an IP address")))
+    text::ip(ID, "client address", Some(ip))
+        .ok()
+        .flatten()
+        .ok_or_else(|| err(format!("client address `{ip}` is not an IP address")))
 }
 
 impl BindQuery {
     /// Decode one line with `now` as the reference for year-less syslog dates.
-    fn decode_at(&self, record: &[u8], now: DateTime<Utc>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    fn decode_at<'a>(
+        &self,
+        record: &'a [u8],
+        now: DateTime<Utc>,
+        out: &mut Vec<Row<'a>>,
+    ) -> Result<DecodeOutcome, DecodeError> {
         let text = record_text(record).map_err(|e| err(e.reason))?;
         let line = text.trim();
         if line.is_empty() {
@@ -336,13 +345,24 @@ impl BindQuery {
         if query.is_empty() {
             return Ok(DecodeOutcome::Skipped("bind-query: root-zone query"));
         }
+        let mut vendor_fields = VendorFields::default();
+        vendor_fields.push("class", class);
+        // The flags after the type (`+E(0)K`, recursion desired, EDNS, TCP, signed) and the server address.
+        let rest: Vec<&str> = fields.collect();
+        if let Some(flags) = rest.first() {
+            vendor_fields.push("flags", *flags);
+        }
+        if let Some(server) = rest.iter().find(|t| t.starts_with('(')) {
+            vendor_fields.push("server", server.trim_matches(['(', ')']));
+        }
         out.push(Row::Dns(DnsEvent {
             time,
             vendor: Some("ISC".into()),
             product: Some("BIND".into()),
-            client_ip: Some(ip.to_string()),
+            client_ip: Some(ip),
             query: Some(query),
-            query_type: Some(qtype.to_string()),
+            query_type: Some(Cow::Borrowed(qtype)),
+            vendor_fields,
             ..Default::default()
         }));
         Ok(DecodeOutcome::Parsed(1))
@@ -358,7 +378,12 @@ impl Decoder for BindQuery {
         &[EventClass::Dns]
     }
 
-    fn decode(&self, record: &[u8], _ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    fn decode<'a>(
+        &self,
+        record: &'a [u8],
+        _ctx: RecordContext<'a>,
+        out: &mut Vec<Row<'a>>,
+    ) -> Result<DecodeOutcome, DecodeError> {
         self.decode_at(record, Utc::now(), out)
     }
 }
@@ -375,13 +400,13 @@ mod tests {
         Utc.with_ymd_and_hms(2026, 12, 1, 0, 0, 0).single().unwrap_or_default()
     }
 
-    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row>), DecodeError> {
+    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row<'static>>), DecodeError> {
         let mut out = Vec::new();
         let o = BindQuery.decode_at(line.as_bytes(), now(), &mut out)?;
-        Ok((o, out))
+        Ok((o, out.into_iter().map(Row::into_static).collect()))
     }
 
-    fn dns(line: &str) -> DnsEvent {
+    fn dns(line: &str) -> DnsEvent<'static> {
         match decode(line) {
             Ok((DecodeOutcome::Parsed(1), mut rows)) => match rows.pop() {
                 Some(Row::Dns(e)) => e,
@@ -396,7 +421,7 @@ mod tests {
     }
 
     /// (time, client_ip, query, query_type) of a row.
-    fn fields(e: &DnsEvent) -> (String, &str, &str, &str) {
+    fn fields<'e>(e: &'e DnsEvent<'_>) -> (String, &'e str, &'e str, &'e str) {
         (
             e.time.to_rfc3339(),
             e.client_ip.as_deref().unwrap_or(""),

@@ -45,34 +45,43 @@
 
 use std::net::IpAddr;
 
-use super::cisco_asa::{month_name_time, protocol_name, syslog_header_time, zone_offset};
-use super::squid::{clean_host, url_host};
+use std::borrow::Cow;
+
+use super::cisco_asa::{month_name_time, syslog_header_time, zone_offset};
+use super::text::{self, clean_host, map_opt, map_str, protocol_name, upper_case};
 use super::time::{from_epoch_number, parse_any};
 use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
-use crate::schema::{EventClass, NetworkEvent, Row, Timestamp};
+use crate::schema::{EventClass, NetworkEvent, Row, Str, Timestamp};
 
 /// Decoder for `cef`.
 pub struct Cef;
 
 /// The 7 header fields after `CEF:` (unescaped) and the raw extension.
-fn header(body: &str) -> Result<(Vec<String>, &str), DecodeError> {
+fn header(body: &str) -> Result<(Vec<Str<'_>>, &str), DecodeError> {
     let b = body.as_bytes();
-    let mut fields = Vec::with_capacity(7);
-    let mut cur = String::new();
-    let (mut seg, mut i) = (0, 0);
+    let mut fields: Vec<Str<'_>> = Vec::with_capacity(7);
+    let mut cur: Option<String> = None;
+    let (mut seg, mut i, mut start) = (0, 0, 0);
     while i < b.len() && fields.len() < 7 {
         match b[i] {
             b'\\' if matches!(b.get(i + 1), Some(b'|' | b'\\')) => {
-                cur.push_str(&body[seg..i]);
-                cur.push(char::from(b[i + 1]));
+                let c = cur.get_or_insert_with(String::new);
+                c.push_str(&body[seg..i]);
+                c.push(char::from(b[i + 1]));
                 i += 2;
                 seg = i;
             }
             b'|' => {
-                cur.push_str(&body[seg..i]);
-                fields.push(std::mem::take(&mut cur));
+                fields.push(match cur.take() {
+                    Some(mut c) => {
+                        c.push_str(&body[seg..i]);
+                        Cow::Owned(c)
+                    }
+                    None => Cow::Borrowed(&body[start..i]),
+                });
                 i += 1;
                 seg = i;
+                start = i;
             }
             _ => i += 1,
         }
@@ -91,7 +100,10 @@ fn is_key_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'[' | b']')
 }
 
-fn unescape(v: &str) -> String {
+fn unescape(v: &str) -> Str<'_> {
+    if !v.contains('\\') {
+        return Cow::Borrowed(v);
+    }
     let mut out = String::with_capacity(v.len());
     let mut chars = v.chars();
     while let Some(c) = chars.next() {
@@ -112,13 +124,13 @@ fn unescape(v: &str) -> String {
             None => out.push('\\'),
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// The extension's `key=value` pairs. A key is a run of `[A-Za-z0-9_.[]]`
 /// after a space (or at the start) before an unescaped `=`; its value runs
 /// to the space before the next key.
-pub(crate) fn extension(ext: &str) -> Vec<(&str, String)> {
+pub(crate) fn extension(ext: &str) -> Vec<(&str, Str<'_>)> {
     let b = ext.as_bytes();
     let mut keys: Vec<(usize, usize)> = Vec::new();
     let mut backslashes = 0usize;
@@ -143,7 +155,7 @@ pub(crate) fn extension(ext: &str) -> Vec<(&str, String)> {
         .collect()
 }
 
-type Ext<'a> = [(&'a str, String)];
+type Ext<'a> = [(&'a str, Str<'a>)];
 
 /// The first non-empty value under any of `names`, and the name it was found under.
 fn get<'a>(ext: &'a Ext<'_>, names: &[&'static str]) -> Option<(&'static str, &'a str)> {
@@ -152,13 +164,24 @@ fn get<'a>(ext: &'a Ext<'_>, names: &[&'static str]) -> Option<(&'static str, &'
     })
 }
 
-fn ip(ext: &Ext<'_>, names: &[&'static str]) -> Result<Option<String>, DecodeError> {
-    match get(ext, names) {
+/// The first non-empty value under any of `names` as a column value.
+fn text<'a>(ext: &Ext<'a>, names: &[&'static str]) -> Option<Str<'a>> {
+    names.iter().find_map(|n| {
+        let (_, v) = ext.iter().find(|(k, v)| k == n && !v.trim().is_empty())?;
+        Some(map_str(v.clone(), |s| Cow::Borrowed(s.trim())))
+    })
+}
+
+fn ip<'a>(ext: &Ext<'a>, names: &[&'static str]) -> Result<Option<Str<'a>>, DecodeError> {
+    match text(ext, names) {
         None => Ok(None),
-        Some((k, v)) => v
-            .parse::<IpAddr>()
-            .map(|a| Some(a.to_string()))
-            .map_err(|_| DecodeError::new(format!("cef: `{k}` `{v}` is not an IP address"))),
+        Some(v) => {
+            if v.parse::<IpAddr>().is_err() {
+                let k = get(ext, names).map_or("", |(k, _)| k);
+                return Err(DecodeError::new(format!("cef: `{k}` `{v}` is not an IP address")));
+            }
+            Ok(Some(v))
+        }
     }
 }
 
@@ -211,7 +234,7 @@ fn cef_time(key: &str, v: &str, dtz: Option<&str>, now: Timestamp) -> Result<Tim
 }
 
 /// Map a CEF `act` to floodlight's actions.
-pub(crate) fn action(a: &str) -> String {
+pub(crate) fn action(a: &str) -> Str<'_> {
     let l = a.trim().to_ascii_lowercase();
     let has = |w: &str| l.contains(w);
     let mapped = if has("block") || has("deny") || has("denied") || has("reject") {
@@ -232,13 +255,13 @@ pub(crate) fn action(a: &str) -> String {
     } else if has("alert") || has("detect") || has("monitor") {
         "alert"
     } else {
-        return l;
+        return Cow::Owned(l);
     };
-    mapped.to_string()
+    Cow::Borrowed(mapped)
 }
 
 /// The value of the first `csN` whose `csNLabel` satisfies `label`.
-fn labelled<'a>(ext: &'a Ext<'_>, label: impl Fn(&str) -> bool) -> Option<&'a str> {
+fn labelled<'a>(ext: &Ext<'a>, label: impl Fn(&str) -> bool) -> Option<Str<'a>> {
     const CS: [(&str, &str); 6] = [
         ("cs1", "cs1Label"),
         ("cs2", "cs2Label"),
@@ -252,12 +275,64 @@ fn labelled<'a>(ext: &'a Ext<'_>, label: impl Fn(&str) -> bool) -> Option<&'a st
         if !label(name.trim()) {
             return None;
         }
-        ext.iter().find(|(k, _)| k == v).map(|(_, x)| x.trim()).filter(|x| !x.is_empty())
+        ext.iter()
+            .find(|(k, x)| k == v && !x.trim().is_empty())
+            .map(|(_, x)| map_str(x.clone(), |s| Cow::Borrowed(s.trim())))
     })
 }
 
+/// Extension keys with a column of their own (the rest go to `vendor_fields`).
+const MAPPED: &[&str] = &[
+    "src",
+    "sourceAddress",
+    "c6a2",
+    "dst",
+    "destinationAddress",
+    "c6a3",
+    "dhost",
+    "destinationHostName",
+    "shost",
+    "sourceHostName",
+    "request",
+    "requestURL",
+    "spt",
+    "sourcePort",
+    "dpt",
+    "destinationPort",
+    "proto",
+    "transportProtocol",
+    "act",
+    "deviceAction",
+    "out",
+    "bytesOut",
+    "in",
+    "bytesIn",
+    "requestMethod",
+    "suser",
+    "sourceUserName",
+    "duser",
+    "destinationUserName",
+    "app",
+    "applicationProtocol",
+    "cat",
+    "deviceEventCategory",
+    "rt",
+    "deviceReceiptTime",
+    "end",
+    "endTime",
+    "start",
+    "startTime",
+    "dtz",
+    "deviceTimeZone",
+];
+
 impl Cef {
-    fn decode_at(&self, record: &[u8], now: Timestamp, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    fn decode_at<'a>(
+        &self,
+        record: &'a [u8],
+        now: Timestamp,
+        out: &mut Vec<Row<'a>>,
+    ) -> Result<DecodeOutcome, DecodeError> {
         let line = record_text(record)?;
         let start = line.find("CEF:").ok_or_else(|| DecodeError::new("cef: no `CEF:` header found"))?;
         let (h, ext_text) = header(&line[start + 4..])?;
@@ -282,37 +357,51 @@ impl Cef {
                 DecodeError::new("cef: no event time (`rt`, `end`, `start` or a syslog header timestamp)")
             })?,
         };
-        let host = v(DHOST).and_then(clean_host);
-        let url = v(REQUEST).map(|r| match (&host, r.starts_with('/')) {
-            (Some(h), true) => format!("{h}{r}"),
-            _ => r.to_string(),
+        let host = text(&ext, DHOST).and_then(|h| map_opt(h, clean_host));
+        let url = text(&ext, REQUEST).map(|r| match (&host, r.starts_with('/')) {
+            (Some(h), true) => Cow::Owned(format!("{h}{r}")),
+            _ => r,
         });
-        let field = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
-        let e = NetworkEvent {
+        let url_host = match &url {
+            Some(Cow::Borrowed(u)) => text::url_host(u),
+            Some(Cow::Owned(u)) => text::url_host(u).map(|h| Cow::Owned(h.into_owned())),
+            None => None,
+        };
+        let mut h = h.into_iter();
+        let _version = h.next();
+        let mut field = || h.next().map(|s| map_str(s, |s| Cow::Borrowed(s.trim()))).filter(|s| !s.is_empty());
+        let mut e = NetworkEvent {
             time,
-            vendor: field(&h[1]),
-            product: field(&h[2]),
+            vendor: field(),
+            product: field(),
             src_ip: ip(&ext, SRC)?,
             dst_ip: ip(&ext, DST)?,
             src_port: port(&ext, &["spt", "sourcePort"])?,
             dst_port: port(&ext, &["dpt", "destinationPort"])?,
-            protocol: v(&["proto", "transportProtocol"]).map(protocol_name),
-            action: v(&["act", "deviceAction"]).map(action),
+            protocol: text(&ext, &["proto", "transportProtocol"]).map(|p| map_str(p, protocol_name)),
+            action: text(&ext, &["act", "deviceAction"]).map(|a| map_str(a, action)),
             bytes_out: count(&ext, &["out", "bytesOut"])?,
             bytes_in: count(&ext, &["in", "bytesIn"])?,
-            host: host.clone().or_else(|| url.as_deref().and_then(url_host)),
+            host: host.or(url_host),
             url,
-            http_method: v(&["requestMethod"]).map(str::to_ascii_uppercase),
-            user: v(&["suser", "sourceUserName"]).or_else(|| v(&["duser", "destinationUserName"])).map(str::to_string),
-            device: v(SHOST).map(str::to_string),
+            http_method: text(&ext, &["requestMethod"]).map(|m| map_str(m, upper_case)),
+            user: text(&ext, &["suser", "sourceUserName"]).or_else(|| text(&ext, &["duser", "destinationUserName"])),
+            device: text(&ext, SHOST),
             vendor_app: labelled(&ext, |l| matches!(l, "appname" | "app name" | "application" | "application name"))
-                .or_else(|| v(&["app", "applicationProtocol"]))
-                .map(str::to_string),
+                .or_else(|| text(&ext, &["app", "applicationProtocol"])),
             url_category: labelled(&ext, |l| l.contains("categor") || l == "urlcat")
-                .or_else(|| v(&["cat", "deviceEventCategory"]))
-                .map(str::to_string),
+                .or_else(|| text(&ext, &["cat", "deviceEventCategory"])),
             ..Default::default()
         };
+        // The header's signature id, name and severity, then every extension key without a column.
+        for (name, value) in ["signature_id", "name", "severity"].into_iter().zip(h) {
+            e.vendor_fields.push(name, value);
+        }
+        for (k, val) in &ext {
+            if !MAPPED.contains(k) {
+                e.vendor_fields.push(*k, val.clone());
+            }
+        }
         out.push(Row::Network(e));
         Ok(DecodeOutcome::Parsed(1))
     }
@@ -327,7 +416,12 @@ impl Decoder for Cef {
         &[EventClass::Network]
     }
 
-    fn decode(&self, record: &[u8], _ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    fn decode<'a>(
+        &self,
+        record: &'a [u8],
+        _ctx: RecordContext<'a>,
+        out: &mut Vec<Row<'a>>,
+    ) -> Result<DecodeOutcome, DecodeError> {
         self.decode_at(record, Timestamp::now(), out)
     }
 }
@@ -342,13 +436,13 @@ mod tests {
     /// 2024-06-01T00:00:00Z: a fixed "now" for year-less syslog headers.
     const NOW: Timestamp = Timestamp(1_717_200_000_000_000);
 
-    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row>), DecodeError> {
+    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row<'static>>), DecodeError> {
         let mut out = Vec::new();
         let o = Cef.decode_at(line.as_bytes(), NOW, &mut out)?;
-        Ok((o, out))
+        Ok((o, out.into_iter().map(Row::into_static).collect()))
     }
 
-    fn net(line: &str) -> NetworkEvent {
+    fn net(line: &str) -> NetworkEvent<'static> {
         match decode(line) {
             Ok((DecodeOutcome::Parsed(1), mut rows)) => match rows.pop() {
                 Some(Row::Network(e)) => e,
@@ -394,7 +488,7 @@ mod tests {
         assert_eq!(e.vendor_app.as_deref(), Some("ChatGPT"));
         assert_eq!(e.device.as_deref(), Some("LT-ANA-01"));
         let ext = extension(line_with("CEF:0|Example Corp|Web Gateway").split("|3|").nth(1).unwrap());
-        let msg = ext.iter().find(|(k, _)| *k == "msg").map(|(_, v)| v.as_str());
+        let msg = ext.iter().find(|(k, _)| *k == "msg").map(|(_, v)| v.as_ref());
         assert_eq!(msg, Some("upload a\\b c=d\nnext"));
     }
 
@@ -484,31 +578,7 @@ mod tests {
         let mut out = Vec::new();
         Cef.decode(line_with("CEF:0|Example Corp|Web Gateway").as_bytes(), RecordContext::default(), &mut out).unwrap();
         out[0].set_origin(&crate::origin::event_id("stdin", None, 1), "stdin:1", Cef.id());
-        // The example in docs/formats/cef.md.
-        let expected = serde_json::json!({
-            "action": "allow",
-            "bytes_in": 88341,
-            "bytes_out": 48211,
-            "class": "network",
-            "device": "LT-ANA-01",
-            "dst_ip": "104.18.32.47",
-            "dst_port": 443,
-            "event_id": "440a6ae47ed8542e5728d43329cd0623",
-            "format": "cef",
-            "host": "chatgpt.com",
-            "http_method": "POST",
-            "origin": "stdin:1",
-            "product": "Web Gateway",
-            "src_ip": "10.20.1.31",
-            "src_port": 51990,
-            "time": "2024-03-05T14:03:10.000Z",
-            "url": "https://chatgpt.com/backend-api/conversation?model=x&q=a b",
-            "url_category": "Online Chat",
-            "user": "ana.pereira@example.com",
-            "vendor": "Example Corp",
-            "vendor_app": "ChatGPT"
-        });
-        assert_eq!(out[0].to_json(), expected);
+        crate::decode::doc_example::check("cef.md", &out[0].to_json());
     }
 
     proptest! {

@@ -52,15 +52,16 @@
 //!
 //! This module also holds the syslog-timestamp helpers the `cef` decoder uses.
 
-use std::net::IpAddr;
+use std::borrow::Cow;
 use std::sync::LazyLock;
 
 use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, TimeZone, Utc};
 use regex::{Captures, Regex};
 
+use super::text::{self, protocol_name};
 use super::time::parse_any;
 use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
-use crate::schema::{EventClass, NetworkEvent, Row, Timestamp};
+use crate::schema::{EventClass, NetworkEvent, Row, Str, Timestamp, VendorFields};
 
 /// Decoder for `cisco-asa`.
 pub struct CiscoAsa;
@@ -316,39 +317,22 @@ static TO_BOX: LazyLock<Regex> = LazyLock::new(|| {
 });
 static TRAILING_PAREN: LazyLock<Regex> = LazyLock::new(|| re(r"\(([^()]*)\)\s*$"));
 
-/// IP protocol name, lower case (`TCP` → `tcp`, `6` → `tcp`).
-pub(crate) fn protocol_name(p: &str) -> String {
-    let p = p.trim().to_ascii_lowercase();
-    match p.as_str() {
-        "1" => "icmp".into(),
-        "6" => "tcp".into(),
-        "17" => "udp".into(),
-        "47" => "gre".into(),
-        "50" => "esp".into(),
-        "51" => "ah".into(),
-        "58" | "icmp6" | "icmpv6" => "ipv6-icmp".into(),
-        "132" => "sctp".into(),
-        _ => p,
-    }
-}
-
 /// One endpoint: address and optional port.
-type End = (String, Option<i32>);
+type End<'a> = (Str<'a>, Option<i32>);
 
 /// What a message says, before it becomes a row.
-struct Flow {
-    proto: String,
-    src: End,
-    dst: End,
-    user: Option<String>,
+struct Flow<'a> {
+    proto: Str<'a>,
+    src: End<'a>,
+    dst: End<'a>,
+    user: Option<Str<'a>>,
     action: &'static str,
 }
 
-fn addr(c: &Captures<'_>, name: &str, id: &str, what: &str) -> Result<String, DecodeError> {
+fn addr<'a>(c: &Captures<'a>, name: &str, id: &str, what: &str) -> Result<Str<'a>, DecodeError> {
     let v = c.name(name).map_or("", |m| m.as_str());
-    v.parse::<IpAddr>()
-        .map(|a| a.to_string())
-        .map_err(|_| DecodeError::new(format!("cisco-asa: {id} {what} address `{v}` is not an IP address")))
+    text::ip("cisco-asa", &format!("{id} {what} address"), Some(v))?
+        .ok_or_else(|| DecodeError::new(format!("cisco-asa: {id} {what} address `{v}` is not an IP address")))
 }
 
 fn port(c: &Captures<'_>, name: &str, id: &str, what: &str) -> Result<Option<i32>, DecodeError> {
@@ -363,13 +347,13 @@ fn port(c: &Captures<'_>, name: &str, id: &str, what: &str) -> Result<Option<i32
 
 /// An identity-firewall or AAA user from a `(...)` group: `LOCAL\user.name`,
 /// without the `, sg_info` part; not ICMP `(type 8, code 0)` details.
-fn user_of(c: &Captures<'_>, name: &str) -> Option<String> {
+fn user_of<'a>(c: &Captures<'a>, name: &str) -> Option<Str<'a>> {
     let u = c.name(name)?.as_str();
     let u = u.split(',').next().unwrap_or("").trim();
-    (!u.is_empty() && !u.starts_with("type ") && u != "?" && u != "-").then(|| u.to_string())
+    (!u.is_empty() && !u.starts_with("type ") && u != "?" && u != "-").then_some(Cow::Borrowed(u))
 }
 
-fn endpoints(c: &Captures<'_>, id: &str) -> Result<(End, End), DecodeError> {
+fn endpoints<'a>(c: &Captures<'a>, id: &str) -> Result<(End<'a>, End<'a>), DecodeError> {
     Ok((
         (addr(c, "a1", id, "source")?, port(c, "p1", id, "source")?),
         (addr(c, "a2", id, "destination")?, port(c, "p2", id, "destination")?),
@@ -382,12 +366,12 @@ fn no_match(id: &str) -> DecodeError {
 
 /// First endpoint is a well-known port and the second an ephemeral one:
 /// the first is the server.
-fn first_is_server(a: &End, b: &End) -> bool {
+fn first_is_server(a: &End<'_>, b: &End<'_>) -> bool {
     matches!((a.1, b.1), (Some(p1), Some(p2)) if p1 < 1024 && p2 >= 1024)
 }
 
 /// Parse the message text of a modelled id; `None` when the id is not modelled.
-fn flow(id: &str, msg: &str) -> Option<Result<Flow, DecodeError>> {
+fn flow<'a>(id: &str, msg: &'a str) -> Option<Result<Flow<'a>, DecodeError>> {
     let caps = |r: &Regex| r.captures(msg).ok_or_else(|| no_match(id));
     let result = match id {
         "302013" | "302015" => caps(&BUILT).and_then(|c| {
@@ -396,7 +380,7 @@ fn flow(id: &str, msg: &str) -> Option<Result<Flow, DecodeError>> {
             let (src, dst, src_user) =
                 if outbound { (second, first, user_of(&c, "u2")) } else { (first, second, user_of(&c, "u1")) };
             Ok(Flow {
-                proto: protocol_name(&c["proto"]),
+                proto: protocol_name(c.name("proto").map_or("", |m| m.as_str())),
                 src,
                 dst,
                 user: src_user.or_else(|| user_of(&c, "aaa")),
@@ -409,7 +393,7 @@ fn flow(id: &str, msg: &str) -> Option<Result<Flow, DecodeError>> {
             let aaa = TRAILING_PAREN
                 .captures(rest)
                 .and_then(|t| t.get(1))
-                .map(|m| m.as_str().trim().to_string())
+                .map(|m| Cow::Borrowed(m.as_str().trim()))
                 .filter(|u| !u.is_empty());
             let (src, dst, src_user) = if first_is_server(&first, &second) {
                 (second, first, user_of(&c, "u2"))
@@ -417,7 +401,7 @@ fn flow(id: &str, msg: &str) -> Option<Result<Flow, DecodeError>> {
                 (first, second, user_of(&c, "u1"))
             };
             Ok(Flow {
-                proto: protocol_name(&c["proto"]),
+                proto: protocol_name(c.name("proto").map_or("", |m| m.as_str())),
                 src,
                 dst,
                 user: src_user.or(aaa),
@@ -429,7 +413,7 @@ fn flow(id: &str, msg: &str) -> Option<Result<Flow, DecodeError>> {
             let la = (addr(&c, "a2", id, "local")?, None);
             let outbound = c.name("dir").is_some_and(|d| d.as_str() == "outbound");
             let (src, dst, user) = if outbound { (la, fa, user_of(&c, "u2")) } else { (fa, la, user_of(&c, "u1")) };
-            Ok(Flow { proto: "icmp".into(), src, dst, user, action: "allow" })
+            Ok(Flow { proto: Cow::Borrowed("icmp"), src, dst, user, action: "allow" })
         }),
         "106001" | "106006" | "106007" | "106015" => caps(&FROM_TO).and_then(|c| {
             let proto = c.name("pa").or(c.name("pb")).or(c.name("pc")).map_or("", |m| m.as_str());
@@ -438,18 +422,36 @@ fn flow(id: &str, msg: &str) -> Option<Result<Flow, DecodeError>> {
         }),
         "106002" => caps(&OUTBOUND_LIST).and_then(|c| {
             let (src, dst) = endpoints(&c, id)?;
-            Ok(Flow { proto: protocol_name(&c["proto"]), src, dst, user: None, action: "deny" })
+            Ok(Flow {
+                proto: protocol_name(c.name("proto").map_or("", |m| m.as_str())),
+                src,
+                dst,
+                user: None,
+                action: "deny",
+            })
         }),
         "106010" | "106014" | "106023" => caps(&SRC_DST).and_then(|c| {
             let (src, dst) = endpoints(&c, id)?;
-            Ok(Flow { proto: protocol_name(&c["proto"]), src, dst, user: user_of(&c, "u1"), action: "deny" })
+            Ok(Flow {
+                proto: protocol_name(c.name("proto").map_or("", |m| m.as_str())),
+                src,
+                dst,
+                user: user_of(&c, "u1"),
+                action: "deny",
+            })
         }),
         "106021" => caps(&RPF).and_then(|c| {
             let (src, dst) = endpoints(&c, id)?;
-            Ok(Flow { proto: protocol_name(&c["proto"]), src, dst, user: None, action: "deny" })
+            Ok(Flow {
+                proto: protocol_name(c.name("proto").map_or("", |m| m.as_str())),
+                src,
+                dst,
+                user: None,
+                action: "deny",
+            })
         }),
         "106100" => caps(&ACL).and_then(|c| {
-            let proto = protocol_name(&c["proto"]);
+            let proto = protocol_name(c.name("proto").map_or("", |m| m.as_str()));
             let (mut src, mut dst) = endpoints(&c, id)?;
             if proto.contains("icmp") {
                 // ICMP type and code sit where the ports are.
@@ -465,7 +467,7 @@ fn flow(id: &str, msg: &str) -> Option<Result<Flow, DecodeError>> {
             let dst_port = c["p2"].parse::<u16>().ok().map(i32::from);
             let dst = (addr(&c, "a2", id, "destination")?, dst_port);
             let action = if c["what"].starts_with("request discarded") { "drop" } else { "deny" };
-            Ok(Flow { proto: protocol_name(&c["proto"]), src, dst, user: None, action })
+            Ok(Flow { proto: protocol_name(c.name("proto").map_or("", |m| m.as_str())), src, dst, user: None, action })
         }),
         _ => return None,
     };
@@ -473,7 +475,12 @@ fn flow(id: &str, msg: &str) -> Option<Result<Flow, DecodeError>> {
 }
 
 impl CiscoAsa {
-    fn decode_at(&self, record: &[u8], now: Timestamp, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    fn decode_at<'a>(
+        &self,
+        record: &'a [u8],
+        now: Timestamp,
+        out: &mut Vec<Row<'a>>,
+    ) -> Result<DecodeOutcome, DecodeError> {
         let line = record_text(record)?;
         let (start, facility, id, msg) =
             tag(line).ok_or_else(|| DecodeError::new("cisco-asa: no `%ASA-<level>-<message id>:` tag found"))?;
@@ -487,14 +494,15 @@ impl CiscoAsa {
         out.push(Row::Network(NetworkEvent {
             time,
             vendor: Some("Cisco".into()),
-            product: Some(facility.into()),
+            product: Some(Cow::Borrowed(facility)),
             src_ip: Some(flow.src.0),
             src_port: flow.src.1,
             dst_ip: Some(flow.dst.0),
             dst_port: flow.dst.1,
             protocol: Some(flow.proto).filter(|p| !p.is_empty()),
-            action: Some(flow.action.into()),
+            action: Some(Cow::Borrowed(flow.action)),
             user: flow.user,
+            vendor_fields: VendorFields(vec![(Cow::Borrowed("message_id"), Cow::Borrowed(id))]),
             ..Default::default()
         }));
         Ok(DecodeOutcome::Parsed(1))
@@ -510,7 +518,12 @@ impl Decoder for CiscoAsa {
         &[EventClass::Network]
     }
 
-    fn decode(&self, record: &[u8], _ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    fn decode<'a>(
+        &self,
+        record: &'a [u8],
+        _ctx: RecordContext<'a>,
+        out: &mut Vec<Row<'a>>,
+    ) -> Result<DecodeOutcome, DecodeError> {
         self.decode_at(record, Timestamp::now(), out)
     }
 }
@@ -526,13 +539,13 @@ mod tests {
     /// 2015-06-01T00:00:00Z: a fixed "now" for the year-less Metron lines.
     const NOW: Timestamp = Timestamp(1_433_116_800_000_000);
 
-    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row>), DecodeError> {
+    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row<'static>>), DecodeError> {
         let mut out = Vec::new();
         let o = CiscoAsa.decode_at(line.as_bytes(), NOW, &mut out)?;
-        Ok((o, out))
+        Ok((o, out.into_iter().map(Row::into_static).collect()))
     }
 
-    fn net(line: &str) -> NetworkEvent {
+    fn net(line: &str) -> NetworkEvent<'static> {
         match decode(line) {
             Ok((DecodeOutcome::Parsed(1), mut rows)) => match rows.pop() {
                 Some(Row::Network(e)) => e,
@@ -547,7 +560,12 @@ mod tests {
     }
 
     fn ends(e: &NetworkEvent) -> (String, Option<i32>, String, Option<i32>) {
-        (e.src_ip.clone().unwrap_or_default(), e.src_port, e.dst_ip.clone().unwrap_or_default(), e.dst_port)
+        (
+            e.src_ip.as_deref().unwrap_or_default().to_string(),
+            e.src_port,
+            e.dst_ip.as_deref().unwrap_or_default().to_string(),
+            e.dst_port,
+        )
     }
 
     #[test]
@@ -720,24 +738,7 @@ mod tests {
         let mut out = Vec::new();
         CiscoAsa.decode(r#"<166>Mar 05 2024 14:03:07 asa-fw01 : %ASA-6-302013: Built outbound TCP connection 4512 for outside:162.125.1.18/443 (162.125.1.18/443) to inside:10.20.1.31/51544 (203.0.113.10/51544)(CORP\ana.pereira)"#.as_bytes(), RecordContext::default(), &mut out).unwrap();
         out[0].set_origin(&crate::origin::event_id("stdin", None, 1), "stdin:1", CiscoAsa.id());
-        // The example in docs/formats/cisco-asa.md.
-        let expected = serde_json::json!({
-            "action": "allow",
-            "class": "network",
-            "dst_ip": "162.125.1.18",
-            "dst_port": 443,
-            "event_id": "440a6ae47ed8542e5728d43329cd0623",
-            "format": "cisco-asa",
-            "origin": "stdin:1",
-            "product": "ASA",
-            "protocol": "tcp",
-            "src_ip": "10.20.1.31",
-            "src_port": 51544,
-            "time": "2024-03-05T14:03:07.000Z",
-            "user": "CORP\\ana.pereira",
-            "vendor": "Cisco"
-        });
-        assert_eq!(out[0].to_json(), expected);
+        crate::decode::doc_example::check("cisco-asa.md", &out[0].to_json());
     }
 
     proptest! {

@@ -30,6 +30,8 @@
 //! | `initiatedBy.user.ipAddress`, else `callerIpAddress` (unified log: `ClientIP` / `ActorIpAddress`) | `src_ip` |
 //! | `result` / `ResultStatus` (`success`, `failure`, else lower-cased as logged) | `result` |
 //! | `additionalDetails` `User-Agent` | `user_agent` |
+//! | `id`, `category`, `correlationId`, `loggedByService`, `operationType`, `resultReason`, `initiatedBy.user.id` / `.displayName`, `initiatedBy.app.appId` / `.servicePrincipalId`; diagnostic record: `tenantId`, `resultSignature`, `correlationId` (when `properties` has none) (unified log: `Id`, `Workload`, `RecordType`, `OrganizationId`, `UserKey`, `UserType`, `ObjectId`, `ActorContextId`, `AzureActiveDirectoryEventType`, `InterSystemsId`) | `vendor_fields`, under these names (properties of the diagnostic record without the `properties.` prefix, as in the Graph shape) |
+//! | every modified property whose value is not in a column (the ones the activity's row above reads are), by its new value; every other `additionalDetails` entry (unified log: `ExtendedProperties`) | `vendor_fields` as `modifiedProperties.<name>` / `additionalDetails.<key>`, in every shape |
 //!
 //! Property values are read from `newValue`, with the JSON string quoting
 //! Entra adds (`"\"True\""`) removed. The client id is the application
@@ -47,9 +49,9 @@
 
 use serde_json::{Map, Value};
 
-use super::entra_signin::{clean_ip, decode_batch, time_at};
+use super::entra_signin::{clean_ip, decode_batch, keep_paths, time_at};
 use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
-use crate::schema::{EventClass, OauthEvent, Row, Timestamp};
+use crate::schema::{EventClass, OauthEvent, Row, Str, Timestamp, VendorFields};
 
 /// Decoder for `entra-audit`.
 pub struct EntraAudit;
@@ -57,27 +59,63 @@ pub struct EntraAudit;
 const NOT_MODELLED: &str = "entra-audit: activity not modelled";
 const SIGN_IN: &str = "entra-audit: sign-in record, not an audit record";
 
+/// Graph / diagnostic fields with no column, kept in `vendor_fields` under these names.
+const GRAPH_VENDOR_FIELDS: &[&str] = &[
+    "id",
+    "category",
+    "correlationId",
+    "loggedByService",
+    "operationType",
+    "resultReason",
+    "initiatedBy.user.id",
+    "initiatedBy.user.displayName",
+    "initiatedBy.app.appId",
+    "initiatedBy.app.servicePrincipalId",
+];
+
+/// Fields of the diagnostic-settings envelope kept in `vendor_fields`.
+const DIAGNOSTIC_VENDOR_FIELDS: &[&str] = &["correlationId", "tenantId", "resultSignature"];
+
+/// Unified-audit-log fields with no column, kept in `vendor_fields` under these names.
+const UNIFIED_VENDOR_FIELDS: &[&str] = &[
+    "Id",
+    "Workload",
+    "RecordType",
+    "OrganizationId",
+    "UserKey",
+    "UserType",
+    "ObjectId",
+    "ActorContextId",
+    "AzureActiveDirectoryEventType",
+    "InterSystemsId",
+];
+
+/// `additionalDetails` keys whose value is in a column.
+const MAPPED_DETAILS: &[&str] = &["User-Agent", "UserAgent"];
+
 /// A target resource: object id, display name, type.
 #[derive(Debug, Default)]
 struct Target {
-    id: Option<String>,
-    name: Option<String>,
-    kind: Option<String>,
+    id: Option<Str<'static>>,
+    name: Option<Str<'static>>,
+    kind: Option<Str<'static>>,
 }
 
 /// An audit record in a shape-independent form.
 #[derive(Debug)]
 struct Audit {
-    activity: String,
+    activity: Str<'static>,
     time: Timestamp,
-    result: Option<String>,
-    user: Option<String>,
-    src_ip: Option<String>,
-    details: Vec<(String, String)>,
+    result: Option<Str<'static>>,
+    user: Option<Str<'static>>,
+    src_ip: Option<Str<'static>>,
+    details: Vec<(Str<'static>, Str<'static>)>,
     targets: Vec<Target>,
     /// Modified properties: name → new value (unquoted).
-    props: Vec<(String, Option<String>)>,
-    object_id: Option<String>,
+    props: Vec<(Str<'static>, Option<String>)>,
+    object_id: Option<Str<'static>>,
+    /// The record's own fields with no column (shape-specific names).
+    vendor_fields: VendorFields<'static>,
 }
 
 impl Audit {
@@ -93,7 +131,7 @@ impl Audit {
         self.details
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(key))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
             .filter(|v| !v.is_empty())
     }
 }
@@ -114,7 +152,7 @@ fn unquote(v: &Value) -> Option<String> {
     Some(t.trim_matches('"').to_string())
 }
 
-fn modified_properties(items: Option<&Value>, props: &mut Vec<(String, Option<String>)>) {
+fn modified_properties(items: Option<&Value>, props: &mut Vec<(Str<'static>, Option<String>)>) {
     let Some(Value::Array(items)) = items else { return };
     for p in items.iter().filter_map(Value::as_object) {
         let name = json::str_at(p, &["displayName"]).or_else(|| json::str_at(p, &["Name"]));
@@ -133,11 +171,11 @@ fn is_guid(s: &str) -> bool {
             .all(|(i, c)| if [8, 13, 18, 23].contains(&i) { *c == b'-' } else { c.is_ascii_hexdigit() })
 }
 
-fn normalise_result(r: Option<String>) -> Option<String> {
+fn normalise_result(r: Option<Str<'static>>) -> Option<Str<'static>> {
     r.map(|r| match r.to_ascii_lowercase().as_str() {
-        "success" | "succeeded" | "true" => "success".to_string(),
-        "failure" | "failed" | "false" => "failure".to_string(),
-        other => other.to_string(),
+        "success" | "succeeded" | "true" => "success".into(),
+        "failure" | "failed" | "false" => "failure".into(),
+        other => other.to_string().into(),
     })
 }
 
@@ -184,6 +222,11 @@ fn from_graph(obj: &Map<String, Value>) -> Result<Result<Audit, &'static str>, D
             }
         }
     }
+    let mut vendor_fields = VendorFields::default();
+    keep_paths(inner, GRAPH_VENDOR_FIELDS, &mut vendor_fields);
+    if let Some(o) = outer {
+        keep_paths(o, DIAGNOSTIC_VENDOR_FIELDS, &mut vendor_fields);
+    }
     Ok(Ok(Audit {
         activity,
         time,
@@ -200,11 +243,12 @@ fn from_graph(obj: &Map<String, Value>) -> Result<Result<Audit, &'static str>, D
         targets,
         props,
         object_id: None,
+        vendor_fields,
     }))
 }
 
 /// Read the unified-audit-log shape (`Operation`, `CreationTime`).
-fn from_unified(obj: &Map<String, Value>, activity: String) -> Result<Audit, DecodeError> {
+fn from_unified(obj: &Map<String, Value>, activity: Str<'static>) -> Result<Audit, DecodeError> {
     let time = time_at(&[(obj, &["CreationTime"])], "entra-audit", "`CreationTime`")?;
     let mut props = Vec::new();
     modified_properties(json::get(obj, "ModifiedProperties"), &mut props);
@@ -226,13 +270,19 @@ fn from_unified(obj: &Map<String, Value>, activity: String) -> Result<Audit, Dec
             let (Some(name), Some(value)) = (json::str_at(p, &["Name"]), json::str_at(p, &["Value"])) else { continue };
             if name.eq_ignore_ascii_case("additionalDetails") {
                 if let Ok(Value::Object(m)) = serde_json::from_str::<Value>(&value) {
-                    details.extend(m.iter().filter_map(|(k, v)| v.as_str().map(|v| (k.clone(), v.to_string()))));
+                    details.extend(
+                        m.iter().filter_map(|(k, v)| {
+                            v.as_str().map(|v| (Str::Owned(k.clone()), Str::Owned(v.to_string())))
+                        }),
+                    );
                 }
             } else {
                 details.push((name, value));
             }
         }
     }
+    let mut vendor_fields = VendorFields::default();
+    keep_paths(obj, UNIFIED_VENDOR_FIELDS, &mut vendor_fields);
     Ok(Audit {
         activity,
         time,
@@ -245,6 +295,7 @@ fn from_unified(obj: &Map<String, Value>, activity: String) -> Result<Audit, Dec
         targets,
         props,
         object_id: json::str_at(obj, &["ObjectId"]),
+        vendor_fields,
     })
 }
 
@@ -282,11 +333,16 @@ fn split_scopes(s: &str) -> Vec<String> {
     out
 }
 
+fn owned(s: &str) -> Str<'static> {
+    Str::Owned(s.to_string())
+}
+
 fn oauth_row(a: &Audit, out: &mut Vec<Row>) -> DecodeOutcome {
     let act = a.activity.trim().trim_end_matches('.').to_ascii_lowercase();
     let sp_targets =
         || a.targets.iter().filter(|t| t.kind.as_deref().is_some_and(|k| k.eq_ignore_ascii_case("ServicePrincipal")));
-    let (action, client_app, client_id, scopes, admin_consent) = match act.as_str() {
+    // `mapped`: the modified properties and additional details the columns are read from.
+    let (action, client_app, client_id, scopes, admin_consent, mapped) = match act.as_str() {
         "consent to application" => {
             let target = sp_targets().next().or_else(|| a.targets.iter().find(|t| t.name.is_some()));
             let client_app =
@@ -294,12 +350,12 @@ fn oauth_row(a: &Audit, out: &mut Vec<Row>) -> DecodeOutcome {
             let permissions = a.prop("ConsentAction.Permissions").unwrap_or_default();
             let client_id = a
                 .detail("AppId")
-                .map(str::to_string)
+                .map(owned)
                 .or_else(|| {
                     a.prop("TargetId.ServicePrincipalNames")
-                        .and_then(|n| n.split(';').map(str::trim).find(|x| is_guid(x)).map(str::to_string))
+                        .and_then(|n| n.split(';').map(str::trim).find(|x| is_guid(x)).map(owned))
                 })
-                .or_else(|| permissions_client_id(permissions))
+                .or_else(|| permissions_client_id(permissions).map(Into::into))
                 .or_else(|| target.and_then(|t| t.id.clone()))
                 .or_else(|| a.object_id.clone());
             let admin = a
@@ -307,56 +363,99 @@ fn oauth_row(a: &Audit, out: &mut Vec<Row>) -> DecodeOutcome {
                 .and_then(json::parse_bool)
                 .or_else(|| a.prop("ConsentContext.OnBehalfOfAll").and_then(json::parse_bool))
                 .or_else(|| permissions.contains("ConsentType: AllPrincipals").then_some(true));
-            ("consent", client_app, client_id, consent_scopes(permissions), admin)
+            let mapped = vec![
+                "ConsentAction.Permissions",
+                "ConsentContext.IsAdminConsent",
+                "ConsentContext.OnBehalfOfAll",
+                "AppId",
+            ];
+            ("consent", client_app, client_id, consent_scopes(permissions), admin, mapped)
         }
         "add delegated permission grant" | "add oauth2permissiongrant" => {
-            let scope = a.prop("DelegatedPermissionGrant.Scope").or_else(|| {
-                a.props
-                    .iter()
-                    .find(|(n, v)| n.to_ascii_lowercase().ends_with(".scope") && v.is_some())
-                    .and_then(|(_, v)| v.as_deref())
-            });
+            let scope_prop =
+                a.prop("DelegatedPermissionGrant.Scope").map(|s| ("DelegatedPermissionGrant.Scope", s)).or_else(|| {
+                    a.props
+                        .iter()
+                        .find(|(n, v)| n.to_ascii_lowercase().ends_with(".scope") && v.is_some())
+                        .and_then(|(n, v)| Some((n.as_ref(), v.as_deref()?)))
+                });
             let resource_id = a.targets.first().and_then(|t| t.id.clone());
             let client_target = sp_targets().skip(1).find(|t| t.id != resource_id);
             let client_app = a
                 .prop("ServicePrincipal.DisplayName")
-                .map(str::to_string)
+                .map(owned)
                 .or_else(|| client_target.and_then(|t| t.name.clone()));
             let client_id = a
                 .prop("ServicePrincipal.AppId")
-                .map(str::to_string)
-                .or_else(|| a.prop("ServicePrincipal.ObjectID").map(str::to_string))
+                .map(owned)
+                .or_else(|| a.prop("ServicePrincipal.ObjectID").map(owned))
                 .or_else(|| client_target.and_then(|t| t.id.clone()));
             let admin = match a.prop("DelegatedPermissionGrant.ConsentType").map(str::to_ascii_lowercase).as_deref() {
                 Some("allprincipals") => Some(true),
                 Some("principal") => Some(false),
                 _ => None,
             };
-            ("grant", client_app, client_id, scope.map(split_scopes).unwrap_or_default(), admin)
+            let mut mapped = vec![
+                "ServicePrincipal.DisplayName",
+                "ServicePrincipal.AppId",
+                "ServicePrincipal.ObjectID",
+                "DelegatedPermissionGrant.ConsentType",
+            ];
+            mapped.extend(scope_prop.map(|(n, _)| n));
+            (
+                "grant",
+                client_app,
+                client_id,
+                scope_prop.map(|(_, s)| split_scopes(s)).unwrap_or_default(),
+                admin,
+                mapped,
+            )
         }
         "add app role assignment to service principal" => {
-            let client_app = a.prop("ServicePrincipal.DisplayName").map(str::to_string);
-            let client_id =
-                a.prop("ServicePrincipal.AppId").or_else(|| a.prop("ServicePrincipal.ObjectID")).map(str::to_string);
+            let client_app = a.prop("ServicePrincipal.DisplayName").map(owned);
+            let client_id = a.prop("ServicePrincipal.AppId").or_else(|| a.prop("ServicePrincipal.ObjectID")).map(owned);
             let scopes = a.prop("AppRole.Value").map(split_scopes).unwrap_or_default();
-            ("grant", client_app, client_id, scopes, Some(true))
+            let mapped = vec![
+                "ServicePrincipal.DisplayName",
+                "ServicePrincipal.AppId",
+                "ServicePrincipal.ObjectID",
+                "AppRole.Value",
+            ];
+            ("grant", client_app, client_id, scopes, Some(true), mapped)
         }
         _ => return DecodeOutcome::Skipped(NOT_MODELLED),
     };
+    let mut vendor_fields = a.vendor_fields.clone();
+    let is_mapped = |name: &str| mapped.iter().chain(MAPPED_DETAILS).any(|m| m.eq_ignore_ascii_case(name));
+    for (name, value) in &a.props {
+        if let Some(v) = value.as_deref().filter(|_| !is_mapped(name)) {
+            json::flatten_into(&mut vendor_fields, format!("modifiedProperties.{name}"), &Value::String(v.to_string()));
+        }
+    }
+    for (key, value) in &a.details {
+        if !is_mapped(key) {
+            json::flatten_into(
+                &mut vendor_fields,
+                format!("additionalDetails.{key}"),
+                &Value::String(value.to_string()),
+            );
+        }
+    }
     out.push(Row::Oauth(OauthEvent {
         time: a.time,
-        vendor: Some("Microsoft".to_string()),
-        product: Some("Microsoft Entra ID".to_string()),
+        vendor: Some("Microsoft".into()),
+        product: Some("Microsoft Entra ID".into()),
         event_type: Some(a.activity.clone()),
         user: a.user.clone(),
         client_app,
         client_id,
-        scopes,
-        action: Some(action.to_string()),
+        scopes: scopes.into_iter().map(Into::into).collect(),
+        action: Some(action.into()),
         admin_consent,
         result: a.result.clone(),
         src_ip: a.src_ip.clone(),
-        user_agent: a.detail("User-Agent").or_else(|| a.detail("UserAgent")).map(str::to_string),
+        user_agent: a.detail("User-Agent").or_else(|| a.detail("UserAgent")).map(owned),
+        vendor_fields,
         ..Default::default()
     }));
     DecodeOutcome::Parsed(1)
@@ -418,13 +517,13 @@ mod tests {
         DOCUMENTED.lines().nth(i).unwrap()
     }
 
-    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row>), DecodeError> {
+    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row<'_>>), DecodeError> {
         let mut out = Vec::new();
         let o = EntraAudit.decode(line.as_bytes(), RecordContext::default(), &mut out)?;
         Ok((o, out))
     }
 
-    fn oauth(line: &str) -> OauthEvent {
+    fn oauth(line: &str) -> OauthEvent<'_> {
         match decode(line).unwrap() {
             (DecodeOutcome::Parsed(1), mut rows) => match rows.pop() {
                 Some(Row::Oauth(o)) => o,
@@ -505,6 +604,73 @@ mod tests {
         // An Event Hub batch of audit records.
         let batch = format!(r#"{{"records":[{},{}]}}"#, documented(4), documented(6));
         assert_eq!(decode(&batch).unwrap().0, DecodeOutcome::Parsed(1));
+    }
+
+    #[test]
+    fn vendor_fields_keep_what_has_no_column() {
+        let graph = oauth(documented(0));
+        let v = &graph.vendor_fields;
+        assert_eq!(v.get("id"), Some("Directory_5b1e7c2a-3f40-4d6e-9a18-0c7d2e4f6a81_NLX4M_39874102"));
+        assert_eq!(v.get("category"), Some("ApplicationManagement"));
+        assert_eq!(v.get("correlationId"), Some("07436f62-c179-427f-a8ae-9055d22ef754"));
+        assert_eq!(v.get("loggedByService"), Some("Core Directory"));
+        assert_eq!(v.get("operationType"), Some("Assign"));
+        assert_eq!(v.get("initiatedBy.user.id"), Some("d7cc485d-2c1b-422c-98fd-5ce52859a4a3"));
+        assert_eq!(v.get("modifiedProperties.ConsentContext.IsAppOnly"), Some("False"));
+        assert_eq!(v.get("modifiedProperties.ConsentContext.Tags"), Some("WindowsAzureActiveDirectoryIntegratedApp"));
+        assert_eq!(
+            v.get("modifiedProperties.TargetId.ServicePrincipalNames"),
+            Some("388b9dd8-d98f-46f3-8eed-4418346e5673;https://otter.ai")
+        );
+        // In columns: `scopes`, `admin_consent`, `client_id`, `user_agent`; empty: `resultReason`.
+        assert_eq!(v.get("modifiedProperties.ConsentAction.Permissions"), None);
+        assert_eq!(v.get("modifiedProperties.ConsentContext.IsAdminConsent"), None);
+        assert_eq!(v.get("additionalDetails.AppId"), None);
+        assert_eq!(v.get("additionalDetails.User-Agent"), None);
+        assert_eq!(v.get("resultReason"), None);
+
+        let diagnostic = oauth(documented(4));
+        let v = &diagnostic.vendor_fields;
+        assert_eq!(v.get("id"), graph.vendor_fields.get("id"));
+        assert_eq!(v.get("tenantId"), Some("72f988bf-86f1-41af-91ab-2d7cd011db47"));
+        assert_eq!(
+            v.get("modifiedProperties.TargetId.ServicePrincipalNames"),
+            Some("388b9dd8-d98f-46f3-8eed-4418346e5673;https://otter.ai")
+        );
+
+        let unified = oauth(documented(5));
+        let v = &unified.vendor_fields;
+        assert_eq!(v.get("Id"), Some("2b6f3c1e-9d8a-4e7b-a5c4-3f2e1d0c9b8a"));
+        assert_eq!(v.get("Workload"), Some("AzureActiveDirectory"));
+        assert_eq!(v.get("RecordType"), Some("8"));
+        assert_eq!(v.get("ObjectId"), Some("4c43a528-ba33-40b0-8821-c8643587f351"));
+        assert_eq!(v.get("InterSystemsId"), Some("07436f62-c179-427f-a8ae-9055d22ef754"));
+        assert_eq!(
+            v.get("modifiedProperties.ConsentContext.IsAppOnly"),
+            Some("False"),
+            "the Graph name in every shape"
+        );
+        assert_eq!(v.get("additionalDetails.extendedAuditEventCategory"), Some("ServicePrincipal"));
+        assert_eq!(v.get("additionalDetails.AppId"), None);
+
+        let delegated = oauth(documented(2));
+        assert_eq!(delegated.vendor_fields.get("modifiedProperties.DelegatedPermissionGrant.Scope"), None);
+        assert_eq!(delegated.vendor_fields.get("modifiedProperties.DelegatedPermissionGrant.ConsentType"), None);
+        assert_eq!(
+            delegated.vendor_fields.get("additionalDetails.AppId"),
+            Some("00000003-0000-0000-c000-000000000000"),
+            "the resource's app id: not the client's, so not in `client_id`"
+        );
+        let app_role = oauth(documented(3));
+        assert_eq!(
+            app_role.vendor_fields.get("modifiedProperties.AppRole.DisplayName"),
+            Some("Read mail in all mailboxes")
+        );
+        assert_eq!(
+            app_role.vendor_fields.get("modifiedProperties.AppRole.Id"),
+            Some("810c84a8-4a9e-49e6-bf7d-12d183f40d01")
+        );
+        assert_eq!(app_role.vendor_fields.get("modifiedProperties.AppRole.Value"), None, "in `scopes`");
     }
 
     fn lowercase_keys(line: &str) -> String {

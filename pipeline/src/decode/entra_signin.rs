@@ -26,11 +26,7 @@
 //! | `userAgent` | `user_agent` |
 //! | `deviceDetail.operatingSystem` | `os` |
 //! | `deviceDetail.displayName`, else `deviceDetail.deviceId` | `device` |
-//!
-//! Not mapped, for want of a column: `location`, `clientAppUsed`,
-//! `conditionalAccessStatus` / `appliedConditionalAccessPolicies`,
-//! `networkLocationDetails` (named / trusted networks), `isInteractive`, risk
-//! levels, `autonomousSystemNumber`, `resourceDisplayName`.
+//! | `id`, `correlationId`, `userId`, `appId`, `resourceDisplayName`, `resourceId`, `clientAppUsed`, `isInteractive`, `authenticationRequirement`, `authenticationProtocol`, `conditionalAccessStatus`, `appliedConditionalAccessPolicies` and `networkLocationDetails` (compact JSON), `location.countryOrRegion` / `.state` / `.city`, `riskLevelDuringSignIn`, `riskLevelAggregated`, `riskState`, `riskDetail`, `riskEventTypes_v2`, `autonomousSystemNumber`, `deviceDetail.deviceId` / `.browser` / `.trustType` / `.isCompliant` / `.isManaged`, `mfaDetail.authMethod` / `.authDetail`, `status.additionalDetails`, `servicePrincipalId`, `tokenIssuerType`, `crossTenantAccessType`, `homeTenantId`, `resourceTenantId`; diagnostic record: `tenantId`, `operationName`, `resultSignature`, `correlationId` (when `properties` has none) | `vendor_fields`, under these names (properties of the diagnostic record without the `properties.` prefix, as in the Graph shape) |
 //!
 //! Skipped (valid, nothing to model): diagnostic records of another category
 //! (`AuditLogs`, ...) and Graph directory-audit records
@@ -40,8 +36,9 @@
 //! app or address; in a batch, any bad element dead-letters the whole batch
 //! (no rows are emitted from it) and the reason names the element.
 //!
-//! The helpers [`clean_ip`] and [`decode_batch`] are shared with the other
-//! SaaS audit decoders (`entra-audit`, `google-workspace`, `github-audit`).
+//! The helpers [`clean_ip`], [`decode_batch`] and [`keep_paths`] are shared
+//! with the other SaaS audit decoders (`okta`, `entra-audit`,
+//! `google-workspace`, `github-audit`).
 //!
 //! [`signIn`]: https://learn.microsoft.com/graph/api/resources/signin
 
@@ -51,16 +48,82 @@ use serde_json::{Map, Value};
 
 use super::time::parse_any;
 use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
-use crate::schema::{AuthEvent, EventClass, Row, Timestamp};
+use crate::schema::{AuthEvent, EventClass, Row, Str, Timestamp, VendorFields};
 
 /// Decoder for `entra-signin`.
 pub struct EntraSignin;
 
 const NOT_SIGN_IN: &str = "entra-signin: not a sign-in record";
 
+/// Sign-in fields with no column, kept in `vendor_fields` under these names.
+const VENDOR_FIELDS: &[&str] = &[
+    "id",
+    "correlationId",
+    "userId",
+    "appId",
+    "resourceDisplayName",
+    "resourceId",
+    "clientAppUsed",
+    "isInteractive",
+    "authenticationRequirement",
+    "authenticationProtocol",
+    "conditionalAccessStatus",
+    "appliedConditionalAccessPolicies",
+    "networkLocationDetails",
+    "location.countryOrRegion",
+    "location.state",
+    "location.city",
+    "riskLevelDuringSignIn",
+    "riskLevelAggregated",
+    "riskState",
+    "riskDetail",
+    "riskEventTypes_v2",
+    "autonomousSystemNumber",
+    "deviceDetail.deviceId",
+    "deviceDetail.browser",
+    "deviceDetail.trustType",
+    "deviceDetail.isCompliant",
+    "deviceDetail.isManaged",
+    "mfaDetail.authMethod",
+    "mfaDetail.authDetail",
+    "status.additionalDetails",
+    "servicePrincipalId",
+    "tokenIssuerType",
+    "crossTenantAccessType",
+    "homeTenantId",
+    "resourceTenantId",
+];
+
+/// Fields of the diagnostic-settings envelope kept in `vendor_fields`.
+const DIAGNOSTIC_VENDOR_FIELDS: &[&str] = &["correlationId", "tenantId", "operationName", "resultSignature"];
+
+/// Keep the vendor fields at `paths` (dotted, looked up case-insensitively
+/// like [`json::path`]) in `out`, each under its dotted name as written in
+/// `paths` (so lower-cased records give the same names); a name `out`
+/// already holds is not added again. See [`json::flatten_into`] for how
+/// values are written and bounded.
+pub(crate) fn keep_paths(obj: &Map<String, Value>, paths: &[&'static str], out: &mut VendorFields<'_>) {
+    fn at<'v>(obj: &'v Map<String, Value>, dotted: &str) -> Option<&'v Value> {
+        let mut keys = dotted.split('.');
+        let mut cur = json::get(obj, keys.next()?)?;
+        for k in keys {
+            cur = json::get(cur.as_object()?, k)?;
+        }
+        Some(cur)
+    }
+    for &p in paths {
+        if out.get(p).is_some() {
+            continue;
+        }
+        if let Some(v) = at(obj, p) {
+            json::flatten_into(out, p, v);
+        }
+    }
+}
+
 /// An IP address as logged (`1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`,
 /// `[2001:db8::1]:443`) in canonical form, or `None` when it is not one.
-pub(crate) fn clean_ip(raw: &str) -> Option<String> {
+pub(crate) fn clean_ip(raw: &str) -> Option<Str<'static>> {
     let s = raw.trim();
     let candidate = if let Some(rest) = s.strip_prefix('[') {
         rest.split(']').next().unwrap_or(rest)
@@ -70,7 +133,7 @@ pub(crate) fn clean_ip(raw: &str) -> Option<String> {
             _ => s,
         }
     };
-    candidate.parse::<IpAddr>().ok().map(|ip| ip.to_string())
+    candidate.parse::<IpAddr>().ok().map(|ip| ip.to_string().into())
 }
 
 /// Decode a batch envelope: when `obj` holds an array under one of `keys`
@@ -147,32 +210,36 @@ pub(crate) fn time_at(
     parse_any(&raw).ok_or_else(|| DecodeError::new(format!("{prefix}: `{name}` `{raw}` is not a time")))
 }
 
-fn result_of(inner: &Map<String, Value>, outer: Option<&Map<String, Value>>) -> (Option<String>, Option<i64>) {
+fn result_of(inner: &Map<String, Value>, outer: Option<&Map<String, Value>>) -> (Option<Str<'static>>, Option<i64>) {
     if let Some(code) = json::i64_at(inner, &["status", "errorCode"]) {
-        return (Some(if code == 0 { "success" } else { "failure" }.to_string()), Some(code));
+        return (Some(if code == 0 { "success" } else { "failure" }.into()), Some(code));
     }
     let Some(outer) = outer else { return (None, None) };
     if let Some(code) = json::i64_at(outer, &["resultType"]) {
-        return (Some(if code == 0 { "success" } else { "failure" }.to_string()), Some(code));
+        return (Some(if code == 0 { "success" } else { "failure" }.into()), Some(code));
     }
     for key in ["resultType", "resultSignature"] {
         match json::str_at(outer, &[key]).map(|s| s.to_ascii_lowercase()).as_deref() {
-            Some("success" | "succeeded") => return (Some("success".to_string()), None),
-            Some("failure" | "failed") => return (Some("failure".to_string()), None),
+            Some("success" | "succeeded") => return (Some("success".into()), None),
+            Some("failure" | "failed") => return (Some("failure".into()), None),
             _ => {}
         }
     }
     (None, None)
 }
 
-fn reason_of(inner: &Map<String, Value>, outer: Option<&Map<String, Value>>, code: Option<i64>) -> Option<String> {
+fn reason_of(
+    inner: &Map<String, Value>,
+    outer: Option<&Map<String, Value>>,
+    code: Option<i64>,
+) -> Option<Str<'static>> {
     let text = json::str_at(inner, &["status", "failureReason"])
         .filter(|r| r != "Other.")
         .or_else(|| outer.and_then(|o| json::str_at(o, &["resultDescription"])))
         .or_else(|| json::str_at(inner, &["status", "additionalDetails"]));
     match (code, text) {
-        (Some(c), Some(t)) => Some(format!("{c}: {t}")),
-        (Some(c), None) => Some(c.to_string()),
+        (Some(c), Some(t)) => Some(format!("{c}: {t}").into()),
+        (Some(c), None) => Some(c.to_string().into()),
         (None, t) => t,
     }
 }
@@ -221,16 +288,23 @@ fn decode_one(obj: &Map<String, Value>, out: &mut Vec<Row>) -> Result<DecodeOutc
     }
     let event_type = category
         .or_else(|| match json::get(inner, "signInEventTypes") {
-            Some(Value::Array(t)) => t.iter().find_map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_string)),
+            Some(Value::Array(t)) => {
+                t.iter().find_map(|v| v.as_str().filter(|s| !s.is_empty()).map(|s| Str::Owned(s.to_string())))
+            }
             _ => None,
         })
-        .unwrap_or_else(|| "signIn".to_string());
+        .unwrap_or(Str::Borrowed("signIn"));
     let (result, code) = result_of(inner, outer);
     let reason = if result.as_deref() == Some("failure") { reason_of(inner, outer, code) } else { None };
+    let mut vendor_fields = VendorFields::default();
+    keep_paths(inner, VENDOR_FIELDS, &mut vendor_fields);
+    if let Some(o) = outer {
+        keep_paths(o, DIAGNOSTIC_VENDOR_FIELDS, &mut vendor_fields);
+    }
     out.push(Row::Auth(AuthEvent {
         time,
-        vendor: Some("Microsoft".to_string()),
-        product: Some("Microsoft Entra ID".to_string()),
+        vendor: Some("Microsoft".into()),
+        product: Some("Microsoft Entra ID".into()),
         event_type: Some(event_type),
         user,
         user_name: s("userDisplayName").or(sp_name),
@@ -243,6 +317,7 @@ fn decode_one(obj: &Map<String, Value>, out: &mut Vec<Row>) -> Result<DecodeOutc
         os: json::str_at(inner, &["deviceDetail", "operatingSystem"]),
         device: json::str_at(inner, &["deviceDetail", "displayName"])
             .or_else(|| json::str_at(inner, &["deviceDetail", "deviceId"])),
+        vendor_fields,
         ..Default::default()
     }));
     Ok(DecodeOutcome::Parsed(1))
@@ -283,13 +358,13 @@ mod tests {
             .collect()
     }
 
-    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row>), DecodeError> {
+    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row<'_>>), DecodeError> {
         let mut out = Vec::new();
         let o = EntraSignin.decode(line.as_bytes(), RecordContext::default(), &mut out)?;
         Ok((o, out))
     }
 
-    fn auth(line: &str) -> AuthEvent {
+    fn auth(line: &str) -> AuthEvent<'_> {
         match decode(line).unwrap() {
             (DecodeOutcome::Parsed(1), mut rows) => match rows.pop() {
                 Some(Row::Auth(a)) => a,
@@ -360,7 +435,8 @@ mod tests {
     #[test]
     fn diagnostic_sign_ins_from_the_panther_corpus() {
         let lines = panther();
-        let lockout = auth(&find(&lines, "lockout-attack-001"));
+        let line = find(&lines, "lockout-attack-001");
+        let lockout = auth(&line);
         assert_eq!(lockout.user.as_deref(), Some("boromir@lotr.com"));
         assert_eq!(lockout.src_ip.as_deref(), Some("4.4.4.4"));
         assert_eq!(lockout.app.as_deref(), Some("Microsoft Office"));
@@ -370,17 +446,20 @@ mod tests {
         assert_eq!(lockout.time.to_rfc3339(), "2025-01-15T08:15:23.456Z", "no createdDateTime: the record time");
         assert_eq!(lockout.event_type.as_deref(), Some("SignInLogs"));
 
-        let ropc = auth(&find(&lines, "ropc-signin-001"));
+        let line = find(&lines, "ropc-signin-001");
+        let ropc = auth(&line);
         assert_eq!(ropc.result.as_deref(), Some("success"), "resultType 0");
         assert_eq!(ropc.time.to_rfc3339(), "2025-01-15T09:30:25.123Z");
         assert_eq!(ropc.os.as_deref(), Some("Unknown"));
         assert_eq!(ropc.user_agent.as_deref(), Some("python-requests/2.28.1"));
 
-        let office = auth(&find(&lines, "office365-001"));
+        let line = find(&lines, "office365-001");
+        let office = auth(&line);
         assert_eq!(office.result.as_deref(), Some("success"), "resultType `Success`, no status");
 
         // Lower-cased keys (`calleripaddress`, `operationname`), service principal sign-in.
-        let sp = auth(&find(&lines, "\"riskLevelDuringSignIn\":\"low\""));
+        let line = find(&lines, "\"riskLevelDuringSignIn\":\"low\"");
+        let sp = auth(&line);
         assert_eq!(sp.user.as_deref(), Some("some-service-principal"));
         assert_eq!(sp.app.as_deref(), Some("some-service-principal"));
         assert_eq!(sp.result.as_deref(), Some("failure"));
@@ -388,13 +467,77 @@ mod tests {
         assert_eq!(sp.event_type.as_deref(), Some("ServicePrincipalSignInLogs"));
         assert_eq!(sp.time.to_rfc3339(), "2023-07-26T22:58:30.983Z");
 
-        let legacy = auth(&find(&lines, "Authenticated SMTP"));
+        let line = find(&lines, "Authenticated SMTP");
+        let legacy = auth(&line);
         assert_eq!(legacy.user.as_deref(), Some("homer.simpson@springfield.org"));
         assert_eq!(legacy.user_name.as_deref(), Some("A User Display Name"));
         assert_eq!(legacy.src_ip.as_deref(), Some("12.12.12.12"));
         assert_eq!(legacy.app.as_deref(), Some("Office 365 Exchange Online"));
         assert_eq!(legacy.user_agent.as_deref(), Some("BAV2ROPC"));
         assert_eq!(legacy.os.as_deref(), Some("MacOs"));
+    }
+
+    #[test]
+    fn vendor_fields_keep_what_has_no_column() {
+        let a = auth(DOCUMENTED.lines().next().unwrap());
+        let v = &a.vendor_fields;
+        assert_eq!(v.get("id"), Some("66ea54eb-6301-4ee5-be62-ff5a759b8100"));
+        assert_eq!(v.get("correlationId"), Some("65b1c1d4-6a7b-4cd0-8dce-7cab8fb63a51"));
+        assert_eq!(v.get("userId"), Some("d7cc485d-2c1b-422c-98fd-5ce52859a4a3"));
+        assert_eq!(v.get("appId"), Some("de8bc8b5-d9f9-48b1-a8ad-b748da725064"));
+        assert_eq!(v.get("resourceDisplayName"), Some("Microsoft Graph"));
+        assert_eq!(v.get("resourceId"), Some("00000003-0000-0000-c000-000000000000"));
+        assert_eq!(v.get("conditionalAccessStatus"), Some("success"));
+        assert_eq!(v.get("location.countryOrRegion"), Some("PT"));
+        assert_eq!(v.get("location.city"), Some("Lisbon"));
+        assert_eq!(v.get("riskLevelDuringSignIn"), Some("none"));
+        assert_eq!(v.get("clientAppUsed"), Some("Browser"));
+        assert_eq!(v.get("isInteractive"), Some("true"));
+        assert_eq!(v.get("authenticationRequirement"), Some("multiFactorAuthentication"));
+        assert_eq!(v.get("deviceDetail.browser"), Some("Safari 18.0"));
+        assert_eq!(v.get("deviceDetail.isCompliant"), Some("false"));
+        assert_eq!(v.get("mfaDetail.authMethod"), Some("Mobile app notification"));
+        assert_eq!(v.get("status.additionalDetails"), Some("MFA requirement satisfied by claim in the token"));
+        let named: Value = serde_json::from_str(v.get("networkLocationDetails").unwrap()).unwrap();
+        assert_eq!(
+            named,
+            serde_json::json!([{"networkType": "namedNetwork", "networkNames": ["Lisbon office guest Wi-Fi"]}])
+        );
+        let policies: Value = serde_json::from_str(v.get("appliedConditionalAccessPolicies").unwrap()).unwrap();
+        assert_eq!(policies[0]["displayName"], "Require MFA outside trusted locations");
+        // Empty strings, nulls and empty arrays are not values.
+        assert_eq!(v.get("deviceDetail.deviceId"), None);
+        assert_eq!(v.get("mfaDetail.authDetail"), None);
+        assert_eq!(v.get("riskEventTypes_v2"), None);
+
+        // The diagnostic shape: the same names, plus the envelope's.
+        let (_, rows) = decode(DOCUMENTED.lines().nth(2).unwrap()).unwrap();
+        let Row::Auth(d) = &rows[0] else { panic!("expected auth") };
+        let v = &d.vendor_fields;
+        assert_eq!(v.get("id"), Some("9c0a4e7b-1f2d-4b3c-8d5e-6f7a8b9c0d1e"));
+        assert_eq!(v.get("correlationId"), Some("1d2e3f40-5a6b-4c7d-8e9f-a0b1c2d3e4f5"), "from the envelope");
+        assert_eq!(v.get("tenantId"), Some("72f988bf-86f1-41af-91ab-2d7cd011db47"));
+        assert_eq!(v.get("operationName"), Some("Sign-in activity"));
+        assert_eq!(v.get("location.city"), Some("Coimbra"));
+        assert_eq!(v.get("isInteractive"), Some("false"));
+        assert_eq!(v.get("deviceDetail.trustType"), Some("Azure AD joined"));
+        assert_eq!(v.get("clientAppUsed"), Some("Mobile Apps and Desktop clients"));
+        assert!(v.get("networkLocationDetails").unwrap().contains("Coimbra HQ"));
+        assert!(v.len() <= 40);
+
+        let lines = panther();
+        let line = find(&lines, "\"riskLevelDuringSignIn\":\"low\"");
+        let sp = auth(&line);
+        assert_eq!(sp.vendor_fields.get("riskLevelDuringSignIn"), Some("low"));
+        assert_eq!(sp.vendor_fields.get("servicePrincipalId"), Some("b1c34143-e405-4058-8e29-84596ad737b8"));
+        assert_eq!(sp.vendor_fields.get("resourceDisplayName"), Some("Azure Storage"));
+        // The envelope's keys are lower-cased here (`operationname`, `correlationid`): the same names.
+        assert_eq!(sp.vendor_fields.get("operationName"), Some("Sign-in activity"));
+        assert_eq!(
+            sp.vendor_fields.get("correlationId"),
+            Some("5889315c-c4ac-4807-99da-e17417eae786"),
+            "properties first"
+        );
     }
 
     #[test]

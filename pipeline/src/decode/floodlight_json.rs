@@ -1,7 +1,8 @@
 //! `floodlight-json`: floodlight's own normalized form, one JSON object per
 //! line with a `class` key and the columns of that class (see
-//! `docs/schema.md`). It is exactly what `floodlight parse` prints, so parsed
-//! output can be replayed. Unknown keys are rejected so typos do not vanish.
+//! `docs/schema.md`), `vendor_fields` as an object of string values. It is
+//! exactly what `floodlight parse` prints, so parsed output can be replayed.
+//! Unknown keys are rejected so typos do not vanish.
 
 use serde_json::Value;
 
@@ -52,7 +53,7 @@ impl Decoder for FloodlightJson {
 mod tests {
     use super::*;
 
-    fn decode(line: &str) -> Result<Vec<Row>, DecodeError> {
+    fn decode(line: &str) -> Result<Vec<Row<'_>>, DecodeError> {
         let mut out = Vec::new();
         FloodlightJson.decode(line.as_bytes(), RecordContext::default(), &mut out)?;
         Ok(out)
@@ -66,8 +67,21 @@ mod tests {
         assert_eq!(e.forward_to, vec!["ana.p@gmail.com"]);
         assert_eq!(e.hides_mail, Some(true));
         assert_eq!(e.time.to_rfc3339(), "2026-11-24T09:00:00.000Z");
-        let again = decode(&rows[0].to_json().to_string()).unwrap();
+        let text = rows[0].to_json().to_string();
+        let again = decode(&text).unwrap();
         assert_eq!(again, rows);
+    }
+
+    #[test]
+    fn vendor_fields_round_trip() {
+        let line = r#"{"class":"auth","time":"2026-11-24T09:00:00Z","user":"dana.kim@contoso.com","vendor_fields":{"correlationId":"65b1c1d4","location.city":"Lisbon"}}"#;
+        let rows = decode(line).unwrap();
+        let Row::Auth(a) = &rows[0] else { panic!("expected auth row") };
+        assert_eq!(a.vendor_fields.get("location.city"), Some("Lisbon"));
+        assert_eq!(a.vendor_fields.get("correlationId"), Some("65b1c1d4"));
+        let text = rows[0].to_json().to_string();
+        assert_eq!(decode(&text).unwrap(), rows);
+        assert!(decode(r#"{"class":"auth","time":1,"vendor_fields":{"n":1}}"#).is_err(), "values are strings");
     }
 
     #[test]

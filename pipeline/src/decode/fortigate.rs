@@ -35,22 +35,23 @@
 //! address / port / number / `tz`, or no time is dead-lettered naming the
 //! field.
 
-use std::net::IpAddr;
+use std::borrow::Cow;
 
-use super::cisco_asa::{protocol_name, strip_pri, zone_offset};
-use super::squid::{clean_host, url_host};
+use super::cisco_asa::{strip_pri, zone_offset};
+use super::text::{self, clean_host, lower_case, map_opt, map_str, protocol_name, upper_case, Pairs};
 use super::time::parse_any;
 use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
-use crate::schema::{EventClass, NetworkEvent, Row, Timestamp};
+use crate::schema::{EventClass, NetworkEvent, Row, Str, Timestamp};
 
 /// Decoder for `fortigate`.
 pub struct Fortigate;
 
-/// The `key=value` pairs of a FortiOS log line, in order.
-pub(crate) fn pairs(line: &str) -> Result<Vec<(&str, String)>, DecodeError> {
+/// The `key=value` pairs of a FortiOS log line, in order. Quoted values
+/// (`"..."`, with `\\"` and `\\\\` escapes) are borrowed unless they had escapes.
+pub(crate) fn pairs(line: &str) -> Result<Pairs<'_>, DecodeError> {
     let b = line.as_bytes();
     let mut i = 0;
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(48);
     while i < b.len() {
         while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
             i += 1;
@@ -70,8 +71,9 @@ pub(crate) fn pairs(line: &str) -> Result<Vec<(&str, String)>, DecodeError> {
         i += 1;
         if b.get(i) == Some(&b'"') {
             i += 1;
-            let mut value = String::new();
+            let mut owned: Option<String> = None;
             let mut seg = i;
+            let value_start = i;
             loop {
                 match b.get(i) {
                     None => {
@@ -80,48 +82,50 @@ pub(crate) fn pairs(line: &str) -> Result<Vec<(&str, String)>, DecodeError> {
                         )))
                     }
                     Some(b'"') => {
-                        value.push_str(&line[seg..i]);
+                        let value = match owned {
+                            Some(mut o) => {
+                                o.push_str(&line[seg..i]);
+                                Cow::Owned(o)
+                            }
+                            None => Cow::Borrowed(&line[value_start..i]),
+                        };
+                        out.push((key, value));
                         i += 1;
                         break;
                     }
                     Some(b'\\') if matches!(b.get(i + 1), Some(b'"' | b'\\')) => {
-                        value.push_str(&line[seg..i]);
-                        value.push(char::from(b[i + 1]));
+                        let o = owned.get_or_insert_with(String::new);
+                        o.push_str(&line[seg..i]);
+                        o.push(char::from(b[i + 1]));
                         i += 2;
                         seg = i;
                     }
                     Some(_) => i += 1,
                 }
             }
-            out.push((key, value));
         } else {
             let vstart = i;
             while i < b.len() && b[i] != b' ' && b[i] != b'\t' {
                 i += 1;
             }
-            out.push((key, line[vstart..i].to_string()));
+            out.push((key, Cow::Borrowed(&line[vstart..i])));
         }
     }
-    Ok(out)
+    Ok(Pairs(out))
 }
 
-/// The first non-empty value of `key`.
-fn get<'a>(p: &'a [(&str, String)], key: &str) -> Option<&'a str> {
-    p.iter().find(|(k, _)| *k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
-}
-
-fn ip(p: &[(&str, String)], key: &str) -> Result<Option<String>, DecodeError> {
-    match get(p, key) {
+fn ip<'a>(p: &Pairs<'a>, key: &str) -> Result<Option<Str<'a>>, DecodeError> {
+    match p.text(key) {
         None => Ok(None),
-        Some(v) => v
-            .parse::<IpAddr>()
-            .map(|a| Some(a.to_string()))
-            .map_err(|_| DecodeError::new(format!("fortigate: `{key}` `{v}` is not an IP address"))),
+        Some(Cow::Borrowed(v)) => text::ip("fortigate", &format!("`{key}`"), Some(v)),
+        Some(Cow::Owned(v)) => {
+            Ok(text::ip("fortigate", &format!("`{key}`"), Some(&v))?.map(|a| Cow::Owned(a.into_owned())))
+        }
     }
 }
 
-fn port(p: &[(&str, String)], key: &str) -> Result<Option<i32>, DecodeError> {
-    match get(p, key) {
+fn port(p: &Pairs<'_>, key: &str) -> Result<Option<i32>, DecodeError> {
+    match p.get(key) {
         None => Ok(None),
         Some(v) => v
             .parse::<u16>()
@@ -130,8 +134,8 @@ fn port(p: &[(&str, String)], key: &str) -> Result<Option<i32>, DecodeError> {
     }
 }
 
-fn count(p: &[(&str, String)], key: &str) -> Result<Option<i64>, DecodeError> {
-    match get(p, key) {
+fn count(p: &Pairs<'_>, key: &str) -> Result<Option<i64>, DecodeError> {
+    match p.get(key) {
         None => Ok(None),
         Some(v) => v
             .parse::<u64>()
@@ -143,8 +147,8 @@ fn count(p: &[(&str, String)], key: &str) -> Result<Option<i64>, DecodeError> {
 }
 
 /// `eventtime` by its number of digits, else `date` + `time` (+ `tz`).
-fn time_of(p: &[(&str, String)]) -> Result<Timestamp, DecodeError> {
-    if let Some(et) = get(p, "eventtime") {
+fn time_of(p: &Pairs<'_>) -> Result<Timestamp, DecodeError> {
+    if let Some(et) = p.get("eventtime") {
         let n = et
             .parse::<i64>()
             .ok()
@@ -158,13 +162,13 @@ fn time_of(p: &[(&str, String)]) -> Result<Timestamp, DecodeError> {
         };
         return Ok(Timestamp(micros));
     }
-    let (Some(date), Some(clock)) = (get(p, "date"), get(p, "time")) else {
+    let (Some(date), Some(clock)) = (p.get("date"), p.get("time")) else {
         return Err(DecodeError::new("fortigate: no `eventtime` and no `date` + `time`"));
     };
     let local = parse_any(&format!("{date} {clock}"))
         .filter(|_| date.contains('-'))
         .ok_or_else(|| DecodeError::new(format!("fortigate: `date`/`time` `{date} {clock}` is not a time")))?;
-    let offset = match get(p, "tz") {
+    let offset = match p.get("tz") {
         None => 0,
         Some(tz) => {
             zone_offset(tz).ok_or_else(|| DecodeError::new(format!("fortigate: `tz` `{tz}` is not a UTC offset")))?
@@ -173,30 +177,61 @@ fn time_of(p: &[(&str, String)]) -> Result<Timestamp, DecodeError> {
     Ok(Timestamp(local.0.saturating_sub(i64::from(offset) * 1_000_000)))
 }
 
-fn traffic_action(action: Option<&str>, utm: Option<&str>) -> Option<String> {
-    let a = action?.to_ascii_lowercase();
-    let utm = utm.map(str::to_ascii_lowercase);
-    Some(
-        match (a.as_str(), utm.as_deref()) {
-            ("deny" | "denied" | "block" | "blocked", _) => "deny",
-            (d, _) if d.starts_with("drop") => "drop",
-            (_, Some("block" | "blocked")) => "deny",
-            (_, Some("reset")) => "reset",
-            _ => "allow",
-        }
-        .to_string(),
-    )
+fn traffic_action(action: Option<&str>, utm: Option<&str>) -> Option<&'static str> {
+    let a = action?;
+    let is = |v: &str, set: &[&str]| set.iter().any(|x| v.eq_ignore_ascii_case(x));
+    Some(if is(a, &["deny", "denied", "block", "blocked"]) {
+        "deny"
+    } else if a.len() >= 4 && a[..4].eq_ignore_ascii_case("drop") {
+        "drop"
+    } else if utm.is_some_and(|u| is(u, &["block", "blocked"])) {
+        "deny"
+    } else if utm.is_some_and(|u| is(u, &["reset"])) {
+        "reset"
+    } else {
+        "allow"
+    })
 }
 
-fn webfilter_action(action: &str) -> String {
-    let a = action.to_ascii_lowercase();
-    match a.as_str() {
-        "blocked" | "block" | "deny" => "deny".into(),
-        "passthrough" | "exempt" | "allow" | "allowed" | "pass" => "allow".into(),
-        _ if a.starts_with("monitor") => "alert".into(),
-        _ => a,
+fn webfilter_action(action: &str) -> Str<'_> {
+    let is = |set: &[&str]| set.iter().any(|x| action.eq_ignore_ascii_case(x));
+    if is(&["blocked", "block", "deny"]) {
+        Cow::Borrowed("deny")
+    } else if is(&["passthrough", "exempt", "allow", "allowed", "pass"]) {
+        Cow::Borrowed("allow")
+    } else if action.len() >= 7 && action[..7].eq_ignore_ascii_case("monitor") {
+        Cow::Borrowed("alert")
+    } else {
+        lower_case(action)
     }
 }
+
+/// FortiOS keys with a column of their own (the rest go to `vendor_fields`).
+const MAPPED: &[&str] = &[
+    "eventtime",
+    "date",
+    "time",
+    "tz",
+    "type",
+    "subtype",
+    "srcip",
+    "srcport",
+    "dstip",
+    "dstport",
+    "proto",
+    "action",
+    "utmaction",
+    "sentbyte",
+    "rcvdbyte",
+    "hostname",
+    "url",
+    "httpmethod",
+    "user",
+    "unauthuser",
+    "srcname",
+    "app",
+    "catdesc",
+];
 
 impl Decoder for Fortigate {
     fn id(&self) -> &'static str {
@@ -207,52 +242,64 @@ impl Decoder for Fortigate {
         &[EventClass::Network]
     }
 
-    fn decode(&self, record: &[u8], _ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    fn decode<'a>(
+        &self,
+        record: &'a [u8],
+        _ctx: RecordContext<'a>,
+        out: &mut Vec<Row<'a>>,
+    ) -> Result<DecodeOutcome, DecodeError> {
         let line = record_text(record)?;
         let p = pairs(strip_pri(line))?;
         if p.is_empty() {
             return Err(DecodeError::new("fortigate: no `key=value` fields"));
         }
-        let log_type = get(&p, "type")
-            .ok_or_else(|| DecodeError::new("fortigate: no `type` field (not a FortiOS key=value log?)"))?
-            .to_ascii_lowercase();
-        let subtype = get(&p, "subtype").unwrap_or("").to_ascii_lowercase();
-        let webfilter = (log_type == "utm" && subtype == "webfilter") || log_type == "webfilter";
-        if log_type != "traffic" && !webfilter {
+        let log_type = p
+            .get("type")
+            .ok_or_else(|| DecodeError::new("fortigate: no `type` field (not a FortiOS key=value log?)"))?;
+        let subtype = p.get("subtype").unwrap_or("");
+        let webfilter = (log_type.eq_ignore_ascii_case("utm") && subtype.eq_ignore_ascii_case("webfilter"))
+            || log_type.eq_ignore_ascii_case("webfilter");
+        if !log_type.eq_ignore_ascii_case("traffic") && !webfilter {
             return Ok(DecodeOutcome::Skipped("fortigate: log type not modelled"));
         }
         let time = time_of(&p)?;
         let src_ip = ip(&p, "srcip")?;
-        let host = get(&p, "hostname").and_then(clean_host);
-        let url = get(&p, "url").map(|u| match (&host, u.starts_with('/')) {
-            (Some(h), true) => format!("{h}{u}"),
-            _ => u.to_string(),
+        let host = p.text("hostname").and_then(|h| map_opt(h, clean_host));
+        let url = p.text("url").map(|u| match (&host, u.starts_with('/')) {
+            (Some(h), true) => Cow::Owned(format!("{h}{u}")),
+            _ => u,
         });
-        let e = NetworkEvent {
+        let url_host = match &url {
+            Some(Cow::Borrowed(u)) => text::url_host(u),
+            Some(Cow::Owned(u)) => text::url_host(u).map(|h| Cow::Owned(h.into_owned())),
+            None => None,
+        };
+        let mut e = NetworkEvent {
             time,
             vendor: Some("Fortinet".into()),
             product: Some("FortiGate".into()),
             src_port: port(&p, "srcport")?,
             dst_ip: ip(&p, "dstip")?,
             dst_port: port(&p, "dstport")?,
-            protocol: get(&p, "proto").map(protocol_name),
+            protocol: p.text("proto").map(|v| map_str(v, protocol_name)),
             action: if webfilter {
-                get(&p, "action").map(webfilter_action)
+                p.text("action").map(|a| map_str(a, webfilter_action))
             } else {
-                traffic_action(get(&p, "action"), get(&p, "utmaction"))
+                traffic_action(p.get("action"), p.get("utmaction")).map(Cow::Borrowed)
             },
             bytes_out: count(&p, "sentbyte")?,
             bytes_in: count(&p, "rcvdbyte")?,
-            host: host.clone().or_else(|| url.as_deref().and_then(url_host)),
+            host: host.or(url_host),
             url,
-            http_method: get(&p, "httpmethod").map(str::to_ascii_uppercase),
-            user: get(&p, "user").or_else(|| get(&p, "unauthuser")).map(str::to_string),
-            device: get(&p, "srcname").filter(|n| Some(*n) != src_ip.as_deref()).map(str::to_string),
-            vendor_app: get(&p, "app").map(str::to_string),
-            url_category: get(&p, "catdesc").map(str::to_string),
+            http_method: p.text("httpmethod").map(|m| map_str(m, upper_case)),
+            user: p.text("user").or_else(|| p.text("unauthuser")),
+            device: p.text("srcname").filter(|n| Some(n) != src_ip.as_ref()),
+            vendor_app: p.text("app"),
+            url_category: p.text("catdesc"),
             src_ip,
             ..Default::default()
         };
+        p.rest_into(MAPPED, &mut e.vendor_fields);
         out.push(Row::Network(e));
         Ok(DecodeOutcome::Parsed(1))
     }
@@ -265,13 +312,13 @@ mod tests {
 
     const DOCUMENTED: &str = include_str!("../../../tests/data/vendor/fortigate/fortigate-documented.log");
 
-    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row>), DecodeError> {
+    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row<'static>>), DecodeError> {
         let mut out = Vec::new();
         let o = Fortigate.decode(line.as_bytes(), RecordContext::default(), &mut out)?;
-        Ok((o, out))
+        Ok((o, out.into_iter().map(Row::into_static).collect()))
     }
 
-    fn net(line: &str) -> NetworkEvent {
+    fn net(line: &str) -> NetworkEvent<'static> {
         match decode(line) {
             Ok((DecodeOutcome::Parsed(1), mut rows)) => match rows.pop() {
                 Some(Row::Network(e)) => e,
@@ -351,14 +398,14 @@ mod tests {
     fn quoted_values_and_escapes() {
         let line = line_with("sessionid=8812530");
         let p = pairs(line).unwrap();
-        let msg = get(&p, "msg").unwrap();
+        let msg = p.get("msg").unwrap();
         assert_eq!(msg, r#"URL belongs to an allowed category in policy "monitor-all""#);
-        assert_eq!(get(&p, "agent"), Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64)"));
+        assert_eq!(p.get("agent"), Some("Mozilla/5.0 (Windows NT 10.0; Win64; x64)"));
         let p = pairs(r#"a="x\\" b=2 c="" d="é ü""#).unwrap();
-        assert_eq!(get(&p, "a"), Some("x\\"));
-        assert_eq!(get(&p, "b"), Some("2"));
-        assert_eq!(get(&p, "c"), None);
-        assert_eq!(get(&p, "d"), Some("é ü"));
+        assert_eq!(p.get("a"), Some("x\\"));
+        assert_eq!(p.get("b"), Some("2"));
+        assert_eq!(p.get("c"), None);
+        assert_eq!(p.get("d"), Some("é ü"));
     }
 
     #[test]
@@ -415,29 +462,7 @@ mod tests {
         let mut out = Vec::new();
         Fortigate.decode(line_with("sessionid=8812501").as_bytes(), RecordContext::default(), &mut out).unwrap();
         out[0].set_origin(&crate::origin::event_id("stdin", None, 1), "stdin:1", Fortigate.id());
-        // The example in docs/formats/fortigate.md.
-        let expected = serde_json::json!({
-            "action": "deny",
-            "bytes_in": 0,
-            "bytes_out": 517,
-            "class": "network",
-            "dst_ip": "104.244.42.1",
-            "dst_port": 443,
-            "event_id": "440a6ae47ed8542e5728d43329cd0623",
-            "format": "fortigate",
-            "host": "wetransfer.com",
-            "origin": "stdin:1",
-            "product": "FortiGate",
-            "protocol": "tcp",
-            "src_ip": "10.20.1.31",
-            "src_port": 51890,
-            "time": "2024-03-05T14:10:31.502Z",
-            "url": "wetransfer.com/uploads",
-            "url_category": "File Sharing and Storage",
-            "user": "ana.pereira",
-            "vendor": "Fortinet"
-        });
-        assert_eq!(out[0].to_json(), expected);
+        crate::decode::doc_example::check("fortigate.md", &out[0].to_json());
     }
 
     proptest! {

@@ -31,8 +31,15 @@
 //! | `scopes`, else `token_scopes`, else `oauth_scopes` (array, or comma / space separated); `permissions` object of a GitHub App as `name:level` | `scopes` |
 //!
 //! `result` is `success` for `oauth` rows: the audit log records actions that
-//! happened. Not mapped, for want of a column: `actor_location.country_code`,
-//! `org` / `business`, `operation_type`, `programmatic_access_type`.
+//! happened. Every other field of the event goes into `vendor_fields` under
+//! its own name: e.g. `_document_id`, `org` / `org_id`, `repo`, `business` /
+//! `business_id`, `actor_id`, `actor_location.country_code` (objects as one
+//! field per member, arrays as compact JSON), `oauth_application_id` when the
+//! client id came from another field, `operation_type`,
+//! `programmatic_access_type`, `transport_protocol_name`, `request_id`,
+//! `user` when `actor` is the user column, `actor_ip` when it is not an IP
+//! address. The time fields (`@timestamp`, `created_at`, `timestamp`) are not
+//! repeated there.
 //!
 //! Skipped: other `oauth_application.*` events (an app registered, renamed or
 //! its secret reset by its owner: `github-audit: OAuth app registration
@@ -45,7 +52,7 @@ use serde_json::{Map, Value};
 use super::entra_signin::{clean_ip, decode_items};
 use super::time::{from_epoch_number, parse_any};
 use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
-use crate::schema::{AuthEvent, EventClass, OauthEvent, Row, Timestamp};
+use crate::schema::{AuthEvent, EventClass, OauthEvent, Row, Str, Timestamp, VendorFields};
 
 /// Decoder for `github-audit`.
 pub struct GithubAudit;
@@ -53,8 +60,19 @@ pub struct GithubAudit;
 const NOT_MODELLED: &str = "github-audit: action not modelled";
 const APP_REGISTRATION: &str = "github-audit: OAuth app registration change, not a grant";
 
+const TIME_KEYS: [&str; 4] = ["@timestamp", "created_at", "at_sign_timestamp", "timestamp"];
+const SCOPE_KEYS: [&str; 3] = ["scopes", "token_scopes", "oauth_scopes"];
+const CLIENT_ID_KEYS: [&str; 6] = [
+    "oauth_application_client_id",
+    "application_client_id",
+    "client_id",
+    "oauth_application_id",
+    "application_id",
+    "integration_id",
+];
+
 fn time_of(obj: &Map<String, Value>) -> Result<Timestamp, DecodeError> {
-    for key in ["@timestamp", "created_at", "at_sign_timestamp", "timestamp"] {
+    for key in TIME_KEYS {
         match json::get(obj, key) {
             None | Some(Value::Null) => continue,
             Some(Value::Number(n)) => {
@@ -73,20 +91,33 @@ fn time_of(obj: &Map<String, Value>) -> Result<Timestamp, DecodeError> {
     Err(DecodeError::new("github-audit: missing `@timestamp` (or `created_at`)"))
 }
 
-fn first_str(obj: &Map<String, Value>, keys: &[&str]) -> Option<String> {
-    keys.iter().find_map(|k| json::str_at(obj, &[k]))
+/// The first of `keys` with a value: (key, value).
+fn first_str(obj: &Map<String, Value>, keys: &[&'static str]) -> Option<(&'static str, Str<'static>)> {
+    keys.iter().find_map(|k| json::str_at(obj, &[k]).map(|v| (*k, v)))
 }
 
-fn scopes_of(obj: &Map<String, Value>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+/// Every field of `obj` but the `mapped` ones (their value is in a column),
+/// under its own name.
+fn vendor_fields(obj: &Map<String, Value>, mapped: &[&str]) -> VendorFields<'static> {
+    let mut out = VendorFields::default();
+    for (k, v) in obj {
+        if !TIME_KEYS.iter().chain(mapped).any(|m| m.eq_ignore_ascii_case(k)) {
+            json::flatten_into(&mut out, k.clone(), v);
+        }
+    }
+    out
+}
+
+fn scopes_of(obj: &Map<String, Value>) -> Vec<Str<'static>> {
+    let mut out: Vec<Str<'static>> = Vec::new();
     let mut push = |s: &str| {
         for x in s.split([',', ' ']).map(str::trim).filter(|x| !x.is_empty()) {
             if !out.iter().any(|y| y == x) {
-                out.push(x.to_string());
+                out.push(x.to_string().into());
             }
         }
     };
-    for key in ["scopes", "token_scopes", "oauth_scopes"] {
+    for key in SCOPE_KEYS {
         match json::get(obj, key) {
             Some(Value::String(s)) => push(s),
             Some(Value::Array(items)) => items.iter().filter_map(Value::as_str).for_each(&mut push),
@@ -133,8 +164,15 @@ fn decode_one(obj: &Map<String, Value>, out: &mut Vec<Row>) -> Result<DecodeOutc
     let user = first_str(obj, &["actor", "user"]);
     let src_ip = json::str_at(obj, &["actor_ip"]).and_then(|ip| clean_ip(&ip));
     let user_agent = json::str_at(obj, &["user_agent"]);
-    let vendor = Some("GitHub".to_string());
-    let product = Some("GitHub audit log".to_string());
+    let vendor = Some("GitHub".into());
+    let product = Some("GitHub audit log".into());
+    // The fields every row's columns are read from.
+    let mut mapped = vec!["action", "user_agent"];
+    mapped.extend(user.as_ref().map(|(k, _)| *k));
+    if src_ip.is_some() {
+        mapped.push("actor_ip");
+    }
+    let user = user.map(|(_, u)| u);
 
     let auth = match act.as_str() {
         "user.login" => Some(("success", None)),
@@ -151,9 +189,10 @@ fn decode_one(obj: &Map<String, Value>, out: &mut Vec<Row>) -> Result<DecodeOutc
             event_type: Some(action),
             user,
             src_ip,
-            result: Some(result.to_string()),
+            result: Some(result.into()),
             mfa,
             user_agent,
+            vendor_fields: vendor_fields(obj, &mapped),
             ..Default::default()
         }));
         return Ok(DecodeOutcome::Parsed(1));
@@ -167,32 +206,28 @@ fn decode_one(obj: &Map<String, Value>, out: &mut Vec<Row>) -> Result<DecodeOutc
     };
     let mut client_app = first_str(obj, &["oauth_application_name", "application_name", "integration"]);
     if client_app.is_none() && act.starts_with("integration_installation.") {
-        client_app = json::str_at(obj, &["name"]);
+        client_app = json::str_at(obj, &["name"]).map(|n| ("name", n));
     }
+    let client_id = first_str(obj, &CLIENT_ID_KEYS);
+    mapped.extend(client_app.as_ref().map(|(k, _)| *k));
+    mapped.extend(client_id.as_ref().map(|(k, _)| *k));
+    mapped.extend(SCOPE_KEYS);
+    mapped.push("permissions");
     out.push(Row::Oauth(OauthEvent {
         time,
         vendor,
         product,
         event_type: Some(action),
         user,
-        client_app,
-        client_id: first_str(
-            obj,
-            &[
-                "oauth_application_client_id",
-                "application_client_id",
-                "client_id",
-                "oauth_application_id",
-                "application_id",
-                "integration_id",
-            ],
-        ),
+        client_app: client_app.map(|(_, v)| v),
+        client_id: client_id.map(|(_, v)| v),
         scopes: scopes_of(obj),
-        action: Some(oauth_act.to_string()),
+        action: Some(oauth_act.into()),
         admin_consent,
-        result: Some("success".to_string()),
+        result: Some("success".into()),
         src_ip,
         user_agent,
+        vendor_fields: vendor_fields(obj, &mapped),
         ..Default::default()
     }));
     Ok(DecodeOutcome::Parsed(1))
@@ -250,13 +285,13 @@ mod tests {
         DOCUMENTED.lines().nth(i).unwrap()
     }
 
-    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row>), DecodeError> {
+    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row<'_>>), DecodeError> {
         let mut out = Vec::new();
         let o = GithubAudit.decode(line.as_bytes(), RecordContext::default(), &mut out)?;
         Ok((o, out))
     }
 
-    fn oauth(line: &str) -> OauthEvent {
+    fn oauth(line: &str) -> OauthEvent<'_> {
         match decode(line).unwrap() {
             (DecodeOutcome::Parsed(1), mut rows) => match rows.pop() {
                 Some(Row::Oauth(o)) => o,
@@ -266,7 +301,7 @@ mod tests {
         }
     }
 
-    fn auth(line: &str) -> AuthEvent {
+    fn auth(line: &str) -> AuthEvent<'_> {
         match decode(line).unwrap() {
             (DecodeOutcome::Parsed(1), mut rows) => match rows.pop() {
                 Some(Row::Auth(a)) => a,
@@ -317,13 +352,8 @@ mod tests {
         assert_eq!(p.time.to_rfc3339(), "2022-12-02T17:40:08.671Z");
         assert_eq!(p.src_ip, None);
         // Lower-cased keys decode the same.
-        let Row::Oauth(l) =
-            &decode(&documented(2).replace("\"@timestamp\"", "\"@TIMESTAMP\"").replace("\"actor_ip\"", "\"ACTOR_IP\""))
-                .unwrap()
-                .1[0]
-        else {
-            panic!()
-        };
+        let upper = documented(2).replace("\"@timestamp\"", "\"@TIMESTAMP\"").replace("\"actor_ip\"", "\"ACTOR_IP\"");
+        let Row::Oauth(l) = &decode(&upper).unwrap().1[0] else { panic!() };
         assert_eq!((l.time, &l.src_ip), (authz.time, &authz.src_ip));
     }
 
@@ -338,6 +368,69 @@ mod tests {
         let bad = auth(documented(5));
         assert_eq!(bad.result.as_deref(), Some("failure"));
         assert_eq!(bad.src_ip.as_deref(), Some("203.0.113.41"));
+    }
+
+    #[test]
+    fn vendor_fields_keep_what_has_no_column() {
+        let approved = oauth(documented(0));
+        let v = &approved.vendor_fields;
+        assert_eq!(v.get("_document_id"), Some("Qm9n2xY8kT3aLp0vW1sR4g"));
+        assert_eq!(v.get("org"), Some("example-corp"));
+        assert_eq!(v.get("org_id"), Some("5001"));
+        assert_eq!(v.get("business"), Some("example-corp"));
+        assert_eq!(v.get("business_id"), Some("42"));
+        assert_eq!(v.get("actor_id"), Some("1001"));
+        assert_eq!(v.get("actor_location.country_code"), Some("PT"));
+        assert_eq!(v.get("operation_type"), Some("access"));
+        assert_eq!(v.get("request_id"), Some("C3B1:7A1E:1F2B3C:2A3B4C:6743D8A0"));
+        // In columns, or the time.
+        for mapped in [
+            "action",
+            "actor",
+            "actor_ip",
+            "user_agent",
+            "oauth_application_id",
+            "oauth_application_name",
+            "@timestamp",
+            "created_at",
+        ] {
+            assert_eq!(v.get(mapped), None, "{mapped}");
+        }
+
+        // The client id came from `application_client_id`: the numeric app id is kept; so is `user`.
+        let authz = oauth(documented(2));
+        assert_eq!(authz.vendor_fields.get("oauth_application_id"), Some("93251"));
+        assert_eq!(authz.vendor_fields.get("user"), Some("dana-kim"));
+        assert_eq!(authz.vendor_fields.get("scopes"), None);
+        assert_eq!(authz.vendor_fields.get("application_client_id"), None);
+
+        let install = oauth(documented(3));
+        assert_eq!(install.vendor_fields.get("installation_id"), Some("55501234"));
+        assert_eq!(install.vendor_fields.get("repository_selection"), Some("all"));
+        assert_eq!(install.vendor_fields.get("integration"), None, "in `client_app`");
+
+        let login = auth(documented(4));
+        assert_eq!(login.vendor_fields.get("operation_type"), Some("authentication"));
+        assert_eq!(login.vendor_fields.get("actor_location.country_code"), Some("PT"));
+        assert_eq!(login.vendor_fields.get("user"), Some("dana-kim"));
+
+        let (_, rows) = decode(documented(7)).unwrap();
+        let Row::Oauth(d) = &rows[0] else { panic!() };
+        assert_eq!(d.vendor_fields.get("org"), Some("example-corp"));
+    }
+
+    #[test]
+    fn vendor_fields_are_bounded() {
+        let mut event: Value = serde_json::from_str(documented(4)).unwrap();
+        let obj = event.as_object_mut().unwrap();
+        obj.insert("transport_protocol_name".into(), Value::String("é".repeat(3000)));
+        for i in 0..100 {
+            obj.insert(format!("zz_extra_{i:03}"), Value::from(i));
+        }
+        let line = event.to_string();
+        let a = auth(&line);
+        assert_eq!(a.vendor_fields.len(), 40);
+        assert_eq!(a.vendor_fields.get("transport_protocol_name").unwrap().chars().count(), 1000);
     }
 
     #[test]

@@ -31,9 +31,20 @@
 //! → `user`. Audit events record completed actions, so `oauth` and `email`
 //! rows have `result` `success`.
 //!
-//! Not mapped, for want of a column: `login_type`, `is_suspicious`,
-//! `client_type`, `ORG_UNIT_NAME`, the Gmail forwarding disposition (not in
-//! the event). Other applications (`drive`, `gmail` message logs, `calendar`,
+//! Fields with no column go into `vendor_fields`: `id.uniqueQualifier`,
+//! `id.customerId`, `actor.profileId`, `actor.callerType`, `actor.key`,
+//! `actor.applicationInfo.oauthClientId` / `.applicationName` /
+//! `.impersonation`, `ownerDomain`, `networkInfo.ipAsn` / `.regionCode` /
+//! `.subdivisionCode`, `resourceDetails` (compact JSON), the
+//! `ipAddress` when it is not an IP address, the event's `type`, and every
+//! parameter of the event whose value is not in a column as
+//! `parameters.<name>` (e.g. `parameters.login_type`,
+//! `parameters.is_suspicious`, `parameters.client_type`,
+//! `parameters.ORG_UNIT_NAME`; multi-values as compact JSON). The parameters a
+//! row's columns are read from are not repeated there, except
+//! `login_challenge_method` / `is_second_factor` (`mfa` only summarises them)
+//! and `NEW_VALUE` (`forward_to` holds only its addresses). The Gmail
+//! forwarding disposition is not in the event. Other applications (`drive`, `gmail` message logs, `calendar`,
 //! ...) and other events (`logout`, `login_challenge`, account warnings, 2SV
 //! changes, ...) are skipped.
 //!
@@ -45,15 +56,32 @@
 
 use serde_json::{Map, Value};
 
-use super::entra_signin::{clean_ip, decode_batch, time_at};
+use super::entra_signin::{clean_ip, decode_batch, keep_paths, time_at};
 use super::m365_audit::addresses;
 use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
-use crate::schema::{AuthEvent, EmailEvent, EventClass, OauthEvent, Row, Timestamp};
+use crate::schema::{AuthEvent, EmailEvent, EventClass, OauthEvent, Row, Str, Timestamp, VendorFields};
 
 /// Decoder for `google-workspace`.
 pub struct GoogleWorkspace;
 
 const NOT_MODELLED: &str = "google-workspace: event not modelled";
+
+/// Activity fields with no column, kept in `vendor_fields` under these names.
+const VENDOR_FIELDS: &[&str] = &[
+    "id.uniqueQualifier",
+    "id.customerId",
+    "actor.profileId",
+    "actor.callerType",
+    "actor.key",
+    "actor.applicationInfo.oauthClientId",
+    "actor.applicationInfo.applicationName",
+    "actor.applicationInfo.impersonation",
+    "ownerDomain",
+    "networkInfo.ipAsn",
+    "networkInfo.regionCode",
+    "networkInfo.subdivisionCode",
+    "resourceDetails",
+];
 
 /// Login challenge methods that are a second factor (or replace the password with one).
 const SECOND_FACTORS: &[&str] = &[
@@ -72,8 +100,10 @@ const SECOND_FACTORS: &[&str] = &[
 
 /// One event of an activity, parameters normalised to plain JSON values.
 struct Event {
-    name: String,
-    params: Vec<(String, Value)>,
+    name: Str<'static>,
+    /// The event's `type`.
+    kind: Option<Str<'static>>,
+    params: Vec<(Str<'static>, Value)>,
 }
 
 impl Event {
@@ -81,11 +111,11 @@ impl Event {
         self.params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v)
     }
 
-    fn text(&self, name: &str) -> Option<String> {
+    fn text(&self, name: &str) -> Option<Str<'static>> {
         match self.get(name)? {
-            Value::String(s) if !s.trim().is_empty() => Some(s.clone()),
-            Value::Number(n) => Some(n.to_string()),
-            Value::Bool(b) => Some(b.to_string()),
+            Value::String(s) if !s.trim().is_empty() => Some(s.clone().into()),
+            Value::Number(n) => Some(n.to_string().into()),
+            Value::Bool(b) => Some(b.to_string().into()),
             _ => None,
         }
     }
@@ -121,14 +151,14 @@ fn param_value(p: &Map<String, Value>) -> Value {
     FIELDS.iter().find_map(|f| json::get(p, f).cloned()).unwrap_or(Value::Null)
 }
 
-fn parameters(v: Option<&Value>) -> Vec<(String, Value)> {
+fn parameters(v: Option<&Value>) -> Vec<(Str<'static>, Value)> {
     match v {
         Some(Value::Array(items)) => items
             .iter()
             .filter_map(Value::as_object)
             .filter_map(|p| json::str_at(p, &["name"]).map(|n| (n, param_value(p))))
             .collect(),
-        Some(Value::Object(m)) => m.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        Some(Value::Object(m)) => m.iter().map(|(k, v)| (Str::Owned(k.clone()), v.clone())).collect(),
         _ => Vec::new(),
     }
 }
@@ -142,30 +172,51 @@ fn events(obj: &Map<String, Value>) -> Result<Vec<Event>, DecodeError> {
                 .ok_or_else(|| DecodeError::new(format!("google-workspace: `events[{i}]` is not an object")))?;
             let name = json::str_at(e, &["name"])
                 .ok_or_else(|| DecodeError::new(format!("google-workspace: `events[{i}]` has no `name`")))?;
-            out.push(Event { name, params: parameters(json::get(e, "parameters")) });
+            out.push(Event { name, kind: json::str_at(e, &["type"]), params: parameters(json::get(e, "parameters")) });
         }
         return Ok(out);
     }
     match json::str_at(obj, &["name"]) {
-        Some(name) => Ok(vec![Event { name, params: parameters(json::get(obj, "parameters")) }]),
+        Some(name) => Ok(vec![Event {
+            name,
+            kind: json::str_at(obj, &["type"]),
+            params: parameters(json::get(obj, "parameters")),
+        }]),
         None => Err(DecodeError::new("google-workspace: missing `events` (or a flattened event `name`)")),
     }
 }
 
 /// Common fields of an activity.
 struct Activity {
-    app: String,
+    app: Str<'static>,
     time: Timestamp,
-    actor: Option<String>,
-    src_ip: Option<String>,
+    actor: Option<Str<'static>>,
+    src_ip: Option<Str<'static>>,
+    /// The activity's fields with no column, shared by its rows.
+    vendor_fields: VendorFields<'static>,
 }
 
-fn vendor() -> Option<String> {
-    Some("Google".to_string())
+fn vendor() -> Option<Str<'static>> {
+    Some("Google".into())
 }
 
-fn product() -> Option<String> {
-    Some("Google Workspace".to_string())
+fn product() -> Option<Str<'static>> {
+    Some("Google Workspace".into())
+}
+
+/// The activity's vendor fields, then the event's `type` and its parameters
+/// not in `mapped` (their value is in a column) as `parameters.<name>`.
+fn vendor_fields(a: &Activity, e: &Event, mapped: &[&str]) -> VendorFields<'static> {
+    let mut out = a.vendor_fields.clone();
+    if let Some(kind) = &e.kind {
+        out.push("type", kind.clone());
+    }
+    for (name, value) in &e.params {
+        if !mapped.iter().any(|m| m.eq_ignore_ascii_case(name)) {
+            json::flatten_into(&mut out, format!("parameters.{name}"), value);
+        }
+    }
+    out
 }
 
 fn is_routing_setting(name: &str) -> bool {
@@ -188,12 +239,12 @@ fn mfa(e: &Event) -> Option<bool> {
     Some(methods.iter().any(|m| SECOND_FACTORS.contains(&m.to_ascii_lowercase().as_str())))
 }
 
-fn split_scopes(values: Vec<String>) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
+fn split_scopes(values: Vec<String>) -> Vec<Str<'static>> {
+    let mut out: Vec<Str<'static>> = Vec::new();
     for v in values {
         for s in v.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()) {
             if !out.iter().any(|x| x == s) {
-                out.push(s.to_string());
+                out.push(s.to_string().into());
             }
         }
     }
@@ -212,14 +263,19 @@ fn scope_data_names(e: &Event) -> Vec<String> {
 }
 
 /// The row for one event, or `None` when it is not modelled.
-fn row(a: &Activity, e: &Event) -> Option<Row> {
+fn row(a: &Activity, e: &Event) -> Option<Row<'static>> {
     let app = a.app.to_ascii_lowercase();
-    let name = e.name.as_str();
-    let event_type = Some(format!("{}.{}", a.app, e.name));
+    let name = e.name.as_ref();
+    let event_type = Some(format!("{}.{}", a.app, e.name).into());
     match (app.as_str(), name) {
         ("login" | "saml", "login_success" | "login_failure") => {
             let failure = name == "login_failure";
             let saml = app == "saml";
+            let mut mapped =
+                if saml { vec!["application_name", "failure_type", "device_id"] } else { vec!["login_failure_type"] };
+            if a.actor.is_none() {
+                mapped.push("affected_email_address");
+            }
             Some(Row::Auth(AuthEvent {
                 time: a.time,
                 vendor: vendor(),
@@ -228,10 +284,11 @@ fn row(a: &Activity, e: &Event) -> Option<Row> {
                 user: a.actor.clone().or_else(|| e.text("affected_email_address")),
                 src_ip: a.src_ip.clone(),
                 app: if saml { e.text("application_name") } else { None },
-                result: Some(if failure { "failure" } else { "success" }.to_string()),
+                result: Some(if failure { "failure" } else { "success" }.into()),
                 reason: if failure { e.text(if saml { "failure_type" } else { "login_failure_type" }) } else { None },
                 mfa: if saml { None } else { mfa(e) },
                 device: if saml { e.text("device_id") } else { None },
+                vendor_fields: vendor_fields(a, e, &mapped),
                 ..Default::default()
             }))
         }
@@ -249,10 +306,11 @@ fn row(a: &Activity, e: &Event) -> Option<Row> {
                 client_app: e.text("app_name"),
                 client_id: e.text("client_id"),
                 scopes,
-                action: Some(name.to_string()),
+                action: Some(name.to_string().into()),
                 admin_consent: Some(false),
-                result: Some("success".to_string()),
+                result: Some("success".into()),
                 src_ip: a.src_ip.clone(),
+                vendor_fields: vendor_fields(a, e, &["app_name", "client_id", "scope", "scope_data"]),
                 ..Default::default()
             }))
         }
@@ -266,10 +324,11 @@ fn row(a: &Activity, e: &Event) -> Option<Row> {
                 user: a.actor.clone(),
                 client_id: e.text("API_CLIENT_NAME"),
                 scopes: split_scopes(e.list("API_SCOPES")),
-                action: Some(if grant { "grant" } else { "revoke" }.to_string()),
+                action: Some(if grant { "grant" } else { "revoke" }.into()),
                 admin_consent: Some(true),
-                result: Some("success".to_string()),
+                result: Some("success".into()),
                 src_ip: a.src_ip.clone(),
+                vendor_fields: vendor_fields(a, e, &["API_CLIENT_NAME", "API_SCOPES"]),
                 ..Default::default()
             }))
         }
@@ -280,19 +339,20 @@ fn row(a: &Activity, e: &Event) -> Option<Row> {
                 if found.is_empty() {
                     vec![d]
                 } else {
-                    found
+                    found.into_iter().map(Into::into).collect()
                 }
             });
             Some(Row::Email(EmailEvent {
                 time: a.time,
                 vendor: vendor(),
                 product: product(),
-                kind: Some("mailbox_forwarding".to_string()),
+                kind: Some("mailbox_forwarding".into()),
                 operation: Some(e.name.clone()),
                 user: a.actor.clone(),
                 forward_to: forward_to.unwrap_or_default(),
-                result: Some("success".to_string()),
+                result: Some("success".into()),
                 src_ip: a.src_ip.clone(),
+                vendor_fields: vendor_fields(a, e, &["email_forwarding_destination_address"]),
                 ..Default::default()
             }))
         }
@@ -302,21 +362,25 @@ fn row(a: &Activity, e: &Event) -> Option<Row> {
         {
             let setting = e.text("SETTING_NAME").unwrap_or_default();
             let rule_name = match e.text("USER_DEFINED_SETTING_NAME") {
-                Some(u) => format!("{setting}: {u}"),
+                Some(u) => format!("{setting}: {u}").into(),
                 None => setting,
             };
             Some(Row::Email(EmailEvent {
                 time: a.time,
                 vendor: vendor(),
                 product: product(),
-                kind: Some("routing_setting".to_string()),
+                kind: Some("routing_setting".into()),
                 operation: Some(e.name.clone()),
                 user: a.actor.clone(),
                 actor: a.actor.clone(),
                 rule_name: Some(rule_name),
-                forward_to: e.text("NEW_VALUE").map(|v| addresses(&v)).unwrap_or_default(),
-                result: Some("success".to_string()),
+                forward_to: e
+                    .text("NEW_VALUE")
+                    .map(|v| addresses(&v).into_iter().map(Into::into).collect())
+                    .unwrap_or_default(),
+                result: Some("success".into()),
                 src_ip: a.src_ip.clone(),
+                vendor_fields: vendor_fields(a, e, &["SETTING_NAME", "USER_DEFINED_SETTING_NAME"]),
                 ..Default::default()
             }))
         }
@@ -329,12 +393,14 @@ fn decode_one(obj: &Map<String, Value>, out: &mut Vec<Row>) -> Result<DecodeOutc
         .ok_or_else(|| DecodeError::new("google-workspace: missing `id.applicationName`"))?;
     let time = time_at(&[(obj, &["id", "time"])], "google-workspace", "`id.time`")?;
     let events = events(obj)?;
-    let activity = Activity {
-        app,
-        time,
-        actor: json::str_at(obj, &["actor", "email"]),
-        src_ip: json::str_at(obj, &["ipAddress"]).and_then(|ip| clean_ip(&ip)),
-    };
+    let src_ip = json::str_at(obj, &["ipAddress"]).and_then(|ip| clean_ip(&ip));
+    let mut vendor_fields = VendorFields::default();
+    keep_paths(obj, VENDOR_FIELDS, &mut vendor_fields);
+    if src_ip.is_none() {
+        // Not an address: kept as logged rather than dropped.
+        keep_paths(obj, &["ipAddress"], &mut vendor_fields);
+    }
+    let activity = Activity { app, time, actor: json::str_at(obj, &["actor", "email"]), src_ip, vendor_fields };
     let before = out.len();
     out.extend(events.iter().filter_map(|e| row(&activity, e)));
     match out.len() - before {
@@ -382,13 +448,13 @@ mod tests {
         DOCUMENTED.lines().nth(i).unwrap()
     }
 
-    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row>), DecodeError> {
+    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row<'_>>), DecodeError> {
         let mut out = Vec::new();
         let o = GoogleWorkspace.decode(line.as_bytes(), RecordContext::default(), &mut out)?;
         Ok((o, out))
     }
 
-    fn one(line: &str) -> Row {
+    fn one(line: &str) -> Row<'_> {
         match decode(line).unwrap() {
             (DecodeOutcome::Parsed(1), mut rows) => rows.pop().unwrap(),
             other => panic!("expected one row, got {other:?}"),
@@ -520,7 +586,7 @@ mod tests {
             Some("123456789012-abcdefghijklmnopqrstuvwxyz123456.apps.googleusercontent.com")
         );
         assert_eq!(o.scopes.len(), 4);
-        assert!(o.scopes.contains(&"https://www.googleapis.com/auth/admin.directory.user".to_string()));
+        assert!(o.scopes.iter().any(|s| s == "https://www.googleapis.com/auth/admin.directory.user"));
         assert_eq!(o.src_ip.as_deref(), Some("192.0.2.1"));
         assert_eq!(o.time.to_rfc3339(), "2024-01-15T10:30:00.000Z");
         let saml = lines.iter().find(|l| l.contains("Some SAML Application")).unwrap();
@@ -536,6 +602,57 @@ mod tests {
             authorize.replace("\"applicationName\"", "\"applicationname\"").replace("\"ipAddress\"", "\"ipaddress\"");
         let Row::Oauth(l) = one(&lower) else { panic!() };
         assert_eq!((l.src_ip, l.client_id), (o.src_ip, o.client_id));
+    }
+
+    #[test]
+    fn vendor_fields_keep_what_has_no_column() {
+        let Row::Auth(ok) = one(documented(0)) else { panic!("expected auth") };
+        let v = &ok.vendor_fields;
+        assert_eq!(v.get("id.uniqueQualifier"), Some("-4410012378812663801"));
+        assert_eq!(v.get("id.customerId"), Some("C03az79cb"));
+        assert_eq!(v.get("actor.profileId"), Some("114511147312345678901"));
+        assert_eq!(v.get("actor.callerType"), Some("USER"));
+        assert_eq!(v.get("ownerDomain"), Some("example.com"));
+        assert_eq!(v.get("type"), Some("login"));
+        assert_eq!(v.get("parameters.login_type"), Some("google_password"));
+        assert_eq!(v.get("parameters.is_suspicious"), Some("false"));
+        assert_eq!(v.get("parameters.login_challenge_method"), Some(r#"["password","google_authenticator"]"#));
+        assert_eq!(v.get("ipAddress"), None, "an address: in `src_ip`");
+        let Row::Auth(bad) = one(documented(1)) else { panic!("expected auth") };
+        assert_eq!(bad.vendor_fields.get("parameters.login_failure_type"), None, "in `reason`");
+
+        let Row::Oauth(o) = one(documented(2)) else { panic!("expected oauth") };
+        assert_eq!(o.vendor_fields.get("parameters.client_type"), Some("WEB"));
+        assert_eq!(o.vendor_fields.get("type"), Some("auth"));
+        for mapped in ["client_id", "app_name", "scope", "scope_data"] {
+            assert_eq!(o.vendor_fields.get(&format!("parameters.{mapped}")), None, "{mapped}");
+        }
+
+        // The routing rule keeps the raw setting and the org unit; the spam-list event has no row.
+        let (_, rows) = decode(documented(5)).unwrap();
+        let Row::Email(r) = &rows[0] else { panic!("expected email") };
+        assert_eq!(r.vendor_fields.get("parameters.ORG_UNIT_NAME"), Some("Finance"));
+        assert_eq!(
+            r.vendor_fields.get("parameters.NEW_VALUE"),
+            Some("Add more recipients: archive@exfil-example.net; Affect: inbound, internal-receiving")
+        );
+        assert_eq!(r.vendor_fields.get("parameters.SETTING_NAME"), None, "in `rule_name`");
+        assert_eq!(r.vendor_fields.get("type"), Some("EMAIL_SETTINGS"));
+
+        let Row::Auth(saml) = one(documented(7)) else { panic!("expected auth") };
+        assert_eq!(saml.vendor_fields.get("parameters.initiated_by"), Some("sp"));
+        assert_eq!(saml.vendor_fields.get("parameters.orgunit_path"), Some("/Sales"));
+        assert_eq!(
+            saml.vendor_fields.get("parameters.saml_status_code"),
+            Some("urn:oasis:names:tc:SAML:2.0:status:Requester")
+        );
+        assert_eq!(saml.vendor_fields.get("parameters.application_name"), None, "in `app`");
+
+        // A value that is not an IP address is kept rather than dropped.
+        let odd = documented(0).replace("2001:db8:85a3::8a2e:370:7334", "unknown");
+        let Row::Auth(u) = one(&odd) else { panic!("expected auth") };
+        assert_eq!(u.src_ip, None);
+        assert_eq!(u.vendor_fields.get("ipAddress"), Some("unknown"));
     }
 
     #[test]

@@ -5,6 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::DecodeError;
+use crate::schema::{Str, VendorFields};
 
 /// Parse a record as a JSON object.
 pub fn parse_object(text: &str) -> Result<Map<String, Value>, DecodeError> {
@@ -42,11 +43,11 @@ pub fn path<'a>(obj: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a Value>
 }
 
 /// A non-empty string at `keys` (numbers and booleans are rendered as text).
-pub fn str_at(obj: &Map<String, Value>, keys: &[&str]) -> Option<String> {
+pub fn str_at(obj: &Map<String, Value>, keys: &[&str]) -> Option<Str<'static>> {
     match path(obj, keys)? {
-        Value::String(s) if !s.is_empty() && s != "null" => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Value::String(s) if !s.is_empty() && s != "null" => Some(Str::Owned(s.clone())),
+        Value::Number(n) => Some(Str::Owned(n.to_string())),
+        Value::Bool(b) => Some(Str::Borrowed(if *b { "true" } else { "false" })),
         _ => None,
     }
 }
@@ -77,4 +78,46 @@ pub fn parse_bool(s: &str) -> Option<bool> {
         "false" | "0" | "no" | "f" => Some(false),
         _ => None,
     }
+}
+
+/// Keep a vendor field that has no column: `value` goes into `out` under
+/// `key`, the vendor's own (dotted) name. Strings are kept as they are,
+/// numbers and booleans as text, arrays as compact JSON; an object becomes
+/// one field per member (`key.member`, recursively; below three levels, the
+/// rest of it as compact JSON). `null`, `"null"`, empty strings and empty
+/// arrays / objects are not kept. Bounded so that one record cannot bloat
+/// its row: once `out` holds 40 fields nothing more is added, and a value
+/// longer than 1,000 characters is cut there.
+pub fn flatten_into<'a>(out: &mut VendorFields<'a>, key: impl Into<Str<'a>>, value: &Value) {
+    const MAX_FIELDS: usize = 40;
+    const MAX_CHARS: usize = 1000;
+    const MAX_DEPTH: usize = 3;
+
+    fn walk<'a>(out: &mut VendorFields<'a>, key: Str<'a>, value: &Value, depth: usize) {
+        if out.len() >= MAX_FIELDS {
+            return;
+        }
+        let mut text = match value {
+            Value::Null => return,
+            Value::String(s) if s.is_empty() || s == "null" => return,
+            Value::String(s) => s.clone(),
+            Value::Number(n) => n.to_string(),
+            Value::Bool(b) => b.to_string(),
+            Value::Array(a) if a.is_empty() => return,
+            Value::Object(m) if m.is_empty() => return,
+            Value::Object(m) if depth < MAX_DEPTH => {
+                for (k, v) in m {
+                    walk(out, Str::Owned(format!("{key}.{k}")), v, depth + 1);
+                }
+                return;
+            }
+            other => other.to_string(),
+        };
+        if let Some((cut, _)) = text.char_indices().nth(MAX_CHARS) {
+            text.truncate(cut);
+        }
+        out.push(key, text);
+    }
+
+    walk(out, key.into(), value, 1);
 }

@@ -20,12 +20,15 @@
 //! | `Name` parameter (inbox rules: else `Identity`) | `rule_name` |
 //! | `ForwardTo`, `ForwardAsAttachmentTo`, `RedirectTo`, `ForwardingSmtpAddress`, `ForwardingAddress`, `BlindCopyTo`, `CopyTo`, `RedirectMessageTo`, `AddToRecipients` (every address, `smtp:` and display names removed) | `forward_to` |
 //! | `DeleteMessage`/`MarkAsRead` = True, `MoveToFolder` to RSS / Archive / Deleted Items / Junk / Conversation History, or `DeliverToMailboxAndForward` = False | `hides_mail` |
+//! | `Id`, `Workload`, `RecordType`, `OrganizationId`, `OrganizationName`, `UserType`, `UserKey`, `ObjectId`, `ExternalAccess`, `OriginatingServer`, `SessionId`, `ClientInfoString`, `AppId`, `ClientAppId`, `ActorContextId`, `AzureActiveDirectoryEventType`, `InterSystemsId`, `ErrorNumber`, `DeviceProperties` (compact JSON) | `vendor_fields`, under these names |
+//! | every `Parameters[]` / `OperationProperties[]` / `ExtendedProperties[]` entry whose value is not in a column (the forwarding parameters, the one that gave `user` or `rule_name`, and the `UserAgent` extended property are) | `vendor_fields` as `Parameters.<Name>`, `OperationProperties.<Name>`, `ExtendedProperties.<Name>` |
 
 use serde_json::{Map, Value};
 
+use super::entra_signin::keep_paths;
 use super::time::parse_any;
 use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
-use crate::schema::{AuthEvent, EmailEvent, EventClass, Row};
+use crate::schema::{AuthEvent, EmailEvent, EventClass, Row, Str, VendorFields};
 
 /// Decoder for `m365-audit`.
 pub struct M365Audit;
@@ -45,8 +48,49 @@ const FORWARD_PARAMS: &[&str] = &[
 const HIDING_FOLDERS: &[&str] =
     &["rss feeds", "rss subscriptions", "archive", "deleted items", "junk email", "conversation history"];
 
+/// Record fields with no column, kept in `vendor_fields` under these names.
+const VENDOR_FIELDS: &[&str] = &[
+    "Id",
+    "Workload",
+    "RecordType",
+    "OrganizationId",
+    "OrganizationName",
+    "UserType",
+    "UserKey",
+    "ObjectId",
+    "ExternalAccess",
+    "OriginatingServer",
+    "SessionId",
+    "ClientInfoString",
+    "AppId",
+    "ClientAppId",
+    "ActorContextId",
+    "AzureActiveDirectoryEventType",
+    "InterSystemsId",
+    "ErrorNumber",
+    "DeviceProperties",
+];
+
+/// Keep every `Name` / `Value` entry of the `arrays` (`Parameters`, ...) in
+/// `out` as `<array>.<Name>`, except the names in `mapped` (their value is in
+/// a column).
+fn keep_name_values(obj: &Map<String, Value>, arrays: &[&str], mapped: &[&str], out: &mut VendorFields<'_>) {
+    for key in arrays {
+        let Some(Value::Array(items)) = json::get(obj, key) else { continue };
+        for item in items.iter().filter_map(Value::as_object) {
+            let Some(name) = json::str_at(item, &["Name"]) else { continue };
+            if mapped.iter().any(|m| m.eq_ignore_ascii_case(&name)) {
+                continue;
+            }
+            if let Some(v) = json::get(item, "Value") {
+                json::flatten_into(out, format!("{key}.{name}"), v);
+            }
+        }
+    }
+}
+
 /// `Parameters` (or `OperationProperties`) as (name, value) pairs.
-fn parameters(obj: &Map<String, Value>) -> Vec<(String, String)> {
+fn parameters(obj: &Map<String, Value>) -> Vec<(Str<'static>, Str<'static>)> {
     let mut out = Vec::new();
     for key in ["Parameters", "OperationProperties"] {
         if let Some(Value::Array(items)) = json::get(obj, key) {
@@ -60,8 +104,8 @@ fn parameters(obj: &Map<String, Value>) -> Vec<(String, String)> {
     out
 }
 
-fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str()).filter(|v| !v.is_empty())
+fn param<'a>(params: &'a [(Str<'static>, Str<'static>)], name: &str) -> Option<&'a str> {
+    params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_ref()).filter(|v| !v.is_empty())
 }
 
 fn is_true(v: Option<&str>) -> bool {
@@ -91,25 +135,27 @@ pub fn addresses(value: &str) -> Vec<String> {
 }
 
 /// `1.2.3.4:5678` → `1.2.3.4`; `[::1]:443` → `::1`; IPv6 unchanged.
-fn client_ip(raw: &str) -> Option<String> {
+fn client_ip(raw: &str) -> Option<Str<'static>> {
     let s = raw.trim();
     if s.is_empty() {
         return None;
     }
     if let Some(rest) = s.strip_prefix('[') {
-        return rest.split(']').next().map(str::to_string);
+        return rest.split(']').next().map(|ip| ip.to_string().into());
     }
     match s.rsplit_once(':') {
-        Some((ip, port)) if !ip.contains(':') && port.chars().all(|c| c.is_ascii_digit()) => Some(ip.to_string()),
-        _ => Some(s.to_string()),
+        Some((ip, port)) if !ip.contains(':') && port.chars().all(|c| c.is_ascii_digit()) => {
+            Some(ip.to_string().into())
+        }
+        _ => Some(s.to_string().into()),
     }
 }
 
-fn result(v: Option<String>) -> Option<String> {
+fn result(v: Option<Str<'static>>) -> Option<Str<'static>> {
     v.map(|r| match r.to_ascii_lowercase().as_str() {
-        "true" | "succeeded" | "success" | "partiallysucceeded" => "success".to_string(),
-        "false" | "failed" | "failure" => "failure".to_string(),
-        other => other.to_string(),
+        "true" | "succeeded" | "success" | "partiallysucceeded" => "success".into(),
+        "false" | "failed" | "failure" => "failure".into(),
+        other => other.to_string().into(),
     })
 }
 
@@ -136,8 +182,10 @@ impl Decoder for M365Audit {
             .or_else(|| json::str_at(&obj, &["ActorIpAddress"]))
             .and_then(|s| client_ip(&s));
         let res = result(json::str_at(&obj, &["ResultStatus"]));
-        let vendor = Some("Microsoft".to_string());
-        let product = Some("Microsoft 365 Unified Audit Log".to_string());
+        let vendor = Some("Microsoft".into());
+        let product = Some("Microsoft 365 Unified Audit Log".into());
+        let mut vendor_fields = VendorFields::default();
+        keep_paths(&obj, VENDOR_FIELDS, &mut vendor_fields);
 
         if op == "userloggedin" || op == "userloginfailed" {
             let ua = match json::get(&obj, "ExtendedProperties") {
@@ -148,6 +196,8 @@ impl Decoder for M365Audit {
                     .and_then(|i| json::str_at(i, &["Value"])),
                 _ => None,
             };
+            keep_name_values(&obj, &["ExtendedProperties"], &["UserAgent"], &mut vendor_fields);
+            keep_name_values(&obj, &["Parameters", "OperationProperties"], &[], &mut vendor_fields);
             out.push(Row::Auth(AuthEvent {
                 time,
                 vendor,
@@ -156,9 +206,10 @@ impl Decoder for M365Audit {
                 user: user_id,
                 src_ip,
                 app: json::str_at(&obj, &["ApplicationId"]),
-                result: Some(if op == "userloggedin" { "success" } else { "failure" }.to_string()),
+                result: Some(if op == "userloggedin" { "success" } else { "failure" }.into()),
                 reason: json::str_at(&obj, &["LogonError"]),
                 user_agent: ua,
+                vendor_fields,
                 ..Default::default()
             }));
             return Ok(DecodeOutcome::Parsed(1));
@@ -200,32 +251,49 @@ impl Decoder for M365Audit {
                 .is_some_and(|f| HIDING_FOLDERS.contains(&f.trim().to_ascii_lowercase().as_str()))
             || param(&params, "DeliverToMailboxAndForward").and_then(json::parse_bool) == Some(false);
         let object_id = json::str_at(&obj, &["ObjectId"]);
-        let mailbox = param(&params, "Mailbox")
-            .filter(|m| m.contains('@'))
-            .map(str::to_string)
-            .or_else(|| param(&params, "Identity").filter(|i| i.contains('@') && !i.contains('\\')).map(str::to_string))
+        // The parameter that names the mailbox, and the one that names the rule.
+        let mailbox_param = if param(&params, "Mailbox").is_some_and(|m| m.contains('@')) {
+            Some("Mailbox")
+        } else if param(&params, "Identity").is_some_and(|i| i.contains('@') && !i.contains('\\')) {
+            Some("Identity")
+        } else {
+            None
+        };
+        let mailbox = mailbox_param
+            .and_then(|p| param(&params, p))
+            .map(|m| Str::Owned(m.to_string()))
             .or_else(|| {
-                object_id.as_deref().and_then(|o| o.split('\\').next()).filter(|o| o.contains('@')).map(str::to_string)
+                object_id
+                    .as_deref()
+                    .and_then(|o| o.split('\\').next())
+                    .filter(|o| o.contains('@'))
+                    .map(|o| Str::Owned(o.to_string()))
             })
             .or_else(|| user_id.clone());
         let actor = user_id.filter(|u| Some(u) != mailbox.as_ref());
-        let rule_name = param(&params, "Name")
-            .or_else(|| param(&params, "RuleName"))
-            .or_else(|| if kind == "mailbox_forwarding" { None } else { param(&params, "Identity") })
-            .map(str::to_string);
+        let rule_param = ["Name", "RuleName"]
+            .into_iter()
+            .chain((kind != "mailbox_forwarding").then_some("Identity"))
+            .find(|p| param(&params, p).is_some());
+        let rule_name = rule_param.and_then(|p| param(&params, p)).map(|r| Str::Owned(r.to_string()));
+        let mut mapped: Vec<&str> = FORWARD_PARAMS.to_vec();
+        mapped.extend(mailbox_param.into_iter().chain(rule_param));
+        keep_name_values(&obj, &["Parameters", "OperationProperties"], &mapped, &mut vendor_fields);
+        keep_name_values(&obj, &["ExtendedProperties"], &[], &mut vendor_fields);
         out.push(Row::Email(EmailEvent {
             time,
             vendor,
             product,
-            kind: Some(kind.to_string()),
+            kind: Some(kind.into()),
             operation: Some(operation),
             user: mailbox,
             actor,
             rule_name,
-            forward_to,
+            forward_to: forward_to.into_iter().map(Into::into).collect(),
             hides_mail: Some(hides),
             result: res,
             src_ip,
+            vendor_fields,
             ..Default::default()
         }));
         Ok(DecodeOutcome::Parsed(1))
@@ -256,13 +324,13 @@ mod tests {
             .collect()
     }
 
-    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row>), DecodeError> {
+    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row<'_>>), DecodeError> {
         let mut out = Vec::new();
         let o = M365Audit.decode(line.as_bytes(), RecordContext::default(), &mut out)?;
         Ok((o, out))
     }
 
-    fn email(line: &str) -> EmailEvent {
+    fn email(line: &str) -> EmailEvent<'_> {
         match decode(line).unwrap().1.pop() {
             Some(Row::Email(e)) => e,
             other => panic!("expected email, got {other:?}"),
@@ -319,6 +387,53 @@ mod tests {
         );
         assert!(decode("{not json").unwrap_err().reason.contains("invalid JSON"));
         assert!(decode(r#"{"Operation":"New-InboxRule"}"#).unwrap_err().reason.contains("CreationTime"));
+    }
+
+    #[test]
+    fn vendor_fields_keep_what_has_no_column() {
+        let e = email(DEMO.lines().next().unwrap());
+        let v = &e.vendor_fields;
+        assert_eq!(v.get("Id"), Some("m1"));
+        assert_eq!(v.get("Workload"), Some("Exchange"));
+        assert_eq!(v.get("RecordType"), Some("1"));
+        assert_eq!(v.get("OrganizationId"), Some("4f1c0a52-0000-4000-8000-0000c0ffee00"));
+        assert_eq!(v.get("OrganizationName"), Some("corp.example.com"));
+        assert_eq!(v.get("UserType"), Some("0"));
+        assert_eq!(v.get("UserKey"), Some("1003200012345678"));
+        assert_eq!(v.get("ObjectId"), Some("eve.martin@corp.example.com"));
+        assert_eq!(v.get("ExternalAccess"), Some("false"));
+        assert_eq!(v.get("SessionId"), Some("5c9f0d3e-0000-4000-8000-000000000001"));
+        assert_eq!(v.get("Parameters.From"), Some("payroll@corp.example.com"));
+        assert_eq!(v.get("Parameters.DeleteMessage"), Some("True"));
+        assert_eq!(v.get("Parameters.StopProcessingRules"), Some("True"));
+        // In columns: `rule_name`, `forward_to`.
+        assert_eq!(v.get("Parameters.Name"), None);
+        assert_eq!(v.get("Parameters.ForwardTo"), None);
+
+        // Lower-cased keys: the same names.
+        let lines = samples(EXCHANGE);
+        let m = email(lines.iter().find(|l| l.contains("marge.simpson@simpsons.com")).unwrap());
+        let v = &m.vendor_fields;
+        assert_eq!(v.get("Id"), Some("111-22-33"));
+        assert_eq!(v.get("UserType"), Some("2"));
+        assert_eq!(v.get("ObjectId"), Some("homer.simpson"));
+        assert_eq!(v.get("OriginatingServer"), Some("QWERTY (1.2.3.4)"));
+        assert_eq!(v.get("Parameters.DeliverToMailboxAndForward"), Some("True"));
+        assert_eq!(v.get("Parameters.Identity"), None, "the mailbox, in `user`");
+        assert_eq!(v.get("Parameters.ForwardingSmtpAddress"), None);
+
+        let lines = samples(AAD);
+        let (_, rows) = decode(lines.iter().find(|l| l.contains("UserLoginFailed")).unwrap()).unwrap();
+        let Some(Row::Auth(a)) = rows.first() else { panic!("expected auth") };
+        let v = &a.vendor_fields;
+        assert_eq!(v.get("Id"), Some("abc-def-123"));
+        assert_eq!(v.get("Workload"), Some("AzureActiveDirectory"));
+        assert_eq!(v.get("RecordType"), Some("15"));
+        assert_eq!(v.get("ObjectId"), Some("aa-11-22-bb"));
+        assert_eq!(v.get("ActorContextId"), Some("123-abc-xyz-567"));
+        assert_eq!(v.get("ExtendedProperties.RequestType"), Some("Login:login"));
+        assert_eq!(v.get("ExtendedProperties.UserAuthenticationMethod"), Some("1"));
+        assert_eq!(v.get("ExtendedProperties.UserAgent"), None, "in `user_agent`");
     }
 
     #[test]

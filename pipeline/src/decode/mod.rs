@@ -14,6 +14,8 @@ pub mod auto;
 pub mod bind_query;
 pub mod cef;
 pub mod cisco_asa;
+#[cfg(test)]
+pub(crate) mod doc_example;
 pub mod entra_audit;
 pub mod entra_signin;
 pub mod floodlight_json;
@@ -27,6 +29,7 @@ pub mod panos;
 pub mod registry;
 pub mod squid;
 pub mod stage;
+pub mod text;
 pub mod time;
 pub mod umbrella_dns;
 pub mod w3c;
@@ -83,9 +86,16 @@ pub trait Decoder: Send + Sync {
     /// The event classes this format can produce.
     fn classes(&self) -> &'static [EventClass];
 
-    /// Decode one record, appending rows to `out`. Origin columns (`event_id`,
-    /// `origin`, `format`) are filled in by the caller.
-    fn decode(&self, record: &[u8], ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError>;
+    /// Decode one record, appending rows to `out`. Rows may borrow text from
+    /// `record` and header lines in `ctx` (slicing allocates nothing). Origin columns (`event_id`,
+    /// `origin`, `format`) are filled in by the caller. On error, rows this
+    /// call appended are discarded by the caller.
+    fn decode<'a>(
+        &self,
+        record: &'a [u8],
+        ctx: RecordContext<'a>,
+        out: &mut Vec<Row<'a>>,
+    ) -> Result<DecodeOutcome, DecodeError>;
 }
 
 /// Helper for decoders: the record as UTF-8 text, trimmed of line endings and

@@ -20,26 +20,71 @@
 //! | `target[]` of type `AppInstance` (auth) or `PublicClientApp`/`AppInstance` (oauth): `displayName` | `app` / `client_app` |
 //! | `debugContext.debugData.clientId` (else the client target's `id`) | `client_id` |
 //! | `debugContext.debugData.grantedScopes` / `scopes` (space or comma separated) | `scopes` |
+//! | `uuid`, `severity`, `displayMessage`, `legacyEventType`, `actor.id` / `.type`, `client.zone`, `client.userAgent.browser`, `client.geographicalContext.country` / `.state` / `.city` / `.postalCode` / `.geolocation.lat` / `.geolocation.lon`, `authenticationContext.externalSessionId` / `.rootSessionId` / `.authenticationProvider` / `.credentialProvider` / `.credentialType` / `.interface` / `.issuer.id` / `.issuer.type`, `securityContext.asNumber` / `.asOrg` / `.isp` / `.domain` / `.isProxy`, `debugContext.debugData.` `requestId` / `requestUri` / `url` / `threatSuspected` / `risk` / `behaviors` / `factor` / `deviceFingerprint` / `authnRequestId` / `origin`, `transaction.id` / `.type` / `.detail.*`, `request.ipChain` (compact JSON) | `vendor_fields`, under these names (whatever the case of the record's keys) |
 
 use serde_json::{Map, Value};
 
+use super::entra_signin::keep_paths;
 use super::time::parse_any;
 use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
-use crate::schema::{AuthEvent, EventClass, OauthEvent, Row};
+use crate::schema::{AuthEvent, EventClass, OauthEvent, Row, Str, VendorFields};
 
 /// Decoder for `okta`.
 pub struct Okta;
 
-fn result(r: Option<String>) -> Option<String> {
+/// Okta fields with no column, kept in `vendor_fields` under these names.
+const VENDOR_FIELDS: &[&str] = &[
+    "uuid",
+    "severity",
+    "displayMessage",
+    "legacyEventType",
+    "actor.id",
+    "actor.type",
+    "client.zone",
+    "client.userAgent.browser",
+    "client.geographicalContext.country",
+    "client.geographicalContext.state",
+    "client.geographicalContext.city",
+    "client.geographicalContext.postalCode",
+    "client.geographicalContext.geolocation",
+    "authenticationContext.externalSessionId",
+    "authenticationContext.rootSessionId",
+    "authenticationContext.authenticationProvider",
+    "authenticationContext.credentialProvider",
+    "authenticationContext.credentialType",
+    "authenticationContext.interface",
+    "authenticationContext.issuer",
+    "securityContext.asNumber",
+    "securityContext.asOrg",
+    "securityContext.isp",
+    "securityContext.domain",
+    "securityContext.isProxy",
+    "debugContext.debugData.requestId",
+    "debugContext.debugData.requestUri",
+    "debugContext.debugData.url",
+    "debugContext.debugData.threatSuspected",
+    "debugContext.debugData.risk",
+    "debugContext.debugData.behaviors",
+    "debugContext.debugData.factor",
+    "debugContext.debugData.deviceFingerprint",
+    "debugContext.debugData.authnRequestId",
+    "debugContext.debugData.origin",
+    "transaction.id",
+    "transaction.type",
+    "transaction.detail",
+    "request.ipChain",
+];
+
+fn result(r: Option<Str<'static>>) -> Option<Str<'static>> {
     r.map(|r| match r.to_ascii_uppercase().as_str() {
-        "SUCCESS" | "ALLOW" => "success".to_string(),
-        "FAILURE" | "DENY" => "failure".to_string(),
-        _ => r.to_ascii_lowercase(),
+        "SUCCESS" | "ALLOW" => "success".into(),
+        "FAILURE" | "DENY" => "failure".into(),
+        _ => r.to_ascii_lowercase().into(),
     })
 }
 
 /// The first target of one of `types`: (displayName, id).
-fn target(obj: &Map<String, Value>, types: &[&str]) -> Option<(Option<String>, Option<String>)> {
+fn target(obj: &Map<String, Value>, types: &[&str]) -> Option<(Option<Str<'static>>, Option<Str<'static>>)> {
     let Some(Value::Array(targets)) = json::get(obj, "target") else { return None };
     targets.iter().filter_map(Value::as_object).find_map(|t| {
         let ty = json::str_at(t, &["type"])?;
@@ -72,8 +117,10 @@ impl Decoder for Okta {
         let src_ip = json::str_at(&obj, &["client", "ipAddress"]);
         let user_agent = json::str_at(&obj, &["client", "userAgent", "rawUserAgent"]);
         let outcome = result(json::str_at(&obj, &["outcome", "result"]));
-        let vendor = Some("Okta".to_string());
-        let product = Some("Okta System Log".to_string());
+        let vendor = Some("Okta".into());
+        let product = Some("Okta System Log".into());
+        let mut vendor_fields = VendorFields::default();
+        keep_paths(&obj, VENDOR_FIELDS, &mut vendor_fields);
         if et == "user.session.start" || et.starts_with("user.authentication.") {
             let mfa = et.contains("mfa") || json::path(&obj, &["debugContext", "debugData", "factor"]).is_some();
             out.push(Row::Auth(AuthEvent {
@@ -91,6 +138,7 @@ impl Decoder for Okta {
                 os: json::str_at(&obj, &["client", "userAgent", "os"]),
                 device: json::str_at(&obj, &["client", "device"]),
                 event_type: Some(event_type),
+                vendor_fields,
                 ..Default::default()
             }));
             return Ok(DecodeOutcome::Parsed(1));
@@ -110,7 +158,7 @@ impl Decoder for Okta {
                 .or_else(|| client.as_ref().and_then(|c| c.1.clone()));
             let scopes = json::str_at(&obj, &["debugContext", "debugData", "grantedScopes"])
                 .or_else(|| json::str_at(&obj, &["debugContext", "debugData", "scopes"]))
-                .map(|s| s.split([' ', ',']).filter(|x| !x.is_empty()).map(str::to_string).collect())
+                .map(|s| s.split([' ', ',']).filter(|x| !x.is_empty()).map(|x| Str::Owned(x.to_string())).collect())
                 .unwrap_or_default();
             out.push(Row::Oauth(OauthEvent {
                 time,
@@ -121,10 +169,11 @@ impl Decoder for Okta {
                 client_app: client.and_then(|c| c.0),
                 client_id,
                 scopes,
-                action: Some(action.to_string()),
+                action: Some(action.into()),
                 result: outcome,
                 src_ip,
                 user_agent,
+                vendor_fields,
                 ..Default::default()
             }));
             return Ok(DecodeOutcome::Parsed(1));
@@ -150,7 +199,7 @@ mod tests {
             .collect()
     }
 
-    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row>), DecodeError> {
+    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row<'_>>), DecodeError> {
         let mut out = Vec::new();
         let o = Okta.decode(line.as_bytes(), RecordContext::default(), &mut out)?;
         Ok((o, out))
@@ -167,7 +216,8 @@ mod tests {
         assert_eq!(a.os.as_deref(), Some("Mac OS X"));
         assert_eq!(a.time.to_rfc3339(), "2022-03-22T14:21:53.225Z");
         // Lower-cased keys, as some collectors write them, decode the same.
-        let (_, lower) = decode(&line.to_ascii_lowercase()).unwrap();
+        let lower_line = line.to_ascii_lowercase();
+        let (_, lower) = decode(&lower_line).unwrap();
         let Row::Auth(l) = &lower[0] else { panic!() };
         assert_eq!(l.src_ip, a.src_ip);
     }
@@ -181,8 +231,70 @@ mod tests {
         assert_eq!(o.client_app.as_deref(), Some("Otter.ai"));
         assert_eq!(o.client_id.as_deref(), Some("0oa8otter2026xyz"));
         assert_eq!(o.action.as_deref(), Some("consent"));
-        assert!(o.scopes.contains(&"offline_access".to_string()));
+        assert!(o.scopes.iter().any(|s| s == "offline_access"));
         assert_eq!(o.result.as_deref(), Some("success"));
+    }
+
+    #[test]
+    fn vendor_fields_keep_what_has_no_column() {
+        let line = samples().into_iter().find(|l| l.contains("casey.hill@hey.com")).unwrap();
+        let (_, rows) = decode(&line).unwrap();
+        let Row::Auth(a) = &rows[0] else { panic!("expected auth") };
+        let v = &a.vendor_fields;
+        assert_eq!(v.get("uuid"), Some("aac560bd-f125-11ee-9caa-cd5d09945def"));
+        assert_eq!(v.get("severity"), Some("INFO"));
+        assert_eq!(v.get("displayMessage"), Some("User login to Okta"));
+        assert_eq!(v.get("legacyEventType"), Some("core.user_auth.login_success"));
+        assert_eq!(v.get("actor.id"), Some("00ubewfku1EX0WCFk697"));
+        assert_eq!(v.get("authenticationContext.externalSessionId"), Some("idxvF50v_5sT2-GOA7_K0Amyw"));
+        assert_eq!(v.get("securityContext.asNumber"), Some("7018"));
+        assert_eq!(v.get("securityContext.asOrg"), Some("at&t corp."));
+        assert_eq!(v.get("securityContext.isp"), Some("att services inc"));
+        assert_eq!(v.get("securityContext.domain"), Some("sbcglobal.net"));
+        assert_eq!(v.get("securityContext.isProxy"), Some("false"));
+        assert_eq!(v.get("client.geographicalContext.country"), Some("United States"));
+        assert_eq!(v.get("client.geographicalContext.city"), Some("Atlanta"));
+        assert_eq!(v.get("client.geographicalContext.geolocation.lat"), Some("33.9794"));
+        assert_eq!(v.get("debugContext.debugData.requestUri"), Some("/idp/idx/challenge/answer"));
+        assert_eq!(v.get("debugContext.debugData.threatSuspected"), Some("false"));
+        assert_eq!(v.get("transaction.id"), Some("601b158a3b3e23be5bbf74d0fe63cd78"));
+        assert_eq!(v.get("transaction.type"), Some("WEB"));
+        let chain: Value = serde_json::from_str(v.get("request.ipChain").unwrap()).unwrap();
+        assert_eq!(chain[0]["ip"], "99.108.5.25");
+        // Mapped fields, `"null"` and empty objects are not repeated.
+        assert_eq!(v.get("client.ipAddress"), None);
+        assert_eq!(v.get("client.zone"), None);
+        assert_eq!(v.get("transaction.detail"), None);
+        assert_eq!(a.src_ip.as_deref(), Some("99.108.5.25"));
+        assert_eq!(a.app.as_deref(), Some("Okta Dashboard"));
+        // Lower-cased keys give the same names.
+        let lower_line = line.to_ascii_lowercase();
+        let (_, lower) = decode(&lower_line).unwrap();
+        let Row::Auth(l) = &lower[0] else { panic!() };
+        let names = |v: &VendorFields| v.0.iter().map(|(k, _)| k.to_string()).collect::<Vec<_>>();
+        assert_eq!(names(&l.vendor_fields), names(v));
+        assert_eq!(l.vendor_fields.get("securityContext.asNumber"), Some("7018"));
+
+        let grant = DEMO.lines().find(|l| l.contains("consent.grant")).unwrap();
+        let (_, rows) = decode(grant).unwrap();
+        let Row::Oauth(o) = &rows[0] else { panic!("expected oauth") };
+        assert_eq!(o.vendor_fields.get("uuid"), Some("e0a6"));
+        assert_eq!(o.vendor_fields.get("actor.id"), Some("00udana"));
+        assert_eq!(o.vendor_fields.get("client.userAgent.browser"), Some("CHROME"));
+        assert_eq!(o.vendor_fields.get("debugContext.debugData.clientId"), None, "in `client_id`");
+    }
+
+    #[test]
+    fn vendor_fields_are_bounded() {
+        let long = "x".repeat(5000);
+        let line = format!(
+            r#"{{"eventType":"user.session.start","published":"2026-01-01T00:00:00Z","displayMessage":"{long}","transaction":{{"detail":{{{}}}}}}}"#,
+            (0..100).map(|i| format!(r#""f{i}":"{i}""#)).collect::<Vec<_>>().join(",")
+        );
+        let (_, rows) = decode(&line).unwrap();
+        let Row::Auth(a) = &rows[0] else { panic!("expected auth") };
+        assert_eq!(a.vendor_fields.get("displayMessage").map(str::len), Some(1000));
+        assert_eq!(a.vendor_fields.len(), 40);
     }
 
     #[test]

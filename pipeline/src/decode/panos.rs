@@ -20,8 +20,11 @@
 //! `panos: log type not modelled`. A line with no log type, too few fields
 //! or an invalid address / port / number is dead-lettered naming the field.
 
+use std::borrow::Cow;
+
+use super::text::{self, bad_value, lower_case, map_str, split_csv};
 use super::{record_text, time::parse_any, DecodeError, DecodeOutcome, Decoder, RecordContext};
-use crate::schema::{EventClass, NetworkEvent, Row};
+use crate::schema::{EventClass, NetworkEvent, Row, Str};
 
 /// Decoder for `panos`.
 pub struct Panos;
@@ -44,58 +47,108 @@ const TYPES: &[&str] = &[
 ];
 
 /// Map PAN-OS actions to floodlight's.
-fn action(a: &str) -> String {
-    let a = a.trim().to_ascii_lowercase();
-    match a.as_str() {
-        "allow" | "continue" | "override" => "allow".into(),
-        "deny" | "block" | "block-url" | "block-continue" | "block-override" | "sinkhole" => "deny".into(),
-        "alert" => "alert".into(),
-        _ if a.starts_with("drop") => "drop".into(),
-        _ if a.starts_with("reset") => "reset".into(),
-        _ => a,
+fn action(a: &str) -> Str<'_> {
+    let a = a.trim();
+    let lower = |s: &'static str| Cow::Borrowed(s);
+    if a.eq_ignore_ascii_case("allow") || a.eq_ignore_ascii_case("continue") || a.eq_ignore_ascii_case("override") {
+        return lower("allow");
     }
+    if ["deny", "block", "block-url", "block-continue", "block-override", "sinkhole"]
+        .iter()
+        .any(|x| a.eq_ignore_ascii_case(x))
+    {
+        return lower("deny");
+    }
+    if a.eq_ignore_ascii_case("alert") {
+        return lower("alert");
+    }
+    let l = lower_case(a);
+    if l.starts_with("drop") {
+        return lower("drop");
+    }
+    if l.starts_with("reset") {
+        return lower("reset");
+    }
+    l
 }
 
-/// The CSV payload from the receive-time field on, and the log type.
+/// Where the PAN-OS payload starts: (receive time, serial, index of the
+/// type field, log type).
 ///
-/// The type field is the first `,TYPE,`; before it come the serial number
-/// and the receive time (`YYYY/MM/DD HH:MM:SS`), before those the optional
-/// `FUTURE_USE` field and syslog header, which are dropped.
-fn payload(line: &str) -> Option<(String, &'static str)> {
-    let (p, t) = TYPES.iter().filter_map(|t| line.find(&format!(",{t},")).map(|p| (p, *t))).min_by_key(|(p, _)| *p)?;
-    let (before_serial, serial) = line[..p].rsplit_once(',')?;
-    let recv = before_serial.rsplit(',').next()?;
-    // Without a `1,` FUTURE_USE field the syslog header is glued to the time: keep its last 19 chars.
-    let recv = if recv.len() > 19 && recv.is_char_boundary(recv.len() - 19) { &recv[recv.len() - 19..] } else { recv };
-    Some((format!("{recv},{serial}{}", &line[p..]), t))
+/// The type field is the first field that is a known log type, preceded by
+/// the serial number and the receive time (`YYYY/MM/DD HH:MM:SS`); before
+/// those come the optional `FUTURE_USE` field and syslog header, which are
+/// dropped. Scans the first fields only: no allocation.
+fn payload(line: &str) -> Option<(&str, &str, usize, &'static str)> {
+    let b = line.as_bytes();
+    let mut commas = [0usize; 12];
+    let mut n = 0;
+    let mut from = 0;
+    while n < commas.len() {
+        let Some(p) = memchr::memchr(b',', &b[from..]) else { break };
+        commas[n] = from + p;
+        n += 1;
+        from += p + 1;
+        // The type field sits between comma k-1 and comma k, k >= 2.
+        if n >= 3 {
+            let field = &line[commas[n - 2] + 1..commas[n - 1]];
+            if let Some(t) = TYPES.iter().find(|t| **t == field) {
+                let serial = &line[commas[n - 3] + 1..commas[n - 2]];
+                let before = &line[..commas[n - 3]];
+                let recv = before.rsplit(',').next()?;
+                // Without a `1,` FUTURE_USE field the syslog header is glued to the time: keep its last 19 chars.
+                let recv = if recv.len() > 19 && recv.is_char_boundary(recv.len() - 19) {
+                    &recv[recv.len() - 19..]
+                } else {
+                    recv
+                };
+                return Some((recv, serial, commas[n - 2] + 1, t));
+            }
+        }
+    }
+    None
 }
 
-fn field(f: &csv::StringRecord, i: usize) -> Option<&str> {
-    f.get(i).map(str::trim).filter(|s| !s.is_empty())
+fn field<'f>(f: &'f [Str<'_>], i: usize) -> Option<&'f str> {
+    f.get(i).map(|v| v.trim()).filter(|s| !s.is_empty())
 }
 
-fn ip(f: &csv::StringRecord, i: usize, name: &str) -> Result<Option<String>, DecodeError> {
+/// Field `i`, borrowed from the line when it was not quoted with escapes.
+fn text<'a>(f: &mut [Str<'a>], i: usize) -> Option<Str<'a>> {
+    let v = f.get_mut(i)?;
+    let t = v.trim();
+    if t.is_empty() {
+        return None;
+    }
+    let v = std::mem::take(v);
+    Some(match v {
+        Cow::Borrowed(s) => Cow::Borrowed(s.trim()),
+        Cow::Owned(s) => Cow::Owned(s.trim().to_string()),
+    })
+}
+
+fn num<T: std::str::FromStr>(f: &[Str<'_>], i: usize, name: &str) -> Result<Option<T>, DecodeError> {
     match field(f, i) {
         None => Ok(None),
-        Some(v) => v
-            .parse::<std::net::IpAddr>()
-            .map(|a| Some(a.to_string()))
-            .map_err(|_| DecodeError::new(format!("panos: field {i} ({name}) `{v}` is not an IP address"))),
+        Some(v) => {
+            v.parse::<T>().map(Some).map_err(|_| bad_value("panos", &format!("field {i} ({name})"), v, "a number"))
+        }
     }
 }
 
-fn num<T: std::str::FromStr>(f: &csv::StringRecord, i: usize, name: &str) -> Result<Option<T>, DecodeError> {
-    match field(f, i) {
+fn ip<'a>(f: &mut [Str<'a>], i: usize, name: &str) -> Result<Option<Str<'a>>, DecodeError> {
+    match text(f, i) {
         None => Ok(None),
-        Some(v) => v
-            .parse::<T>()
-            .map(Some)
-            .map_err(|_| DecodeError::new(format!("panos: field {i} ({name}) `{v}` is not a number"))),
+        Some(Cow::Borrowed(v)) => text::ip("panos", &format!("field {i} ({name})"), Some(v)),
+        Some(Cow::Owned(v)) => {
+            Ok(text::ip("panos", &format!("field {i} ({name})"), Some(&v))?.map(|a| Cow::Owned(a.into_owned())))
+        }
     }
 }
 
-/// Host of a PAN-OS URL field (`www.example.com/path`, `https://x:8443/p`).
-pub fn url_host(url: &str) -> Option<String> {
+/// Host of a PAN-OS URL field (`www.example.com/path`, `https://x:8443/p`),
+/// lower case, borrowed from the URL when it already is.
+pub fn url_host(url: &str) -> Option<Str<'_>> {
     let u = url.trim().trim_matches(['"', '\\']);
     let u = u.split_once("://").map_or(u, |(_, rest)| rest);
     let host = u.split(['/', '?', '#']).next()?;
@@ -104,57 +157,50 @@ pub fn url_host(url: &str) -> Option<String> {
         Some((h, p)) if p.chars().all(|c| c.is_ascii_digit()) => h,
         _ => host,
     };
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    (!host.is_empty()).then_some(host)
+    let host = host.trim_end_matches('.');
+    (!host.is_empty()).then(|| lower_case(host))
 }
 
-thread_local! {
-    /// One CSV state machine per thread: building it is far more expensive
-    /// than splitting a line (it compiles a DFA), so it is built once.
-    static CSV: std::cell::RefCell<(csv_core::Reader, Vec<u8>, Vec<usize>)> =
-        std::cell::RefCell::new((csv_core::ReaderBuilder::new().build(), Vec::new(), Vec::new()));
-}
-
-/// Split one CSV line (RFC 4180 quoting) and append its fields to `rec`.
-fn split_csv(line: &str, rec: &mut csv::StringRecord) -> Result<(), DecodeError> {
-    use csv_core::ReadRecordResult;
-    CSV.with(|cell| {
-        let mut guard = cell.borrow_mut();
-        let (reader, out, ends) = &mut *guard;
-        reader.reset();
-        // Unquoting never makes a field longer than its input.
-        out.resize(line.len() + 1, 0);
-        if ends.len() < 64 {
-            ends.resize(64, 0);
-        }
-        let mut input = line.as_bytes();
-        let (mut nout, mut nends) = (0, 0);
-        loop {
-            let (result, i, o, e) = reader.read_record(input, &mut out[nout..], &mut ends[nends..]);
-            input = &input[i..];
-            nout += o;
-            nends += e;
-            match result {
-                // No more input: an empty slice tells the reader the line is complete.
-                ReadRecordResult::InputEmpty => {}
-                ReadRecordResult::OutputFull => out.resize(out.len() * 2 + 1, 0),
-                ReadRecordResult::OutputEndsFull => ends.resize(ends.len() * 2, 0),
-                ReadRecordResult::Record | ReadRecordResult::End => break,
-            }
-        }
-        if nends == 0 {
-            return Err(DecodeError::new("panos: empty CSV payload"));
-        }
-        let text = std::str::from_utf8(&out[..nout])
-            .map_err(|_| DecodeError::new("panos: malformed CSV: a field is not valid UTF-8"))?;
-        let mut start = 0;
-        for &end in &ends[..nends] {
-            rec.push_field(text.get(start..end).unwrap_or(""));
-            start = end;
-        }
-        Ok(())
-    })
-}
+/// Names of the fields kept in `vendor_fields` (doc index → PAN-OS name), per log type.
+const TRAFFIC_EXTRA: &[(usize, &str)] = &[
+    (2, "serial"),
+    (4, "subtype"),
+    (9, "natsrc"),
+    (10, "natdst"),
+    (11, "rule"),
+    (13, "dstuser"),
+    (15, "vsys"),
+    (16, "from"),
+    (17, "to"),
+    (18, "inbound_if"),
+    (19, "outbound_if"),
+    (22, "sessionid"),
+    (34, "packets"),
+    (35, "start"),
+    (36, "elapsed"),
+    (38, "seqno"),
+    (41, "srcloc"),
+    (42, "dstloc"),
+    (46, "session_end_reason"),
+];
+const THREAT_EXTRA: &[(usize, &str)] = &[
+    (2, "serial"),
+    (4, "subtype"),
+    (9, "natsrc"),
+    (10, "natdst"),
+    (11, "rule"),
+    (13, "dstuser"),
+    (15, "vsys"),
+    (16, "from"),
+    (17, "to"),
+    (22, "sessionid"),
+    (32, "threatid"),
+    (34, "severity"),
+    (35, "direction"),
+    (36, "seqno"),
+    (38, "srcloc"),
+    (39, "dstloc"),
+];
 
 impl Decoder for Panos {
     fn id(&self) -> &'static str {
@@ -165,17 +211,22 @@ impl Decoder for Panos {
         &[EventClass::Network]
     }
 
-    fn decode(&self, record: &[u8], _ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    fn decode<'a>(
+        &self,
+        record: &'a [u8],
+        _ctx: RecordContext<'a>,
+        out: &mut Vec<Row<'a>>,
+    ) -> Result<DecodeOutcome, DecodeError> {
         let line = record_text(record)?;
-        let (body, log_type) = payload(line)
+        let (recv, serial, type_at, log_type) = payload(line)
             .ok_or_else(|| DecodeError::new("panos: no PAN-OS log type field (TRAFFIC, THREAT, ...) found"))?;
         if log_type != "TRAFFIC" && log_type != "THREAT" {
             return Ok(DecodeOutcome::Skipped("panos: log type not modelled"));
         }
-        // Put back the FUTURE_USE field so indices match Palo Alto's documentation.
-        let mut f = csv::StringRecord::new();
-        f.push_field("1");
-        split_csv(&body, &mut f)?;
+        // Fields numbered as in Palo Alto's documentation: 0 FUTURE_USE, 1 receive time, 2 serial, 3 type, ...
+        let mut f: Vec<Str<'a>> = Vec::with_capacity(128);
+        f.extend([Cow::Borrowed("1"), Cow::Borrowed(recv), Cow::Borrowed(serial)]);
+        split_csv(&line[type_at..], b',', &mut f);
         let min = if log_type == "TRAFFIC" { 34 } else { 32 };
         if f.len() < min {
             return Err(DecodeError::new(format!(
@@ -184,33 +235,45 @@ impl Decoder for Panos {
             )));
         }
         let generated = field(&f, 6).or_else(|| field(&f, 1)).unwrap_or("");
-        let time = parse_any(generated)
-            .ok_or_else(|| DecodeError::new(format!("panos: field 6 (generated time) `{generated}` is not a time")))?;
-        let subtype = field(&f, 4).unwrap_or("").to_ascii_lowercase();
+        let time =
+            parse_any(generated).ok_or_else(|| bad_value("panos", "field 6 (generated time)", generated, "a time"))?;
+        let is_url = field(&f, 4).is_some_and(|s| s.eq_ignore_ascii_case("url"));
         let mut e = NetworkEvent {
             time,
-            vendor: Some("Palo Alto Networks".into()),
-            product: Some("PAN-OS".into()),
-            src_ip: ip(&f, 7, "source address")?,
-            dst_ip: ip(&f, 8, "destination address")?,
-            user: field(&f, 12).map(str::to_string),
-            vendor_app: field(&f, 14).map(str::to_string),
+            vendor: Some(Cow::Borrowed("Palo Alto Networks")),
+            product: Some(Cow::Borrowed("PAN-OS")),
+            src_ip: ip(&mut f, 7, "source address")?,
+            dst_ip: ip(&mut f, 8, "destination address")?,
             src_port: num(&f, 24, "source port")?,
             dst_port: num(&f, 25, "destination port")?,
-            protocol: field(&f, 29).map(str::to_ascii_lowercase),
-            action: field(&f, 30).map(action),
+            protocol: text(&mut f, 29).map(|p| map_str(p, lower_case)),
+            action: text(&mut f, 30).map(|a| map_str(a, action)),
             ..Default::default()
         };
-        if log_type == "TRAFFIC" {
+        e.user = text(&mut f, 12);
+        e.vendor_app = text(&mut f, 14);
+        let extra = if log_type == "TRAFFIC" {
             e.bytes_out = num(&f, 32, "bytes sent")?;
             e.bytes_in = num(&f, 33, "bytes received")?;
-            e.url_category = field(&f, 37).filter(|c| *c != "any").map(str::to_string);
+            e.url_category = text(&mut f, 37).filter(|c| c != "any");
+            TRAFFIC_EXTRA
         } else {
-            e.url_category = field(&f, 33).filter(|c| *c != "any").map(str::to_string);
-            if subtype == "url" {
-                let url = field(&f, 31).map(|u| u.trim_matches(['"', '\\']).to_string());
-                e.host = url.as_deref().and_then(url_host);
-                e.url = url;
+            e.url_category = text(&mut f, 33).filter(|c| c != "any");
+            if is_url {
+                if let Some(url) = text(&mut f, 31) {
+                    let url = map_str(url, |u| Cow::Borrowed(u.trim_matches(['"', '\\'])));
+                    e.host = match &url {
+                        Cow::Borrowed(u) => url_host(u),
+                        Cow::Owned(u) => url_host(u).map(|h| Cow::Owned(h.into_owned())),
+                    };
+                    e.url = Some(url);
+                }
+            }
+            THREAT_EXTRA
+        };
+        for (i, name) in extra {
+            if let Some(v) = text(&mut f, *i) {
+                e.vendor_fields.push(*name, v);
             }
         }
         out.push(Row::Network(e));
@@ -227,13 +290,13 @@ mod tests {
     const USIEM: &str = include_str!("../../../tests/data/vendor/panos/paloalto-sample-lines.txt");
     const DEMO: &str = include_str!("../../../deploy/demo/logs/panos--fw01.log");
 
-    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row>), DecodeError> {
+    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row<'static>>), DecodeError> {
         let mut out = Vec::new();
         let o = Panos.decode(line.as_bytes(), RecordContext::default(), &mut out)?;
-        Ok((o, out))
+        Ok((o, out.into_iter().map(Row::into_static).collect()))
     }
 
-    fn net(line: &str) -> NetworkEvent {
+    fn net(line: &str) -> NetworkEvent<'static> {
         match decode(line).unwrap().1.pop() {
             Some(Row::Network(e)) => e,
             other => panic!("expected a network row, got {other:?}"),

@@ -31,68 +31,20 @@
 //! This module also holds the host / URL helpers (`clean_host`, `url_host`,
 //! `url_port`) the `fortigate`, `cef` and `w3c` decoders use.
 
-use std::net::IpAddr;
+use std::borrow::Cow;
 
+use super::text::{self, lower_case, url_host, url_port};
 use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
-use crate::schema::{EventClass, NetworkEvent, Row, Timestamp};
+use crate::schema::{EventClass, NetworkEvent, Row, Str, Timestamp, VendorFields};
 
 /// Decoder for `squid`.
 pub struct Squid;
 
-/// A host name or address from a host field or URL authority: lower case,
-/// without port, IPv6 brackets or trailing dot; `None` when empty or `-`.
-pub(crate) fn clean_host(h: &str) -> Option<String> {
-    let h = h.trim().trim_matches('"');
-    let h = if let Some(rest) = h.strip_prefix('[') {
-        rest.split(']').next().unwrap_or("")
-    } else if h.matches(':').count() == 1 {
-        match h.split_once(':') {
-            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
-            _ => h,
-        }
-    } else {
-        h
-    };
-    let h = h.trim_end_matches('.').to_lowercase();
-    (!h.is_empty() && h != "-").then_some(h)
-}
-
-/// The authority (`user@host:port`) of a URL or of a bare `host:port`;
-/// `None` for a path-only URL.
-fn authority(url: &str) -> Option<&str> {
-    let u = url.trim().trim_matches('"');
-    let rest = match u.find("://") {
-        Some(i) if i > 0 && u[..i].bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) => &u[i + 3..],
-        _ => u,
-    };
-    if rest.is_empty() || rest.starts_with(['/', '?', '#']) {
-        return None;
-    }
-    let auth = rest.split(['/', '?', '#']).next()?;
-    Some(auth.rsplit_once('@').map_or(auth, |(_, h)| h))
-}
-
-/// Host of a URL (`https://Www.Example.com:8443/x` → `www.example.com`), of
-/// `host:port` (`CONNECT` targets) or of PAN-OS style `host/path`.
-pub(crate) fn url_host(url: &str) -> Option<String> {
-    authority(url).and_then(clean_host)
-}
-
-/// The explicit port of a URL or `host:port`, if any.
-pub(crate) fn url_port(url: &str) -> Option<i32> {
-    let a = authority(url)?;
-    let port = if let Some(rest) = a.strip_prefix('[') {
-        rest.split_once("]:")?.1
-    } else if a.matches(':').count() == 1 {
-        a.split_once(':')?.1
-    } else {
-        return None;
-    };
-    port.parse::<u16>().ok().map(i32::from)
-}
-
 /// Decode `%XX` escapes (Squid %-encodes user names); invalid escapes stay as they are.
-fn percent_decode(s: &str) -> String {
+fn percent_decode(s: &str) -> Str<'_> {
+    if !s.contains('%') {
+        return Cow::Borrowed(s);
+    }
     let b = s.as_bytes();
     let mut out = Vec::with_capacity(b.len());
     let mut i = 0;
@@ -107,7 +59,7 @@ fn percent_decode(s: &str) -> String {
         out.push(b[i]);
         i += 1;
     }
-    String::from_utf8_lossy(&out).into_owned()
+    Cow::Owned(String::from_utf8_lossy(&out).into_owned())
 }
 
 fn err(n: usize, name: &str, v: &str, what: &str) -> DecodeError {
@@ -127,7 +79,12 @@ impl Decoder for Squid {
         &[EventClass::Network]
     }
 
-    fn decode(&self, record: &[u8], _ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    fn decode<'a>(
+        &self,
+        record: &'a [u8],
+        _ctx: RecordContext<'a>,
+        out: &mut Vec<Row<'a>>,
+    ) -> Result<DecodeOutcome, DecodeError> {
         let line = record_text(record)?;
         let f: Vec<&str> = line.split_whitespace().collect();
         if f.len() < 10 {
@@ -143,9 +100,9 @@ impl Decoder for Squid {
             .filter(|t| t.is_finite() && *t > 0.0 && f[0].bytes().all(|b| b.is_ascii_digit() || b == b'.'))
             .ok_or_else(|| err(1, "time", f[0], "is not an epoch time"))?;
         f[1].parse::<i64>().map_err(|_| err(2, "elapsed", f[1], "is not a number of milliseconds"))?;
-        let (src_ip, device) = match f[2].parse::<IpAddr>() {
-            Ok(a) => (Some(a.to_string()), None),
-            Err(_) if is_host_name(f[2]) => (None, Some(f[2].to_ascii_lowercase())),
+        let (src_ip, device) = match text::ip("squid", "field 3 (client)", Some(f[2])) {
+            Ok(a) => (a, None),
+            Err(_) if is_host_name(f[2]) => (None, Some(lower_case(f[2]))),
             Err(_) => return Err(err(3, "client", f[2], "is not an address or host name")),
         };
         let (code, status) = f[3].split_once('/').ok_or_else(|| err(4, "code/status", f[3], "has no `/status`"))?;
@@ -160,21 +117,28 @@ impl Decoder for Squid {
             return Ok(DecodeOutcome::Skipped("squid: inter-cache ICP/HTCP query"));
         }
         let method = Some(f[5]).filter(|m| *m != "-" && *m != "NONE");
+        let mut vendor_fields = VendorFields::default();
+        vendor_fields.push("elapsed_ms", f[1]);
+        vendor_fields.push("result_code", code);
+        vendor_fields.push("status", status);
+        vendor_fields.push("hierarchy", f[8].split('/').next().unwrap_or(""));
+        vendor_fields.push("content_type", f[9]);
         out.push(Row::Network(NetworkEvent {
             time: Timestamp((secs * 1_000_000.0).round() as i64),
             vendor: Some("Squid".into()),
             product: Some("Squid".into()),
             src_ip,
             device,
-            dst_ip: peer.parse::<IpAddr>().ok().map(|a| a.to_string()),
+            dst_ip: text::ip("squid", "peer", Some(peer)).ok().flatten(),
             dst_port: url_port(url),
             protocol: Some("tcp".into()),
             action: Some(if code.contains("DENIED") { "deny" } else { "allow" }.into()),
             bytes_in: i64::try_from(bytes).ok(),
             host: url_host(url),
-            url: Some(url.to_string()).filter(|u| u != "-"),
-            http_method: method.map(str::to_string),
+            url: Some(Cow::Borrowed(url)).filter(|u| u != "-"),
+            http_method: method.map(Cow::Borrowed),
             user: Some(f[7]).filter(|u| *u != "-").map(percent_decode),
+            vendor_fields,
             ..Default::default()
         }));
         Ok(DecodeOutcome::Parsed(1))
@@ -184,17 +148,18 @@ impl Decoder for Squid {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::decode::text::clean_host;
     use proptest::prelude::*;
 
     const DOCUMENTED: &str = include_str!("../../../tests/data/vendor/squid/access-documented.log");
 
-    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row>), DecodeError> {
+    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row<'static>>), DecodeError> {
         let mut out = Vec::new();
         let o = Squid.decode(line.as_bytes(), RecordContext::default(), &mut out)?;
-        Ok((o, out))
+        Ok((o, out.into_iter().map(Row::into_static).collect()))
     }
 
-    fn net(line: &str) -> NetworkEvent {
+    fn net(line: &str) -> NetworkEvent<'static> {
         match decode(line) {
             Ok((DecodeOutcome::Parsed(1), mut rows)) => match rows.pop() {
                 Some(Row::Network(e)) => e,
@@ -313,27 +278,7 @@ mod tests {
             .decode(line_with("CONNECT content.dropboxapi.com").as_bytes(), RecordContext::default(), &mut out)
             .unwrap();
         out[0].set_origin(&crate::origin::event_id("stdin", None, 1), "stdin:1", Squid.id());
-        // The example in docs/formats/squid.md.
-        let expected = serde_json::json!({
-            "action": "allow",
-            "bytes_in": 48211977,
-            "class": "network",
-            "dst_ip": "162.125.1.18",
-            "dst_port": 443,
-            "event_id": "440a6ae47ed8542e5728d43329cd0623",
-            "format": "squid",
-            "host": "content.dropboxapi.com",
-            "http_method": "CONNECT",
-            "origin": "stdin:1",
-            "product": "Squid",
-            "protocol": "tcp",
-            "src_ip": "10.20.1.31",
-            "time": "2024-03-05T14:03:07.123Z",
-            "url": "content.dropboxapi.com:443",
-            "user": "ana.pereira",
-            "vendor": "Squid"
-        });
-        assert_eq!(out[0].to_json(), expected);
+        crate::decode::doc_example::check("squid.md", &out[0].to_json());
     }
 
     proptest! {

@@ -10,8 +10,8 @@ use arrow::record_batch::RecordBatch;
 use super::{DecodeOutcome, Decoder, RecordContext};
 use crate::dead_letter::DeadLetter;
 use crate::internal_events::{emit, BatchDecoded};
-use crate::origin::{event_id, origin_string};
-use crate::schema::{ClassBatchBuilder, EventClass, Row};
+use crate::origin::{event_id, origin_string, OriginWriter};
+use crate::schema::{ClassBatchBuilder, EventClass, Row, RowOrigin};
 use crate::source::RawBatch;
 
 /// What the decode stage made of one raw batch.
@@ -31,9 +31,10 @@ pub struct Decoded {
 pub fn decode_batch(decoder: &dyn Decoder, batch: &RawBatch) -> Result<Decoded, ArrowError> {
     let mut out = Decoded::default();
     let mut builder = ClassBatchBuilder::with_capacity(batch.records.len());
-    let mut rows: Vec<Row> = Vec::with_capacity(4);
+    let mut rows: Vec<Row<'_>> = Vec::with_capacity(4);
     let ctx = RecordContext { headers: &batch.headers };
     let format = decoder.id();
+    let mut ids = OriginWriter::new(&batch.source, batch.partition);
     for rec in &batch.records {
         rows.clear();
         // A decoder must not panic, but a bug must not take the process down
@@ -42,29 +43,26 @@ pub fn decode_batch(decoder: &dyn Decoder, batch: &RawBatch) -> Result<Decoded, 
             std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| decoder.decode(&rec.data, ctx, &mut rows)));
         match result {
             Ok(Ok(DecodeOutcome::Parsed(_))) if !rows.is_empty() => {
-                let id = event_id(&batch.source, batch.partition, rec.offset);
-                let origin = origin_string(&batch.source, batch.partition, rec.offset);
+                let (id, origin) = ids.record(rec.offset);
                 let n = rows.len();
-                for (i, row) in rows.iter_mut().enumerate() {
+                for (i, row) in rows.iter().enumerate() {
                     if n == 1 {
-                        row.set_origin(&id, &origin, format);
+                        builder.append(row, &RowOrigin { event_id: id, origin, format });
                     } else {
-                        row.set_origin(&format!("{id}-{i}"), &origin, format);
+                        let id = format!("{id}-{i}");
+                        builder.append(row, &RowOrigin { event_id: &id, origin, format });
                     }
-                    builder.append(row);
                 }
                 out.rows += n as u64;
             }
-            Ok(Ok(DecodeOutcome::Parsed(_))) => {
-                out.dead_letters.push(DeadLetter::new(
-                    &batch.source,
-                    batch.partition,
-                    rec.offset,
-                    format,
-                    format!("{format}: decoder reported rows but produced none"),
-                    &rec.data,
-                ));
-            }
+            Ok(Ok(DecodeOutcome::Parsed(_))) => out.dead_letters.push(DeadLetter::new(
+                &batch.source,
+                batch.partition,
+                rec.offset,
+                format,
+                format!("{format}: decoder reported rows but produced none"),
+                &rec.data,
+            )),
             Ok(Ok(DecodeOutcome::Skipped(reason))) => *out.skipped.entry(reason).or_default() += 1,
             Ok(Err(e)) => out.dead_letters.push(DeadLetter::new(
                 &batch.source,
@@ -98,7 +96,10 @@ pub fn decode_batch(decoder: &dyn Decoder, batch: &RawBatch) -> Result<Decoded, 
 
 /// A raw batch's records decoded into rows without building Arrow batches
 /// (for `floodlight parse`): (offset, rows or error).
-pub fn decode_rows(decoder: &dyn Decoder, batch: &RawBatch) -> Vec<(u64, Result<DecodeOutcome, String>, Vec<Row>)> {
+pub fn decode_rows(
+    decoder: &dyn Decoder,
+    batch: &RawBatch,
+) -> Vec<(u64, Result<DecodeOutcome, String>, Vec<Row<'static>>)> {
     let ctx = RecordContext { headers: &batch.headers };
     batch
         .records
@@ -112,11 +113,21 @@ pub fn decode_rows(decoder: &dyn Decoder, batch: &RawBatch) -> Vec<(u64, Result<
                 Ok(Err(e)) => Err(e.reason),
                 Err(_) => Err("decoder panicked on this record (bug; please report)".to_string()),
             };
+            if outcome.is_err() {
+                rows.clear();
+            }
             let id = event_id(&batch.source, batch.partition, rec.offset);
             let origin = origin_string(&batch.source, batch.partition, rec.offset);
-            for row in rows.iter_mut() {
-                row.set_origin(&id, &origin, decoder.id());
-            }
+            let n = rows.len();
+            let rows = rows
+                .into_iter()
+                .enumerate()
+                .map(|(i, mut row)| {
+                    let id = if n == 1 { id.clone() } else { format!("{id}-{i}") };
+                    row.set_origin(&id, &origin, decoder.id());
+                    row.into_static()
+                })
+                .collect();
             (rec.offset, outcome, rows)
         })
         .collect()

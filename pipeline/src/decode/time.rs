@@ -26,6 +26,9 @@ pub fn parse_any(s: &str) -> Option<Timestamp> {
     if s.is_empty() {
         return None;
     }
+    if let Some(t) = fixed_layout(s.as_bytes()) {
+        return Some(t);
+    }
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(Timestamp::from_datetime(&dt));
     }
@@ -61,9 +64,128 @@ pub fn parse_any(s: &str) -> Option<Timestamp> {
     None
 }
 
+/// Days from 1970-01-01 to the proleptic Gregorian date `y-m-d`
+/// (Howard Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        _ if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        _ => 28,
+    }
+}
+
+fn digits(b: &[u8]) -> Option<i64> {
+    if b.is_empty() || !b.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    Some(b.iter().fold(0i64, |n, d| n * 10 + i64::from(d - b'0')))
+}
+
+/// The common fixed layouts without chrono's format machinery (the hot
+/// path: every firewall line has a time): `YYYY-MM-DD` or `YYYY/MM/DD`, then
+/// `T` or a space, `HH:MM:SS`, optional `.fraction` (any number of digits,
+/// kept to microseconds), then nothing, `Z`, or an offset `±HH:MM` / `±HHMM`.
+/// Anything else returns `None` and goes to the general parser. A property
+/// test checks it against chrono.
+fn fixed_layout(b: &[u8]) -> Option<Timestamp> {
+    if b.len() < 19 || !matches!(b[4], b'-' | b'/') || b[7] != b[4] || !matches!(b[10], b'T' | b' ') {
+        return None;
+    }
+    if b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, mo, d) = (digits(&b[0..4])?, digits(&b[5..7])?, digits(&b[8..10])?);
+    let (h, mi, sec) = (digits(&b[11..13])?, digits(&b[14..16])?, digits(&b[17..19])?);
+    if !(1..=12).contains(&mo) || d < 1 || d > days_in_month(y, mo) || h > 23 || mi > 59 || sec > 59 {
+        return None;
+    }
+    let mut rest = &b[19..];
+    let mut micros = 0i64;
+    if let Some(frac) = rest.strip_prefix(b".") {
+        let n = frac.iter().take_while(|c| c.is_ascii_digit()).count();
+        if n == 0 {
+            return None;
+        }
+        for (i, c) in frac[..n].iter().enumerate().take(6) {
+            micros += i64::from(c - b'0') * 10i64.pow(5 - i as u32);
+        }
+        rest = &frac[n..];
+    }
+    let offset_secs = match rest {
+        [] | [b'Z'] | [b'z'] => 0,
+        [sign @ (b'+' | b'-'), oh1, oh2, b':', om1, om2] | [sign @ (b'+' | b'-'), oh1, oh2, om1, om2] => {
+            let (oh, om) = (digits(&[*oh1, *oh2])?, digits(&[*om1, *om2])?);
+            if oh > 23 || om > 59 {
+                return None;
+            }
+            let secs = oh * 3600 + om * 60;
+            if *sign == b'+' {
+                secs
+            } else {
+                -secs
+            }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo, d);
+    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_secs;
+    Some(Timestamp(secs * 1_000_000 + micros))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// The general path alone (chrono), to check the fast path against.
+    fn chrono_only(s: &str) -> Option<Timestamp> {
+        if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
+            return Some(Timestamp::from_datetime(&dt));
+        }
+        for f in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
+            if let Ok(dt) = DateTime::parse_from_str(s, f) {
+                return Some(Timestamp::from_datetime(&dt));
+            }
+        }
+        for f in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f", "%Y/%m/%d %H:%M:%S%.f"] {
+            if let Ok(dt) = NaiveDateTime::parse_from_str(s.trim_end_matches('Z'), f) {
+                return Some(Timestamp::from_datetime(&Utc.from_utc_datetime(&dt)));
+            }
+        }
+        None
+    }
+
+    proptest! {
+        #[test]
+        fn fixed_layouts_agree_with_chrono(
+            y in 1971i64..2100, mo in 1i64..=12, d in 1i64..=31, h in 0i64..24, mi in 0i64..60, s in 0i64..60,
+            frac in proptest::option::of("[0-9]{1,9}"), sep in prop_oneof![Just('-'), Just('/')],
+            t in prop_oneof![Just('T'), Just(' ')],
+            zone in prop_oneof![Just(String::new()), Just("Z".to_string()), (0i64..14, 0i64..60, any::<bool>())
+                .prop_map(|(h, m, neg)| format!("{}{h:02}:{m:02}", if neg { '-' } else { '+' }))],
+        ) {
+            let frac = frac.map(|f| format!(".{f}")).unwrap_or_default();
+            let text = format!("{y:04}{sep}{mo:02}{sep}{d:02}{t}{h:02}:{mi:02}:{s:02}{frac}{zone}");
+            let fast = fixed_layout(text.as_bytes());
+            // Chrono's formats (the general path) have `/` dates only with a space and no offset.
+            if sep == '-' || (t == ' ' && zone.len() <= 1) {
+                prop_assert_eq!(fast, chrono_only(&text), "{}", text);
+            }
+            if d <= days_in_month(y, mo) {
+                prop_assert!(fast.is_some(), "{}", text);
+            }
+        }
+    }
 
     fn rfc(t: Timestamp) -> String {
         t.to_rfc3339()

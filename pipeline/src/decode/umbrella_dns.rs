@@ -45,7 +45,7 @@ use serde_json::{Map, Value};
 
 use super::time::{from_epoch_number, parse_any};
 use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
-use crate::schema::{DnsEvent, EventClass, Row, Timestamp};
+use crate::schema::{DnsEvent, EventClass, Row, Timestamp, VendorFields};
 
 /// Decoder for `umbrella-dns`.
 pub struct UmbrellaDns;
@@ -68,6 +68,8 @@ struct Record {
     query_type: Option<String>,
     rcode: Option<String>,
     domain: String,
+    /// `vendor_fields`: action, categories, blocked categories.
+    extra: Vec<(&'static str, String)>,
 }
 
 /// Split one CSV line (RFC 4180 quoting, spaces around fields allowed).
@@ -189,7 +191,7 @@ fn identity_columns(r: &Record) -> (Option<String>, Option<String>) {
     (user, device)
 }
 
-fn row(time: Timestamp, r: Record, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+fn row(time: Timestamp, r: Record, out: &mut Vec<Row<'_>>) -> Result<DecodeOutcome, DecodeError> {
     let query = r.domain.trim().trim_end_matches('.').to_ascii_lowercase();
     let internal = ip(r.internal_ip.clone(), "internal ip (column 4 / `internalIp`)")?;
     let external = ip(r.external_ip.clone(), "external ip (column 5 / `externalIp`)")?;
@@ -197,23 +199,28 @@ fn row(time: Timestamp, r: Record, out: &mut Vec<Row>) -> Result<DecodeOutcome, 
         return Ok(DecodeOutcome::Skipped("umbrella-dns: no domain"));
     }
     let (user, device) = identity_columns(&r);
+    let mut vendor_fields = VendorFields::default();
+    for (k, v) in r.extra {
+        vendor_fields.push(k, v);
+    }
     out.push(Row::Dns(DnsEvent {
         time,
         vendor: Some("Cisco".into()),
         product: Some("Umbrella".into()),
-        client_ip: internal.or(external),
-        query: Some(query),
-        query_type: r.query_type,
-        rcode: r.rcode.map(|c| c.to_ascii_uppercase()),
-        user,
-        device,
+        client_ip: internal.or(external).map(Into::into),
+        query: Some(query.into()),
+        query_type: r.query_type.map(Into::into),
+        rcode: r.rcode.map(|c| c.to_ascii_uppercase().into()),
+        user: user.map(Into::into),
+        device: device.map(Into::into),
+        vendor_fields,
         ..Default::default()
     }));
     Ok(DecodeOutcome::Parsed(1))
 }
 
 impl UmbrellaDns {
-    fn csv(&self, line: &str, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    fn csv(&self, line: &str, out: &mut Vec<Row<'_>>) -> Result<DecodeOutcome, DecodeError> {
         let f = split_csv(line)?;
         let col = |i: usize| f.get(i).map(String::as_str).unwrap_or("");
         if col(0).eq_ignore_ascii_case("timestamp") {
@@ -233,11 +240,15 @@ impl UmbrellaDns {
             domain: col(8).to_string(),
             identity_type: non_empty(col(10)),
             identity_types: list(col(11)),
+            extra: [("action", col(5)), ("categories", col(9)), ("blocked_categories", col(12))]
+                .into_iter()
+                .map(|(k, v)| (k, v.trim().to_string()))
+                .collect(),
         };
         row(time, r, out)
     }
 
-    fn json(&self, text: &str, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    fn json(&self, text: &str, out: &mut Vec<Row<'_>>) -> Result<DecodeOutcome, DecodeError> {
         let obj = json::parse_object(text).map_err(|e| err(e.reason))?;
         let time = match json::get(&obj, "timestamp") {
             None => return Err(err("JSON object has no `timestamp` (not an Umbrella DNS event?)")),
@@ -263,6 +274,17 @@ impl UmbrellaDns {
             query_type: text_at(&["queryType"]).and_then(|q| query_type(&q)),
             rcode: text_at(&["responseCode"]),
             domain,
+            extra: [("action", "action"), ("categories", "categories"), ("blocked_categories", "blockedCategories")]
+                .into_iter()
+                .filter_map(|(name, key)| match json::get(&obj, key)? {
+                    Value::String(s) => Some((name, s.clone())),
+                    Value::Array(a) => Some((
+                        name,
+                        a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect::<Vec<_>>().join(","),
+                    )),
+                    _ => None,
+                })
+                .collect(),
         };
         row(time, r, out)
     }
@@ -286,7 +308,12 @@ impl Decoder for UmbrellaDns {
         &[EventClass::Dns]
     }
 
-    fn decode(&self, record: &[u8], _ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    fn decode<'a>(
+        &self,
+        record: &'a [u8],
+        _ctx: RecordContext<'a>,
+        out: &mut Vec<Row<'a>>,
+    ) -> Result<DecodeOutcome, DecodeError> {
         let text = record_text(record).map_err(|e| err(e.reason))?;
         let text = text.trim();
         if text.is_empty() {
@@ -317,13 +344,13 @@ mod tests {
             .collect()
     }
 
-    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row>), DecodeError> {
+    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row<'static>>), DecodeError> {
         let mut out = Vec::new();
         let o = UmbrellaDns.decode(line.as_bytes(), RecordContext::default(), &mut out)?;
-        Ok((o, out))
+        Ok((o, out.into_iter().map(Row::into_static).collect()))
     }
 
-    fn dns(line: &str) -> DnsEvent {
+    fn dns(line: &str) -> DnsEvent<'static> {
         match decode(line) {
             Ok((DecodeOutcome::Parsed(1), mut rows)) => match rows.pop() {
                 Some(Row::Dns(e)) => e,
@@ -337,7 +364,7 @@ mod tests {
         CSV.lines().nth(i).unwrap_or_default()
     }
 
-    fn fields(e: &DnsEvent) -> (String, &str, &str, &str, &str) {
+    fn fields<'e>(e: &'e DnsEvent<'_>) -> (String, &'e str, &'e str, &'e str, &'e str) {
         (
             e.time.to_rfc3339(),
             e.client_ip.as_deref().unwrap_or(""),

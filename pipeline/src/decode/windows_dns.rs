@@ -194,7 +194,12 @@ impl Decoder for WindowsDns {
         &[EventClass::Dns]
     }
 
-    fn decode(&self, record: &[u8], _ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    fn decode<'a>(
+        &self,
+        record: &'a [u8],
+        _ctx: RecordContext<'a>,
+        out: &mut Vec<Row<'a>>,
+    ) -> Result<DecodeOutcome, DecodeError> {
         let line = record_text(record).map_err(|e| err(e.reason))?;
         if line.trim().is_empty() {
             return Ok(DecodeOutcome::Skipped("windows-dns: blank line"));
@@ -312,9 +317,9 @@ impl Decoder for WindowsDns {
             time,
             vendor: Some("Microsoft".into()),
             product: Some("Windows DNS Server".into()),
-            client_ip: Some(ip.to_string()),
-            query: Some(query),
-            query_type: qtype.map(str::to_string),
+            client_ip: Some(ip.to_string().into()),
+            query: Some(query.into()),
+            query_type: qtype.map(Into::into),
             ..Default::default()
         }));
         Ok(DecodeOutcome::Parsed(1))
@@ -343,13 +348,13 @@ mod tests {
 
     const HEADER: &str = "DNS Server log file creation at 11/24/2026 9:12:01 AM\nLog file wrap at 11/24/2026 9:12:01 AM\n\nMessage logging key (for packets - other items use a subset of these fields):\n\tField #  Information         Values\n\t-------  -----------         ------\n\t   1     Date\n\t  10     Query/Response      R = Response\n\t                             blank = Query\nUDP question info at 000000BDDD8B1F10\n  Socket = 800\n  Remote addr 10.0.0.5, port 53211\n";
 
-    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row>), DecodeError> {
+    fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row<'static>>), DecodeError> {
         let mut out = Vec::new();
         let o = WindowsDns.decode(line.as_bytes(), RecordContext::default(), &mut out)?;
-        Ok((o, out))
+        Ok((o, out.into_iter().map(Row::into_static).collect()))
     }
 
-    fn dns(line: &str) -> DnsEvent {
+    fn dns(line: &str) -> DnsEvent<'static> {
         match decode(line) {
             Ok((DecodeOutcome::Parsed(1), mut rows)) => match rows.pop() {
                 Some(Row::Dns(e)) => e,
@@ -373,7 +378,7 @@ mod tests {
         }
     }
 
-    fn fields(e: &DnsEvent) -> (String, &str, &str, Option<&str>) {
+    fn fields<'e>(e: &'e DnsEvent<'_>) -> (String, &'e str, &'e str, Option<&'e str>) {
         (
             e.time.to_rfc3339(),
             e.client_ip.as_deref().unwrap_or(""),

@@ -44,7 +44,7 @@ use serde_json::{Map, Value};
 
 use super::time::{from_epoch_number, parse_any};
 use super::{json, DecodeError, RecordContext};
-use crate::schema::Timestamp;
+use crate::schema::{Str, Timestamp, VendorFields};
 
 /// One Zeek log record (TSV line or JSON object) with field access by name.
 pub struct ZeekRecord<'a> {
@@ -246,29 +246,95 @@ impl<'a> ZeekRecord<'a> {
         }
     }
 
+    /// A field as text for a row column: like [`ZeekRecord::str`], but
+    /// borrowed from the record (TSV) or owned (JSON), not from `self`.
+    pub fn text(&self, name: &str) -> Option<Str<'a>> {
+        match &self.body {
+            Body::Tsv(t) => {
+                let v = Self::tsv_value(t, name)?;
+                if v == t.empty || v.is_empty() {
+                    return None;
+                }
+                Some(unescape(v))
+            }
+            Body::Json(_) => self.str(name).map(|s| Cow::Owned(s.into_owned())),
+        }
+    }
+
     /// A `set[..]` / `vector[..]` field as its elements (empty when unset,
     /// absent or empty). A JSON string counts as one element.
-    pub fn list(&self, name: &str) -> Vec<String> {
+    pub fn list(&self, name: &str) -> Vec<Str<'a>> {
         match &self.body {
-            Body::Tsv(t) => match Self::tsv_raw(t, name) {
+            Body::Tsv(t) => match Self::tsv_value(t, name) {
                 None => Vec::new(),
                 Some(v) if v == t.empty || v.is_empty() => Vec::new(),
-                Some(v) => v.split(t.set_sep.as_ref()).map(|e| unescape(e).into_owned()).collect(),
+                Some(v) => v.split(t.set_sep.as_ref()).map(unescape).collect(),
             },
             Body::Json(obj) => match json_value(obj, name) {
                 Some(Value::Array(a)) => a
                     .iter()
                     .filter_map(|v| match v {
-                        Value::String(s) => Some(s.clone()),
-                        Value::Number(n) => Some(n.to_string()),
-                        Value::Bool(b) => Some(b.to_string()),
+                        Value::String(s) => Some(Cow::Owned(s.clone())),
+                        Value::Number(n) => Some(Cow::Owned(n.to_string())),
+                        Value::Bool(b) => Some(Cow::Borrowed(if *b { "true" } else { "false" })),
                         _ => None,
                     })
                     .collect(),
-                Some(Value::String(s)) if !s.is_empty() => vec![s.clone()],
+                Some(Value::String(s)) if !s.is_empty() => vec![Cow::Owned(s.clone())],
                 _ => Vec::new(),
             },
         }
+    }
+
+    /// Every set field not named in `mapped`, into `out` under its Zeek name
+    /// (the fields a decoder has no column for). JSON arrays and objects are
+    /// kept as compact JSON text.
+    pub fn rest_into(&self, mapped: &[&str], out: &mut VendorFields<'a>) {
+        match &self.body {
+            Body::Tsv(t) => {
+                for (name, v) in t.names.iter().zip(&t.values) {
+                    if *v == t.unset || *v == t.empty || v.is_empty() || mapped.contains(name) {
+                        continue;
+                    }
+                    out.push(*name, unescape(v));
+                }
+            }
+            Body::Json(obj) => {
+                for (k, v) in obj {
+                    if k == "_path" || mapped.iter().any(|m| m.eq_ignore_ascii_case(k)) {
+                        continue;
+                    }
+                    let text = match v {
+                        Value::Null => continue,
+                        Value::Array(a) if a.is_empty() => continue,
+                        Value::String(s) => s.clone(),
+                        Value::Object(o) => {
+                            // Nested `id`-style objects: one entry per leaf (`id.orig_h`).
+                            for (sub, sv) in o {
+                                let name = format!("{k}.{sub}");
+                                if mapped.iter().any(|m| m.eq_ignore_ascii_case(&name)) || sv.is_null() {
+                                    continue;
+                                }
+                                let t = match sv {
+                                    Value::String(s) => s.clone(),
+                                    other => other.to_string(),
+                                };
+                                out.push(name, t);
+                            }
+                            continue;
+                        }
+                        other => other.to_string(),
+                    };
+                    out.push(k.clone(), text);
+                }
+            }
+        }
+    }
+
+    /// The raw TSV text of a field with the record's lifetime.
+    fn tsv_value(t: &Tsv<'a>, name: &str) -> Option<&'a str> {
+        let i = t.names.iter().position(|n| *n == name)?;
+        t.values.get(i).copied().filter(|v| *v != t.unset)
     }
 
     /// A `time` field as a UTC timestamp (epoch seconds/milliseconds or ISO 8601).
@@ -302,10 +368,13 @@ impl<'a> ZeekRecord<'a> {
 
     /// An `addr` field, checked to be an IPv4 or IPv6 address and written
     /// in its canonical form.
-    pub fn addr(&self, name: &str) -> Result<Option<String>, DecodeError> {
-        let Some(v) = self.str(name) else { return Ok(None) };
+    pub fn addr(&self, name: &str) -> Result<Option<Str<'a>>, DecodeError> {
+        let Some(v) = self.text(name) else { return Ok(None) };
         match v.trim().parse::<IpAddr>() {
-            Ok(ip) => Ok(Some(ip.to_string())),
+            Ok(ip) => match v {
+                Cow::Borrowed(b) if b.len() == b.trim().len() && !b.contains(':') => Ok(Some(Cow::Borrowed(b))),
+                _ => Ok(Some(Cow::Owned(ip.to_string()))),
+            },
             Err(_) => Err(self.error(format!("`{name}` `{}` is not an IP address", shown(&v)))),
         }
     }
@@ -376,7 +445,7 @@ pub(crate) mod test_support {
 
     /// Decode every record of a log file (header lines become context), as a
     /// line source does: one outcome per record, the rows of all of them.
-    pub fn run(d: &dyn Decoder, text: &str) -> (Vec<Result<DecodeOutcome, DecodeError>>, Vec<Row>) {
+    pub fn run(d: &dyn Decoder, text: &str) -> (Vec<Result<DecodeOutcome, DecodeError>>, Vec<Row<'static>>) {
         let mut headers: Vec<Bytes> = Vec::new();
         let mut results = Vec::new();
         let mut rows = Vec::new();
@@ -388,12 +457,34 @@ pub(crate) mod test_support {
                 headers.push(Bytes::from(line.to_string()));
                 continue;
             }
-            let before = rows.len();
-            let r = d.decode(line.as_bytes(), RecordContext { headers: &headers }, &mut rows);
-            check_outcome(&r, rows.len() - before);
+            let mut local = Vec::new();
+            let r = d.decode(line.as_bytes(), RecordContext { headers: &headers }, &mut local);
+            check_outcome(&r, local.len());
+            rows.extend(local.into_iter().map(Row::into_static));
             results.push(r);
         }
         (results, rows)
+    }
+
+    /// Rows for comparing TSV with JSON decoding: every column as is, and the
+    /// `vendor_fields` names only (their text differs by encoding: `T` vs
+    /// `true`, rounded vs full-precision numbers), sorted.
+    pub fn comparable(rows: &[Row<'_>]) -> Vec<(Row<'static>, Vec<String>)> {
+        rows.iter()
+            .map(|r| {
+                let mut r = r.clone().into_static();
+                let fields = match &mut r {
+                    Row::Network(e) => std::mem::take(&mut e.vendor_fields),
+                    Row::Dns(e) => std::mem::take(&mut e.vendor_fields),
+                    Row::Auth(e) => std::mem::take(&mut e.vendor_fields),
+                    Row::Oauth(e) => std::mem::take(&mut e.vendor_fields),
+                    Row::Email(e) => std::mem::take(&mut e.vendor_fields),
+                };
+                let mut names: Vec<String> = fields.0.into_iter().map(|(k, _)| k.into_owned()).collect();
+                names.sort();
+                (r, names)
+            })
+            .collect()
     }
 
     /// Exactly one outcome: `Parsed(n)` appended n ≥ 1 rows, anything else none.
@@ -422,10 +513,12 @@ pub(crate) mod test_support {
         serde_json::to_string_pretty(&row.to_json()).expect("serializable")
     }
 
-    /// Assert that a format doc shows `input` and `output`, printing them when not.
-    pub fn assert_doc_shows(doc: &str, input: &str, output: &str) {
+    /// Assert that a format doc (`docs/formats/<page>`, its text `doc`)
+    /// shows `input` and, as its example output, `output`.
+    pub fn assert_doc_shows(page: &str, doc: &str, input: &str, output: &str) {
         assert!(doc.contains(input), "the doc's example input should be:\n{input}");
-        assert!(doc.contains(output), "the doc's example output should be:\n{output}");
+        let value: serde_json::Value = serde_json::from_str(output).expect("example_json output is JSON");
+        crate::decode::doc_example::check(page, &value);
     }
 
     /// The data lines of a TSV log rewritten as Zeek's JSON writer writes

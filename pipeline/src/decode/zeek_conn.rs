@@ -41,6 +41,9 @@
 //! invalid JSON; a missing `ts`, `id.orig_h` or `id.resp_h`; a value that is
 //! not of its Zeek type (a time, an IP address, a port 0–65535, a count).
 
+use std::borrow::Cow;
+
+use super::text::{lower_case, map_str};
 use super::zeek::ZeekRecord;
 use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{EventClass, NetworkEvent, Row};
@@ -59,6 +62,20 @@ fn action(state: &str, proto: Option<&str>) -> Option<&'static str> {
     }
 }
 
+/// Zeek fields with a column of their own (the rest go to `vendor_fields`).
+const MAPPED: &[&str] = &[
+    "ts",
+    "id.orig_h",
+    "id.orig_p",
+    "id.resp_h",
+    "id.resp_p",
+    "proto",
+    "conn_state",
+    "orig_bytes",
+    "resp_bytes",
+    "service",
+];
+
 impl Decoder for ZeekConn {
     fn id(&self) -> &'static str {
         "zeek-conn"
@@ -68,15 +85,22 @@ impl Decoder for ZeekConn {
         &[EventClass::Network]
     }
 
-    fn decode(&self, record: &[u8], ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    fn decode<'a>(
+        &self,
+        record: &'a [u8],
+        ctx: RecordContext<'a>,
+        out: &mut Vec<Row<'a>>,
+    ) -> Result<DecodeOutcome, DecodeError> {
         let text = record_text(record)?;
         let r = ZeekRecord::parse("zeek-conn", "conn", text, ctx)?;
         let time = r.ts()?;
         let src_ip = r.addr("id.orig_h")?.ok_or_else(|| r.error("missing `id.orig_h`"))?;
         let dst_ip = r.addr("id.resp_h")?.ok_or_else(|| r.error("missing `id.resp_h`"))?;
-        let protocol =
-            r.str("proto").map(|p| p.trim().to_ascii_lowercase()).filter(|p| !p.is_empty() && p != "unknown_transport");
-        let e = NetworkEvent {
+        let protocol = r
+            .text("proto")
+            .map(|p| map_str(p, |p| lower_case(p.trim())))
+            .filter(|p| !p.is_empty() && p != "unknown_transport");
+        let mut e = NetworkEvent {
             time,
             vendor: Some("Zeek".into()),
             product: Some("Zeek".into()),
@@ -84,16 +108,18 @@ impl Decoder for ZeekConn {
             src_port: r.port("id.orig_p")?,
             dst_ip: Some(dst_ip),
             dst_port: r.port("id.resp_p")?,
-            action: r.str("conn_state").and_then(|s| action(&s, protocol.as_deref())).map(str::to_string),
+            action: r.str("conn_state").and_then(|s| action(&s, protocol.as_deref())).map(Cow::Borrowed),
             bytes_out: r.count("orig_bytes")?,
             bytes_in: r.count("resp_bytes")?,
             vendor_app: match r.list("service") {
                 s if s.is_empty() => None,
-                s => Some(s.join(",").to_ascii_lowercase()),
+                s if s.len() == 1 => s.into_iter().next().map(|s| map_str(s, lower_case)),
+                s => Some(Cow::Owned(s.join(",").to_ascii_lowercase())),
             },
             protocol,
             ..Default::default()
         };
+        r.rest_into(MAPPED, &mut e.vendor_fields);
         out.push(Row::Network(e));
         Ok(DecodeOutcome::Parsed(1))
     }
@@ -102,7 +128,9 @@ impl Decoder for ZeekConn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::zeek::test_support::{assert_doc_shows, check_outcome, example_json, run, tsv_to_json, unmask};
+    use crate::decode::zeek::test_support::{
+        assert_doc_shows, check_outcome, comparable, example_json, run, tsv_to_json, unmask,
+    };
     use bytes::Bytes;
     use proptest::prelude::*;
 
@@ -111,14 +139,14 @@ mod tests {
     const NOT_CONN: &str =
         include_str!("../../../tests/data/vendor/zeek/scripts.base.frameworks.logging.ascii-json_ssh.log");
 
-    fn net(row: &Row) -> &NetworkEvent {
+    fn net<'r>(row: &'r Row<'_>) -> &'r NetworkEvent<'r> {
         match row {
             Row::Network(e) => e,
             other => panic!("expected a network row, got {other:?}"),
         }
     }
 
-    fn rows_of(text: &str) -> Vec<Row> {
+    fn rows_of(text: &str) -> Vec<Row<'static>> {
         let (results, rows) = run(&ZeekConn, text);
         assert!(results.iter().all(|r| matches!(r, Ok(DecodeOutcome::Parsed(1)))), "{results:?}");
         assert_eq!(rows.len(), results.len());
@@ -190,16 +218,16 @@ mod tests {
         for sample in [BASIC, FABRIC] {
             let sample = unmask(sample);
             let tsv = rows_of(&sample);
-            let json: Vec<Row> = tsv_to_json(&sample)
+            let json: Vec<Row<'static>> = tsv_to_json(&sample)
                 .iter()
                 .flat_map(|line| {
                     let mut out = Vec::new();
                     let o = ZeekConn.decode(line.as_bytes(), RecordContext::default(), &mut out);
                     assert_eq!(o, Ok(DecodeOutcome::Parsed(1)), "{line}");
-                    out
+                    out.into_iter().map(Row::into_static).collect::<Vec<_>>()
                 })
                 .collect();
-            assert_eq!(json, tsv);
+            assert_eq!(comparable(&json), comparable(&tsv));
         }
     }
 
@@ -296,7 +324,7 @@ mod tests {
 #types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]\tcount";
         let line = "1795510800.250000\tCwjjYJ2WqgTbAqiHl6\t141.142.220.118\t49997\t208.80.152.3\t80\ttcp\thttp\t0.219720\t1125\t734\tS1\tF\tF\t0\tShADad\t6\t1445\t4\t950\t-\t6";
         let json = example_json(&ZeekConn, headers, line, "file:/var/log/zeek/conn.log", 9);
-        assert_doc_shows(DOC, &format!("{headers}\n{line}"), &json);
+        assert_doc_shows("zeek-conn.md", DOC, &format!("{headers}\n{line}"), &json);
     }
 
     proptest! {

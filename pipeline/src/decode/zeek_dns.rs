@@ -25,6 +25,7 @@
 //! (JSON: `_path`) is another log than `dns` (`dns_<suffix>` is accepted);
 //! invalid JSON; a missing or invalid `ts`.
 
+use super::text::{clean_name, map_opt};
 use super::zeek::ZeekRecord;
 use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{DnsEvent, EventClass, Row};
@@ -32,10 +33,8 @@ use crate::schema::{DnsEvent, EventClass, Row};
 /// Decoder for `zeek-dns`.
 pub struct ZeekDns;
 
-fn clean_query(q: &str) -> Option<String> {
-    let q = q.trim().trim_end_matches('.').to_ascii_lowercase();
-    (!q.is_empty() && q != "-").then_some(q)
-}
+/// Zeek fields with a column of their own (the rest go to `vendor_fields`).
+const MAPPED: &[&str] = &["ts", "id.orig_h", "query", "qtype_name", "rcode_name", "answers"];
 
 impl Decoder for ZeekDns {
     fn id(&self) -> &'static str {
@@ -46,20 +45,26 @@ impl Decoder for ZeekDns {
         &[EventClass::Dns]
     }
 
-    fn decode(&self, record: &[u8], ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    fn decode<'a>(
+        &self,
+        record: &'a [u8],
+        ctx: RecordContext<'a>,
+        out: &mut Vec<Row<'a>>,
+    ) -> Result<DecodeOutcome, DecodeError> {
         let text = record_text(record)?;
         let r = ZeekRecord::parse("zeek-dns", "dns", text, ctx)?;
-        let e = DnsEvent {
+        let mut e = DnsEvent {
             time: r.ts()?,
             vendor: Some("Zeek".into()),
             product: Some("Zeek".into()),
-            client_ip: r.str("id.orig_h").map(|s| s.into_owned()),
-            query: r.str("query").and_then(|q| clean_query(&q)),
-            query_type: r.str("qtype_name").map(|s| s.into_owned()),
-            rcode: r.str("rcode_name").map(|s| s.into_owned()),
+            client_ip: r.addr("id.orig_h")?,
+            query: r.text("query").and_then(|q| map_opt(q, clean_name)),
+            query_type: r.text("qtype_name"),
+            rcode: r.text("rcode_name"),
             answers: r.list("answers"),
             ..Default::default()
         };
+        r.rest_into(MAPPED, &mut e.vendor_fields);
         if e.query.is_none() {
             return Ok(DecodeOutcome::Skipped("zeek-dns: no query"));
         }
@@ -76,7 +81,7 @@ mod tests {
 
     const TSV: &str = include_str!("../../../tests/data/vendor/zeek/opt.basic_dns.log");
 
-    fn run(text: &str) -> (Vec<Result<DecodeOutcome, DecodeError>>, Vec<Row>) {
+    fn run(text: &str) -> (Vec<Result<DecodeOutcome, DecodeError>>, Vec<Row<'static>>) {
         let mut headers = Vec::new();
         let mut results = Vec::new();
         let mut rows = Vec::new();
@@ -85,7 +90,9 @@ mod tests {
                 headers.push(Bytes::from(line.to_string()));
                 continue;
             }
-            results.push(ZeekDns.decode(line.as_bytes(), RecordContext { headers: &headers }, &mut rows));
+            let mut local = Vec::new();
+            results.push(ZeekDns.decode(line.as_bytes(), RecordContext { headers: &headers }, &mut local));
+            rows.extend(local.into_iter().map(Row::into_static));
         }
         (results, rows)
     }

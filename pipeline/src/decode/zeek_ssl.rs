@@ -32,17 +32,15 @@
 //! invalid JSON; a missing `ts`, `id.orig_h` or `id.resp_h`; a value that is
 //! not of its Zeek type (a time, an IP address, a port 0–65535, a bool).
 
+use std::borrow::Cow;
+
+use super::text::{clean_name, map_opt};
 use super::zeek::ZeekRecord;
 use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{EventClass, NetworkEvent, Row};
 
 /// Decoder for `zeek-ssl`.
 pub struct ZeekSsl;
-
-fn clean_sni(s: &str) -> Option<String> {
-    let s = s.trim().trim_end_matches('.').to_ascii_lowercase();
-    (!s.is_empty() && s != "-").then_some(s)
-}
 
 fn transport(version: &str) -> Option<&'static str> {
     let v = version.trim();
@@ -55,6 +53,10 @@ fn transport(version: &str) -> Option<&'static str> {
     }
 }
 
+/// Zeek fields with a column of their own (the rest go to `vendor_fields`).
+const MAPPED: &[&str] =
+    &["ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "version", "established", "server_name"];
+
 impl Decoder for ZeekSsl {
     fn id(&self) -> &'static str {
         "zeek-ssl"
@@ -64,13 +66,18 @@ impl Decoder for ZeekSsl {
         &[EventClass::Network]
     }
 
-    fn decode(&self, record: &[u8], ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    fn decode<'a>(
+        &self,
+        record: &'a [u8],
+        ctx: RecordContext<'a>,
+        out: &mut Vec<Row<'a>>,
+    ) -> Result<DecodeOutcome, DecodeError> {
         let text = record_text(record)?;
         let r = ZeekRecord::parse("zeek-ssl", "ssl", text, ctx)?;
         let time = r.ts()?;
         let src_ip = r.addr("id.orig_h")?.ok_or_else(|| r.error("missing `id.orig_h`"))?;
         let dst_ip = r.addr("id.resp_h")?.ok_or_else(|| r.error("missing `id.resp_h`"))?;
-        let e = NetworkEvent {
+        let mut e = NetworkEvent {
             time,
             vendor: Some("Zeek".into()),
             product: Some("Zeek".into()),
@@ -78,11 +85,12 @@ impl Decoder for ZeekSsl {
             src_port: r.port("id.orig_p")?,
             dst_ip: Some(dst_ip),
             dst_port: r.port("id.resp_p")?,
-            protocol: r.str("version").and_then(|v| transport(&v)).map(str::to_string),
+            protocol: r.str("version").and_then(|v| transport(&v)).map(Cow::Borrowed),
             action: r.bool("established")?.filter(|e| *e).map(|_| "allow".into()),
-            host: r.str("server_name").and_then(|s| clean_sni(&s)),
+            host: r.text("server_name").and_then(|s| map_opt(s, clean_name)),
             ..Default::default()
         };
+        r.rest_into(MAPPED, &mut e.vendor_fields);
         if e.host.is_none() {
             return Ok(DecodeOutcome::Skipped("zeek-ssl: no server_name (SNI)"));
         }
@@ -94,7 +102,9 @@ impl Decoder for ZeekSsl {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::zeek::test_support::{assert_doc_shows, check_outcome, example_json, run, tsv_to_json};
+    use crate::decode::zeek::test_support::{
+        assert_doc_shows, check_outcome, comparable, example_json, run, tsv_to_json,
+    };
     use bytes::Bytes;
     use proptest::prelude::*;
 
@@ -105,7 +115,7 @@ mod tests {
     const JSON: &str = include_str!("../../../tests/data/vendor/zeek/ssl-doc.json");
     const SKIP: Result<DecodeOutcome, DecodeError> = Ok(DecodeOutcome::Skipped("zeek-ssl: no server_name (SNI)"));
 
-    fn net(row: &Row) -> &NetworkEvent {
+    fn net<'r>(row: &'r Row<'_>) -> &'r NetworkEvent<'r> {
         match row {
             Row::Network(e) => e,
             other => panic!("expected a network row, got {other:?}"),
@@ -178,10 +188,12 @@ mod tests {
         let (_, tsv) = run(&ZeekSsl, TSV);
         let mut json = Vec::new();
         for line in tsv_to_json(TSV) {
-            let r = ZeekSsl.decode(line.as_bytes(), RecordContext::default(), &mut json);
+            let mut out = Vec::new();
+            let r = ZeekSsl.decode(line.as_bytes(), RecordContext::default(), &mut out);
             assert!(r.is_ok(), "{line}: {r:?}");
+            json.extend(out.into_iter().map(Row::into_static));
         }
-        assert_eq!(json, tsv);
+        assert_eq!(comparable(&json), comparable(&tsv));
         // Nested `id`, DTLS.
         let nested = r#"{"ts":1600264901.5,"id":{"orig_h":"10.0.0.8","orig_p":5000,"resp_h":"10.0.0.9","resp_p":443},"version":"DTLSv12","server_name":"vpn.example.net.","established":true}"#;
         ZeekSsl.decode(nested.as_bytes(), RecordContext::default(), &mut json).unwrap();
@@ -230,7 +242,7 @@ mod tests {
     fn doc_example_is_current() {
         let line = JSON.lines().next().unwrap();
         let json = example_json(&ZeekSsl, "", line, "file:/var/log/zeek/ssl.log", 1);
-        assert_doc_shows(DOC, line, &json);
+        assert_doc_shows("zeek-ssl.md", DOC, line, &json);
     }
 
     proptest! {

@@ -1,20 +1,33 @@
 //! Column primitives shared by every event class: the Rust value types a row
-//! field may have, the Arrow type each maps to, and the builder that turns a
-//! slice of rows into Arrow arrays.
+//! field may have, the Arrow type each maps to, and the builders that turn
+//! rows into Arrow arrays.
 //!
-//! A class is declared once with [`event_class!`](crate::event_class); that
-//! macro uses [`ColumnValue`] to derive the Arrow schema, the serde form (the
-//! `floodlight-json` format) and a columnar builder from the same field list,
-//! so the three can never drift apart.
+//! Two macros declare row types from one field list, so the Rust struct, the
+//! Arrow schema, the serde form and the columnar builder cannot drift apart:
+//!
+//! * [`event_class!`](crate::event_class) declares an *event* row. Event rows
+//!   borrow their text from the raw record ([`Str`] is a `Cow<str>`), so a
+//!   decoder that only slices its input allocates nothing per field. The
+//!   macro adds the columns every class shares: `event_id`, `time`,
+//!   `origin`, `format` first and `vendor_fields` last. The builder takes
+//!   `event_id` / `origin` / `format` from a [`RowOrigin`] the decode stage
+//!   computes once per record, not from the row.
+//! * [`row_type!`](crate::row_type) declares an owned row (the finding).
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use arrow::array::{
-    ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, ListBuilder, StringBuilder, TimestampMicrosecondBuilder,
+    ArrayRef, BooleanBuilder, Int32Builder, Int64Builder, ListBuilder, MapBuilder, StringBuilder,
+    TimestampMicrosecondBuilder,
 };
-use arrow::datatypes::{DataType, Field, TimeUnit};
+use arrow::datatypes::{DataType, Field, Fields, TimeUnit};
 use chrono::{DateTime, SecondsFormat, TimeZone, Utc};
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+/// Text of an event column: borrowed from the raw record when the decoder
+/// could slice it, owned when it had to build it (unescaping, lower-casing).
+pub type Str<'a> = Cow<'a, str>;
 
 /// The logical type of a column, as documented in `docs/schema.md`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,6 +44,8 @@ pub enum ColumnKind {
     Timestamp,
     /// List of UTF-8 strings.
     Utf8List,
+    /// Map from UTF-8 keys to UTF-8 values.
+    Utf8Map,
 }
 
 impl ColumnKind {
@@ -43,6 +58,14 @@ impl ColumnKind {
             ColumnKind::Bool => DataType::Boolean,
             ColumnKind::Timestamp => DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())),
             ColumnKind::Utf8List => DataType::List(Arc::new(Field::new("item", DataType::Utf8, true))),
+            ColumnKind::Utf8Map => {
+                // The layout arrow's `MapBuilder` produces with its default field names.
+                let entries = Fields::from(vec![
+                    Field::new("keys", DataType::Utf8, false),
+                    Field::new("values", DataType::Utf8, true),
+                ]);
+                DataType::Map(Arc::new(Field::new("entries", DataType::Struct(entries), false)), false)
+            }
         }
     }
 
@@ -55,6 +78,7 @@ impl ColumnKind {
             ColumnKind::Bool => "bool",
             ColumnKind::Timestamp => "timestamp",
             ColumnKind::Utf8List => "list<string>",
+            ColumnKind::Utf8Map => "map<string, string>",
         }
     }
 }
@@ -143,7 +167,63 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
-/// A Rust type that can be a column of an event class.
+/// Vendor fields that have no column of their own, by the vendor's field
+/// name, in the order the record had them (the `vendor_fields` column).
+/// Serialises as a JSON object.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VendorFields<'a>(pub Vec<(Str<'a>, Str<'a>)>);
+
+impl<'a> VendorFields<'a> {
+    /// Add one field; empty values are not kept.
+    pub fn push(&mut self, key: impl Into<Str<'a>>, value: impl Into<Str<'a>>) {
+        let value = value.into();
+        if !value.is_empty() {
+            self.0.push((key.into(), value));
+        }
+    }
+
+    /// The value of `key`, if present.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_ref())
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Serialize for VendorFields<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k.as_ref(), v.as_ref())))
+    }
+}
+
+impl<'de> Deserialize<'de> for VendorFields<'_> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let map = std::collections::BTreeMap::<String, String>::deserialize(d)?;
+        Ok(VendorFields(map.into_iter().map(|(k, v)| (Cow::Owned(k), Cow::Owned(v))).collect()))
+    }
+}
+
+/// Where one record came from, as the builder writes it into the shared
+/// origin columns of every row the record produced.
+#[derive(Debug, Clone, Copy)]
+pub struct RowOrigin<'o> {
+    /// `event_id` column.
+    pub event_id: &'o str,
+    /// `origin` column.
+    pub origin: &'o str,
+    /// `format` column, unless the row names its own (`auto` does).
+    pub format: &'o str,
+}
+
+/// A Rust type that can be a column of a row type.
 pub trait ColumnValue {
     /// Arrow builder used for this type.
     type Builder;
@@ -161,12 +241,98 @@ pub trait ColumnValue {
     fn is_absent(&self) -> bool;
 }
 
+/// A column value that can be detached from the record it borrows from.
+pub trait IntoStatic {
+    /// The same type with every borrow replaced by an owned value.
+    type Static;
+    /// Detach.
+    fn into_static(self) -> Self::Static;
+}
+
+macro_rules! plain_static {
+    ($($t:ty),*) => {$(
+        impl IntoStatic for $t {
+            type Static = $t;
+            fn into_static(self) -> $t {
+                self
+            }
+        }
+    )*};
+}
+plain_static!(
+    Option<i32>,
+    Option<i64>,
+    Option<bool>,
+    Timestamp,
+    Option<Timestamp>,
+    String,
+    Option<String>,
+    Vec<String>
+);
+
+impl IntoStatic for Str<'_> {
+    type Static = Str<'static>;
+    fn into_static(self) -> Str<'static> {
+        Cow::Owned(self.into_owned())
+    }
+}
+
+impl IntoStatic for Option<Str<'_>> {
+    type Static = Option<Str<'static>>;
+    fn into_static(self) -> Option<Str<'static>> {
+        self.map(|s| Cow::Owned(s.into_owned()))
+    }
+}
+
+impl IntoStatic for Vec<Str<'_>> {
+    type Static = Vec<Str<'static>>;
+    fn into_static(self) -> Vec<Str<'static>> {
+        self.into_iter().map(|s| Cow::Owned(s.into_owned())).collect()
+    }
+}
+
+impl IntoStatic for VendorFields<'_> {
+    type Static = VendorFields<'static>;
+    fn into_static(self) -> VendorFields<'static> {
+        VendorFields(
+            self.0.into_iter().map(|(k, v)| (Cow::Owned(k.into_owned()), Cow::Owned(v.into_owned()))).collect(),
+        )
+    }
+}
+
+fn string_builder(capacity: usize) -> StringBuilder {
+    StringBuilder::with_capacity(capacity, capacity * 16)
+}
+
+macro_rules! text_column {
+    ($t:ty, $lt:lifetime) => {
+        impl<$lt> ColumnValue for $t {
+            type Builder = StringBuilder;
+            const KIND: ColumnKind = ColumnKind::Utf8;
+            const NULLABLE: bool = false;
+            fn builder(capacity: usize) -> StringBuilder {
+                string_builder(capacity)
+            }
+            fn append(b: &mut StringBuilder, v: &Self) {
+                b.append_value(v)
+            }
+            fn finish(b: &mut StringBuilder) -> ArrayRef {
+                Arc::new(b.finish())
+            }
+            fn is_absent(&self) -> bool {
+                false
+            }
+        }
+    };
+}
+text_column!(Str<'a>, 'a);
+
 impl ColumnValue for String {
     type Builder = StringBuilder;
     const KIND: ColumnKind = ColumnKind::Utf8;
     const NULLABLE: bool = false;
     fn builder(capacity: usize) -> StringBuilder {
-        StringBuilder::with_capacity(capacity, capacity * 16)
+        string_builder(capacity)
     }
     fn append(b: &mut StringBuilder, v: &Self) {
         b.append_value(v)
@@ -179,12 +345,30 @@ impl ColumnValue for String {
     }
 }
 
+impl<'a> ColumnValue for Option<Str<'a>> {
+    type Builder = StringBuilder;
+    const KIND: ColumnKind = ColumnKind::Utf8;
+    const NULLABLE: bool = true;
+    fn builder(capacity: usize) -> StringBuilder {
+        string_builder(capacity)
+    }
+    fn append(b: &mut StringBuilder, v: &Self) {
+        b.append_option(v.as_deref())
+    }
+    fn finish(b: &mut StringBuilder) -> ArrayRef {
+        Arc::new(b.finish())
+    }
+    fn is_absent(&self) -> bool {
+        self.is_none()
+    }
+}
+
 impl ColumnValue for Option<String> {
     type Builder = StringBuilder;
     const KIND: ColumnKind = ColumnKind::Utf8;
     const NULLABLE: bool = true;
     fn builder(capacity: usize) -> StringBuilder {
-        StringBuilder::with_capacity(capacity, capacity * 16)
+        string_builder(capacity)
     }
     fn append(b: &mut StringBuilder, v: &Self) {
         b.append_option(v.as_deref())
@@ -287,40 +471,232 @@ impl ColumnValue for Option<Timestamp> {
     }
 }
 
-impl ColumnValue for Vec<String> {
-    type Builder = ListBuilder<StringBuilder>;
-    const KIND: ColumnKind = ColumnKind::Utf8List;
-    const NULLABLE: bool = true;
-    fn builder(capacity: usize) -> ListBuilder<StringBuilder> {
-        ListBuilder::with_capacity(StringBuilder::new(), capacity)
-    }
-    fn append(b: &mut ListBuilder<StringBuilder>, v: &Self) {
-        for s in v {
-            b.values().append_value(s);
+macro_rules! list_column {
+    ($t:ty $(, $lt:lifetime)?) => {
+        impl$(<$lt>)? ColumnValue for $t {
+            type Builder = ListBuilder<StringBuilder>;
+            const KIND: ColumnKind = ColumnKind::Utf8List;
+            const NULLABLE: bool = true;
+            fn builder(capacity: usize) -> ListBuilder<StringBuilder> {
+                ListBuilder::with_capacity(StringBuilder::new(), capacity)
+            }
+            fn append(b: &mut ListBuilder<StringBuilder>, v: &Self) {
+                for s in v {
+                    b.values().append_value(s);
+                }
+                b.append(true)
+            }
+            fn finish(b: &mut ListBuilder<StringBuilder>) -> ArrayRef {
+                Arc::new(b.finish())
+            }
+            fn is_absent(&self) -> bool {
+                self.is_empty()
+            }
         }
-        b.append(true)
+    };
+}
+list_column!(Vec<String>);
+list_column!(Vec<Str<'a>>, 'a);
+
+impl ColumnValue for VendorFields<'_> {
+    type Builder = MapBuilder<StringBuilder, StringBuilder>;
+    const KIND: ColumnKind = ColumnKind::Utf8Map;
+    const NULLABLE: bool = true;
+    fn builder(capacity: usize) -> Self::Builder {
+        MapBuilder::with_capacity(
+            None,
+            StringBuilder::new(),
+            StringBuilder::with_capacity(capacity, capacity * 8),
+            capacity,
+        )
     }
-    fn finish(b: &mut ListBuilder<StringBuilder>) -> ArrayRef {
+    fn append(b: &mut Self::Builder, v: &Self) {
+        for (k, val) in &v.0 {
+            b.keys().append_value(k);
+            b.values().append_value(val);
+        }
+        // Cannot fail: keys and values were appended in pairs above.
+        let _ = b.append(true);
+    }
+    fn finish(b: &mut Self::Builder) -> ArrayRef {
         Arc::new(b.finish())
     }
     fn is_absent(&self) -> bool {
-        self.is_empty()
+        self.0.is_empty()
     }
 }
 
-/// Declares a row type and its Arrow schema and builder from one field list.
+/// Declares an event row type (borrowing its text from the raw record), its
+/// Arrow schema and its builder from one field list. Adds the shared
+/// columns: `event_id`, `time`, `origin`, `format` first, `vendor_fields`
+/// last.
 ///
 /// ```ignore
 /// event_class! {
 ///     /// A DNS query.
-///     pub struct DnsEvent / DnsBuilder {
+///     pub struct DnsEvent<'a> / DnsBuilder {
 ///         /// The name queried.
-///         query: Option<String>,
+///         query: Option<Str<'a>>,
 ///     }
 /// }
 /// ```
 #[macro_export]
 macro_rules! event_class {
+    (
+        $(#[$meta:meta])*
+        $vis:vis struct $name:ident<$lt:lifetime> / $builder:ident {
+            $( $(#[doc = $doc:literal])+ $field:ident : $ty:ty ),* $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Default, PartialEq, ::serde::Serialize, ::serde::Deserialize)]
+        #[serde(deny_unknown_fields)]
+        $vis struct $name<$lt> {
+            /// Stable hash of the record's origin (source, partition, offset); the same record always gets the same id.
+            #[serde(default, skip_serializing_if = "crate::schema::ColumnValue::is_absent")]
+            pub event_id: $crate::schema::Str<$lt>,
+            /// When the event happened, UTC.
+            #[serde(default)]
+            pub time: $crate::schema::Timestamp,
+            /// Where the raw record came from: `file:<path>:<line>`, `stdin:<line>`, `kafka:<topic>/<partition>@<offset>`.
+            #[serde(default, skip_serializing_if = "crate::schema::ColumnValue::is_absent")]
+            pub origin: $crate::schema::Str<$lt>,
+            /// Input format id that decoded the record (e.g. `panos`).
+            #[serde(default, skip_serializing_if = "crate::schema::ColumnValue::is_absent")]
+            pub format: $crate::schema::Str<$lt>,
+            $(
+                $(#[doc = $doc])+
+                #[serde(default, skip_serializing_if = "crate::schema::ColumnValue::is_absent")]
+                pub $field: $ty,
+            )*
+            /// Vendor fields with no column of their own, by the vendor's field name (empty values are not kept).
+            #[serde(default, skip_serializing_if = "crate::schema::ColumnValue::is_absent")]
+            pub vendor_fields: $crate::schema::VendorFields<$lt>,
+        }
+
+        impl<$lt> $name<$lt> {
+            /// The columns of this row type, in schema order.
+            pub const COLUMNS: &'static [$crate::schema::ColumnDef] = &[
+                $crate::schema::ColumnDef {
+                    name: "event_id",
+                    kind: $crate::schema::ColumnKind::Utf8,
+                    nullable: false,
+                    doc: " Stable hash of the record's origin (source, partition, offset); the same record always gets the same id.",
+                },
+                $crate::schema::ColumnDef {
+                    name: "time",
+                    kind: $crate::schema::ColumnKind::Timestamp,
+                    nullable: false,
+                    doc: " When the event happened, UTC.",
+                },
+                $crate::schema::ColumnDef {
+                    name: "origin",
+                    kind: $crate::schema::ColumnKind::Utf8,
+                    nullable: false,
+                    doc: " Where the raw record came from: `file:<path>:<line>`, `stdin:<line>`, `kafka:<topic>/<partition>@<offset>`.",
+                },
+                $crate::schema::ColumnDef {
+                    name: "format",
+                    kind: $crate::schema::ColumnKind::Utf8,
+                    nullable: false,
+                    doc: " Input format id that decoded the record (e.g. `panos`).",
+                },
+                $( $crate::schema::ColumnDef {
+                    name: stringify!($field),
+                    kind: <$ty as $crate::schema::ColumnValue>::KIND,
+                    nullable: <$ty as $crate::schema::ColumnValue>::NULLABLE,
+                    doc: concat!($($doc),+),
+                }, )*
+                $crate::schema::ColumnDef {
+                    name: "vendor_fields",
+                    kind: $crate::schema::ColumnKind::Utf8Map,
+                    nullable: true,
+                    doc: " Vendor fields with no column of their own, by the vendor's field name (empty values are not kept).",
+                },
+            ];
+
+            /// The same row with every borrowed value copied, detached from its record.
+            pub fn into_static(self) -> $name<'static> {
+                $name {
+                    event_id: $crate::schema::IntoStatic::into_static(self.event_id),
+                    time: self.time,
+                    origin: $crate::schema::IntoStatic::into_static(self.origin),
+                    format: $crate::schema::IntoStatic::into_static(self.format),
+                    $( $field: $crate::schema::IntoStatic::into_static(self.$field), )*
+                    vendor_fields: $crate::schema::IntoStatic::into_static(self.vendor_fields),
+                }
+            }
+        }
+
+        /// Columnar builder for the row type of the same class (rows borrowing for `'a`).
+        $vis struct $builder<$lt> {
+            event_id: ::arrow::array::StringBuilder,
+            time: ::arrow::array::TimestampMicrosecondBuilder,
+            origin: ::arrow::array::StringBuilder,
+            format: ::arrow::array::StringBuilder,
+            $( $field: <$ty as $crate::schema::ColumnValue>::Builder, )*
+            vendor_fields: <$crate::schema::VendorFields<$lt> as $crate::schema::ColumnValue>::Builder,
+            len: usize,
+            rows: ::std::marker::PhantomData<&$lt ()>,
+        }
+
+        impl<$lt> $builder<$lt> {
+            /// A builder with room for `capacity` rows.
+            pub fn with_capacity(capacity: usize) -> Self {
+                Self {
+                    event_id: ::arrow::array::StringBuilder::with_capacity(capacity, capacity * 32),
+                    time: <$crate::schema::Timestamp as $crate::schema::ColumnValue>::builder(capacity),
+                    origin: ::arrow::array::StringBuilder::with_capacity(capacity, capacity * 32),
+                    format: ::arrow::array::StringBuilder::with_capacity(capacity, capacity * 8),
+                    $( $field: <$ty as $crate::schema::ColumnValue>::builder(capacity), )*
+                    vendor_fields: <$crate::schema::VendorFields<$lt> as $crate::schema::ColumnValue>::builder(capacity),
+                    len: 0,
+                    rows: ::std::marker::PhantomData,
+                }
+            }
+
+            /// Append one row; the shared origin columns come from `origin`
+            /// (`format` from the row when it names one).
+            pub fn append(&mut self, row: &$name<$lt>, origin: &$crate::schema::RowOrigin<'_>) {
+                self.event_id.append_value(origin.event_id);
+                self.time.append_value(row.time.0);
+                self.origin.append_value(origin.origin);
+                self.format.append_value(if row.format.is_empty() { origin.format } else { &row.format });
+                $( $crate::schema::ColumnValue::append(&mut self.$field, &row.$field); )*
+                $crate::schema::ColumnValue::append(&mut self.vendor_fields, &row.vendor_fields);
+                self.len += 1;
+            }
+
+            /// Rows appended since the last `finish`.
+            pub fn len(&self) -> usize {
+                self.len
+            }
+
+            /// Whether no row was appended since the last `finish`.
+            pub fn is_empty(&self) -> bool {
+                self.len == 0
+            }
+
+            /// The arrays built so far, in schema order; resets the builder.
+            pub fn finish_columns(&mut self) -> Vec<::arrow::array::ArrayRef> {
+                self.len = 0;
+                vec![
+                    ::std::sync::Arc::new(self.event_id.finish()),
+                    ::std::sync::Arc::new(self.time.finish()),
+                    ::std::sync::Arc::new(self.origin.finish()),
+                    ::std::sync::Arc::new(self.format.finish()),
+                    $( <$ty as $crate::schema::ColumnValue>::finish(&mut self.$field), )*
+                    <$crate::schema::VendorFields<$lt> as $crate::schema::ColumnValue>::finish(&mut self.vendor_fields),
+                ]
+            }
+        }
+    };
+}
+
+/// Declares an owned row type (no borrowed text, no shared origin columns),
+/// its Arrow schema and its builder from one field list. Used for findings.
+#[macro_export]
+macro_rules! row_type {
     (
         $(#[$meta:meta])*
         $vis:vis struct $name:ident / $builder:ident {
@@ -350,7 +726,7 @@ macro_rules! event_class {
             ];
         }
 
-        /// Columnar builder for the row type of the same class.
+        /// Columnar builder for the row type of the same name.
         $vis struct $builder {
             $( $field: <$ty as $crate::schema::ColumnValue>::Builder, )*
             len: usize,

@@ -6,212 +6,172 @@
 //! names follow OCSF where OCSF has a flat name; `docs/schema.md` documents
 //! every column and a test keeps the two identical.
 
-use super::Timestamp;
+use super::Str;
 use crate::event_class;
 
 event_class! {
     /// A firewall / proxy session or HTTP request (OCSF Network Activity 4001 / HTTP Activity 4002).
-    pub struct NetworkEvent / NetworkBuilder {
-        /// Stable hash of the record's origin (source, partition, offset); the same record always gets the same id.
-        event_id: String,
-        /// When the event happened, UTC.
-        time: Timestamp,
-        /// Where the raw record came from: `file:<path>:<line>`, `stdin:<line>`, `kafka:<topic>/<partition>@<offset>`.
-        origin: String,
-        /// Input format id that decoded the record (e.g. `panos`).
-        format: String,
+    pub struct NetworkEvent<'a> / NetworkBuilder {
         /// Vendor that wrote the log (e.g. `Palo Alto Networks`).
-        vendor: Option<String>,
+        vendor: Option<Str<'a>>,
         /// Product that wrote the log (e.g. `PAN-OS`).
-        product: Option<String>,
+        product: Option<Str<'a>>,
         /// Client (source) IP address.
-        src_ip: Option<String>,
+        src_ip: Option<Str<'a>>,
         /// Client (source) port.
         src_port: Option<i32>,
         /// Server (destination) IP address.
-        dst_ip: Option<String>,
+        dst_ip: Option<Str<'a>>,
         /// Server (destination) port.
         dst_port: Option<i32>,
         /// Transport protocol, lower case (`tcp`, `udp`).
-        protocol: Option<String>,
+        protocol: Option<Str<'a>>,
         /// What the device did: `allow`, `deny`, `drop`, `reset`, `alert`.
-        action: Option<String>,
+        action: Option<Str<'a>>,
         /// Bytes sent by the client (upload).
         bytes_out: Option<i64>,
         /// Bytes received by the client (download).
         bytes_in: Option<i64>,
         /// Destination host name: TLS SNI, HTTP Host or URL host, lower case.
-        host: Option<String>,
+        host: Option<Str<'a>>,
         /// Full URL or path when the log carries one.
-        url: Option<String>,
+        url: Option<Str<'a>>,
         /// HTTP method (`GET`, `POST`, ...).
-        http_method: Option<String>,
+        http_method: Option<Str<'a>>,
         /// User name as the device logged it.
-        user: Option<String>,
+        user: Option<Str<'a>>,
         /// Device or host name of the client.
-        device: Option<String>,
+        device: Option<Str<'a>>,
         /// The vendor's own application label (e.g. PAN-OS App-ID `dropbox-uploading`).
-        vendor_app: Option<String>,
+        vendor_app: Option<Str<'a>>,
         /// The vendor's URL category, when logged.
-        url_category: Option<String>,
+        url_category: Option<Str<'a>>,
     }
 }
 
 event_class! {
     /// A DNS query and its answer (OCSF DNS Activity 4003).
-    pub struct DnsEvent / DnsBuilder {
-        /// Stable hash of the record's origin (source, partition, offset); the same record always gets the same id.
-        event_id: String,
-        /// When the event happened, UTC.
-        time: Timestamp,
-        /// Where the raw record came from: `file:<path>:<line>`, `stdin:<line>`, `kafka:<topic>/<partition>@<offset>`.
-        origin: String,
-        /// Input format id that decoded the record (e.g. `zeek-dns`).
-        format: String,
+    pub struct DnsEvent<'a> / DnsBuilder {
         /// Vendor that wrote the log.
-        vendor: Option<String>,
+        vendor: Option<Str<'a>>,
         /// Product that wrote the log.
-        product: Option<String>,
+        product: Option<Str<'a>>,
         /// IP address of the client that asked.
-        client_ip: Option<String>,
+        client_ip: Option<Str<'a>>,
         /// The name queried, lower case, without trailing dot.
-        query: Option<String>,
+        query: Option<Str<'a>>,
         /// Query type (`A`, `AAAA`, `TXT`, ...).
-        query_type: Option<String>,
+        query_type: Option<Str<'a>>,
         /// Response code name (`NOERROR`, `NXDOMAIN`, ...).
-        rcode: Option<String>,
+        rcode: Option<Str<'a>>,
         /// Answers (addresses or names), in order.
-        answers: Vec<String>,
+        answers: Vec<Str<'a>>,
         /// User, when the resolver knows it.
-        user: Option<String>,
+        user: Option<Str<'a>>,
         /// Device or host name of the client.
-        device: Option<String>,
+        device: Option<Str<'a>>,
     }
 }
 
 event_class! {
     /// A sign-in to an identity provider or app (OCSF Authentication 3002).
-    pub struct AuthEvent / AuthBuilder {
-        /// Stable hash of the record's origin (source, partition, offset); the same record always gets the same id.
-        event_id: String,
-        /// When the event happened, UTC.
-        time: Timestamp,
-        /// Where the raw record came from: `file:<path>:<line>`, `stdin:<line>`, `kafka:<topic>/<partition>@<offset>`.
-        origin: String,
-        /// Input format id that decoded the record (e.g. `okta`).
-        format: String,
+    pub struct AuthEvent<'a> / AuthBuilder {
         /// Vendor that wrote the log.
-        vendor: Option<String>,
+        vendor: Option<Str<'a>>,
         /// Product that wrote the log.
-        product: Option<String>,
+        product: Option<Str<'a>>,
         /// The vendor's event type (e.g. `user.session.start`).
-        event_type: Option<String>,
+        event_type: Option<Str<'a>>,
         /// Who signed in (e-mail / UPN when the log has one).
-        user: Option<String>,
+        user: Option<Str<'a>>,
         /// Display name of the user, when logged.
-        user_name: Option<String>,
+        user_name: Option<Str<'a>>,
         /// IP address the sign-in came from.
-        src_ip: Option<String>,
+        src_ip: Option<Str<'a>>,
         /// Application signed in to, when logged.
-        app: Option<String>,
+        app: Option<Str<'a>>,
         /// `success` or `failure`.
-        result: Option<String>,
+        result: Option<Str<'a>>,
         /// Failure or status reason as the vendor wrote it.
-        reason: Option<String>,
+        reason: Option<Str<'a>>,
         /// Whether multi-factor authentication was used.
         mfa: Option<bool>,
         /// The raw User-Agent string.
-        user_agent: Option<String>,
+        user_agent: Option<Str<'a>>,
         /// Operating system of the client (from the log or the User-Agent).
-        os: Option<String>,
+        os: Option<Str<'a>>,
         /// Device type or name.
-        device: Option<String>,
+        device: Option<Str<'a>>,
     }
 }
 
 event_class! {
     /// An OAuth consent, grant or token authorisation (OCSF API Activity 6003).
-    pub struct OauthEvent / OauthBuilder {
-        /// Stable hash of the record's origin (source, partition, offset); the same record always gets the same id.
-        event_id: String,
-        /// When the event happened, UTC.
-        time: Timestamp,
-        /// Where the raw record came from: `file:<path>:<line>`, `stdin:<line>`, `kafka:<topic>/<partition>@<offset>`.
-        origin: String,
-        /// Input format id that decoded the record (e.g. `okta`).
-        format: String,
+    pub struct OauthEvent<'a> / OauthBuilder {
         /// Vendor that wrote the log.
-        vendor: Option<String>,
+        vendor: Option<Str<'a>>,
         /// Product that wrote the log.
-        product: Option<String>,
+        product: Option<Str<'a>>,
         /// The vendor's event type (e.g. `app.oauth2.as.consent.grant`).
-        event_type: Option<String>,
+        event_type: Option<Str<'a>>,
         /// The user who granted (or for whom admin granted) access.
-        user: Option<String>,
+        user: Option<Str<'a>>,
         /// Name of the application that received the grant, as the vendor logged it
         /// (the catalog's name for it is `app_name`, added by enrichment).
-        client_app: Option<String>,
+        client_app: Option<Str<'a>>,
         /// OAuth client id of the application.
-        client_id: Option<String>,
+        client_id: Option<Str<'a>>,
         /// Scopes granted.
-        scopes: Vec<String>,
+        scopes: Vec<Str<'a>>,
         /// `consent`, `grant`, `authorize` or `revoke`.
-        action: Option<String>,
+        action: Option<Str<'a>>,
         /// Whether an administrator consented for the whole organisation.
         admin_consent: Option<bool>,
         /// `success` or `failure`.
-        result: Option<String>,
+        result: Option<Str<'a>>,
         /// IP address of the client.
-        src_ip: Option<String>,
+        src_ip: Option<Str<'a>>,
         /// The raw User-Agent string.
-        user_agent: Option<String>,
+        user_agent: Option<Str<'a>>,
     }
 }
 
 event_class! {
     /// A mail message or a mailbox / transport configuration change (OCSF Email Activity 4009).
-    pub struct EmailEvent / EmailBuilder {
-        /// Stable hash of the record's origin (source, partition, offset); the same record always gets the same id.
-        event_id: String,
-        /// When the event happened, UTC.
-        time: Timestamp,
-        /// Where the raw record came from: `file:<path>:<line>`, `stdin:<line>`, `kafka:<topic>/<partition>@<offset>`.
-        origin: String,
-        /// Input format id that decoded the record (e.g. `m365-audit`).
-        format: String,
+    pub struct EmailEvent<'a> / EmailBuilder {
         /// Vendor that wrote the log.
-        vendor: Option<String>,
+        vendor: Option<Str<'a>>,
         /// Product that wrote the log.
-        product: Option<String>,
+        product: Option<Str<'a>>,
         /// `message`, `inbox_rule`, `mailbox_forwarding`, `transport_rule` or `routing_setting`.
-        kind: Option<String>,
+        kind: Option<Str<'a>>,
         /// The vendor's operation name (e.g. `New-InboxRule`).
-        operation: Option<String>,
+        operation: Option<Str<'a>>,
         /// The mailbox owner the event is about (or the sender of a message).
-        user: Option<String>,
+        user: Option<Str<'a>>,
         /// Who performed the change, when different from `user` (e.g. an admin).
-        actor: Option<String>,
+        actor: Option<Str<'a>>,
         /// `inbound`, `outbound` or `internal` for messages.
-        direction: Option<String>,
+        direction: Option<Str<'a>>,
         /// Sender address of a message.
-        sender: Option<String>,
+        sender: Option<Str<'a>>,
         /// Recipient addresses of a message.
-        recipients: Vec<String>,
+        recipients: Vec<Str<'a>>,
         /// Subject of a message.
-        subject: Option<String>,
+        subject: Option<Str<'a>>,
         /// Message size in bytes.
         size: Option<i64>,
         /// Number of attachments.
         attachments: Option<i32>,
         /// Name of the inbox or transport rule.
-        rule_name: Option<String>,
+        rule_name: Option<Str<'a>>,
         /// Addresses mail is forwarded, redirected or copied to.
-        forward_to: Vec<String>,
+        forward_to: Vec<Str<'a>>,
         /// Whether the rule hides mail from the owner (deletes it, marks it read, or keeps no local copy).
         hides_mail: Option<bool>,
         /// Whether the change succeeded.
-        result: Option<String>,
+        result: Option<Str<'a>>,
         /// IP address of the client that made the change.
-        src_ip: Option<String>,
+        src_ip: Option<Str<'a>>,
     }
 }

@@ -5,9 +5,9 @@
 //! every sink can upsert on it.
 
 use super::Timestamp;
-use crate::event_class;
+use crate::row_type;
 
-event_class! {
+row_type! {
     /// A shadow-IT finding.
     pub struct Finding / FindingBuilder {
         /// Deterministic id: hash of rule id, dedup key values and dedup window start.

@@ -21,7 +21,7 @@ use arrow::datatypes::{Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 
-pub use columns::{ColumnDef, ColumnKind, ColumnValue, Timestamp};
+pub use columns::{ColumnDef, ColumnKind, ColumnValue, IntoStatic, RowOrigin, Str, Timestamp, VendorFields};
 pub use events::{
     AuthBuilder, AuthEvent, DnsBuilder, DnsEvent, EmailBuilder, EmailEvent, NetworkBuilder, NetworkEvent, OauthBuilder,
     OauthEvent,
@@ -138,22 +138,35 @@ pub fn schema_of(columns: &[ColumnDef]) -> SchemaRef {
     Arc::new(Schema::new(columns.iter().map(ColumnDef::field).collect::<Vec<_>>()))
 }
 
-/// One decoded row of any class.
+/// One decoded row of any class, borrowing its text from the raw record.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Row {
+pub enum Row<'a> {
     /// A `network` row.
-    Network(NetworkEvent),
+    Network(NetworkEvent<'a>),
     /// A `dns` row.
-    Dns(DnsEvent),
+    Dns(DnsEvent<'a>),
     /// An `auth` row.
-    Auth(AuthEvent),
+    Auth(AuthEvent<'a>),
     /// An `oauth` row.
-    Oauth(OauthEvent),
+    Oauth(OauthEvent<'a>),
     /// An `email` row.
-    Email(EmailEvent),
+    Email(EmailEvent<'a>),
 }
 
-impl Row {
+/// Apply `$body` to the event inside any [`Row`] variant.
+macro_rules! each_row {
+    ($row:expr, $e:ident => $body:expr) => {
+        match $row {
+            Row::Network($e) => $body,
+            Row::Dns($e) => $body,
+            Row::Auth($e) => $body,
+            Row::Oauth($e) => $body,
+            Row::Email($e) => $body,
+        }
+    };
+}
+
+impl<'a> Row<'a> {
     /// The class of this row.
     pub fn class(&self) -> EventClass {
         match self {
@@ -165,65 +178,45 @@ impl Row {
         }
     }
 
-    /// Set the origin columns every class shares. `format` fills the
-    /// `format` column only when the decoder left it empty (`auto` sets the
-    /// format it recognised).
+    /// Fill in the origin columns every class shares (for rows that leave
+    /// the pipeline as rows, e.g. `floodlight parse`; the Arrow builder takes
+    /// them from a [`RowOrigin`] instead). `format` fills the `format`
+    /// column only when the decoder left it empty (`auto` sets the format it
+    /// recognised).
     pub fn set_origin(&mut self, event_id: &str, origin: &str, format: &str) {
-        macro_rules! set {
-            ($e:expr) => {{
-                $e.event_id = event_id.to_owned();
-                $e.origin = origin.to_owned();
-                if $e.format.is_empty() {
-                    $e.format = format.to_owned();
-                }
-            }};
-        }
-        match self {
-            Row::Network(e) => set!(e),
-            Row::Dns(e) => set!(e),
-            Row::Auth(e) => set!(e),
-            Row::Oauth(e) => set!(e),
-            Row::Email(e) => set!(e),
-        }
+        each_row!(self, e => {
+            e.event_id = Str::Owned(event_id.to_owned());
+            e.origin = Str::Owned(origin.to_owned());
+            if e.format.is_empty() {
+                e.format = Str::Owned(format.to_owned());
+            }
+        })
     }
 
     /// Set the `format` column (the input format the row was decoded from).
-    pub fn set_format(&mut self, format: &str) {
-        macro_rules! set {
-            ($e:expr) => {{
-                $e.format = format.to_owned();
-            }};
-        }
-        match self {
-            Row::Network(e) => set!(e),
-            Row::Dns(e) => set!(e),
-            Row::Auth(e) => set!(e),
-            Row::Oauth(e) => set!(e),
-            Row::Email(e) => set!(e),
-        }
+    pub fn set_format(&mut self, format: &'static str) {
+        each_row!(self, e => e.format = Str::Borrowed(format))
     }
 
     /// The event time.
     pub fn time(&self) -> Timestamp {
+        each_row!(self, e => e.time)
+    }
+
+    /// The same row detached from the record it borrows from.
+    pub fn into_static(self) -> Row<'static> {
         match self {
-            Row::Network(e) => e.time,
-            Row::Dns(e) => e.time,
-            Row::Auth(e) => e.time,
-            Row::Oauth(e) => e.time,
-            Row::Email(e) => e.time,
+            Row::Network(e) => Row::Network(e.into_static()),
+            Row::Dns(e) => Row::Dns(e.into_static()),
+            Row::Auth(e) => Row::Auth(e.into_static()),
+            Row::Oauth(e) => Row::Oauth(e.into_static()),
+            Row::Email(e) => Row::Email(e.into_static()),
         }
     }
 
     /// The normalised JSON form (`floodlight-json`), with a `class` key.
     pub fn to_json(&self) -> serde_json::Value {
-        let mut v = match self {
-            Row::Network(e) => serde_json::to_value(e),
-            Row::Dns(e) => serde_json::to_value(e),
-            Row::Auth(e) => serde_json::to_value(e),
-            Row::Oauth(e) => serde_json::to_value(e),
-            Row::Email(e) => serde_json::to_value(e),
-        }
-        .unwrap_or(serde_json::Value::Null);
+        let mut v = each_row!(self, e => serde_json::to_value(e)).unwrap_or(serde_json::Value::Null);
         if let Some(obj) = v.as_object_mut() {
             obj.insert("class".into(), self.class().as_str().into());
         }
@@ -232,15 +225,15 @@ impl Row {
 }
 
 /// Accumulates rows of every class and turns them into one Arrow batch per class.
-pub struct ClassBatchBuilder {
-    network: NetworkBuilder,
-    dns: DnsBuilder,
-    auth: AuthBuilder,
-    oauth: OauthBuilder,
-    email: EmailBuilder,
+pub struct ClassBatchBuilder<'a> {
+    network: NetworkBuilder<'a>,
+    dns: DnsBuilder<'a>,
+    auth: AuthBuilder<'a>,
+    oauth: OauthBuilder<'a>,
+    email: EmailBuilder<'a>,
 }
 
-impl ClassBatchBuilder {
+impl<'a> ClassBatchBuilder<'a> {
     /// A builder sized for about `capacity` rows per class.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
@@ -252,14 +245,14 @@ impl ClassBatchBuilder {
         }
     }
 
-    /// Append one row to its class.
-    pub fn append(&mut self, row: &Row) {
+    /// Append one row to its class, with the origin columns of its record.
+    pub fn append(&mut self, row: &Row<'a>, origin: &RowOrigin<'_>) {
         match row {
-            Row::Network(e) => self.network.append(e),
-            Row::Dns(e) => self.dns.append(e),
-            Row::Auth(e) => self.auth.append(e),
-            Row::Oauth(e) => self.oauth.append(e),
-            Row::Email(e) => self.email.append(e),
+            Row::Network(e) => self.network.append(e, origin),
+            Row::Dns(e) => self.dns.append(e, origin),
+            Row::Auth(e) => self.auth.append(e, origin),
+            Row::Oauth(e) => self.oauth.append(e, origin),
+            Row::Email(e) => self.email.append(e, origin),
         }
     }
 
@@ -310,8 +303,10 @@ mod tests {
         let mut dns = DnsEvent { time: Timestamp(1_700_000_000_000_000), ..Default::default() };
         dns.query = Some("wetransfer.com".into());
         dns.answers = vec!["1.2.3.4".into(), "5.6.7.8".into()];
-        b.append(&Row::Dns(dns.clone()));
-        b.append(&Row::Dns(DnsEvent::default()));
+        dns.vendor_fields.push("qclass_name", "C_INTERNET");
+        let origin = RowOrigin { event_id: "e1", origin: "file:x:1", format: "zeek-dns" };
+        b.append(&Row::Dns(dns.clone()), &origin);
+        b.append(&Row::Dns(DnsEvent::default()), &origin);
         let batches = b.finish().unwrap();
         assert_eq!(batches.len(), 1);
         let (class, batch) = &batches[0];

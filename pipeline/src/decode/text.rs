@@ -1,0 +1,325 @@
+//! Zero-copy splitting shared by the text decoders.
+//!
+//! Decoders slice their fields out of the raw record so that a row costs no
+//! allocation per field; only a field that must be rewritten (a quoted CSV
+//! field with `""` escapes) is copied. The `csv` crate cannot do this (it
+//! copies every field into its own buffer), so the one CSV rule that matters
+//! for single log lines lives here, checked against the `csv` crate by a
+//! property test.
+
+use std::borrow::Cow;
+
+use super::DecodeError;
+use crate::schema::{Str, VendorFields};
+
+/// Split one CSV line (RFC 4180: fields separated by `sep`, a field that
+/// starts with `"` is quoted and `""` inside it is one `"`) and append its
+/// fields to `out`. Unquoted fields and quoted fields without escapes borrow
+/// from `line`. Lenient like the `csv` crate: a `"` inside an unquoted field
+/// is kept, text after a closing quote is appended to the field. An
+/// unterminated quoted field runs to the end of the line.
+pub fn split_csv<'a>(line: &'a str, sep: u8, out: &mut Vec<Str<'a>>) {
+    let b = line.as_bytes();
+    let mut i = 0;
+    loop {
+        if b.get(i) == Some(&b'"') {
+            // Quoted field.
+            let start = i + 1;
+            let mut owned: Option<String> = None;
+            let mut j = start;
+            let end_of_quote;
+            loop {
+                match memchr::memchr(b'"', &b[j..]) {
+                    None => {
+                        end_of_quote = b.len();
+                        if let Some(o) = owned.as_mut() {
+                            o.push_str(&line[j..]);
+                        }
+                        j = b.len();
+                        break;
+                    }
+                    Some(p) => {
+                        let q = j + p;
+                        if b.get(q + 1) == Some(&b'"') {
+                            // `""`: keep the text so far and one quote.
+                            owned.get_or_insert_with(String::new).push_str(&line[j..=q]);
+                            j = q + 2;
+                        } else {
+                            if let Some(o) = owned.as_mut() {
+                                o.push_str(&line[j..q]);
+                            }
+                            end_of_quote = q;
+                            j = q + 1;
+                            break;
+                        }
+                    }
+                }
+            }
+            // Text between the closing quote and the next separator belongs to the field.
+            let next = memchr::memchr(sep, &b[j..]).map_or(b.len(), |p| j + p);
+            let field: Str<'a> = match owned {
+                Some(mut o) => {
+                    o.push_str(&line[j..next]);
+                    Cow::Owned(o)
+                }
+                None if next == j => Cow::Borrowed(&line[start..end_of_quote]),
+                None => Cow::Owned(format!("{}{}", &line[start..end_of_quote], &line[j..next])),
+            };
+            out.push(field);
+            if next >= b.len() {
+                return;
+            }
+            i = next + 1;
+        } else {
+            let next = memchr::memchr(sep, &b[i..]).map_or(b.len(), |p| i + p);
+            out.push(Cow::Borrowed(&line[i..next]));
+            if next >= b.len() {
+                return;
+            }
+            i = next + 1;
+        }
+    }
+}
+
+/// Apply `g` to a text value, keeping the result borrowed from the record
+/// when the value was (and `g` returns a slice of its input).
+pub fn map_str<'a>(v: Str<'a>, g: impl for<'s> Fn(&'s str) -> Str<'s>) -> Str<'a> {
+    match v {
+        Cow::Borrowed(s) => g(s),
+        Cow::Owned(s) => Cow::Owned(g(&s).into_owned()),
+    }
+}
+
+/// Like [`map_str`] for a function that may reject the value.
+pub fn map_opt<'a>(v: Str<'a>, g: impl for<'s> Fn(&'s str) -> Option<Str<'s>>) -> Option<Str<'a>> {
+    match v {
+        Cow::Borrowed(s) => g(s),
+        Cow::Owned(s) => g(&s).map(|r| Cow::Owned(r.into_owned())),
+    }
+}
+
+/// `s` in lower case (Unicode), borrowed when it already is.
+pub fn lower_case(s: &str) -> Str<'_> {
+    if s.is_ascii() {
+        if s.bytes().any(|b| b.is_ascii_uppercase()) {
+            Cow::Owned(s.to_ascii_lowercase())
+        } else {
+            Cow::Borrowed(s)
+        }
+    } else if s.chars().any(char::is_uppercase) {
+        Cow::Owned(s.to_lowercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// `s` in ASCII upper case (HTTP methods), borrowed when it already is.
+pub fn upper_case(s: &str) -> Str<'_> {
+    if s.bytes().any(|b| b.is_ascii_lowercase()) {
+        Cow::Owned(s.to_ascii_uppercase())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
+/// A host name or address from a host field or URL authority: lower case,
+/// without port, IPv6 brackets, quotes or trailing dot; `None` when empty
+/// or `-`. Borrowed when nothing had to change but trimming.
+pub fn clean_host(h: &str) -> Option<Str<'_>> {
+    let h = h.trim().trim_matches('"');
+    let h = if let Some(rest) = h.strip_prefix('[') {
+        rest.split(']').next().unwrap_or("")
+    } else if h.matches(':').count() == 1 {
+        match h.split_once(':') {
+            Some((host, port)) if port.bytes().all(|b| b.is_ascii_digit()) => host,
+            _ => h,
+        }
+    } else {
+        h
+    };
+    clean_name(h)
+}
+
+/// The authority (`user@host:port`) of a URL or of a bare `host:port`;
+/// `None` for a path-only URL.
+fn authority(url: &str) -> Option<&str> {
+    let u = url.trim().trim_matches('"');
+    let rest = match u.find("://") {
+        Some(i) if i > 0 && u[..i].bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) => &u[i + 3..],
+        _ => u,
+    };
+    if rest.is_empty() || rest.starts_with(['/', '?', '#']) {
+        return None;
+    }
+    let auth = rest.split(['/', '?', '#']).next()?;
+    Some(auth.rsplit_once('@').map_or(auth, |(_, h)| h))
+}
+
+/// Host of a URL (`https://Www.Example.com:8443/x` → `www.example.com`), of
+/// `host:port` (`CONNECT` targets) or of PAN-OS style `host/path`.
+pub fn url_host(url: &str) -> Option<Str<'_>> {
+    authority(url).and_then(clean_host)
+}
+
+/// The explicit port of a URL or `host:port`, if any.
+pub fn url_port(url: &str) -> Option<i32> {
+    let a = authority(url)?;
+    let port = if let Some(rest) = a.strip_prefix('[') {
+        rest.split_once("]:")?.1
+    } else if a.matches(':').count() == 1 {
+        a.split_once(':')?.1
+    } else {
+        return None;
+    };
+    port.parse::<u16>().ok().map(i32::from)
+}
+
+/// IP protocol name, lower case (`TCP` → `tcp`, `6` → `tcp`).
+pub fn protocol_name(p: &str) -> Str<'_> {
+    let p = p.trim();
+    let named = match p {
+        "1" => "icmp",
+        "6" => "tcp",
+        "17" => "udp",
+        "47" => "gre",
+        "50" => "esp",
+        "51" => "ah",
+        "58" => "ipv6-icmp",
+        "132" => "sctp",
+        _ if p.eq_ignore_ascii_case("icmp6") || p.eq_ignore_ascii_case("icmpv6") => "ipv6-icmp",
+        _ => return lower_case(p),
+    };
+    Cow::Borrowed(named)
+}
+
+/// `key=value` pairs of a log line, borrowed where no unescaping was needed.
+#[derive(Debug, Default)]
+pub struct Pairs<'a>(pub Vec<(&'a str, Str<'a>)>);
+
+impl<'a> Pairs<'a> {
+    /// The first non-empty (trimmed) value of `key`.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+    }
+
+    /// The first non-empty value of `key` as a column value (trimmed).
+    pub fn text(&self, key: &str) -> Option<Str<'a>> {
+        let (_, v) = self.0.iter().find(|(k, v)| *k == key && !v.trim().is_empty())?;
+        Some(match v {
+            Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+            Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+        })
+    }
+
+    /// Whether there are no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Every pair whose key is not in `mapped`, into `out` (the fields a
+    /// decoder has no column for).
+    pub fn rest_into(&self, mapped: &[&str], out: &mut VendorFields<'a>) {
+        for (k, v) in &self.0 {
+            if !mapped.contains(k) {
+                out.push(*k, v.clone());
+            }
+        }
+    }
+}
+
+/// A host or DNS name as a column value: trimmed, without trailing dot,
+/// lower case (borrowed when it already is); `None` when empty or `-`.
+pub fn clean_name(s: &str) -> Option<Str<'_>> {
+    let s = s.trim().trim_end_matches('.');
+    (!s.is_empty() && s != "-").then(|| lower_case(s))
+}
+
+/// An error for a value that does not have the expected form, quoting it
+/// (shortened) and naming the field.
+pub fn bad_value(format: &str, field: &str, value: &str, expected: &str) -> DecodeError {
+    let mut shown: String = value.chars().take(80).collect();
+    if shown.len() < value.len() {
+        shown.push('…');
+    }
+    DecodeError::new(format!("{format}: {field} `{shown}` is not {expected}"))
+}
+
+/// An IP address field, checked, borrowed as written (IPv6 as logged).
+pub fn ip<'a>(format: &str, field: &str, value: Option<&'a str>) -> Result<Option<Str<'a>>, DecodeError> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        None => Ok(None),
+        Some(v) => match v.parse::<std::net::IpAddr>() {
+            // Canonical text when the log wrote it differently (`::ffff:1.2.3.4`, upper-case hex).
+            Ok(a) if needs_canonical(v) => Ok(Some(Cow::Owned(a.to_string()))),
+            Ok(_) => Ok(Some(Cow::Borrowed(v))),
+            Err(_) => Err(bad_value(format, field, v, "an IP address")),
+        },
+    }
+}
+
+fn needs_canonical(v: &str) -> bool {
+    v.contains(':') && (v.bytes().any(|c| c.is_ascii_uppercase()) || v.contains("::ffff:") || v.contains(":0"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn split(line: &str) -> Vec<String> {
+        let mut v = Vec::new();
+        split_csv(line, b',', &mut v);
+        v.into_iter().map(Cow::into_owned).collect()
+    }
+
+    fn csv_crate(line: &str) -> Vec<String> {
+        let mut r = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(line.as_bytes());
+        match r.records().next() {
+            Some(Ok(rec)) => rec.iter().map(str::to_string).collect(),
+            _ => vec![String::new()],
+        }
+    }
+
+    #[test]
+    fn quoted_fields_and_escapes() {
+        assert_eq!(split("a,\"b,c\",d"), ["a", "b,c", "d"]);
+        assert_eq!(split("\"say \"\"hi\"\"\",x"), ["say \"hi\"", "x"]);
+        assert_eq!(split(",,"), ["", "", ""]);
+        assert_eq!(split(""), [""]);
+        assert_eq!(split("\"open"), ["open"]);
+        let mut v = Vec::new();
+        split_csv("x,\"y\",\"z\"\"\"", b',', &mut v);
+        assert!(matches!(v[1], Cow::Borrowed("y")), "an unescaped quoted field is borrowed");
+        assert!(matches!(v[2], Cow::Owned(_)));
+    }
+
+    #[test]
+    fn ip_fields_are_checked_and_canonical() {
+        assert_eq!(ip("t", "src", Some("10.0.0.1")).unwrap().as_deref(), Some("10.0.0.1"));
+        assert_eq!(ip("t", "src", Some("2001:DB8::1")).unwrap().as_deref(), Some("2001:db8::1"));
+        assert_eq!(ip("t", "src", Some(" ")).unwrap(), None);
+        let e = ip("panos", "field 7 (source address)", Some("10.0.0.999")).unwrap_err();
+        assert_eq!(e.reason, "panos: field 7 (source address) `10.0.0.999` is not an IP address");
+    }
+
+    proptest! {
+        /// Same fields as the csv crate for well-formed lines (quotes only at field starts, closed).
+        #[test]
+        fn agrees_with_the_csv_crate(fields in proptest::collection::vec(
+            prop_oneof!["[a-z0-9 :/.]{0,8}", "\"[a-z,\" ]{0,8}\"".prop_map(|s: String| {
+                // Escape inner quotes the RFC 4180 way.
+                let inner = &s[1..s.len() - 1];
+                format!("\"{}\"", inner.replace('"', "\"\""))
+            })], 1..12)) {
+            let line = fields.join(",");
+            prop_assert_eq!(split(&line), csv_crate(&line), "{}", line);
+        }
+
+        #[test]
+        fn never_panics(line in "\\PC{0,64}") {
+            let mut v = Vec::new();
+            split_csv(&line, b',', &mut v);
+            prop_assert!(!v.is_empty());
+        }
+    }
+}
