@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::mpsc;
 
@@ -35,16 +35,24 @@ pub struct AckReport {
     pub status: BatchStatus,
 }
 
+/// Called once when a batch is released, with its final status.
+type ReleaseHook = Box<dyn FnOnce(BatchStatus) + Send>;
+
 struct AckInner {
     batch_id: u64,
     failed: AtomicBool,
     tx: Option<mpsc::UnboundedSender<AckReport>>,
+    hooks: Mutex<Vec<ReleaseHook>>,
 }
 
 impl Drop for AckInner {
     fn drop(&mut self) {
+        let status = if self.failed.load(Ordering::Acquire) { BatchStatus::Failed } else { BatchStatus::Delivered };
+        let hooks = std::mem::take(self.hooks.get_mut().unwrap_or_else(|poisoned| poisoned.into_inner()));
+        for hook in hooks {
+            hook(status);
+        }
         if let Some(tx) = self.tx.take() {
-            let status = if self.failed.load(Ordering::Acquire) { BatchStatus::Failed } else { BatchStatus::Delivered };
             // The source may have gone away (forced shutdown): nothing to tell then.
             let _ = tx.send(AckReport { batch_id: self.batch_id, status });
         }
@@ -64,7 +72,14 @@ impl std::fmt::Debug for AckToken {
 impl AckToken {
     /// A token that reports nowhere (tests, `floodlight parse`).
     pub fn detached(batch_id: u64) -> Self {
-        AckToken(Arc::new(AckInner { batch_id, failed: AtomicBool::new(false), tx: None }))
+        AckToken(Arc::new(AckInner { batch_id, failed: AtomicBool::new(false), tx: None, hooks: Mutex::default() }))
+    }
+
+    /// Run `hook` when the batch is released (every holder let go), with its
+    /// final status, before the source hears about it. Rule-state
+    /// checkpoints use it to know when what a batch changed is durable.
+    pub fn on_release(&self, hook: impl FnOnce(BatchStatus) + Send + 'static) {
+        self.0.hooks.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(Box::new(hook));
     }
 
     /// The batch id.
@@ -104,7 +119,12 @@ impl AckReceiver {
         let id = self.next_id;
         self.next_id += 1;
         self.outstanding += 1;
-        AckToken(Arc::new(AckInner { batch_id: id, failed: AtomicBool::new(false), tx: Some(self.tx.clone()) }))
+        AckToken(Arc::new(AckInner {
+            batch_id: id,
+            failed: AtomicBool::new(false),
+            tx: Some(self.tx.clone()),
+            hooks: Mutex::default(),
+        }))
     }
 
     /// Batches handed out and not yet reported.
@@ -201,6 +221,24 @@ mod tests {
         assert_eq!(r, AckReport { batch_id: 0, status: BatchStatus::Failed });
         assert_eq!(acks.outstanding(), 0);
         assert!(acks.recv().await.is_none());
+    }
+
+    #[tokio::test]
+    async fn release_hooks_run_once_with_the_final_status() {
+        let mut acks = AckReceiver::new();
+        let t = acks.token();
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        for n in 0..2 {
+            let seen = seen.clone();
+            t.on_release(move |s| seen.lock().unwrap().push((n, s)));
+        }
+        let held = t.clone();
+        drop(t);
+        assert!(seen.lock().unwrap().is_empty(), "not released while a holder keeps it");
+        held.fail();
+        drop(held);
+        assert_eq!(*seen.lock().unwrap(), [(0, BatchStatus::Failed), (1, BatchStatus::Failed)]);
+        assert_eq!(acks.recv().await.unwrap().status, BatchStatus::Failed);
     }
 
     #[test]

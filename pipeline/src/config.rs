@@ -40,6 +40,7 @@ use serde::Deserialize;
 use crate::decode::registry::{decoder_for, format_ids};
 use crate::detect::{load_rules, DetectionEngine, RuleSettings, RuleSource};
 use crate::runtime::{Pipeline, RuntimeOptions};
+use crate::schema::ClassSchemas;
 use crate::sinks::jsonl::{JsonLinesSink, Stream};
 use crate::sinks::kafka::{KafkaSink, KafkaSinkConfig};
 use crate::sinks::lake::{LakeOptions, LakeSink};
@@ -463,7 +464,13 @@ impl Config {
         if !errors.is_empty() {
             return Err(ConfigError::Rules(errors));
         }
-        DetectionEngine::compile(defs).await.map_err(ConfigError::Rules)
+        DetectionEngine::compile(defs, &self.class_schemas()).await.map_err(ConfigError::Rules)
+    }
+
+    /// The enriched schemas rules are planned against and the enrichment
+    /// stage builds (built-in columns plus what `[enrichments]` adds).
+    pub fn class_schemas(&self) -> ClassSchemas {
+        ClassSchemas::builtin()
     }
 
     /// Runtime options from `[runtime]` (call after [`Config::problems`]).
@@ -557,7 +564,7 @@ impl Config {
         }
         Ok(Pipeline {
             sources,
-            enricher: Arc::new(Enricher::new(Arc::new(enrichments))),
+            enricher: Arc::new(Enricher::new(Arc::new(enrichments), self.class_schemas())),
             engine: Arc::new(engine),
             sinks,
             options: self.runtime_options(),

@@ -28,7 +28,7 @@ use datafusion::physical_plan::{
 };
 use datafusion::prelude::{SessionConfig, SessionContext};
 
-use crate::schema::EventClass;
+use crate::schema::{ClassSchemas, EventClass};
 
 /// The micro-batch a plan execution reads, passed through the task context.
 #[derive(Debug)]
@@ -47,9 +47,9 @@ pub struct MicroBatchTable {
 }
 
 impl MicroBatchTable {
-    /// The table for `class` (enriched schema).
-    pub fn new(class: EventClass) -> Self {
-        MicroBatchTable { class, schema: class.enriched_schema() }
+    /// The table for `class`, with that class's enriched schema.
+    pub fn new(class: EventClass, schema: SchemaRef) -> Self {
+        MicroBatchTable { class, schema }
     }
 }
 
@@ -150,14 +150,14 @@ impl ExecutionPlan for MicroBatchExec {
 /// The DataFusion session rules are planned in: one table per class,
 /// single-partition plans (parallelism comes from running batches on all
 /// workers, not from splitting one small batch).
-pub fn rule_session() -> DfResult<SessionContext> {
+pub fn rule_session(schemas: &ClassSchemas) -> DfResult<SessionContext> {
     let mut config = SessionConfig::new().with_target_partitions(1).with_batch_size(8192);
     let opts = config.options_mut();
     opts.optimizer.enable_dynamic_filter_pushdown = false;
     opts.execution.coalesce_batches = true;
     let ctx = SessionContext::new_with_config(config);
     for class in EventClass::ALL {
-        ctx.register_table(class.as_str(), Arc::new(MicroBatchTable::new(class)))?;
+        ctx.register_table(class.as_str(), Arc::new(MicroBatchTable::new(class, schemas.get(class))))?;
     }
     Ok(ctx)
 }

@@ -25,7 +25,7 @@ use include_dir::{include_dir, Dir};
 use tracing::Instrument;
 
 use crate::internal_events::{emit, RuleFailed};
-use crate::schema::{EventClass, Finding, Timestamp};
+use crate::schema::{ClassSchemas, EventClass, Finding, Timestamp};
 pub use rule::{RuleDef, RuleError};
 
 /// The rule pack shipped with floodlight (`queries/`), compiled into the binary.
@@ -175,8 +175,8 @@ pub struct DetectionEngine {
 
 impl DetectionEngine {
     /// Plan every rule. Errors name the rule file and the line of its SQL.
-    pub async fn compile(defs: Vec<RuleDef>) -> Result<DetectionEngine, Vec<RuleError>> {
-        let session = engine::rule_session().map_err(|e| {
+    pub async fn compile(defs: Vec<RuleDef>, schemas: &ClassSchemas) -> Result<DetectionEngine, Vec<RuleError>> {
+        let session = engine::rule_session(schemas).map_err(|e| {
             vec![RuleError { path: PathBuf::from("<engine>"), line: None, message: engine::error_text(&e) }]
         })?;
         let mut rules = Vec::new();

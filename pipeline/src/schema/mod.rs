@@ -127,6 +127,47 @@ impl FromStr for EventClass {
     }
 }
 
+/// The enriched schema of every class for one pipeline: the built-in
+/// columns ([`EventClass::enriched_schema`]) plus the extra enrichment
+/// columns its configuration adds (custom GeoIP fields). The enrichment
+/// stage builds batches with it; rules are planned against it.
+#[derive(Debug, Clone)]
+pub struct ClassSchemas {
+    schemas: Vec<SchemaRef>,
+}
+
+impl Default for ClassSchemas {
+    fn default() -> Self {
+        Self::builtin()
+    }
+}
+
+impl ClassSchemas {
+    /// The built-in columns only.
+    pub fn builtin() -> Self {
+        ClassSchemas { schemas: EventClass::ALL.iter().map(|c| c.enriched_schema()).collect() }
+    }
+
+    /// The built-in columns, then `extra` fields appended to the classes they name.
+    pub fn with_extra(extra: &[(EventClass, arrow::datatypes::Field)]) -> Self {
+        let schemas = EventClass::ALL
+            .iter()
+            .map(|c| {
+                let mut fields: Vec<arrow::datatypes::FieldRef> =
+                    c.enriched_schema().fields().iter().cloned().collect();
+                fields.extend(extra.iter().filter(|(k, _)| k == c).map(|(_, f)| Arc::new(f.clone())));
+                Arc::new(Schema::new(fields))
+            })
+            .collect();
+        ClassSchemas { schemas }
+    }
+
+    /// The enriched schema of `class`.
+    pub fn get(&self, class: EventClass) -> SchemaRef {
+        self.schemas[class.index()].clone()
+    }
+}
+
 /// The Arrow schema of the finding row.
 pub fn finding_schema() -> SchemaRef {
     static CACHE: OnceLock<SchemaRef> = OnceLock::new();

@@ -19,17 +19,23 @@ use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 use floodlight_enrichments::{resembles_user, App, Enrichments, GeoInfo};
 
-use crate::schema::EventClass;
+use crate::schema::{ClassSchemas, EventClass};
 
 /// Shared, hot-swappable enrichment stage.
 pub struct Enricher {
     snapshot: ArcSwap<Enrichments>,
+    schemas: ClassSchemas,
 }
 
 impl Enricher {
     /// A stage serving `snapshot`.
-    pub fn new(snapshot: Arc<Enrichments>) -> Self {
-        Enricher { snapshot: ArcSwap::new(snapshot) }
+    pub fn new(snapshot: Arc<Enrichments>, schemas: ClassSchemas) -> Self {
+        Enricher { snapshot: ArcSwap::new(snapshot), schemas }
+    }
+
+    /// The enriched schemas this stage produces.
+    pub fn schemas(&self) -> &ClassSchemas {
+        &self.schemas
     }
 
     /// Replace the snapshot (hot reload).
@@ -67,7 +73,7 @@ impl Enricher {
                 ));
             }
         }
-        RecordBatch::try_new(class.enriched_schema(), columns)
+        RecordBatch::try_new(self.schemas.get(class), columns)
     }
 }
 
