@@ -21,7 +21,9 @@ use floodlight_pipeline::runtime::{self, RunSummary};
 use floodlight_pipeline::source::{RawBatch, RawRecord};
 use tokio_util::sync::CancellationToken;
 
+mod lookup;
 mod produce;
+mod rules_test;
 
 /// The configuration `floodlight run` uses without `--config`: the demo logs
 /// compiled into the binary, the bundled catalog and MaxMind test databases,
@@ -77,6 +79,17 @@ enum Command {
         #[command(subcommand)]
         command: RulesCommand,
     },
+    /// Print every enrichment field for one value as JSON (what the enrichment stage would add).
+    Lookup {
+        /// What the value is.
+        #[arg(value_enum)]
+        kind: lookup::LookupKind,
+        /// The IP, domain, address, client id or user.
+        value: String,
+        /// Config file (TOML) whose `[enrichments]` to use (default: the embedded demo's).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
     /// List the input formats.
     Formats,
     /// Replay a log file (or standard input) into a Kafka topic, one record per line.
@@ -100,6 +113,14 @@ enum RulesCommand {
     /// List the rules a config would run (default: the bundled rule pack).
     List {
         /// Config file (TOML).
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+    },
+    /// Run the rules' test cases (fixtures beside each rule) and print a pass/fail table; exit 1 on any failure.
+    Test {
+        /// A rules directory or rule file, or a filter on rule ids (default: every rule of the config).
+        path: Option<String>,
+        /// Config file (TOML): its `[rules]` dirs and parameter overrides apply.
         #[arg(long, short)]
         config: Option<PathBuf>,
     },
@@ -157,9 +178,20 @@ fn run_command(command: Command) -> Result<i32> {
         Command::Validate { config } => cmd_validate(&config),
         Command::Parse { format, file } => cmd_parse(&format, file.as_deref()),
         Command::Rules { command: RulesCommand::List { config } } => cmd_rules_list(config.as_deref()),
+        Command::Rules { command: RulesCommand::Test { path, config } } => {
+            let (cfg, base) = load_config(config.as_deref())?;
+            rules_test::run(&cfg, &base, path.as_deref(), false)
+        }
         Command::Produce { brokers, topic, partition, file } => {
             let n = runtime()?.block_on(produce::produce(&brokers, &topic, partition, file.as_deref()))?;
             eprintln!("{n} record(s) produced to {topic}");
+            Ok(0)
+        }
+        Command::Lookup { kind, value, config } => {
+            let (cfg, base) = load_config(config.as_deref())?;
+            let snap = cfg.enrichments(&base)?;
+            let v = lookup::lookup(&snap, kind, &value)?;
+            println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(0)
         }
         Command::Formats => {
@@ -182,7 +214,7 @@ fn cmd_run(config: Option<&Path>, no_table: bool) -> Result<i32> {
         let pipeline = cfg.build(&base).await?;
         tracing::info!(
             sources = pipeline.sources.len(),
-            rules = pipeline.engine.rules().len(),
+            rules = pipeline.engine.len(),
             sinks = pipeline.sinks.len(),
             workers = pipeline.options.worker_count(),
             "floodlight started"
@@ -262,7 +294,7 @@ fn cmd_validate(path: &Path) -> Result<i32> {
                 "{}: OK ({} source(s), {} rule(s) compiled)",
                 path.display(),
                 cfg.sources.len().max(1),
-                engine.rules().len()
+                engine.len()
             );
             Ok(0)
         }
@@ -278,13 +310,15 @@ fn cmd_rules_list(config: Option<&Path>) -> Result<i32> {
     let (source, settings) = cfg.rule_setup(&base);
     let (defs, errors) = load_rules(&source, &settings);
     let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED).set_header(["id", "family", "severity", "class", "ATT&CK", "title", "file"]);
+    t.load_preset(UTF8_FULL_CONDENSED)
+        .set_header(["id", "family", "severity", "mode", "classes", "ATT&CK", "title", "file"]);
     for d in &defs {
         t.add_row([
             d.id().to_string(),
             d.file.family.as_str().to_string(),
             d.file.severity.as_str().to_string(),
-            d.class.as_str().to_string(),
+            d.mode.name().to_string(),
+            d.classes().iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", "),
             d.file.attack.join(", "),
             d.file.title.clone(),
             d.path.display().to_string(),

@@ -70,11 +70,13 @@ fn demo_run_raises_exactly_the_expected_findings() {
     let expected: BTreeSet<(String, String)> = [
         ("PF-01", "bob.smith@corp.example.com"),
         ("PF-02", "eve.martin@corp.example.com"),
+        ("PF-03", "eve.martin@corp.example.com"),
         ("SS-04", "corp\\ana.pereira"),
         ("SS-04", "corp\\chen.li"),
         ("SS-05", "10.0.0.31"),
         ("SS-05", "10.0.0.34"),
         ("SS-06", "dana.kim@corp.example.com"),
+        ("SS-07", "dana.kim@corp.example.com"),
         ("WF-01", "ana.pereira@corp.example.com"),
         ("WF-02", "bob.smith@corp.example.com"),
     ]
@@ -82,7 +84,8 @@ fn demo_run_raises_exactly_the_expected_findings() {
     .map(|(a, b)| (a.to_string(), b.to_string()))
     .collect();
     assert_eq!(got, expected);
-    assert_eq!(findings.len(), expected.len(), "one finding per rule and entity");
+    let ids: BTreeSet<&str> = findings.iter().map(|f| f["finding_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), expected.len(), "one finding per rule and entity");
 
     // Findings carry what an analyst needs: app, alternative, evidence, message.
     let pf02 = findings.iter().find(|f| f["rule_id"] == "PF-02").unwrap();
@@ -120,7 +123,7 @@ fn demo_run_raises_exactly_the_expected_findings() {
     }
     assert_eq!(parquet_rows(&events), 22, "27 records - 3 skipped - 2 dead-lettered");
     let lake_findings: Vec<_> = lake.iter().filter(|f| f.to_string_lossy().contains("/findings/")).cloned().collect();
-    assert_eq!(parquet_rows(&lake_findings), 9);
+    assert_eq!(parquet_rows(&lake_findings), findings.len() as i64, "the lake holds what the JSON sink wrote");
 
     // Summary counters on stderr.
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -140,7 +143,7 @@ fn replays_produce_the_same_finding_ids() {
     let a = tempfile::tempdir().unwrap();
     let b = tempfile::tempdir().unwrap();
     let first = ids(a.path());
-    assert_eq!(first.len(), 9);
+    assert_eq!(first.len(), 11);
     assert_eq!(first, ids(b.path()));
 }
 
@@ -181,10 +184,15 @@ path = "out/dead.jsonl"
     let origin = dead[0]["origin"].as_str().unwrap();
     assert!(origin.starts_with("file:") && origin.ends_with("okta.log:3"), "{origin}");
     assert!(dead[0]["reason"].as_str().unwrap().contains("invalid JSON"));
-    // Lines 2 and 4 are the same event: one WF-02 finding, the repeat suppressed.
+    // Lines 2 and 4 are the same event: one WF-02 finding; the repeat is
+    // suppressed and counted on a second revision of the same finding.
     let findings = json_lines(&dir.path().join("out/findings.jsonl"));
-    let rules: Vec<_> = findings.iter().map(|f| f["rule_id"].as_str().unwrap()).collect();
-    assert_eq!(rules.iter().filter(|r| **r == "WF-02").count(), 1, "{rules:?}");
+    let wf02: Vec<&Value> = findings.iter().filter(|f| f["rule_id"] == "WF-02").collect();
+    let ids: BTreeSet<&str> = wf02.iter().map(|f| f["finding_id"].as_str().unwrap()).collect();
+    assert_eq!(ids.len(), 1, "{wf02:?}");
+    let last = wf02.iter().max_by_key(|f| f["revision"].as_i64()).unwrap();
+    assert_eq!(last["revision"], 2);
+    assert_eq!(last["suppressed_count"], 1);
 }
 
 #[test]
@@ -212,7 +220,7 @@ fn validate_reports_file_and_line_and_exit_code() {
     let demo = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/demo/floodlight.toml");
     let out = floodlight(dir.path(), &["validate", "--config", demo]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("7 rule(s) compiled"));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("20 rule(s) compiled"));
 }
 
 #[test]
@@ -272,7 +280,7 @@ fn gzip_files_are_read_like_plain_ones() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let rules: BTreeSet<String> =
         json_lines(&dir.path().join("f.jsonl")).iter().map(|f| f["rule_id"].as_str().unwrap().to_string()).collect();
-    assert_eq!(rules, BTreeSet::from(["PF-01".to_string(), "PF-02".to_string()]));
+    assert_eq!(rules, BTreeSet::from(["PF-01".to_string(), "PF-02".to_string(), "PF-03".to_string()]));
 }
 
 #[cfg(unix)]
@@ -352,7 +360,7 @@ fn stdin_source_reads_piped_records() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let rules: BTreeSet<String> =
         json_lines(&dir.path().join("f.jsonl")).iter().map(|f| f["rule_id"].as_str().unwrap().to_string()).collect();
-    assert_eq!(rules, BTreeSet::from(["SS-06".to_string(), "WF-01".to_string(), "WF-02".to_string()]));
+    assert_eq!(rules, BTreeSet::from(["SS-06", "SS-07", "WF-01", "WF-02"].map(String::from)));
     let dead = json_lines(&dir.path().join("d.jsonl"));
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0]["origin"], "stdin:8");

@@ -20,6 +20,13 @@ if [[ "${1:-}" == "--path" ]]; then
     echo "$bin"
     exit 0
 fi
+mkdir -p "$cache"
+# One install at a time: a second caller (CI starts one early in the
+# background) waits for the first and then finds the binary.
+if command -v flock >/dev/null 2>&1; then
+    exec 9>"$cache/tansu-$version.lock"
+    flock 9
+fi
 if [[ ! -x "$bin" ]]; then
     echo "installing tansu $version into $root (about 20 minutes on 2 cores, once)" >&2
     mkdir -p "$root"

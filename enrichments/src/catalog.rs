@@ -735,10 +735,18 @@ impl AppCatalog {
     pub fn lookup_domain(&self, host: &str) -> Option<&App> {
         let mut buf = [0u8; MAX_HOST];
         let h = host_key(host, &mut buf)?;
+        self.lookup_normalized(h).map(|(app, _)| app)
+    }
+
+    /// Like [`AppCatalog::lookup_domain`], with the listed domain that
+    /// matched (`wetransfer.com` for `eu.files.wetransfer.com`).
+    pub fn lookup_domain_match(&self, host: &str) -> Option<(&App, &str)> {
+        let mut buf = [0u8; MAX_HOST];
+        let h = host_key(host, &mut buf)?;
         self.lookup_normalized(h)
     }
 
-    fn lookup_normalized(&self, h: &str) -> Option<&App> {
+    fn lookup_normalized(&self, h: &str) -> Option<(&App, &str)> {
         if self.by_domain.is_empty() {
             return None;
         }
@@ -750,8 +758,8 @@ impl AppCatalog {
         }
         // Longest first; catalog domains have at least two labels.
         loop {
-            if let Some(&i) = self.by_domain.get(rest) {
-                return self.apps.get(i as usize);
+            if let Some((listed, &i)) = self.by_domain.get_key_value(rest) {
+                return self.apps.get(i as usize).map(|a| (a, &**listed));
             }
             match rest.split_once('.') {
                 Some((_, tail)) if tail.contains('.') => rest = tail,
@@ -813,6 +821,16 @@ mod tests {
 
     fn id_of<'a>(c: &'a AppCatalog, host: &str) -> Option<&'a str> {
         c.lookup_domain(host).map(|a| a.id.as_str())
+    }
+
+    #[test]
+    fn the_matched_suffix_is_reported() {
+        let c = AppCatalog::embedded();
+        let (app, suffix) = c.lookup_domain_match("HTTPS://EU.Files.WeTransfer.com:443/x").unwrap();
+        assert_eq!((app.id.as_str(), suffix), ("wetransfer", "wetransfer.com"));
+        let (app, suffix) = c.lookup_domain_match("gist.github.com").unwrap();
+        assert_eq!((app.id.as_str(), suffix), ("github-gist", "gist.github.com"));
+        assert!(c.lookup_domain_match("notwetransfer.com").is_none());
     }
 
     #[test]

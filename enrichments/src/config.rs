@@ -156,12 +156,61 @@ impl GeoIpConfig {
     }
 }
 
-/// `path` relative to `base` unless absolute.
+/// `path` relative to `base` unless absolute or a bundled file (`embedded:<name>`).
 pub fn resolve(base: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() {
+    if path.is_absolute() || embedded_name(path).is_some() {
         path.to_path_buf()
     } else {
         base.join(path)
+    }
+}
+
+/// Prefix of a path that names a file compiled into the binary
+/// (`embedded:demo/users.csv`) instead of one on disk.
+pub const EMBEDDED_PREFIX: &str = "embedded:";
+
+/// Text files compiled into the binary, by the name after `embedded:`: the
+/// bundled catalog and the demo organisation's directory and overlay (what
+/// the embedded demo config names, so `floodlight run` needs no files).
+pub const EMBEDDED_TEXT_FILES: &[(&str, &str)] = &[
+    ("catalog.toml", crate::catalog::EMBEDDED_CATALOG),
+    ("demo/users.csv", include_str!("../../deploy/demo/users.csv")),
+    ("demo/overlay.toml", include_str!("../../deploy/demo/overlay.toml")),
+];
+
+/// The name after `embedded:` when `path` names a bundled file.
+pub fn embedded_name(path: &Path) -> Option<&str> {
+    path.to_str()?.strip_prefix(EMBEDDED_PREFIX)
+}
+
+/// The bytes of a bundled MaxMind test database (`embedded:GeoIP2-City-Test.mmdb`).
+pub fn embedded_database(path: &Path) -> Option<&'static [u8]> {
+    let name = embedded_name(path)?;
+    crate::geo::TEST_DATABASES.iter().find(|(_, n, _)| *n == name).map(|(_, _, b)| *b)
+}
+
+/// Whether `path` (resolved) is a readable file: on disk, or bundled.
+pub fn is_file(path: &Path) -> bool {
+    match embedded_name(path) {
+        Some(name) => EMBEDDED_TEXT_FILES.iter().any(|(n, _)| *n == name) || embedded_database(path).is_some(),
+        None => path.is_file(),
+    }
+}
+
+/// Read a text file a setting names (resolved): a bundled `embedded:<name>`
+/// file or one on disk.
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    match embedded_name(path) {
+        Some(name) => {
+            EMBEDDED_TEXT_FILES.iter().find(|(n, _)| *n == name).map(|(_, t)| t.to_string()).ok_or_else(|| {
+                let known: Vec<_> = EMBEDDED_TEXT_FILES.iter().map(|(n, _)| format!("{EMBEDDED_PREFIX}{n}")).collect();
+                std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("no such bundled file (bundled: {})", known.join(", ")),
+                )
+            })
+        }
+        None => std::fs::read_to_string(path),
     }
 }
 
@@ -171,7 +220,7 @@ impl EnrichmentConfig {
         let mut problems = Vec::new();
         let mut exists = |setting: &str, p: &Path| {
             let full = resolve(base_dir, p);
-            if !full.is_file() {
+            if !is_file(&full) {
                 problems.push(format!("{setting}: file `{}` does not exist", full.display()));
                 false
             } else {
@@ -192,7 +241,7 @@ impl EnrichmentConfig {
         }
         if let (Some(true), Some(p)) = (catalog_ok, &self.catalog) {
             let full = resolve(base_dir, p);
-            match std::fs::read_to_string(&full) {
+            match read_text(&full) {
                 Ok(text) => {
                     if let Err(e) = crate::AppCatalog::from_toml(&text, &full.display().to_string()) {
                         problems.push(format!("enrichments.catalog: {e}"));
@@ -236,7 +285,7 @@ impl EnrichmentConfig {
         for (i, p) in self.network_lists.iter().enumerate() {
             let setting = format!("enrichments.network_lists[{i}]");
             let full = resolve(base_dir, p);
-            match std::fs::read_to_string(&full) {
+            match read_text(&full) {
                 Ok(text) => {
                     if let Err(e) = lists.add_file_text(&text, &setting, &full.display().to_string()) {
                         problems.push(e.to_string());
@@ -267,7 +316,7 @@ impl EnrichmentConfig {
     /// (the configured one when it loads, else the bundled one).
     fn validate_overlay(&self, base_dir: &Path, p: &Path) -> Vec<String> {
         let full = resolve(base_dir, p);
-        let text = match std::fs::read_to_string(&full) {
+        let text = match read_text(&full) {
             Ok(t) => t,
             Err(e) => return vec![format!("enrichments.overlay: cannot read `{}`: {e}", full.display())],
         };
@@ -281,7 +330,7 @@ impl EnrichmentConfig {
             None => crate::AppCatalog::try_embedded(),
             Some(c) => {
                 let c = resolve(base_dir, c);
-                let Ok(text) = std::fs::read_to_string(&c) else { return Vec::new() };
+                let Ok(text) = read_text(&c) else { return Vec::new() };
                 match crate::AppCatalog::from_toml(&text, &c.display().to_string()) {
                     Ok(cat) => Ok(cat),
                     Err(_) => return Vec::new(),

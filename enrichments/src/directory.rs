@@ -308,10 +308,10 @@ impl Directory {
         Ok(b.finish())
     }
 
-    /// Load a file: JSON when it ends in `.json`, `.jsonl` or `.ndjson` or
-    /// starts with `[` or `{`, CSV otherwise.
+    /// Load a file (or a bundled `embedded:<name>` one): JSON when it ends
+    /// in `.json`, `.jsonl` or `.ndjson` or starts with `[` or `{`, CSV otherwise.
     pub fn load(path: &Path, setting: &str) -> Result<Directory, EnrichmentError> {
-        let text = std::fs::read_to_string(path).map_err(|e| EnrichmentError::Data {
+        let text = crate::config::read_text(path).map_err(|e| EnrichmentError::Data {
             setting: setting.to_string(),
             origin: path.display().to_string(),
             message: format!("cannot read: {e}"),

@@ -69,3 +69,52 @@ pub enum EnrichmentError {
         message: String,
     },
 }
+
+impl EnrichmentError {
+    /// The setting the error is about (`enrichments.overlay`,
+    /// `enrichments.geoip.fields[2].path`, ...): what a log line or a
+    /// metric label names.
+    pub fn setting(&self) -> &str {
+        match self {
+            EnrichmentError::Read { setting, .. }
+            | EnrichmentError::MaxMind { setting, .. }
+            | EnrichmentError::Config { setting, .. } => setting,
+            EnrichmentError::Catalog { .. } => "enrichments.catalog",
+            EnrichmentError::Overlay { .. } => "enrichments.overlay",
+            EnrichmentError::Setting { setting, .. } | EnrichmentError::Data { setting, .. } => setting,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_error_names_its_setting() {
+        let io = || std::io::Error::new(std::io::ErrorKind::NotFound, "gone");
+        let cases = [
+            (
+                EnrichmentError::Read { setting: "enrichments.catalog", path: "c.toml".into(), source: io() },
+                "enrichments.catalog",
+            ),
+            (EnrichmentError::Catalog { origin: "c.toml".into(), message: "x".into() }, "enrichments.catalog"),
+            (EnrichmentError::Overlay { origin: "o.toml".into(), message: "x".into() }, "enrichments.overlay"),
+            (
+                EnrichmentError::Setting { setting: "enrichments.geoip.fields[2].path".into(), message: "x".into() },
+                "enrichments.geoip.fields[2].path",
+            ),
+            (
+                EnrichmentError::Data {
+                    setting: "enrichments.directory".into(),
+                    origin: "u.csv".into(),
+                    message: "x".into(),
+                },
+                "enrichments.directory",
+            ),
+        ];
+        for (e, setting) in cases {
+            assert_eq!(e.setting(), setting, "{e}");
+        }
+    }
+}

@@ -112,6 +112,20 @@ pub enum NetworkType {
 }
 
 impl NetworkType {
+    /// Its step in the documented order (1 `corporate` ... 8 `unknown`).
+    pub fn step(self) -> u8 {
+        match self {
+            NetworkType::Corporate => 1,
+            NetworkType::Anonymizer => 2,
+            NetworkType::PublicWifi => 3,
+            NetworkType::Cellular => 4,
+            NetworkType::Satellite => 5,
+            NetworkType::Hosting => 6,
+            NetworkType::Residential => 7,
+            NetworkType::Unknown => 8,
+        }
+    }
+
     /// The snake_case name used in columns and rules.
     pub fn as_str(self) -> &'static str {
         match self {
@@ -441,6 +455,18 @@ pub mod test_dbs {
     pub const DOMAIN: &[u8] = include_bytes!("../data/geoip-test/GeoIP2-Domain-Test.mmdb");
 }
 
+/// The bundled test databases: kind, file name (also `embedded:<name>` in
+/// config) and bytes, in precedence order.
+pub const TEST_DATABASES: &[(DbKind, &str, &[u8])] = &[
+    (DbKind::City, "GeoIP2-City-Test.mmdb", test_dbs::CITY),
+    (DbKind::Asn, "GeoLite2-ASN-Test.mmdb", test_dbs::ASN),
+    (DbKind::ConnectionType, "GeoIP2-Connection-Type-Test.mmdb", test_dbs::CONNECTION_TYPE),
+    (DbKind::Enterprise, "GeoIP2-Enterprise-Test.mmdb", test_dbs::ENTERPRISE),
+    (DbKind::AnonymousIp, "GeoIP2-Anonymous-IP-Test.mmdb", test_dbs::ANONYMOUS_IP),
+    (DbKind::Isp, "GeoIP2-ISP-Test.mmdb", test_dbs::ISP),
+    (DbKind::Domain, "GeoIP2-Domain-Test.mmdb", test_dbs::DOMAIN),
+];
+
 fn setting_err(setting: String, message: String) -> EnrichmentError {
     EnrichmentError::Setting { setting, message }
 }
@@ -681,15 +707,7 @@ impl GeoIp {
     /// The bundled MaxMind test databases (for the demo and tests).
     pub fn test_databases() -> Result<Self, EnrichmentError> {
         let mut g = GeoIp::disabled();
-        for (kind, name, bytes) in [
-            (DbKind::City, "GeoIP2-City-Test.mmdb", test_dbs::CITY),
-            (DbKind::Asn, "GeoLite2-ASN-Test.mmdb", test_dbs::ASN),
-            (DbKind::ConnectionType, "GeoIP2-Connection-Type-Test.mmdb", test_dbs::CONNECTION_TYPE),
-            (DbKind::Enterprise, "GeoIP2-Enterprise-Test.mmdb", test_dbs::ENTERPRISE),
-            (DbKind::AnonymousIp, "GeoIP2-Anonymous-IP-Test.mmdb", test_dbs::ANONYMOUS_IP),
-            (DbKind::Isp, "GeoIP2-ISP-Test.mmdb", test_dbs::ISP),
-            (DbKind::Domain, "GeoIP2-Domain-Test.mmdb", test_dbs::DOMAIN),
-        ] {
+        for (kind, name, bytes) in TEST_DATABASES {
             g.add_static(kind.setting(), &format!("embedded:{name}"), bytes)?;
         }
         Ok(g)
@@ -733,6 +751,17 @@ impl GeoIp {
     /// rewritten in place: the running snapshot keeps reading the old file.
     pub fn add_file_with(&mut self, setting: &'static str, path: &Path, mmap: bool) -> Result<(), EnrichmentError> {
         let read_err = |source| EnrichmentError::Read { setting, path: path.to_path_buf(), source };
+        if crate::config::embedded_name(path).is_some() {
+            // `embedded:GeoIP2-City-Test.mmdb`: a bundled test database.
+            let bytes = crate::config::embedded_database(path).ok_or_else(|| {
+                let known: Vec<_> = TEST_DATABASES.iter().map(|(_, n, _)| format!("embedded:{n}")).collect();
+                read_err(std::io::Error::new(
+                    std::io::ErrorKind::NotFound,
+                    format!("no such bundled database (bundled: {})", known.join(", ")),
+                ))
+            })?;
+            return self.add_static(setting, &path.display().to_string(), bytes);
+        }
         let source = if mmap {
             let file = std::fs::File::open(path).map_err(read_err)?;
             // SAFETY: the map is read-only and floodlight never writes the
@@ -781,11 +810,7 @@ impl GeoIp {
     /// Whether `ip` is in one of the corporate or VPN egress CIDRs.
     pub fn is_corporate(&self, ip: IpAddr) -> bool {
         // IPv4-mapped IPv6 (::ffff:a.b.c.d) counts as the IPv4 address.
-        let v4 = match ip {
-            IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
-            IpAddr::V4(_) => None,
-        };
-        self.corporate.iter().chain(&self.vpn_egress).any(|n| n.contains(&ip) || v4.is_some_and(|v4| n.contains(&v4)))
+        in_networks(&self.corporate, ip) || in_networks(&self.vpn_egress, ip)
     }
 
     /// Everything known about `ip`. Never fails: a miss is empty fields.
@@ -820,6 +845,58 @@ impl GeoIp {
 
     /// Read every database for `ip`, bypassing the cache.
     pub fn lookup_uncached(&self, ip: IpAddr) -> GeoRecord {
+        let (mut g, s, custom) = self.gather(ip);
+        g.is_anonymous |= is_anonymizer(&g, &s);
+        g.network_type = self.decide(ip, &g, &s).0;
+        GeoRecord { info: g, custom }
+    }
+
+    /// Which step of the documented order (module documentation) decided
+    /// `ip`'s `network_type`, and on what signal. Reads the databases (not
+    /// the cache); for analysts (`floodlight lookup ip`), not the hot path.
+    pub fn explain_network_type(&self, ip: IpAddr) -> NetworkTypeReason {
+        let (g, s, _) = self.gather(ip);
+        let (network_type, why) = self.decide(ip, &g, &s);
+        let signal = match why {
+            Why::CorporateCidr => "the IP is in `corporate_cidrs`".to_string(),
+            Why::VpnEgress => "the IP is in `vpn_egress_cidrs`".to_string(),
+            Why::Flag(f) => format!("`{f}` is set (Anonymous-IP or Enterprise traits)"),
+            Why::AnonymousNotHosting => "`is_anonymous` is set without `is_hosting_provider`".to_string(),
+            Why::UserType => format!("Enterprise `user_type` is `{}`", g.user_type.as_deref().unwrap_or("")),
+            Why::ConnectionType => format!("connection type is `{}`", g.connection_type.as_deref().unwrap_or("")),
+            Why::MobileCodes => "the ISP or Enterprise record has a `mobile_country_code`".to_string(),
+            Why::HostingFlag => "Anonymous-IP `is_hosting_provider` is set".to_string(),
+            Why::Listed(kind) => {
+                let asn = g.asn.unwrap_or(0);
+                match self.networks.get(asn) {
+                    Some(e) => format!("AS{asn} ({}) is listed `{}` in `{}`", e.name, kind.as_str(), e.origin),
+                    None => format!("AS{asn} is listed `{}`", kind.as_str()),
+                }
+            }
+            Why::Nothing => "no configured database or network list gives a deciding signal".to_string(),
+        };
+        NetworkTypeReason { network_type, step: network_type.step(), signal }
+    }
+
+    /// Every database's whole record for `ip`, in precedence order.
+    pub fn database_records(&self, ip: IpAddr) -> Vec<DatabaseRecord> {
+        self.dbs
+            .iter()
+            .map(|db| {
+                let res = db.reader.lookup(ip).ok().filter(|r| r.has_data());
+                DatabaseRecord {
+                    kind: db.kind,
+                    origin: db.origin.clone(),
+                    network: res.as_ref().and_then(|r| r.network().ok()).map(|n| n.to_string()),
+                    record: res.and_then(|r| r.decode::<serde_json::Value>().ok().flatten()),
+                }
+            })
+            .collect()
+    }
+
+    /// The fields and signals of every database for `ip`, and the custom
+    /// column values (`network_type` and the anonymizer verdict are not set).
+    fn gather(&self, ip: IpAddr) -> (GeoInfo, Signals, Vec<Option<CustomValue>>) {
         let mut g = GeoInfo::default();
         let mut s = Signals::default();
         let mut custom: Vec<Option<CustomValue>> = vec![None; self.columns.len()];
@@ -875,47 +952,125 @@ impl GeoIp {
                 g.is_anonymous |= t.is_anonymous.unwrap_or(false);
             }
         }
-        g.network_type = self.network_type(ip, &mut g, &s);
-        GeoRecord { info: g, custom }
+        (g, s, custom)
     }
 
-    /// The documented order (module documentation), step by step.
-    fn network_type(&self, ip: IpAddr, g: &mut GeoInfo, s: &Signals) -> NetworkType {
+    /// The documented order (module documentation), step by step: the
+    /// answer and the first signal of its step that matched.
+    fn decide(&self, ip: IpAddr, g: &GeoInfo, s: &Signals) -> (NetworkType, Why) {
         let ut = g.user_type.as_deref().unwrap_or("");
         let ct = g.connection_type.as_deref().unwrap_or("");
         let listed = g.asn.and_then(|a| self.networks.kind(a));
-        let anonymizer = s.vpn
-            || s.proxy
-            || s.tor
-            || s.res_proxy
-            || ut == "consumer_privacy_network"
-            || (g.is_anonymous && !s.hosting_flag);
-        g.is_anonymous |= anonymizer;
-        if self.is_corporate(ip) {
-            NetworkType::Corporate
-        } else if anonymizer {
-            NetworkType::Anonymizer
-        } else if matches!(ut, "cafe" | "traveler" | "library") || listed == Some(AsnKind::PublicWifi) {
-            NetworkType::PublicWifi
-        } else if ct.eq_ignore_ascii_case("cellular")
-            || ut == "cellular"
-            || s.mobile_codes
-            || listed == Some(AsnKind::Cellular)
-        {
-            NetworkType::Cellular
-        } else if ct.eq_ignore_ascii_case("satellite") || listed == Some(AsnKind::Satellite) {
-            NetworkType::Satellite
-        } else if matches!(ut, "hosting" | "content_delivery_network")
-            || s.hosting_flag
-            || listed == Some(AsnKind::Hosting)
-        {
-            NetworkType::Hosting
-        } else if ut == "residential" || ct.eq_ignore_ascii_case("cable/dsl") || ct.eq_ignore_ascii_case("dialup") {
-            NetworkType::Residential
+        let is = |k: AsnKind| listed == Some(k);
+        if in_networks(&self.corporate, ip) {
+            (NetworkType::Corporate, Why::CorporateCidr)
+        } else if in_networks(&self.vpn_egress, ip) {
+            (NetworkType::Corporate, Why::VpnEgress)
+        } else if is_anonymizer(g, s) {
+            let why = if s.vpn {
+                Why::Flag("is_anonymous_vpn")
+            } else if s.proxy {
+                Why::Flag("is_public_proxy")
+            } else if s.tor {
+                Why::Flag("is_tor_exit_node")
+            } else if s.res_proxy {
+                Why::Flag("is_residential_proxy")
+            } else if ut == "consumer_privacy_network" {
+                Why::UserType
+            } else {
+                Why::AnonymousNotHosting
+            };
+            (NetworkType::Anonymizer, why)
+        } else if matches!(ut, "cafe" | "traveler" | "library") {
+            (NetworkType::PublicWifi, Why::UserType)
+        } else if is(AsnKind::PublicWifi) {
+            (NetworkType::PublicWifi, Why::Listed(AsnKind::PublicWifi))
+        } else if ct.eq_ignore_ascii_case("cellular") {
+            (NetworkType::Cellular, Why::ConnectionType)
+        } else if ut == "cellular" {
+            (NetworkType::Cellular, Why::UserType)
+        } else if s.mobile_codes {
+            (NetworkType::Cellular, Why::MobileCodes)
+        } else if is(AsnKind::Cellular) {
+            (NetworkType::Cellular, Why::Listed(AsnKind::Cellular))
+        } else if ct.eq_ignore_ascii_case("satellite") {
+            (NetworkType::Satellite, Why::ConnectionType)
+        } else if is(AsnKind::Satellite) {
+            (NetworkType::Satellite, Why::Listed(AsnKind::Satellite))
+        } else if matches!(ut, "hosting" | "content_delivery_network") {
+            (NetworkType::Hosting, Why::UserType)
+        } else if s.hosting_flag {
+            (NetworkType::Hosting, Why::HostingFlag)
+        } else if is(AsnKind::Hosting) {
+            (NetworkType::Hosting, Why::Listed(AsnKind::Hosting))
+        } else if ut == "residential" {
+            (NetworkType::Residential, Why::UserType)
+        } else if ct.eq_ignore_ascii_case("cable/dsl") || ct.eq_ignore_ascii_case("dialup") {
+            (NetworkType::Residential, Why::ConnectionType)
         } else {
-            NetworkType::Unknown
+            (NetworkType::Unknown, Why::Nothing)
         }
     }
+}
+
+/// Step 2's test: an anonymizer flag, a privacy-network user type, or
+/// `is_anonymous` without the hosting-provider flag.
+fn is_anonymizer(g: &GeoInfo, s: &Signals) -> bool {
+    s.vpn
+        || s.proxy
+        || s.tor
+        || s.res_proxy
+        || g.user_type.as_deref() == Some("consumer_privacy_network")
+        || (g.is_anonymous && !s.hosting_flag)
+}
+
+/// Whether `ip` is in one of `nets` (IPv4-mapped IPv6 counts as its IPv4 address).
+fn in_networks(nets: &[IpNet], ip: IpAddr) -> bool {
+    let v4 = match ip {
+        IpAddr::V6(v6) => v6.to_ipv4_mapped().map(IpAddr::V4),
+        IpAddr::V4(_) => None,
+    };
+    nets.iter().any(|n| n.contains(&ip) || v4.is_some_and(|v4| n.contains(&v4)))
+}
+
+/// The signal that decided a `network_type` (see [`GeoIp::explain_network_type`]).
+#[derive(Debug, Clone, Copy)]
+enum Why {
+    CorporateCidr,
+    VpnEgress,
+    Flag(&'static str),
+    AnonymousNotHosting,
+    UserType,
+    ConnectionType,
+    MobileCodes,
+    HostingFlag,
+    Listed(AsnKind),
+    Nothing,
+}
+
+/// Why an IP got its `network_type`: the step of the documented order and
+/// the signal that matched first within it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NetworkTypeReason {
+    /// The answer.
+    pub network_type: NetworkType,
+    /// The step of the documented order that decided (1 `corporate` ... 8 `unknown`).
+    pub step: u8,
+    /// The signal, e.g. "connection type is `Cellular`".
+    pub signal: String,
+}
+
+/// One database's whole record for an IP (see [`GeoIp::database_records`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DatabaseRecord {
+    /// Which database.
+    pub kind: Option<DbKind>,
+    /// Its file (or `embedded:<name>`).
+    pub origin: String,
+    /// The network the record covers (`81.2.69.142/31`), when it has one.
+    pub network: Option<String>,
+    /// The record as JSON; `None` when the database does not cover the IP.
+    pub record: Option<serde_json::Value>,
 }
 
 #[cfg(test)]
@@ -1029,6 +1184,58 @@ mod tests {
         assert_eq!(only_cidrs.database_count(), 0);
         assert_eq!(NetworkType::default().as_str(), "unknown");
         assert_eq!(NetworkType::PublicWifi.as_str(), "public_wifi");
+    }
+
+    #[test]
+    fn network_type_reasons_name_the_step_and_the_signal() {
+        let g = geo().with_vpn_egress_cidrs(["1.2.0.0/24".parse().unwrap()]);
+        let why = |s: &str| {
+            let r = g.explain_network_type(ip(s));
+            assert_eq!(r.network_type, g.lookup(ip(s)).network_type, "{s}: explanation and lookup agree");
+            (r.step, r.signal)
+        };
+        assert_eq!(why("89.160.20.115"), (1, "the IP is in `corporate_cidrs`".into()));
+        assert_eq!(why("1.2.0.5"), (1, "the IP is in `vpn_egress_cidrs`".into()));
+        assert_eq!(why("81.2.69.142"), (2, "`is_anonymous_vpn` is set (Anonymous-IP or Enterprise traits)".into()));
+        assert_eq!(why("214.214.214.216"), (3, "Enterprise `user_type` is `traveler`".into()));
+        assert_eq!(why("149.101.100.1"), (4, "connection type is `Cellular`".into()));
+        let (step, signal) = why("70.192.0.1");
+        assert_eq!(step, 4);
+        assert!(
+            signal.starts_with("AS6167 (") && signal.contains("is listed `cellular` in `embedded:asn-lists.toml`"),
+            "{signal}"
+        );
+        assert_eq!(why("214.78.120.5"), (5, "connection type is `Satellite`".into()));
+        assert_eq!(why("6.1.0.2"), (6, "Anonymous-IP `is_hosting_provider` is set".into()));
+        assert_eq!(why("2.125.160.218"), (7, "connection type is `Cable/DSL`".into()));
+        assert_eq!(why("192.0.2.1"), (8, "no configured database or network list gives a deciding signal".into()));
+    }
+
+    #[test]
+    fn every_database_record_is_available_for_analysts() {
+        let g = geo();
+        let recs = g.database_records(ip("81.2.69.142"));
+        assert_eq!(recs.len(), 7);
+        assert_eq!((recs[0].kind, recs[0].origin.as_str()), (Some(DbKind::City), "embedded:GeoIP2-City-Test.mmdb"));
+        let city = recs[0].record.as_ref().unwrap();
+        assert_eq!(city["city"]["names"]["en"], "London");
+        assert!(recs[0].network.as_deref().is_some_and(|n| n.starts_with("81.2.69.")), "{:?}", recs[0].network);
+        let anon = recs.iter().find(|r| r.kind == Some(DbKind::AnonymousIp)).unwrap();
+        assert_eq!(anon.record.as_ref().unwrap()["is_anonymous_vpn"], true);
+        // A database that does not cover the IP has no record.
+        assert!(g.database_records(ip("192.0.2.1")).iter().all(|r| r.record.is_none()));
+    }
+
+    #[test]
+    fn bundled_databases_are_addressable_as_embedded_paths() {
+        let mut g = GeoIp::disabled();
+        g.add_file("enrichments.geoip.city", Path::new("embedded:GeoIP2-City-Test.mmdb")).unwrap();
+        assert_eq!(g.lookup(ip("81.2.69.142")).city.as_deref(), Some("London"));
+        let e = g.add_file("enrichments.geoip.asn", Path::new("embedded:nope.mmdb")).unwrap_err().to_string();
+        assert!(
+            e.starts_with("enrichments.geoip.asn: cannot read `embedded:nope.mmdb`: no such bundled database"),
+            "{e}"
+        );
     }
 
     #[test]

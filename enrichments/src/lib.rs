@@ -49,7 +49,7 @@ pub use error::EnrichmentError;
 pub use geo::{CacheStats, ColumnType, CustomColumn, CustomValue, DbKind, GeoInfo, GeoIp, GeoRecord, NetworkType};
 pub use network::{AsnEntry, AsnKind, NetworkLists};
 pub use overlay::Overlay;
-pub use reload::{ReloadOptions, ReloadStats, Reloader};
+pub use reload::{watched_files, ReloadEvent, ReloadOptions, ReloadStats, Reloader, WatchedFile};
 pub use similarity::resembles_user;
 
 /// The demo organisation's networks used by [`Enrichments::embedded_default`]
@@ -74,7 +74,7 @@ pub struct Enrichments {
 
 fn read(setting: &'static str, base: &Path, p: &Path) -> Result<String, EnrichmentError> {
     let full = config::resolve(base, p);
-    std::fs::read_to_string(&full).map_err(|source| EnrichmentError::Read { setting, path: full, source })
+    config::read_text(&full).map_err(|source| EnrichmentError::Read { setting, path: full, source })
 }
 
 impl Enrichments {
@@ -134,6 +134,34 @@ mod tests {
         assert_eq!(e.geo.lookup("10.1.2.3".parse().unwrap()).network_type, NetworkType::Corporate);
         assert!(e.email.classify("x@corp.example.com").is_corporate);
         assert_eq!(e.catalog.lookup_domain("relay-1.net.anydesk.com").map(|a| a.id.as_str()), Some("anydesk"));
+    }
+
+    #[test]
+    fn bundled_files_load_without_anything_on_disk() {
+        let cfg: EnrichmentConfig = toml::from_str(
+            "catalog = \"embedded:catalog.toml\"\noverlay = \"embedded:demo/overlay.toml\"\n\
+             directory = \"embedded:demo/users.csv\"\ncorporate_domains = [\"corp.example.com\"]\n\
+             [geoip]\nasn = \"embedded:GeoLite2-ASN-Test.mmdb\"\n",
+        )
+        .unwrap();
+        let nowhere = std::path::Path::new("/nonexistent");
+        assert!(cfg.validate(nowhere).is_empty(), "{:?}", cfg.validate(nowhere));
+        let e = Enrichments::load(&cfg, nowhere).unwrap();
+        let otter = e.catalog.get("otter-ai").unwrap();
+        assert_eq!(otter.status, AppStatus::Unsanctioned);
+        assert_eq!(otter.status_reason.as_deref(), Some("exception expired 2026-06-30"));
+        assert_eq!(e.catalog.lookup_domain("sft.corp.example.com").unwrap().id, "corp-sft");
+        let ana = e.directory.lookup("corp\\ana.pereira").unwrap();
+        assert_eq!(ana.display_name.as_deref(), Some("Ana Pereira"));
+        assert_eq!(e.directory.origin(), Some("embedded:demo/users.csv"));
+        assert_eq!(e.geo.lookup("149.101.100.1".parse().unwrap()).asn, Some(6167));
+        assert!(reload::watched_files(&cfg, nowhere).is_empty(), "bundled files never change");
+        let bad: EnrichmentConfig = toml::from_str("directory = \"embedded:demo/nobody.csv\"").unwrap();
+        let p = bad.validate(nowhere).join("\n");
+        assert!(
+            p.contains("enrichments.directory: `embedded:demo/nobody.csv`: cannot read: no such bundled file"),
+            "{p}"
+        );
     }
 
     #[test]

@@ -228,8 +228,8 @@ impl NetworkLists {
             let setting = format!("enrichments.network_lists[{i}]");
             let full = crate::config::resolve(base_dir, p);
             let origin = full.display().to_string();
-            let text =
-                std::fs::read_to_string(&full).map_err(|e| data_err(&setting, &origin, format!("cannot read: {e}")))?;
+            let text = crate::config::read_text(&full)
+                .map_err(|e| data_err(&setting, &origin, format!("cannot read: {e}")))?;
             lists.add_file_text(&text, &setting, &origin)?;
         }
         Ok(lists)

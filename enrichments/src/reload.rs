@@ -62,10 +62,15 @@ pub struct WatchedFile {
     pub path: PathBuf,
 }
 
-/// Every file `cfg` names, resolved against `base_dir`.
+/// Every file `cfg` names, resolved against `base_dir`; bundled
+/// (`embedded:...`) files never change and are left out.
 pub fn watched_files(cfg: &EnrichmentConfig, base_dir: &Path) -> Vec<WatchedFile> {
     let mut out = Vec::new();
-    let mut add = |setting: String, p: &Path| out.push(WatchedFile { setting, path: resolve(base_dir, p) });
+    let mut add = |setting: String, p: &Path| {
+        if crate::config::embedded_name(p).is_none() {
+            out.push(WatchedFile { setting, path: resolve(base_dir, p) })
+        }
+    };
     let singles = [
         ("enrichments.catalog", &cfg.catalog),
         ("enrichments.overlay", &cfg.overlay),
@@ -147,7 +152,54 @@ fn fingerprint(p: &Path) -> Fingerprint {
     }
 }
 
-type Callback = Box<dyn Fn(Arc<Enrichments>) + Send + Sync>;
+/// What a reload attempt did, handed to the observer of
+/// [`Reloader::start_observed`].
+#[derive(Debug)]
+pub enum ReloadEvent<'a> {
+    /// A new snapshot is in service.
+    Reloaded {
+        /// The new snapshot.
+        snapshot: Arc<Enrichments>,
+        /// The settings whose files changed (`enrichments.overlay`, ...);
+        /// empty for a forced reload.
+        changed: &'a [String],
+    },
+    /// The reload was rejected; the previous snapshot stays in service.
+    Failed {
+        /// Why: names the setting, the file and the rule broken
+        /// ([`EnrichmentError::setting`]).
+        error: &'a EnrichmentError,
+        /// The settings whose files changed.
+        changed: &'a [String],
+    },
+}
+
+type Observer = Box<dyn Fn(ReloadEvent<'_>) + Send + Sync>;
+type Check = Box<dyn Fn(&Enrichments) -> Result<(), EnrichmentError> + Send + Sync>;
+
+/// What the reloader calls besides loading.
+struct Hooks {
+    /// Vets a new snapshot before it goes into service; an error rejects it.
+    check: Check,
+    /// Told of every outcome.
+    observer: Observer,
+    /// Whether the reloader writes its own log lines (the observer does when not).
+    log: bool,
+}
+
+impl Hooks {
+    fn plain(on_reload: impl Fn(Arc<Enrichments>) + Send + Sync + 'static) -> Hooks {
+        Hooks {
+            check: Box::new(|_| Ok(())),
+            observer: Box::new(move |ev| {
+                if let ReloadEvent::Reloaded { snapshot, .. } = ev {
+                    on_reload(snapshot)
+                }
+            }),
+            log: true,
+        }
+    }
+}
 
 struct State {
     loaded: Vec<Fingerprint>,
@@ -164,7 +216,7 @@ struct Shared {
     last_error: Mutex<Option<String>>,
     ok: AtomicU64,
     failed: AtomicU64,
-    on_reload: Callback,
+    hooks: Hooks,
 }
 
 impl Shared {
@@ -185,16 +237,23 @@ impl Shared {
     /// Load everything; swap on success. `fp` is the state the load starts from.
     fn reload(&self, fp: Vec<Fingerprint>) -> Result<Arc<Enrichments>, EnrichmentError> {
         let mut st = self.lock_state();
-        let changed: Vec<&str> = self
+        let changed: Vec<String> = self
             .files
             .iter()
             .zip(&fp)
             .zip(st.loaded.iter().map(Some).chain(std::iter::repeat(None)))
             .filter(|((_, new), old)| Some(*new) != *old)
-            .map(|((f, _), _)| f.setting.as_str())
+            .map(|((f, _), _)| f.setting.clone())
             .collect();
-        let changed = if changed.is_empty() { "none (forced)".to_string() } else { changed.join(", ") };
-        match Enrichments::load(&self.cfg, &self.base_dir) {
+        let changed_text = if changed.is_empty() { "none (forced)".to_string() } else { changed.join(", ") };
+        let loaded = Enrichments::load(&self.cfg, &self.base_dir).and_then(|s| (self.hooks.check)(&s).map(|()| s));
+        let tell = |ev: ReloadEvent<'_>| {
+            let hand_over = std::panic::AssertUnwindSafe(|| (self.hooks.observer)(ev));
+            if std::panic::catch_unwind(hand_over).is_err() {
+                tracing::error!("enrichments reload: the reload observer panicked; reloading goes on");
+            }
+        };
+        match loaded {
             Ok(snapshot) => {
                 let snapshot = Arc::new(snapshot);
                 // Counters and state first: whoever sees the new snapshot
@@ -204,22 +263,24 @@ impl Shared {
                 *self.last_error.lock().unwrap_or_else(PoisonError::into_inner) = None;
                 let n = self.ok.fetch_add(1, Ordering::SeqCst) + 1;
                 *self.current.write().unwrap_or_else(PoisonError::into_inner) = Arc::clone(&snapshot);
-                tracing::info!(changed = %changed, reloads_ok = n, "enrichments reloaded");
-                let hand_over = std::panic::AssertUnwindSafe(|| (self.on_reload)(Arc::clone(&snapshot)));
-                if std::panic::catch_unwind(hand_over).is_err() {
-                    tracing::error!("enrichments reload: the snapshot callback panicked; reloading goes on");
+                if self.hooks.log {
+                    tracing::info!(changed = %changed_text, reloads_ok = n, "enrichments reloaded");
                 }
+                tell(ReloadEvent::Reloaded { snapshot: Arc::clone(&snapshot), changed: &changed });
                 Ok(snapshot)
             }
             Err(e) => {
                 st.failed = Some(fp);
                 *self.last_error.lock().unwrap_or_else(PoisonError::into_inner) = Some(e.to_string());
                 let n = self.failed.fetch_add(1, Ordering::SeqCst) + 1;
-                tracing::warn!(
-                    changed = %changed,
-                    reloads_failed = n,
-                    "enrichments reload rejected, the previous snapshot stays in service: {e}"
-                );
+                if self.hooks.log {
+                    tracing::warn!(
+                        changed = %changed_text,
+                        reloads_failed = n,
+                        "enrichments reload rejected, the previous snapshot stays in service: {e}"
+                    );
+                }
+                tell(ReloadEvent::Failed { error: &e, changed: &changed });
                 Err(e)
             }
         }
@@ -266,7 +327,7 @@ impl Reloader {
         let files = watched_files(&cfg, &base_dir);
         let before: Vec<Fingerprint> = files.iter().map(|f| fingerprint(&f.path)).collect();
         let first = Arc::new(Enrichments::load(&cfg, &base_dir)?);
-        Ok(Reloader::watch(cfg, base_dir, files, before, first, options, Box::new(on_reload)))
+        Ok(Reloader::watch(cfg, base_dir, files, before, first, options, Hooks::plain(on_reload)))
     }
 
     /// Watch for changes to a snapshot already loaded from `cfg` (by
@@ -281,7 +342,29 @@ impl Reloader {
         let base_dir = base_dir.into();
         let files = watched_files(&cfg, &base_dir);
         let now: Vec<Fingerprint> = files.iter().map(|f| fingerprint(&f.path)).collect();
-        Reloader::watch(cfg, base_dir, files, now, initial, options, Box::new(on_reload))
+        Reloader::watch(cfg, base_dir, files, now, initial, options, Hooks::plain(on_reload))
+    }
+
+    /// Like [`Reloader::start_with`], for a service that reports reloads
+    /// itself: `check` vets each new snapshot before it goes into service
+    /// (an error rejects the reload like a bad file: counted, the old
+    /// snapshot stays), and `observer` is told of every outcome, success or
+    /// failure, with the settings whose files changed. The reloader writes
+    /// no log lines of its own; the observer does. Both run on the
+    /// reloader's thread and must not call [`Reloader::reload_now`].
+    pub fn start_observed(
+        initial: Arc<Enrichments>,
+        cfg: EnrichmentConfig,
+        base_dir: impl Into<PathBuf>,
+        options: ReloadOptions,
+        check: impl Fn(&Enrichments) -> Result<(), EnrichmentError> + Send + Sync + 'static,
+        observer: impl Fn(ReloadEvent<'_>) + Send + Sync + 'static,
+    ) -> Reloader {
+        let base_dir = base_dir.into();
+        let files = watched_files(&cfg, &base_dir);
+        let now: Vec<Fingerprint> = files.iter().map(|f| fingerprint(&f.path)).collect();
+        let hooks = Hooks { check: Box::new(check), observer: Box::new(observer), log: false };
+        Reloader::watch(cfg, base_dir, files, now, initial, options, hooks)
     }
 
     fn watch(
@@ -291,7 +374,7 @@ impl Reloader {
         loaded: Vec<Fingerprint>,
         first: Arc<Enrichments>,
         options: ReloadOptions,
-        on_reload: Callback,
+        hooks: Hooks,
     ) -> Reloader {
         let shared = Arc::new(Shared {
             cfg,
@@ -302,7 +385,7 @@ impl Reloader {
             last_error: Mutex::new(None),
             ok: AtomicU64::new(0),
             failed: AtomicU64::new(0),
-            on_reload,
+            hooks,
         });
         let (tx, rx) = mpsc::channel();
         let (watcher, watched_dirs) =
@@ -370,7 +453,11 @@ impl Drop for Reloader {
         let _ = self.tx.send(Msg::Stop);
         self.watcher.take();
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            // Dropped from its own thread (the last owner was an observer):
+            // the thread ends on the stop message; joining itself would fail.
+            if t.thread().id() != std::thread::current().id() {
+                let _ = t.join();
+            }
         }
     }
 }
@@ -616,6 +703,60 @@ mod tests {
         std::fs::remove_dir_all(mount.join("..v1")).unwrap();
         wait_for("the swapped ConfigMap", || r.current().directory.len() == 2);
         assert_eq!(r.stats().reloads_ok, 1);
+    }
+
+    #[test]
+    fn an_observer_hears_every_outcome_and_a_check_can_reject() {
+        let dir = tempfile::tempdir().unwrap();
+        let users = dir.path().join("users.csv");
+        std::fs::write(&users, USERS_1).unwrap();
+        let c = cfg("directory = \"users.csv\"");
+        let first = Arc::new(Enrichments::load(&c, dir.path()).unwrap());
+        let heard: Arc<Mutex<Vec<String>>> = Arc::default();
+        let log = Arc::clone(&heard);
+        let r = Reloader::start_observed(
+            Arc::clone(&first),
+            c,
+            dir.path(),
+            options(false, None),
+            // Refuse directories of more than two people.
+            |s| match s.directory.len() {
+                0..=2 => Ok(()),
+                n => Err(EnrichmentError::Setting {
+                    setting: "enrichments.directory".into(),
+                    message: format!("{n} people is too many for this test"),
+                }),
+            },
+            move |ev| {
+                let line = match ev {
+                    ReloadEvent::Reloaded { snapshot, changed } => {
+                        format!("ok {} {}", changed.join(","), snapshot.directory.len())
+                    }
+                    ReloadEvent::Failed { error, changed } => {
+                        format!("failed {} {}", changed.join(","), error.setting())
+                    }
+                };
+                log.lock().unwrap().push(line);
+            },
+        );
+        assert!(Arc::ptr_eq(&first, &r.current()));
+        std::fs::write(&users, USERS_2).unwrap();
+        r.reload_now().unwrap();
+        std::fs::write(&users, format!("{USERS_2}jdoe,j.doe@corp.example.com,J Doe\n")).unwrap();
+        let e = r.reload_now().unwrap_err();
+        assert_eq!(e.to_string(), "enrichments.directory: 3 people is too many for this test");
+        assert_eq!(r.current().directory.len(), 2, "a rejected snapshot never goes into service");
+        std::fs::write(&users, USERS_BAD).unwrap();
+        assert!(r.reload_now().is_err());
+        assert_eq!(
+            *heard.lock().unwrap(),
+            [
+                "ok enrichments.directory 2",
+                "failed enrichments.directory enrichments.directory",
+                "failed enrichments.directory enrichments.directory"
+            ]
+        );
+        assert_eq!((r.stats().reloads_ok, r.stats().reloads_failed), (1, 2));
     }
 
     #[test]

@@ -38,7 +38,7 @@ use floodlight_enrichments::{EnrichmentConfig, Enrichments};
 use serde::Deserialize;
 
 use crate::decode::registry::{decoder_for, format_ids};
-use crate::detect::{load_rules, DetectionEngine, RuleSettings, RuleSource};
+use crate::detect::{load_rules, DetectionEngine, RuleSettings, RuleSource, RuleWatch, Shared};
 use crate::runtime::{Pipeline, RuntimeOptions};
 use crate::schema::ClassSchemas;
 use crate::sinks::jsonl::{JsonLinesSink, Stream};
@@ -142,7 +142,7 @@ pub enum SourceConfig {
 }
 
 /// `[rules]`.
-#[derive(Debug, Clone, Default, Deserialize)]
+#[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RulesConfig {
     /// Directories of rule files; empty = the rule pack compiled into the binary.
@@ -154,6 +154,43 @@ pub struct RulesConfig {
     /// Parameter overrides: `[rules.params.SS-04] min_bytes_out = 100000`.
     #[serde(default)]
     pub params: BTreeMap<String, BTreeMap<String, toml::Value>>,
+    /// Where windowed / first-seen / correlation state and dedup are
+    /// checkpointed (relative to the config file); none = memory only, state
+    /// is lost at exit.
+    #[serde(default)]
+    pub state_dir: Option<PathBuf>,
+    /// How often state is checkpointed (also at the end of a run).
+    #[serde(default = "default_checkpoint_interval")]
+    pub checkpoint_interval: String,
+    /// Watch `dirs` and swap in changed rules while running (default: on
+    /// when `dirs` is set). A rule that fails to load or compile is rejected
+    /// and its previous version keeps running.
+    #[serde(default)]
+    pub reload: Option<bool>,
+    /// How often rule files are checked for changes.
+    #[serde(default = "default_rule_poll")]
+    pub reload_interval: String,
+}
+
+impl Default for RulesConfig {
+    fn default() -> Self {
+        RulesConfig {
+            dirs: Vec::new(),
+            disabled: Vec::new(),
+            params: BTreeMap::new(),
+            state_dir: None,
+            checkpoint_interval: default_checkpoint_interval(),
+            reload: None,
+            reload_interval: default_rule_poll(),
+        }
+    }
+}
+
+fn default_checkpoint_interval() -> String {
+    "30s".into()
+}
+fn default_rule_poll() -> String {
+    "2s".into()
 }
 
 /// `[sinks]`.
@@ -262,6 +299,9 @@ pub enum ConfigError {
     /// Enrichment data could not be loaded.
     #[error("enrichments: {0}")]
     Enrichments(String),
+    /// Checkpointed rule state could not be restored.
+    #[error("rules.state_dir: {0}")]
+    State(String),
     /// A sink could not be opened.
     #[error("{0}")]
     Sink(#[from] crate::sinks::SinkError),
@@ -359,6 +399,14 @@ impl Config {
         duration("runtime.batch_max_wait", &r.batch_max_wait, &mut p);
         duration("runtime.drain_timeout", &r.drain_timeout, &mut p);
         duration("runtime.flush_interval", &r.flush_interval, &mut p);
+        duration("rules.checkpoint_interval", &self.rules.checkpoint_interval, &mut p);
+        duration("rules.reload_interval", &self.rules.reload_interval, &mut p);
+        if let Some(dir) = &self.rules.state_dir {
+            let full = resolve(base_dir, dir);
+            if full.exists() && !full.is_dir() {
+                p.push(problem("rules.state_dir", format!("`{}` exists and is not a directory", full.display())));
+            }
+        }
         let mut names = BTreeMap::new();
         for (i, s) in self.sources.iter().enumerate() {
             let (name, format) = match s {
@@ -413,6 +461,9 @@ impl Config {
                 ));
             }
         }
+        for (setting, msg) in crate::transform::enrich::custom_column_problems(&self.enrichments) {
+            p.push(problem(&setting, msg));
+        }
         for msg in self.enrichments.validate(base_dir) {
             p.push(problem("enrichments", msg));
         }
@@ -455,6 +506,11 @@ impl Config {
 
     /// Validate everything: settings, then every rule loaded and compiled.
     pub async fn check(&self, base_dir: &Path) -> Result<DetectionEngine, ConfigError> {
+        let shared = Shared::new(self.runtime.dedup_capacity.max(1), None);
+        self.compile_rules(base_dir, shared).await
+    }
+
+    async fn compile_rules(&self, base_dir: &Path, shared: Arc<Shared>) -> Result<DetectionEngine, ConfigError> {
         let problems = self.problems(base_dir);
         if !problems.is_empty() {
             return Err(ConfigError::Invalid(problems));
@@ -464,13 +520,23 @@ impl Config {
         if !errors.is_empty() {
             return Err(ConfigError::Rules(errors));
         }
-        DetectionEngine::compile(defs, &self.class_schemas()).await.map_err(ConfigError::Rules)
+        let (engine, errors) = DetectionEngine::compile_with(defs, &self.class_schemas(), shared, None).await;
+        if errors.is_empty() {
+            Ok(engine)
+        } else {
+            Err(ConfigError::Rules(errors))
+        }
+    }
+
+    /// The rule-state directory, resolved.
+    pub fn state_dir(&self, base_dir: &Path) -> Option<PathBuf> {
+        self.rules.state_dir.as_ref().map(|d| resolve(base_dir, d))
     }
 
     /// The enriched schemas rules are planned against and the enrichment
     /// stage builds (built-in columns plus what `[enrichments]` adds).
     pub fn class_schemas(&self) -> ClassSchemas {
-        ClassSchemas::builtin()
+        crate::transform::enrich::class_schemas(&self.enrichments)
     }
 
     /// Runtime options from `[runtime]` (call after [`Config::problems`]).
@@ -487,7 +553,7 @@ impl Config {
             },
             drain_timeout: duration("", &r.drain_timeout, &mut ignore),
             flush_interval: duration("", &r.flush_interval, &mut ignore),
-            dedup_capacity: r.dedup_capacity.max(1),
+            checkpoint_interval: duration("", &self.rules.checkpoint_interval, &mut ignore),
             ..RuntimeOptions::default()
         }
     }
@@ -499,7 +565,12 @@ impl Config {
 
     /// Validate and build a runnable pipeline.
     pub async fn build(&self, base_dir: &Path) -> Result<Pipeline, ConfigError> {
-        let engine = self.check(base_dir).await?;
+        let shared = Shared::new(self.runtime.dedup_capacity.max(1), self.state_dir(base_dir));
+        let engine = self.compile_rules(base_dir, shared).await?;
+        let restored = engine.restore().map_err(ConfigError::State)?;
+        if restored > 0 {
+            tracing::info!(rules = restored, "rule state restored from the last checkpoint");
+        }
         let enrichments = self.enrichments(base_dir)?;
         let mut sources: Vec<Box<dyn Source>> = Vec::new();
         for (i, s) in self.sources.iter().enumerate() {
@@ -562,13 +633,20 @@ impl Config {
                 },
             )?));
         }
-        Ok(Pipeline {
-            sources,
-            enricher: Arc::new(Enricher::new(Arc::new(enrichments), self.class_schemas())),
-            engine: Arc::new(engine),
-            sinks,
-            options: self.runtime_options(),
-        })
+        let enricher = Arc::new(Enricher::new(Arc::new(enrichments), self.class_schemas()));
+        enricher.start_reloader(&self.enrichments, base_dir);
+        let mut options = self.runtime_options();
+        let (source, settings) = self.rule_setup(base_dir);
+        if self.rules.reload.unwrap_or(!self.rules.dirs.is_empty()) && matches!(source, RuleSource::Dirs(_)) {
+            let mut ignore = Vec::new();
+            options.rule_watch = Some(RuleWatch {
+                source,
+                settings,
+                schemas: self.class_schemas(),
+                interval: duration("", &self.rules.reload_interval, &mut ignore),
+            });
+        }
+        Ok(Pipeline { sources, enricher, engine: Arc::new(engine), sinks, options })
     }
 }
 

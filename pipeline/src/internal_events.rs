@@ -135,6 +135,16 @@ pub mod metric {
     pub const KAFKA_CLIENT_ERRORS: &str = "kafka_client_errors_total";
     /// Partitions assigned / revoked by rebalances (label: `assigned` or `revoked`).
     pub const KAFKA_REBALANCED: &str = "kafka_partitions_rebalanced_total";
+    /// Rows a windowed rule dropped for arriving behind its watermark (label: rule).
+    pub const RULE_LATE_EVENTS: &str = "rule_late_events_total";
+    /// Gauge: keys (windows / first-seen keys / correlation entities) a rule holds (label: rule).
+    pub const RULE_STATE_KEYS: &str = "rule_state_keys";
+    /// Rule-state checkpoints written (label: `ok` or `failed`).
+    pub const CHECKPOINTS: &str = "rule_checkpoints_total";
+    /// Rules reloaded from changed files (label: `ok` or `rejected`).
+    pub const RULE_RELOADS: &str = "rule_reloads_total";
+    /// Enrichment snapshot reloads (label: `ok` or `failed`).
+    pub const ENRICHMENT_RELOADS: &str = "enrichment_reloads_total";
 }
 
 fn topic_partition(topic: &str, partition: i32) -> String {
@@ -371,6 +381,132 @@ impl InternalEvent for FindingsRaised<'_> {
         if self.suppressed > 0 {
             counters().add(metric::FINDINGS_SUPPRESSED, self.rule, self.suppressed);
         }
+    }
+}
+
+/// A windowed rule dropped rows behind its watermark.
+pub struct RuleLateEvents<'a> {
+    /// Rule id.
+    pub rule: &'a str,
+    /// Rows dropped.
+    pub rows: u64,
+}
+
+impl InternalEvent for RuleLateEvents<'_> {
+    fn emit(self) {
+        if self.rows > 0 {
+            debug!(rule = self.rule, rows = self.rows, "rows behind the watermark dropped");
+            counters().add(metric::RULE_LATE_EVENTS, self.rule, self.rows);
+        }
+    }
+}
+
+/// The size of a stateful rule's state.
+pub struct RuleStateSize<'a> {
+    /// Rule id.
+    pub rule: &'a str,
+    /// Keys held.
+    pub keys: u64,
+}
+
+impl InternalEvent for RuleStateSize<'_> {
+    fn emit(self) {
+        counters().set(metric::RULE_STATE_KEYS, self.rule, i64::try_from(self.keys).unwrap_or(i64::MAX));
+    }
+}
+
+/// A rule-state checkpoint was written, or failed.
+pub struct CheckpointWritten<'a> {
+    /// The file, or the error.
+    pub result: Result<&'a str, &'a str>,
+    /// Rules whose state it holds.
+    pub rules: usize,
+}
+
+impl InternalEvent for CheckpointWritten<'_> {
+    fn emit(self) {
+        match self.result {
+            Ok(path) => {
+                debug!(path, rules = self.rules, "rule state checkpointed");
+                counters().add(metric::CHECKPOINTS, "ok", 1);
+            }
+            Err(error) => {
+                warn!(error, "rule state checkpoint failed; the previous one stays");
+                counters().add(metric::CHECKPOINTS, "failed", 1);
+            }
+        }
+    }
+}
+
+/// Rules were reloaded after their files changed.
+pub struct RulesReloaded<'a> {
+    /// Rules compiled and swapped in.
+    pub swapped: usize,
+    /// Rule errors (each keeps the old version running).
+    pub rejected: &'a [String],
+}
+
+impl InternalEvent for RulesReloaded<'_> {
+    fn emit(self) {
+        info!(swapped = self.swapped, rejected = self.rejected.len(), "rules reloaded");
+        counters().add(metric::RULE_RELOADS, "ok", self.swapped as u64);
+        for e in self.rejected {
+            warn!(error = %e, "changed rule rejected; the previous version keeps running");
+        }
+        counters().add(metric::RULE_RELOADS, "rejected", self.rejected.len() as u64);
+    }
+}
+
+/// The enrichment hot-reload watcher started.
+pub struct EnrichmentReloaderStarted<'a> {
+    /// The settings whose files are watched (`enrichments.overlay`, ...).
+    pub files: &'a [&'a str],
+    /// Whether file-system notifications work (otherwise only polling).
+    pub notifications: bool,
+    /// The polling interval, seconds.
+    pub poll_interval_secs: u64,
+}
+
+impl InternalEvent for EnrichmentReloaderStarted<'_> {
+    fn emit(self) {
+        info!(
+            files = %self.files.join(", "),
+            notifications = self.notifications,
+            poll_interval_secs = self.poll_interval_secs,
+            "watching enrichment files for changes"
+        );
+    }
+}
+
+/// A new enrichment snapshot went into service after its files changed.
+pub struct EnrichmentsReloaded<'a> {
+    /// The settings whose files changed; empty for a forced reload.
+    pub files: &'a [String],
+}
+
+impl InternalEvent for EnrichmentsReloaded<'_> {
+    fn emit(self) {
+        info!(changed = %self.files.join(", "), "enrichments reloaded");
+        counters().add(metric::ENRICHMENT_RELOADS, "ok", 1);
+    }
+}
+
+/// A changed enrichment file was rejected; the previous snapshot stays in service.
+pub struct EnrichmentReloadFailed<'a> {
+    /// The setting that names the bad file.
+    pub setting: &'a str,
+    /// What is wrong with it.
+    pub error: &'a str,
+}
+
+impl InternalEvent for EnrichmentReloadFailed<'_> {
+    fn emit(self) {
+        error!(
+            setting = self.setting,
+            error = self.error,
+            "enrichment reload rejected; the previous snapshot stays in service"
+        );
+        counters().add(metric::ENRICHMENT_RELOADS, "failed", 1);
     }
 }
 

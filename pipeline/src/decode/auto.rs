@@ -14,10 +14,13 @@
 //! | JSON with `"kind": "admin#reports#activity"`, or `id.applicationName` and `events` | `google-workspace` |
 //! | JSON with `_document_id`, or `action` and `actor` and (`@timestamp` or `created_at`) | `github-audit` |
 //! | JSON with `internalIp` and `responseCode` | `umbrella-dns` |
+//! | JSON with `MessageTraceId`, or `SenderAddress` and `RecipientAddress` (any case; Graph `exchangeMessageTrace` pages too) | `m365-message-trace` |
 //! | Zeek JSON (`id.orig_h` or an `id` object with `orig_h`): by `_path`, else by fields (`query` → dns, `server_name`/`cipher` → ssl, `method`/`uri` → http, else conn) | `zeek-dns` / `zeek-ssl` / `zeek-http` / `zeek-conn` |
 //! | JSON with a `class` key | `floodlight-json` |
-//! | a line after a Zeek `#fields` header: by `#path` (`dns`, `conn`, `http`, `ssl`, also `dns_<suffix>`...) | the Zeek format |
-//! | a line after a W3C `#Fields:` header | `w3c` |
+//! | a line after a Zeek `#fields` header with as many tab-separated fields: by `#path` (`dns`, `conn`, `http`, `ssl`, also `dns_<suffix>`...) | the Zeek format |
+//! | a line after a W3C `#Fields:` header with as many fields | `w3c` |
+//! | a CSV line after a `#`-prefixed message-trace header row | `m365-message-trace` |
+//! | a message-trace CSV header row, or a row in one of its two default layouts (time, sender, recipients and a delivery status where the layout has them) | `m365-message-trace` |
 //! | `CEF:<digit>|` | `cef` |
 //! | `%ASA-` or `%FTD-` message id | `cisco-asa` |
 //! | `logid=` and `type=` key=value pairs | `fortigate` |
@@ -26,6 +29,7 @@
 //! | ` PACKET ` with ` Rcv ` or ` Snd ` | `windows-dns` |
 //! | `"YYYY-MM-DD HH:MM:SS",` then `"Allowed"` / `"Blocked"` | `umbrella-dns` (CSV) |
 //! | epoch.millis, elapsed, client, then a `CODE/status` (`TCP_MISS/200`) | `squid` |
+//! | a line after a Zeek / W3C header that fits none of the above | the header's format (which dead-letters it, saying why) |
 //!
 //! A record that matches none is dead-lettered with a reason listing what was
 //! tried. Rows keep the recognised format in their `format` column, not `auto`.
@@ -33,9 +37,10 @@
 use super::{
     bind_query::BindQuery, cef::Cef, cisco_asa::CiscoAsa, entra_audit::EntraAudit, entra_signin::EntraSignin,
     floodlight_json::FloodlightJson, fortigate::Fortigate, github_audit::GithubAudit,
-    google_workspace::GoogleWorkspace, m365_audit::M365Audit, okta::Okta, panos::Panos, squid::Squid,
-    umbrella_dns::UmbrellaDns, w3c::W3c, windows_dns::WindowsDns, zeek_conn::ZeekConn, zeek_dns::ZeekDns,
-    zeek_http::ZeekHttp, zeek_ssl::ZeekSsl, DecodeError, DecodeOutcome, Decoder, RecordContext,
+    google_workspace::GoogleWorkspace, m365_audit::M365Audit, m365_message_trace, m365_message_trace::M365MessageTrace,
+    okta::Okta, panos::Panos, squid::Squid, umbrella_dns::UmbrellaDns, w3c, w3c::W3c, windows_dns::WindowsDns,
+    zeek_conn::ZeekConn, zeek_dns::ZeekDns, zeek_http::ZeekHttp, zeek_ssl::ZeekSsl, DecodeError, DecodeOutcome,
+    Decoder, RecordContext,
 };
 use crate::schema::{EventClass, Row};
 
@@ -85,23 +90,24 @@ pub fn recognise(record: &[u8], ctx: RecordContext<'_>) -> Option<&'static dyn D
         if has(b"\"id.orig_h\"") || has(b"\"orig_h\"") {
             return Some(zeek_json(body));
         }
+        let has_ci = |needle: &[u8]| body.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle));
+        if has_ci(b"\"messagetraceid\"")
+            || (has_ci(b"\"senderaddress\"") && has_ci(b"\"recipientaddress\""))
+            || has(b"exchange/tracing/messageTraces")
+        {
+            return Some(&M365MessageTrace);
+        }
         if has(b"\"class\"") {
             return Some(&FloodlightJson);
         }
         return None;
     }
-    if let Some(fields) = ctx.headers.iter().rev().find(|h| h.starts_with(b"#fields") || h.starts_with(b"#Fields:")) {
-        if fields.starts_with(b"#Fields:") {
-            return Some(&W3c);
-        }
-        let path = ctx.headers.iter().rev().find_map(|h| h.strip_prefix(b"#path")).map(|p| p.trim_ascii());
-        return Some(match path {
-            Some(p) => zeek_by_path(p)?,
-            None if contains(fields, b"\tquery\t") => &ZeekDns,
-            None if contains(fields, b"\tserver_name\t") => &ZeekSsl,
-            None if contains(fields, b"\tmethod\t") => &ZeekHttp,
-            None => &ZeekConn,
-        });
+    // A line that fits the Zeek / W3C / message-trace header before it is of that format; one
+    // that does not is tried against the markers below first (a file mixing formats), and
+    // given to the header's format last (its decoder then says what is wrong with it).
+    let by_header = by_header(body, ctx);
+    if let Some((d, true)) = by_header {
+        return Some(d);
     }
     if let Some(i) = find(body, b"CEF:") {
         let rest = body[i + 4..].trim_ascii_start();
@@ -124,11 +130,46 @@ pub fn recognise(record: &[u8], ctx: RecordContext<'_>) -> Option<&'static dyn D
     if has(b" PACKET ") && (has(b" Rcv ") || has(b" Snd ")) {
         return Some(&WindowsDns);
     }
+    if m365_message_trace::looks_like_csv_row(body) || m365_message_trace::is_header_bytes(body) {
+        return Some(&M365MessageTrace);
+    }
     if body.first() == Some(&b'"') && (has(b"\"Allowed\"") || has(b"\"Blocked\"")) {
         return Some(&UmbrellaDns);
     }
     if looks_like_squid(body) {
         return Some(&Squid);
+    }
+    by_header.map(|(d, _)| d)
+}
+
+/// The format the stream's header lines name for this record, and whether
+/// the record fits the header (its field count matches).
+fn by_header(body: &[u8], ctx: RecordContext<'_>) -> Option<(&'static dyn Decoder, bool)> {
+    let fields = ctx.headers.iter().rev().find(|h| h.starts_with(b"#fields") || h.starts_with(b"#Fields:"));
+    if let Some(fields) = fields {
+        if fields.starts_with(b"#Fields:") {
+            if m365_message_trace::has_context_header(&ctx) && !body.contains(&b'\t') && body.contains(&b',') {
+                return Some((&M365MessageTrace, true));
+            }
+            let names = fields[8..].split(|b| b.is_ascii_whitespace()).filter(|f| !f.is_empty()).count();
+            let fits =
+                std::str::from_utf8(body).ok().and_then(|t| w3c::split(t).ok()).is_some_and(|v| v.len() == names);
+            return Some((&W3c, fits));
+        }
+        let path = ctx.headers.iter().rev().find_map(|h| h.strip_prefix(b"#path")).map(|p| p.trim_ascii());
+        let d: &'static dyn Decoder = match path {
+            Some(p) => zeek_by_path(p)?,
+            None if contains(fields, b"\tquery\t") => &ZeekDns,
+            None if contains(fields, b"\tserver_name\t") => &ZeekSsl,
+            None if contains(fields, b"\tmethod\t") => &ZeekHttp,
+            None => &ZeekConn,
+        };
+        let tabs = |b: &[u8]| b.iter().filter(|c| **c == b'\t').count();
+        // `#fields` plus one tab before each name; a record has one tab fewer than it has fields.
+        return Some((d, tabs(body) + 1 == tabs(fields)));
+    }
+    if m365_message_trace::has_context_header(&ctx) && body.contains(&b',') {
+        return Some((&M365MessageTrace, true));
     }
     None
 }
@@ -328,6 +369,23 @@ mod tests {
             let total = text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()).count();
             assert!(seen * 10 >= total * 8, "{want}: only {seen} of {total} sample lines recognised");
         }
+    }
+
+    /// A Zeek line that fits its header is Zeek even when its text looks like
+    /// another format's marker (a DNS query log mentions `client ` and `query: `).
+    #[test]
+    fn a_line_that_fits_the_zeek_header_is_zeek() {
+        let headers = [
+            Bytes::from_static(b"#separator \\x09"),
+            Bytes::from_static(b"#path\tdns"),
+            Bytes::from_static(b"#fields\tts\tuid\tquery\tnote"),
+        ];
+        let ctx = RecordContext { headers: &headers };
+        let fits = b"1700000000.0\tC1\texample.com\tclient 10.0.0.1 query: x";
+        assert_eq!(recognise(fits, ctx).map(|d| d.id()), Some("zeek-dns"));
+        // One field short: the markers decide first.
+        let short = b"1700000000.0\tclient 10.0.0.1#5353 (x): query: x IN A";
+        assert_eq!(recognise(short, ctx).map(|d| d.id()), Some("bind-query"));
     }
 
     #[test]

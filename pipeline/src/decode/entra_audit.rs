@@ -19,6 +19,7 @@
 //! | `Consent to application` | `consent` | the `ServicePrincipal` target's `displayName`; `additionalDetails` `AppId`, else the first GUID of `TargetId.ServicePrincipalNames`, else `ClientId` in `ConsentAction.Permissions`, else the target `id` | every `Scope:` after `=>` in `ConsentAction.Permissions` | `ConsentContext.IsAdminConsent` (else `OnBehalfOfAll`, else `ConsentType: AllPrincipals`) |
 //! | `Add delegated permission grant`, `Add OAuth2PermissionGrant` | `grant` | `ServicePrincipal.DisplayName` / `ServicePrincipal.AppId`, else the second `ServicePrincipal` target (its object id) | `DelegatedPermissionGrant.Scope` (any `*.Scope` property), split on spaces | `DelegatedPermissionGrant.ConsentType` `AllPrincipals` → true, `Principal` → false |
 //! | `Add app role assignment to service principal` (application permission) | `grant` | `ServicePrincipal.DisplayName` / `ServicePrincipal.AppId`, else `ServicePrincipal.ObjectID` | `AppRole.Value` | true (only an administrator can grant application permissions) |
+//! | `Add app role assignment grant to user` (a user assigned to an app; `user` is `User.UPN`, else the initiator) | `grant` | `ServicePrincipal.DisplayName` / `ServicePrincipal.AppId`, else `ServicePrincipal.ObjectID` | `AppRole.Value` (empty for the default role) | null |
 //!
 //! Common columns:
 //!
@@ -423,6 +424,20 @@ fn oauth_row(a: &Audit, out: &mut Vec<Row>) -> DecodeOutcome {
             ];
             ("grant", client_app, client_id, scopes, Some(true), mapped)
         }
+        "add app role assignment grant to user" => {
+            // A user assigned to an application (user consent writes one for the app's default role).
+            let client_app = a.prop("ServicePrincipal.DisplayName").map(owned);
+            let client_id = a.prop("ServicePrincipal.AppId").or_else(|| a.prop("ServicePrincipal.ObjectID")).map(owned);
+            let scopes = a.prop("AppRole.Value").map(split_scopes).unwrap_or_default();
+            let mapped = vec![
+                "ServicePrincipal.DisplayName",
+                "ServicePrincipal.AppId",
+                "ServicePrincipal.ObjectID",
+                "AppRole.Value",
+                "User.UPN",
+            ];
+            ("grant", client_app, client_id, scopes, None, mapped)
+        }
         _ => return DecodeOutcome::Skipped(NOT_MODELLED),
     };
     let mut vendor_fields = a.vendor_fields.clone();
@@ -446,7 +461,11 @@ fn oauth_row(a: &Audit, out: &mut Vec<Row>) -> DecodeOutcome {
         vendor: Some("Microsoft".into()),
         product: Some("Microsoft Entra ID".into()),
         event_type: Some(a.activity.clone()),
-        user: a.user.clone(),
+        // An app role assignment names the user it grants to; everything else, who acted.
+        user: (act == "add app role assignment grant to user")
+            .then(|| a.prop("User.UPN").map(owned))
+            .flatten()
+            .or_else(|| a.user.clone()),
         client_app,
         client_id,
         scopes: scopes.into_iter().map(Into::into).collect(),
@@ -461,7 +480,7 @@ fn oauth_row(a: &Audit, out: &mut Vec<Row>) -> DecodeOutcome {
     DecodeOutcome::Parsed(1)
 }
 
-fn decode_one(obj: &Map<String, Value>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+pub(crate) fn decode_one(obj: &Map<String, Value>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
     let unified_op = if json::get(obj, "activityDisplayName").is_none() && json::get(obj, "properties").is_none() {
         json::str_at(obj, &["Operation"])
     } else {

@@ -92,4 +92,12 @@ mod tests {
         assert!(decode(r#"{"class":"network","time":1,"src_port":"x"}"#).is_err());
         assert!(decode("not json").unwrap_err().reason.contains("invalid JSON"));
     }
+
+    #[test]
+    fn doc_example_json() {
+        let line = r#"{"class":"email","time":"2026-11-24T09:00:00Z","kind":"inbox_rule","user":"ana@corp.example.com","forward_to":["ana.p@gmail.com"],"hides_mail":true}"#;
+        let mut rows = decode(line).unwrap();
+        rows[0].set_origin(&crate::origin::event_id("stdin", None, 1), "stdin:1", FloodlightJson.id());
+        crate::decode::doc_example::check("floodlight-json.md", &rows[0].to_json());
+    }
 }

@@ -44,7 +44,11 @@
 //! row's columns are read from are not repeated there, except
 //! `login_challenge_method` / `is_second_factor` (`mfa` only summarises them)
 //! and `NEW_VALUE` (`forward_to` holds only its addresses). The Gmail
-//! forwarding disposition is not in the event. Other applications (`drive`, `gmail` message logs, `calendar`,
+//! forwarding disposition is not in the event. Drive `change_user_access`
+//! (a file shared with one person: `target_user` → `forward_to`, `doc_title`
+//! → `subject`, `kind = file_share`; skipped when `new_value` is `none`, i.e.
+//! access removed) becomes an `email` row for PF-07. Other applications and
+//! Drive events (`gmail` message logs, `calendar`,
 //! ...) and other events (`logout`, `login_challenge`, account warnings, 2SV
 //! changes, ...) are skipped.
 //!
@@ -356,6 +360,27 @@ fn row(a: &Activity, e: &Event) -> Option<Row<'static>> {
                 ..Default::default()
             }))
         }
+        ("drive", "change_user_access") => {
+            // A file or folder shared with one person; `new_value` `none` takes access away.
+            let target = e.text("target_user").map(|t| t.trim().to_ascii_lowercase()).filter(|t| t.contains('@'))?;
+            if e.text("new_value").is_some_and(|v| v == "none") || e.list("new_value").iter().any(|v| v == "none") {
+                return None;
+            }
+            Some(Row::Email(EmailEvent {
+                time: a.time,
+                vendor: vendor(),
+                product: product(),
+                kind: Some("file_share".into()),
+                operation: Some(e.name.clone()),
+                user: a.actor.clone(),
+                subject: e.text("doc_title"),
+                forward_to: vec![target.into()],
+                result: Some("success".into()),
+                src_ip: a.src_ip.clone(),
+                vendor_fields: vendor_fields(a, e, &["target_user", "doc_title"]),
+                ..Default::default()
+            }))
+        }
         ("admin", _)
             if (name.ends_with("_GMAIL_SETTING") || name.ends_with("_EMAIL_SETTING"))
                 && e.text("SETTING_NAME").is_some_and(|s| is_routing_setting(&s)) =>
@@ -577,7 +602,19 @@ mod tests {
                 other => panic!("{line}: {other:?}"),
             }
         }
-        assert_eq!((parsed, skipped, no_time), (4, 57, 48));
+        assert_eq!((parsed, skipped, no_time), (6, 55, 48));
+        // Panther's Drive sharing samples that carry an event time are file shares to their target user.
+        let mut shares = 0;
+        for line in lines.iter().filter(|l| l.contains("change_user_access")) {
+            if let Ok((DecodeOutcome::Parsed(_), rows)) = decode(line) {
+                let Row::Email(e) = &rows[0] else { panic!("expected email: {line}") };
+                assert_eq!(e.kind.as_deref(), Some("file_share"));
+                assert_eq!(e.forward_to.len(), 1);
+                assert!(line.contains(&format!("\"target_user\":\"{}\"", e.forward_to[0])), "{line}");
+                shares += 1;
+            }
+        }
+        assert_eq!(shares, 2);
         let authorize = lines.iter().find(|l| l.contains("SuspiciousThirdPartyApp")).unwrap();
         let Row::Oauth(o) = one(authorize) else { panic!("expected oauth") };
         assert_eq!(o.client_app.as_deref(), Some("SuspiciousThirdPartyApp"));

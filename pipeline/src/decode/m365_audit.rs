@@ -1,27 +1,58 @@
-//! `m365-audit`: Microsoft 365 Unified Audit Log records (Management Activity
-//! API, `Search-UnifiedAuditLog` `AuditData`, or a SIEM export), one JSON
-//! object per line, original or lower-cased keys.
+//! `m365-audit`: Microsoft 365 Unified Audit Log records (Office 365
+//! Management Activity API `Audit.Exchange` / `Audit.AzureActiveDirectory`
+//! content, `Search-UnifiedAuditLog` `AuditData`, the Purview audit search
+//! export's `AuditData` column, or a SIEM export), one JSON object per line,
+//! original or lower-cased keys.
 //!
-//! * Exchange cmdlets → `email` rows:
-//!   `New-InboxRule` / `Set-InboxRule` / `UpdateInboxRules` (`kind = inbox_rule`),
-//!   `Set-Mailbox` with forwarding parameters (`mailbox_forwarding`),
-//!   `New-TransportRule` / `Set-TransportRule` (`transport_rule`).
-//! * `UserLoggedIn` / `UserLoginFailed` (Azure AD workload) → `auth` rows.
-//! * Every other operation is skipped (`m365-audit: operation not modelled`).
+//! * Exchange → `email` rows:
+//!   `New-InboxRule` / `Set-InboxRule` (admin and OWA, `Parameters`) and
+//!   `UpdateInboxRules` (Outlook desktop / EWS, `OperationProperties`:
+//!   `RuleName`, `RuleOperation`, `RuleActions`, ...) → `kind = inbox_rule`;
+//!   `Set-Mailbox` with a forwarding parameter → `mailbox_forwarding`;
+//!   `New-TransportRule` / `Set-TransportRule` → `transport_rule`.
+//! * SharePoint / OneDrive sharing — `SharingInvitationCreated`,
+//!   `AddedToSecureLink`, `AddedToSharingLink`, `SharingSet`,
+//!   `SecureLinkUsed` — with an address in `TargetUserOrGroupName` →
+//!   `email` rows of `kind = file_share` (`UserId` → `user`, the address →
+//!   `forward_to`, `SourceFileName` (else `ObjectId`) → `subject`;
+//!   `TargetUserOrGroupType`, `SiteUrl`, `SourceRelativeUrl`, `ItemType`,
+//!   `EventData`, `UniqueSharingId` → `vendor_fields`). A share without an
+//!   addressed recipient (a group, an anonymous or company link) is skipped.
+//! * `UserLoggedIn` / `UserLoginFailed` (AzureActiveDirectory workload) → `auth` rows.
+//! * Consent and permission grants of the AzureActiveDirectory workload —
+//!   `Consent to application.`, `Add delegated permission grant.`,
+//!   `Add OAuth2PermissionGrant.`, `Add app role assignment grant to user.`,
+//!   `Add app role assignment to service principal.` → `oauth` rows, read
+//!   exactly as `entra-audit` reads the unified-audit-log shape (see
+//!   `docs/formats/entra-audit.md`; the row's `product` is `Microsoft Entra ID`).
 //!
 //! | field | column |
 //! |---|---|
 //! | `CreationTime` (UTC, no zone) | `time` |
-//! | `Operation` | `operation` / `event_type` |
-//! | mailbox: `Mailbox` or `Identity` parameter when it is an address, else `ObjectId` before `\`, else `UserId` | `user` |
-//! | `UserId` when it differs from the mailbox | `actor` |
-//! | `ClientIP` (port and brackets removed) | `src_ip` |
+//! | `Operation` | `operation` (email) / `event_type` (auth) |
+//! | mailbox: `Mailbox` or `Identity` parameter when it is an address, else (inbox rules) `MailboxOwnerUPN`, else `ObjectId` before `\`, else `UserId` | `user` |
+//! | `UserId` when it differs from the mailbox (an admin acting on another mailbox) | `actor` |
+//! | `ClientIP`, else `ActorIpAddress` (port and brackets removed; IPv4 / IPv6) | `src_ip` |
 //! | `ResultStatus` (`True`/`Succeeded` → `success`, `False`/`Failed` → `failure`) | `result` |
-//! | `Name` parameter (inbox rules: else `Identity`) | `rule_name` |
-//! | `ForwardTo`, `ForwardAsAttachmentTo`, `RedirectTo`, `ForwardingSmtpAddress`, `ForwardingAddress`, `BlindCopyTo`, `CopyTo`, `RedirectMessageTo`, `AddToRecipients` (every address, `smtp:` and display names removed) | `forward_to` |
-//! | `DeleteMessage`/`MarkAsRead` = True, `MoveToFolder` to RSS / Archive / Deleted Items / Junk / Conversation History, or `DeliverToMailboxAndForward` = False | `hides_mail` |
-//! | `Id`, `Workload`, `RecordType`, `OrganizationId`, `OrganizationName`, `UserType`, `UserKey`, `ObjectId`, `ExternalAccess`, `OriginatingServer`, `SessionId`, `ClientInfoString`, `AppId`, `ClientAppId`, `ActorContextId`, `AzureActiveDirectoryEventType`, `InterSystemsId`, `ErrorNumber`, `DeviceProperties` (compact JSON) | `vendor_fields`, under these names |
-//! | every `Parameters[]` / `OperationProperties[]` / `ExtendedProperties[]` entry whose value is not in a column (the forwarding parameters, the one that gave `user` or `rule_name`, and the `UserAgent` extended property are) | `vendor_fields` as `Parameters.<Name>`, `OperationProperties.<Name>`, `ExtendedProperties.<Name>` |
+//! | `Name` / `RuleName` parameter, else (inbox and transport rules) `Identity` (for `mailbox\rule`, the rule's part) | `rule_name` |
+//! | every address in `ForwardTo`, `ForwardAsAttachmentTo`, `RedirectTo` (inbox rules), `ForwardingSmtpAddress` (`smtp:` removed), `ForwardingAddress` (Set-Mailbox), `BlindCopyTo`, `CopyTo`, `RedirectMessageTo`, `AddToRecipients` (transport rules); `;`/`,` lists, `"Name" [SMTP:a@x]` and `Name <a@x>` forms; for `UpdateInboxRules`, the addresses in `RuleActions` actions of `ActionType` `Forward`, `ForwardAsAttachment`, `Redirect` or `Delegate` | `forward_to` |
+//! | `DeleteMessage`, `SoftDeleteMessage` or `MarkAsRead` = True; `MoveToFolder` to RSS Feeds / RSS Subscriptions / Archive / Deleted Items / Junk Email / Conversation History (`:\RSS Feeds`, `mailbox:\Archive` paths too); `DeliverToMailboxAndForward` = False (forwarding without keeping a copy); a `RuleActions` action `Delete` or `MarkAsRead` | `hides_mail` |
+//! | `Id`, `Workload`, `RecordType`, `OrganizationId`, `OrganizationName`, `UserType`, `UserKey`, `ObjectId`, `ExternalAccess`, `OriginatingServer`, `SessionId`, `ClientInfoString`, `AppId`, `ClientAppId`, `ActorContextId`, `AzureActiveDirectoryEventType`, `InterSystemsId`, `ErrorNumber`, `DeviceProperties` (compact JSON); mailbox-audit records also `ClientProcessName`, `ClientVersion`, `ClientIPAddress`, `LogonType`, `MailboxOwnerUPN`, `MailboxGuid`, `Item.ParentFolder.Path` | `vendor_fields`, under these names |
+//! | every `Parameters[]` / `OperationProperties[]` / `ExtendedProperties[]` entry whose value is not in a column (`StopProcessingRules`, `From`, `SubjectContainsWords`, `RuleCondition`, `RuleState`, `RuleActions`, ...; a forwarding parameter that holds no address, such as `ForwardingAddress` naming a mail contact, stays here too) | `vendor_fields` as `Parameters.<Name>`, `OperationProperties.<Name>`, `ExtendedProperties.<Name>` |
+//!
+//! `StopProcessingRules` (`RuleState` `ExitAfterExecution` in `UpdateInboxRules`)
+//! neither forwards nor hides by itself; it is kept in `vendor_fields`.
+//! `RuleActions` `Move` / `Copy` actions name the folder only by id, so
+//! `UpdateInboxRules` cannot show a move to a hiding folder.
+//!
+//! **Skipped**, counted by reason: other operations (`m365-audit: operation
+//! not modelled`), `Set-Mailbox` without forwarding parameters,
+//! `UpdateInboxRules` with `RuleOperation` `RemoveMailboxRule` (`m365-audit:
+//! inbox rule removed`) or without any rule contents (Outlook re-syncing its
+//! rules logs `ModifyMailboxRule` with empty `RuleName`, `RuleCondition` and
+//! `RuleActions`), consent activities `entra-audit` does not model.
+//! **Dead-lettered**: invalid JSON or UTF-8, a missing `Operation` or
+//! `CreationTime`, a `CreationTime` that is not a time.
 
 use serde_json::{Map, Value};
 
@@ -29,6 +60,61 @@ use super::entra_signin::keep_paths;
 use super::time::parse_any;
 use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{AuthEvent, EmailEvent, EventClass, Row, Str, VendorFields};
+
+/// SharePoint / OneDrive sharing operations (lower case) that name who a
+/// file or folder was shared with: `email` rows of `kind = file_share`.
+const SHARING_OPERATIONS: &[&str] =
+    &["sharinginvitationcreated", "addedtosecurelink", "sharingset", "addedtosharinglink", "securelinkused"];
+
+/// A sharing record: who shared (`UserId`), what (`SourceFileName`, else
+/// `ObjectId`), with whom (`TargetUserOrGroupName` when it is an address).
+/// A share with no addressed target (a group, an anonymous link) is skipped.
+#[allow(clippy::too_many_arguments)]
+fn file_share<'a>(
+    obj: &Map<String, Value>,
+    operation: Str<'a>,
+    time: crate::schema::Timestamp,
+    user: Option<Str<'a>>,
+    src_ip: Option<Str<'a>>,
+    result: Option<Str<'a>>,
+    mut vendor_fields: VendorFields<'a>,
+    out: &mut Vec<Row<'a>>,
+) -> DecodeOutcome {
+    let target = json::str_at(obj, &["TargetUserOrGroupName"]).map(|t| t.trim().to_ascii_lowercase());
+    let Some(target) = target.filter(|t| t.contains('@') && !t.contains(' ')) else {
+        return DecodeOutcome::Skipped("m365-audit: sharing without an addressed recipient");
+    };
+    keep_paths(obj, SHARING_FIELDS, &mut vendor_fields);
+    let item = json::str_at(obj, &["SourceFileName"]).or_else(|| json::str_at(obj, &["ObjectId"]));
+    out.push(Row::Email(EmailEvent {
+        time,
+        vendor: Some("Microsoft".into()),
+        product: Some("Microsoft 365 Unified Audit Log".into()),
+        kind: Some("file_share".into()),
+        operation: Some(operation),
+        user,
+        subject: item,
+        forward_to: vec![Str::Owned(target)],
+        result,
+        src_ip,
+        vendor_fields,
+        ..Default::default()
+    }));
+    DecodeOutcome::Parsed(1)
+}
+
+/// Sharing-record fields kept in `vendor_fields`.
+const SHARING_FIELDS: &[&str] =
+    &["TargetUserOrGroupType", "SiteUrl", "SourceRelativeUrl", "ItemType", "EventData", "UniqueSharingId"];
+
+/// Consent and permission-grant operations (lower case, without the final `.`), decoded as `entra-audit` does.
+const CONSENT_OPERATIONS: &[&str] = &[
+    "consent to application",
+    "add delegated permission grant",
+    "add oauth2permissiongrant",
+    "add app role assignment grant to user",
+    "add app role assignment to service principal",
+];
 
 /// Decoder for `m365-audit`.
 pub struct M365Audit;
@@ -45,8 +131,52 @@ const FORWARD_PARAMS: &[&str] = &[
     "AddToRecipients",
 ];
 
-const HIDING_FOLDERS: &[&str] =
-    &["rss feeds", "rss subscriptions", "archive", "deleted items", "junk email", "conversation history"];
+const HIDING_FOLDERS: &[&str] = &[
+    "rss feeds",
+    "rss subscriptions",
+    "archive",
+    "deleted items",
+    "junk email",
+    "junk e-mail",
+    "conversation history",
+];
+
+/// The folder a `MoveToFolder` value names: `RSS Feeds`, `:\RSS Feeds`,
+/// `ana@x.com:\Archive`, `\Inbox\Sub` → its last path segment, lower case.
+fn folder_name(v: &str) -> String {
+    let v = v.trim().trim_end_matches('\\');
+    let last = v.rsplit('\\').next().unwrap_or(v);
+    let last = match last.rsplit_once(':') {
+        Some((_, f)) if !v.contains('\\') => f,
+        _ => last,
+    };
+    last.trim().to_lowercase()
+}
+
+/// What Outlook's `RuleActions` (a JSON array of `{"ActionType": ...}`, or
+/// text) forwards to and whether it hides mail.
+fn rule_actions(actions: &str) -> (Vec<String>, bool) {
+    const FORWARDS: &[&str] = &["forward", "forwardasattachment", "redirect", "delegate"];
+    const HIDES: &[&str] = &["delete", "markasread"];
+    match serde_json::from_str::<Value>(actions) {
+        Ok(Value::Array(items)) => {
+            let (mut to, mut hides) = (Vec::new(), false);
+            for a in items.iter().filter_map(Value::as_object) {
+                let kind = json::str_at(a, &["ActionType"]).unwrap_or_default().to_ascii_lowercase();
+                if FORWARDS.contains(&kind.as_str()) {
+                    to.extend(addresses(&Value::Object(a.clone()).to_string().replace('"', " ")));
+                }
+                hides |= HIDES.contains(&kind.as_str());
+            }
+            (to, hides)
+        }
+        _ => {
+            let l = actions.to_ascii_lowercase();
+            let to = if l.contains("forward") || l.contains("redirect") { addresses(actions) } else { Vec::new() };
+            (to, l.contains("delete") || l.contains("mark as read") || l.contains("markasread"))
+        }
+    }
+}
 
 /// Record fields with no column, kept in `vendor_fields` under these names.
 const VENDOR_FIELDS: &[&str] = &[
@@ -69,6 +199,17 @@ const VENDOR_FIELDS: &[&str] = &[
     "InterSystemsId",
     "ErrorNumber",
     "DeviceProperties",
+];
+
+/// Mailbox-audit fields of `UpdateInboxRules` records with no column.
+const ITEM_FIELDS: &[&str] = &[
+    "ClientProcessName",
+    "ClientVersion",
+    "ClientIPAddress",
+    "LogonType",
+    "MailboxOwnerUPN",
+    "MailboxGuid",
+    "Item.ParentFolder.Path",
 ];
 
 /// Keep every `Name` / `Value` entry of the `arrays` (`Parameters`, ...) in
@@ -165,7 +306,7 @@ impl Decoder for M365Audit {
     }
 
     fn classes(&self) -> &'static [EventClass] {
-        &[EventClass::Email, EventClass::Auth]
+        &[EventClass::Email, EventClass::Auth, EventClass::Oauth]
     }
 
     fn decode(&self, record: &[u8], _ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
@@ -187,6 +328,11 @@ impl Decoder for M365Audit {
         let mut vendor_fields = VendorFields::default();
         keep_paths(&obj, VENDOR_FIELDS, &mut vendor_fields);
 
+        if CONSENT_OPERATIONS.contains(&op.trim_end_matches('.')) {
+            // The AzureActiveDirectory workload's consent records: read like `entra-audit` reads them.
+            return super::entra_audit::decode_one(&obj, out)
+                .map_err(|e| DecodeError::new(format!("m365-audit: {}", e.reason)));
+        }
         if op == "userloggedin" || op == "userloginfailed" {
             let ua = match json::get(&obj, "ExtendedProperties") {
                 Some(Value::Array(items)) => items
@@ -215,6 +361,9 @@ impl Decoder for M365Audit {
             return Ok(DecodeOutcome::Parsed(1));
         }
 
+        if SHARING_OPERATIONS.contains(&op.as_str()) {
+            return Ok(file_share(&obj, operation, time, user_id, src_ip, res, vendor_fields, out));
+        }
         let kind = match op.as_str() {
             "new-inboxrule" | "set-inboxrule" | "updateinboxrules" => "inbox_rule",
             "set-mailbox" => "mailbox_forwarding",
@@ -222,21 +371,40 @@ impl Decoder for M365Audit {
             _ => return Ok(DecodeOutcome::Skipped("m365-audit: operation not modelled")),
         };
         let params = parameters(&obj);
-        let mut forward_to = Vec::new();
-        for p in FORWARD_PARAMS {
-            if let Some(v) = param(&params, p) {
-                forward_to.extend(addresses(v));
+        if op == "updateinboxrules" {
+            let rule_op = param(&params, "RuleOperation").unwrap_or_default();
+            if rule_op.eq_ignore_ascii_case("RemoveMailboxRule") {
+                return Ok(DecodeOutcome::Skipped("m365-audit: inbox rule removed"));
+            }
+            let empty = |name: &str| param(&params, name).is_none_or(|v| matches!(v.trim(), "" | "[]" | "{}"));
+            if empty("RuleName") && empty("RuleActions") && empty("RuleCondition") {
+                return Ok(DecodeOutcome::Skipped(
+                    "m365-audit: UpdateInboxRules without rule contents (client resync)",
+                ));
             }
         }
-        if kind == "inbox_rule" && op == "updateinboxrules" && forward_to.is_empty() {
-            // Outlook's rule blob: addresses appear inside the RuleActions property.
-            if let Some(actions) = param(&params, "RuleActions") {
-                if actions.to_ascii_lowercase().contains("forward") || actions.to_ascii_lowercase().contains("redirect")
-                {
-                    forward_to.extend(addresses(actions));
+        // Forwarding parameters whose addresses are in `forward_to` (one naming only a
+        // recipient without an address, e.g. a mail contact, stays in `vendor_fields`).
+        let mut forward_to = Vec::new();
+        let mut mapped: Vec<&str> = Vec::new();
+        for p in FORWARD_PARAMS {
+            if let Some(v) = param(&params, p) {
+                let found = addresses(v);
+                if !found.is_empty() {
+                    mapped.push(p);
+                    forward_to.extend(found);
                 }
             }
         }
+        let mut hides = false;
+        if let Some(actions) = param(&params, "RuleActions") {
+            let (to, hide) = rule_actions(actions);
+            if !to.is_empty() && forward_to.is_empty() {
+                forward_to.extend(to);
+            }
+            hides |= hide;
+        }
+        forward_to.dedup();
         if kind == "mailbox_forwarding"
             && !params.iter().any(|(n, _)| {
                 FORWARD_PARAMS.iter().any(|f| f.eq_ignore_ascii_case(n))
@@ -245,10 +413,10 @@ impl Decoder for M365Audit {
         {
             return Ok(DecodeOutcome::Skipped("m365-audit: Set-Mailbox without forwarding settings"));
         }
-        let hides = is_true(param(&params, "DeleteMessage"))
+        hides |= is_true(param(&params, "DeleteMessage"))
+            || is_true(param(&params, "SoftDeleteMessage"))
             || is_true(param(&params, "MarkAsRead"))
-            || param(&params, "MoveToFolder")
-                .is_some_and(|f| HIDING_FOLDERS.contains(&f.trim().to_ascii_lowercase().as_str()))
+            || param(&params, "MoveToFolder").is_some_and(|f| HIDING_FOLDERS.contains(&folder_name(f).as_str()))
             || param(&params, "DeliverToMailboxAndForward").and_then(json::parse_bool) == Some(false);
         let object_id = json::str_at(&obj, &["ObjectId"]);
         // The parameter that names the mailbox, and the one that names the rule.
@@ -262,6 +430,7 @@ impl Decoder for M365Audit {
         let mailbox = mailbox_param
             .and_then(|p| param(&params, p))
             .map(|m| Str::Owned(m.to_string()))
+            .or_else(|| json::str_at(&obj, &["MailboxOwnerUPN"]).filter(|_| kind == "inbox_rule"))
             .or_else(|| {
                 object_id
                     .as_deref()
@@ -275,11 +444,15 @@ impl Decoder for M365Audit {
             .into_iter()
             .chain((kind != "mailbox_forwarding").then_some("Identity"))
             .find(|p| param(&params, p).is_some());
-        let rule_name = rule_param.and_then(|p| param(&params, p)).map(|r| Str::Owned(r.to_string()));
-        let mut mapped: Vec<&str> = FORWARD_PARAMS.to_vec();
+        let rule_name = rule_param.and_then(|p| param(&params, p)).map(|r| {
+            // `Set-InboxRule -Identity mailbox\rule`: the rule's part.
+            let r = if kind == "inbox_rule" { r.rsplit('\\').next().unwrap_or(r) } else { r };
+            Str::Owned(r.to_string())
+        });
         mapped.extend(mailbox_param.into_iter().chain(rule_param));
         keep_name_values(&obj, &["Parameters", "OperationProperties"], &mapped, &mut vendor_fields);
         keep_name_values(&obj, &["ExtendedProperties"], &[], &mut vendor_fields);
+        keep_paths(&obj, ITEM_FIELDS, &mut vendor_fields);
         out.push(Row::Email(EmailEvent {
             time,
             vendor,
@@ -456,5 +629,13 @@ mod tests {
             let _ = M365Audit.decode(&line.as_bytes()[..cut], RecordContext::default(), &mut Vec::new());
             let _ = addresses(&String::from_utf8_lossy(&bytes));
         }
+    }
+
+    #[test]
+    fn doc_example_json() {
+        let documented = include_str!("../../../tests/data/vendor/m365/m365-audit.documented.jsonl");
+        let (_, mut rows) = decode(documented.lines().find(|l| l.contains("\"New-InboxRule\"")).unwrap()).unwrap();
+        rows[0].set_origin(&crate::origin::event_id("stdin", None, 1), "stdin:1", M365Audit.id());
+        crate::decode::doc_example::check("m365-audit.md", &rows[0].to_json());
     }
 }

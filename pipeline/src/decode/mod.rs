@@ -24,6 +24,7 @@ pub mod github_audit;
 pub mod google_workspace;
 pub mod json;
 pub mod m365_audit;
+pub mod m365_message_trace;
 pub mod okta;
 pub mod panos;
 pub mod registry;

@@ -329,4 +329,12 @@ mod tests {
             let _ = Okta.decode(&line.as_bytes()[..cut], RecordContext::default(), &mut Vec::new());
         }
     }
+
+    #[test]
+    fn doc_example_json() {
+        let line = samples().into_iter().find(|l| l.contains("casey.hill@hey.com")).unwrap();
+        let (_, mut rows) = decode(&line).unwrap();
+        rows[0].set_origin(&crate::origin::event_id("stdin", None, 1), "stdin:1", Okta.id());
+        crate::decode::doc_example::check("okta.md", &rows[0].to_json());
+    }
 }

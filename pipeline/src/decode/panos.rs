@@ -178,7 +178,7 @@ const TRAFFIC_EXTRA: &[(usize, &str)] = &[
     (34, "packets"),
     (35, "start"),
     (36, "elapsed"),
-    (38, "seqno"),
+    (39, "seqno"),
     (41, "srcloc"),
     (42, "dstloc"),
     (46, "session_end_reason"),
@@ -367,5 +367,12 @@ mod tests {
             let cut = cut.min(line.len());
             let _ = Panos.decode(&line.as_bytes()[..cut], RecordContext::default(), &mut Vec::new());
         }
+    }
+
+    #[test]
+    fn doc_example_json() {
+        let (_, mut rows) = decode(USIEM.lines().find(|l| l.contains("THREAT,url")).unwrap()).unwrap();
+        rows[0].set_origin(&crate::origin::event_id("stdin", None, 1), "stdin:1", Panos.id());
+        crate::decode::doc_example::check("panos.md", &rows[0].to_json());
     }
 }

@@ -51,8 +51,13 @@ static FORMATS: &[FormatInfo] = &[
     },
     FormatInfo {
         id: "m365-audit",
-        description: "Microsoft 365 Unified Audit Log JSON: inbox rules, mailbox forwarding, transport rules (email); sign-ins (auth)",
+        description: "Microsoft 365 Unified Audit Log JSON: inbox rules, mailbox forwarding, transport rules (email); sign-ins (auth); consent and permission grants (oauth)",
         make: || Arc::new(super::m365_audit::M365Audit),
+    },
+    FormatInfo {
+        id: "m365-message-trace",
+        description: "Exchange Online message trace: Get-MessageTrace[V2] JSON / CSV, Graph exchangeMessageTrace, admin-center report CSV (email messages)",
+        make: || Arc::new(super::m365_message_trace::M365MessageTrace),
     },
     FormatInfo {
         id: "cisco-asa",

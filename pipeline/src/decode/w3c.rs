@@ -56,7 +56,7 @@ fn directive<'a>(ctx: &RecordContext<'a>, name: &str) -> Option<&'a str> {
 }
 
 /// Split a record into its fields.
-fn split(line: &str) -> Result<Vec<Str<'_>>, DecodeError> {
+pub(crate) fn split(line: &str) -> Result<Vec<Str<'_>>, DecodeError> {
     if line.contains('\t') {
         return Ok(line
             .split('\t')

@@ -195,4 +195,17 @@ mod tests {
             }
         }
     }
+
+    #[test]
+    fn doc_example_json() {
+        // The header block (without btest's comment and `#close` lines), then one record: line 9 of the stream.
+        let unmasked = TSV.replace("XXXXXXXXXX.XXXXXX", "1795510800.250000");
+        let headers =
+            unmasked.lines().filter(|l| l.starts_with('#') && !l.starts_with("###") && !l.starts_with("#close"));
+        let record = unmasked.lines().find(|l| l.contains("C37jN32gN3y3AZzyf6")).unwrap();
+        let text = format!("{}\n{record}\n", headers.collect::<Vec<_>>().join("\n"));
+        let (_, mut rows) = run(&text);
+        rows[0].set_origin(&crate::origin::event_id("stdin", None, 9), "stdin:9", ZeekDns.id());
+        crate::decode::doc_example::check("zeek-dns.md", &rows[0].to_json());
+    }
 }

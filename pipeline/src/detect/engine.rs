@@ -33,23 +33,24 @@ use crate::schema::{ClassSchemas, EventClass};
 /// The micro-batch a plan execution reads, passed through the task context.
 #[derive(Debug)]
 pub struct MicroBatchInput {
-    /// Class of the batch.
-    pub class: EventClass,
-    /// The enriched batch.
+    /// The table the batch is the content of (an event class, or `window`).
+    pub table: &'static str,
+    /// The batch.
     pub batch: RecordBatch,
 }
 
-/// A table whose content is "the current micro-batch of this class".
+/// A table whose content is "the current micro-batch of this table": an
+/// event class, or a windowed rule's `window` table.
 #[derive(Debug)]
 pub struct MicroBatchTable {
-    class: EventClass,
+    table: &'static str,
     schema: SchemaRef,
 }
 
 impl MicroBatchTable {
-    /// The table for `class`, with that class's enriched schema.
-    pub fn new(class: EventClass, schema: SchemaRef) -> Self {
-        MicroBatchTable { class, schema }
+    /// The table named `table`, with `schema`.
+    pub fn new(table: &'static str, schema: SchemaRef) -> Self {
+        MicroBatchTable { table, schema }
     }
 }
 
@@ -70,21 +71,21 @@ impl TableProvider for MicroBatchTable {
         _filters: &[Expr],
         _limit: Option<usize>,
     ) -> DfResult<Arc<dyn ExecutionPlan>> {
-        Ok(Arc::new(MicroBatchExec::new(self.class, self.schema.clone(), projection.cloned())?))
+        Ok(Arc::new(MicroBatchExec::new(self.table, self.schema.clone(), projection.cloned())?))
     }
 }
 
 /// Leaf plan node that yields the micro-batch found in the task context.
 #[derive(Debug)]
 pub struct MicroBatchExec {
-    class: EventClass,
+    table: &'static str,
     projection: Option<Vec<usize>>,
     schema: SchemaRef,
     properties: Arc<PlanProperties>,
 }
 
 impl MicroBatchExec {
-    fn new(class: EventClass, table_schema: SchemaRef, projection: Option<Vec<usize>>) -> DfResult<Self> {
+    fn new(table: &'static str, table_schema: SchemaRef, projection: Option<Vec<usize>>) -> DfResult<Self> {
         let schema = match &projection {
             Some(p) => Arc::new(table_schema.project(p)?),
             None => table_schema,
@@ -95,13 +96,13 @@ impl MicroBatchExec {
             EmissionType::Incremental,
             Boundedness::Bounded,
         ));
-        Ok(MicroBatchExec { class, projection, schema, properties })
+        Ok(MicroBatchExec { table, projection, schema, properties })
     }
 }
 
 impl DisplayAs for MicroBatchExec {
     fn fmt_as(&self, _t: DisplayFormatType, f: &mut fmt::Formatter) -> fmt::Result {
-        write!(f, "MicroBatchExec: class={}", self.class)
+        write!(f, "MicroBatchExec: table={}", self.table)
     }
 }
 
@@ -133,14 +134,14 @@ impl ExecutionPlan for MicroBatchExec {
     fn execute(&self, _partition: usize, context: Arc<TaskContext>) -> DfResult<SendableRecordBatchStream> {
         let input = context.session_config().get_extension::<MicroBatchInput>();
         let batches = match input {
-            Some(input) if input.class == self.class => {
+            Some(input) if input.table == self.table => {
                 let batch = match &self.projection {
                     Some(p) => input.batch.project(p)?,
                     None => input.batch.clone(),
                 };
                 vec![batch]
             }
-            // Executed for another class's batch (or with no batch): the table is empty.
+            // Executed for another table's batch (or with no batch): the table is empty.
             _ => vec![],
         };
         Ok(Box::pin(MemoryStream::try_new(batches, self.schema.clone(), None)?))
@@ -151,15 +152,27 @@ impl ExecutionPlan for MicroBatchExec {
 /// single-partition plans (parallelism comes from running batches on all
 /// workers, not from splitting one small batch).
 pub fn rule_session(schemas: &ClassSchemas) -> DfResult<SessionContext> {
+    let ctx = empty_session();
+    for class in EventClass::ALL {
+        ctx.register_table(class.as_str(), Arc::new(MicroBatchTable::new(class.as_str(), schemas.get(class))))?;
+    }
+    Ok(ctx)
+}
+
+/// A session with one micro-batch table, `window`, of `schema`: where a
+/// windowed rule's `where` condition is planned.
+pub fn window_session(schema: SchemaRef) -> DfResult<SessionContext> {
+    let ctx = empty_session();
+    ctx.register_table("window", Arc::new(MicroBatchTable::new("window", schema)))?;
+    Ok(ctx)
+}
+
+fn empty_session() -> SessionContext {
     let mut config = SessionConfig::new().with_target_partitions(1).with_batch_size(8192);
     let opts = config.options_mut();
     opts.optimizer.enable_dynamic_filter_pushdown = false;
     opts.execution.coalesce_batches = true;
-    let ctx = SessionContext::new_with_config(config);
-    for class in EventClass::ALL {
-        ctx.register_table(class.as_str(), Arc::new(MicroBatchTable::new(class, schemas.get(class))))?;
-    }
-    Ok(ctx)
+    SessionContext::new_with_config(config)
 }
 
 /// Plan `sql` once into a re-executable physical plan.

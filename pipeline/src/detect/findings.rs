@@ -15,6 +15,7 @@
 //! | `first_seen` (else `time`)       | `first_seen`, `time`  |
 //! | `last_seen` (else `time`)        | `last_seen`           |
 //! | `event_ids` (list) or `event_id` | `sample_event_ids` (≤ 5) |
+//! | `severity` (`info` … `critical`) | `severity`, instead of the rule's (escalation) |
 //! | anything else                    | `evidence` (JSON object) |
 //!
 //! `finding_id` = stable hash of (rule id, the values of the rule's
@@ -49,7 +50,16 @@ const KNOWN: &[&str] = &[
     "time",
     "event_ids",
     "event_id",
+    "severity",
 ];
+
+/// Severities from lowest to highest.
+pub const SEVERITIES: &[&str] = &["info", "low", "medium", "high", "critical"];
+
+/// The rank of a severity name (unknown names rank lowest).
+pub fn severity_rank(s: &str) -> usize {
+    SEVERITIES.iter().position(|x| *x == s).unwrap_or(0)
+}
 
 /// How many event ids a finding keeps as samples.
 pub const MAX_SAMPLE_EVENT_IDS: usize = 5;
@@ -64,7 +74,7 @@ pub fn findings_from_batch(rule: &RuleDef, batch: &RecordBatch, now: Timestamp) 
 }
 
 /// The batch as one JSON object per row (nulls omitted).
-fn rows_as_json(batch: &RecordBatch) -> Result<Vec<Map<String, Value>>, String> {
+pub(crate) fn rows_as_json(batch: &RecordBatch) -> Result<Vec<Map<String, Value>>, String> {
     let mut buf = Vec::new();
     {
         let mut writer = WriterBuilder::new().with_explicit_nulls(false).build::<_, JsonArray>(&mut buf);
@@ -151,7 +161,7 @@ pub fn window_start(t: Timestamp, period: Duration) -> i64 {
     t.0.div_euclid(p) * p
 }
 
-fn finding_from_row(rule: &RuleDef, row: &Map<String, Value>, now: Timestamp) -> Result<Finding, String> {
+pub(crate) fn finding_from_row(rule: &RuleDef, row: &Map<String, Value>, now: Timestamp) -> Result<Finding, String> {
     let first_seen = time(row, "first_seen").or_else(|| time(row, "time"));
     let last_seen = time(row, "last_seen").or_else(|| time(row, "time")).or(first_seen);
     let t = first_seen.unwrap_or(now);
@@ -181,7 +191,9 @@ fn finding_from_row(rule: &RuleDef, row: &Map<String, Value>, now: Timestamp) ->
         rule_id: rule.id().to_string(),
         rule_title: rule.file.title.clone(),
         family: rule.file.family.as_str().to_string(),
-        severity: rule.file.severity.as_str().to_string(),
+        severity: text(row, "severity")
+            .filter(|s| SEVERITIES.contains(&s.as_str()))
+            .unwrap_or_else(|| rule.file.severity.as_str().to_string()),
         attack: rule.file.attack.clone(),
         class: rule.class.as_str().to_string(),
         user: text(row, "user"),
@@ -199,6 +211,8 @@ fn finding_from_row(rule: &RuleDef, row: &Map<String, Value>, now: Timestamp) ->
         sample_event_ids: event_ids(row),
         evidence: (!evidence.is_empty()).then(|| Value::Object(evidence).to_string()),
         message,
+        revision: None,
+        suppressed_count: None,
     })
 }
 

@@ -18,7 +18,7 @@
 //!   they have, the workers finish every batch in flight, the sinks flush,
 //!   acknowledgements reach the sources, and [`run`] returns a summary.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -29,9 +29,8 @@ use tracing::{info, warn, Instrument};
 use crate::dead_letter::DeadLetter;
 use crate::decode::stage::decode_batch;
 use crate::decode::{decoder_for, Decoder};
-use crate::detect::dedup::DedupSet;
 use crate::detect::DetectionEngine;
-use crate::internal_events::{counters, emit, EventsEmitted, FindingsRaised, SinkFailed, SinkWritten};
+use crate::internal_events::{counters, emit, EventsEmitted, SinkFailed, SinkWritten};
 use crate::schema::{Finding, Timestamp};
 use crate::sinks::{Output, Sink};
 use crate::source::{BatchLimits, RawBatch, Source, SourceContext, SourceError, SourceReport};
@@ -50,10 +49,12 @@ pub struct RuntimeOptions {
     pub drain_timeout: Duration,
     /// How often sinks are asked to flush / roll.
     pub flush_interval: Duration,
-    /// How many finding ids dedup remembers.
-    pub dedup_capacity: usize,
+    /// How often rule state is checkpointed (with a state directory).
+    pub checkpoint_interval: Duration,
     /// How many findings the summary keeps for display.
     pub keep_findings: usize,
+    /// Watch the rule files and swap in changed rules (`[rules] reload`).
+    pub rule_watch: Option<crate::detect::RuleWatch>,
 }
 
 impl Default for RuntimeOptions {
@@ -64,8 +65,9 @@ impl Default for RuntimeOptions {
             limits: BatchLimits::default(),
             drain_timeout: Duration::from_secs(30),
             flush_interval: Duration::from_secs(1),
-            dedup_capacity: 100_000,
+            checkpoint_interval: Duration::from_secs(30),
             keep_findings: 10_000,
+            rule_watch: None,
         }
     }
 }
@@ -157,7 +159,14 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
     }
     drop(out_tx);
 
-    let sink_task = tokio::spawn(sink_stage(out_rx, sinks, options.clone(), flush_sinks));
+    let sink_task = tokio::spawn(sink_stage(out_rx, sinks, options.clone(), flush_sinks, engine.clone()));
+    let checkpoint_stop = CancellationToken::new();
+    let checkpointer =
+        tokio::spawn(checkpoint_task(engine.clone(), options.checkpoint_interval, checkpoint_stop.clone()));
+    let rule_watcher = options
+        .rule_watch
+        .clone()
+        .map(|w| tokio::spawn(crate::detect::watch_rules(engine.clone(), w, checkpoint_stop.clone())));
 
     let mut summary = RunSummary::default();
     for (name, handle) in source_tasks {
@@ -178,10 +187,20 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
     }
     if let Ok(stage) = sink_task.await {
         summary.findings = stage.findings;
-        summary.findings_total = stage.raised;
-        summary.suppressed_total = stage.suppressed;
     }
+    // Everything is written and acknowledged now: the last checkpoint holds all of it.
+    checkpoint_stop.cancel();
+    let _ = checkpointer.await;
+    if let Some(w) = rule_watcher {
+        let _ = w.await;
+    }
+    if let Err(e) = engine.checkpoint(options.drain_timeout).await {
+        warn!(error = %e, "final rule-state checkpoint failed");
+    }
+    engine.report_state();
     summary.counters = counters().snapshot();
+    summary.findings_total = summary.total(crate::internal_events::metric::FINDINGS);
+    summary.suppressed_total = summary.total(crate::internal_events::metric::FINDINGS_SUPPRESSED);
     summary.elapsed = started.elapsed();
     summary
 }
@@ -250,7 +269,7 @@ pub async fn process(
         match enricher.enrich(class, &b) {
             Ok(enriched) => {
                 emit(EventsEmitted { class: class.as_str(), rows: enriched.num_rows() as u64 });
-                output.findings.extend(engine.detect(class, &enriched, now).await);
+                output.findings.extend(engine.detect(class, &enriched, now, &output.ack).await);
                 output.events.push((class, enriched));
             }
             Err(e) => {
@@ -266,8 +285,23 @@ pub async fn process(
 
 struct StageResult {
     findings: Vec<Finding>,
-    raised: u64,
-    suppressed: u64,
+}
+
+/// Checkpoint rule state every `interval` until `stop`.
+async fn checkpoint_task(engine: Arc<DetectionEngine>, interval: Duration, stop: CancellationToken) {
+    let mut ticker = tokio::time::interval(interval);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    ticker.tick().await;
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = ticker.tick() => {
+                // A failure is logged and counted by the engine; the previous checkpoint stays.
+                let _ = engine.checkpoint(interval).await;
+                engine.report_state();
+            }
+        }
+    }
 }
 
 async fn sink_stage(
@@ -275,15 +309,16 @@ async fn sink_stage(
     mut sinks: Vec<Box<dyn Sink>>,
     options: RuntimeOptions,
     flush_requested: Arc<tokio::sync::Notify>,
+    engine: Arc<DetectionEngine>,
 ) -> StageResult {
-    let mut dedup = DedupSet::new(options.dedup_capacity);
-    let mut result = StageResult { findings: Vec::new(), raised: 0, suppressed: 0 };
+    let mut result = StageResult { findings: Vec::new() };
     let mut ticker = tokio::time::interval(options.flush_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let next = tokio::select! {
             o = rx.recv() => o,
             _ = ticker.tick() => {
+                write_updates(&mut sinks, &engine);
                 flush_all(&mut sinks, false);
                 continue;
             }
@@ -293,44 +328,49 @@ async fn sink_stage(
                 continue;
             }
         };
-        let Some(mut output) = next else { break };
-        let mut per_rule: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-        output.findings.retain(|f| {
-            let admitted = dedup.admit(&f.finding_id);
-            let e = per_rule.entry(f.rule_id.clone()).or_default();
-            if admitted {
-                e.0 += 1;
-            } else {
-                e.1 += 1;
-            }
-            admitted
-        });
-        for (rule, (raised, suppressed)) in &per_rule {
-            emit(FindingsRaised { rule, raised: *raised, suppressed: *suppressed });
-            result.raised += raised;
-            result.suppressed += suppressed;
-        }
+        let Some(output) = next else { break };
         let room = options.keep_findings.saturating_sub(result.findings.len());
         result.findings.extend(output.findings.iter().take(room).cloned());
-        tokio::task::block_in_place(|| {
-            for sink in sinks.iter_mut() {
-                match sink.write(&output) {
-                    Ok(rows) => emit(SinkWritten { sink: sink.name(), rows }),
-                    Err(e) => {
-                        emit(SinkFailed { sink: sink.name(), error: &e.to_string() });
-                        output.ack.fail();
-                    }
-                }
-            }
-            if rx.is_empty() {
-                flush_sinks(&mut sinks, false);
-            }
-        });
+        write_output(&mut sinks, &output);
+        if rx.is_empty() {
+            tokio::task::block_in_place(|| flush_sinks(&mut sinks, false));
+        }
         drop(output);
     }
+    write_updates(&mut sinks, &engine);
     flush_all(&mut sinks, true);
-    info!(findings = result.raised, suppressed = result.suppressed, "sink stage finished");
+    info!("sink stage finished");
     result
+}
+
+/// Write one output to every sink; a failed write marks its batch failed.
+fn write_output(sinks: &mut [Box<dyn Sink>], output: &Output) {
+    tokio::task::block_in_place(|| {
+        for sink in sinks.iter_mut() {
+            match sink.write(output) {
+                Ok(rows) => emit(SinkWritten { sink: sink.name(), rows }),
+                Err(e) => {
+                    emit(SinkFailed { sink: sink.name(), error: &e.to_string() });
+                    output.ack.fail();
+                }
+            }
+        }
+    });
+}
+
+/// Findings whose repeat counts changed, written again with their totals.
+fn write_updates(sinks: &mut [Box<dyn Sink>], engine: &DetectionEngine) {
+    let updates = engine.take_updates();
+    if updates.is_empty() {
+        return;
+    }
+    let output = Output {
+        events: Vec::new(),
+        findings: updates,
+        dead_letters: Vec::new(),
+        ack: crate::ack::AckToken::detached(u64::MAX),
+    };
+    write_output(sinks, &output);
 }
 
 fn flush_all(sinks: &mut [Box<dyn Sink>], force: bool) {

@@ -2,7 +2,9 @@
 //!
 //! Decoders never fill these; [`crate::transform::enrich`] computes them
 //! batch-at-a-time and appends them after the class's own columns. Rules see
-//! the base columns followed by these.
+//! the base columns followed by these, then any custom GeoIP columns the
+//! configuration adds (`[[enrichments.geoip.fields]]`, `auth` and `oauth`
+//! only; see [`crate::transform::enrich::class_schemas`]).
 
 use super::columns::{ColumnDef, ColumnKind};
 use super::EventClass;
@@ -19,14 +21,50 @@ pub const APP_COLUMNS: &[ColumnDef] = &[
         " Catalog id of the SaaS app (e.g. `wetransfer`); null when the domain is not in the catalog.",
     ),
     col("app_name", ColumnKind::Utf8, " Display name of the app."),
+    col("app_vendor", ColumnKind::Utf8, " Company behind the app (`the organisation` for the overlay's own apps)."),
     col("app_category", ColumnKind::Utf8, " Catalog category (`file_sharing`, `genai`, `remote_access`, ...)."),
     col("app_risk", ColumnKind::Int32, " Catalog risk score, 0 (benign) to 10."),
+    col(
+        "app_risk_factors",
+        ColumnKind::Utf8List,
+        " Why the risk: the catalog's risk factors (`uploads_data`, `consumer_terms`, `records_meetings`, ...).",
+    ),
     col(
         "app_status",
         ColumnKind::Utf8,
         " `sanctioned`, `monitored`, `unsanctioned`, or `unknown` when the domain is not in the catalog.",
     ),
+    col(
+        "app_status_reason",
+        ColumnKind::Utf8,
+        " Why the organisation's overlay set the status (its `reason`, `category <c>: <reason>`, or `exception expired <date>`); null without an overlay entry.",
+    ),
+    col("app_owner", ColumnKind::Utf8, " Who answers for the overlay's decision on the app (its `owner`), when given."),
     col("app_alternative", ColumnKind::Utf8, " Name of the sanctioned app that does the same job, when there is one."),
+];
+
+/// Destination-IP columns of the `network` class (`dst_ip` looked up in the
+/// MaxMind databases): where an upload went.
+pub const DST_IP_COLUMNS: &[ColumnDef] = &[
+    col("dst_country", ColumnKind::Utf8, " ISO country code of `dst_ip`."),
+    col("dst_asn", ColumnKind::Int64, " Autonomous system number of `dst_ip`."),
+    col("dst_as_org", ColumnKind::Utf8, " Autonomous system organisation (or ISP) of `dst_ip`."),
+];
+
+/// User-directory columns (`[enrichments] directory`), joined on the class's
+/// `user` column (`DOMAIN\user`, `user@domain` and addresses are matched as
+/// `docs/enrichment.md` describes); null when the user is not in the directory.
+pub const USER_COLUMNS: &[ColumnDef] = &[
+    col("user_display_name", ColumnKind::Utf8, " The user's display name from the directory."),
+    col("user_email", ColumnKind::Utf8, " The user's primary address from the directory."),
+    col("user_department", ColumnKind::Utf8, " The user's department from the directory."),
+    col("user_manager", ColumnKind::Utf8, " The user's manager from the directory."),
+    col("user_role", ColumnKind::Utf8, " The user's role or title from the directory."),
+    col(
+        "user_flags",
+        ColumnKind::Utf8List,
+        " The user's directory labels, lower case (`vip`, `contractor`, `travels`, ...).",
+    ),
 ];
 
 /// IP-context columns from the MaxMind databases and the corporate CIDRs.
@@ -68,16 +106,17 @@ pub const DEST_COLUMNS: &[ColumnDef] = &[
     col("dest_is_personal", ColumnKind::Bool, " Whether `dest_domain` is a free-mail provider (personal mailbox)."),
     col("dest_is_disposable", ColumnKind::Bool, " Whether `dest_domain` is a disposable-mail provider."),
     col("dest_is_corporate", ColumnKind::Bool, " Whether `dest_domain` is one of the organisation's own domains."),
-    col("dest_resembles_user", ColumnKind::Bool, " Whether a personal `dest_address` looks like the mailbox owner's own (name similarity)."),
+    col("dest_resembles_user", ColumnKind::Bool, " Whether a personal `dest_address` looks like the mailbox owner's own (name similarity with `user` and, when known, the directory display name)."),
     col("external_dest_count", ColumnKind::Int32, " How many destination addresses are outside the organisation's domains."),
 ];
 
 /// The enrichment column groups appended to `class`, in order.
 pub fn enrichment_groups(class: EventClass) -> &'static [&'static [ColumnDef]] {
     match class {
-        EventClass::Network | EventClass::Dns => &[APP_COLUMNS],
-        EventClass::Auth => &[IP_COLUMNS],
-        EventClass::Oauth => &[APP_COLUMNS, IP_COLUMNS],
-        EventClass::Email => &[SENDER_COLUMNS, APP_COLUMNS, DEST_COLUMNS],
+        EventClass::Network => &[APP_COLUMNS, DST_IP_COLUMNS, USER_COLUMNS],
+        EventClass::Dns => &[APP_COLUMNS, USER_COLUMNS],
+        EventClass::Auth => &[IP_COLUMNS, USER_COLUMNS],
+        EventClass::Oauth => &[APP_COLUMNS, IP_COLUMNS, USER_COLUMNS],
+        EventClass::Email => &[SENDER_COLUMNS, APP_COLUMNS, DEST_COLUMNS, USER_COLUMNS],
     }
 }

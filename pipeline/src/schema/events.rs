@@ -143,7 +143,7 @@ event_class! {
         vendor: Option<Str<'a>>,
         /// Product that wrote the log.
         product: Option<Str<'a>>,
-        /// `message`, `inbox_rule`, `mailbox_forwarding`, `transport_rule` or `routing_setting`.
+        /// `message`, `inbox_rule`, `mailbox_forwarding`, `transport_rule`, `routing_setting` or `file_share` (a file shared with one address).
         kind: Option<Str<'a>>,
         /// The vendor's operation name (e.g. `New-InboxRule`).
         operation: Option<Str<'a>>,

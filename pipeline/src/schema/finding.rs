@@ -58,5 +58,9 @@ row_type! {
         evidence: Option<String>,
         /// What was seen, why it matters, and what to offer instead, in plain words.
         message: String,
+        /// 1 when first raised; each update with new totals (same `finding_id`) counts up.
+        revision: Option<i32>,
+        /// Matches of the same rule, key and window folded into this finding since it was raised.
+        suppressed_count: Option<i64>,
     }
 }

@@ -1,36 +1,183 @@
 //! The enrichment stage: appends the columns of
-//! [`schema::enriched`](crate::schema::enriched) to a decoded batch.
+//! [`schema::enriched`](crate::schema::enriched) (and the configured custom
+//! GeoIP columns) to a decoded batch.
 //!
 //! Works column-at-a-time on Arrow arrays. Lookups go to an immutable
 //! [`Enrichments`] snapshot held in an `ArcSwap`: a reload builds a new
 //! snapshot and swaps it in atomically; batches in flight finish on the one
-//! they started with. Repeated values within a batch (the same host, the same
-//! IP) are looked up once.
+//! they started with.
+//!
+//! Each group of columns has a key column (`host`, `query`, `dst_ip`,
+//! `src_ip`, `user`, the sender's domain). A batch is enriched in two
+//! passes per group: the key's *distinct* values are looked up once each
+//! (the catalog, the GeoIP cache, the directory) into a small table, and
+//! every row gets the index of its value (one hash probe per row, skipped
+//! when a row repeats the one before); then each output column is built over
+//! the small table and expanded to the batch with Arrow's `take` kernel. No
+//! per-row allocation.
+//!
+//! The stage also owns the hot-reload watcher ([`Enricher::start_reloader`]):
+//! it lives and dies with the stage, so the reloader stops when the runtime
+//! drops the pipeline.
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Arc;
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
 
 use arc_swap::ArcSwap;
 use arrow::array::{
-    Array, ArrayRef, AsArray, BooleanBuilder, Int32Builder, Int64Builder, ListArray, StringArray, StringBuilder,
+    new_null_array, Array, ArrayRef, AsArray, BooleanArray, BooleanBuilder, Float64Array, Int32Array, Int32Builder,
+    Int64Array, ListArray, ListBuilder, StringArray, StringBuilder, UInt32Array, UInt32Builder,
 };
+use arrow::compute::take;
+use arrow::datatypes::{DataType, Field};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
-use floodlight_enrichments::{resembles_user, App, Enrichments, GeoInfo};
+use floodlight_enrichments::{
+    resembles_user, watched_files, AddressInfo, App, ColumnType, CustomValue, DirectoryEntry, EnrichmentConfig,
+    EnrichmentError, Enrichments, GeoRecord, ReloadEvent, ReloadOptions, ReloadStats, Reloader,
+};
 
+use crate::internal_events::{emit, EnrichmentReloadFailed, EnrichmentReloaderStarted, EnrichmentsReloaded};
 use crate::schema::{ClassSchemas, EventClass};
+
+/// The classes that get the IP columns of `src_ip`, and so the custom GeoIP columns.
+pub const IP_ENRICHED_CLASSES: [EventClass; 2] = [EventClass::Auth, EventClass::Oauth];
+
+/// The Arrow type of a custom GeoIP column.
+pub fn custom_column_type(t: ColumnType) -> DataType {
+    match t {
+        ColumnType::String => DataType::Utf8,
+        ColumnType::Int => DataType::Int64,
+        ColumnType::Float => DataType::Float64,
+        ColumnType::Bool => DataType::Boolean,
+    }
+}
+
+/// The enriched schemas `cfg` gives: the built-in columns, then each
+/// `[[enrichments.geoip.fields]]` column, in order, on `auth` and `oauth`.
+/// Computed from the configuration alone (no database is opened), so
+/// `floodlight validate` plans rules against the schema a run produces.
+/// Fields with problems ([`custom_column_problems`] and the crate's
+/// checks) are left out.
+pub fn class_schemas(cfg: &EnrichmentConfig) -> ClassSchemas {
+    let mut extra = Vec::new();
+    let mut seen: Vec<&str> = Vec::new();
+    for f in &cfg.geoip.fields {
+        let Some(t) = ColumnType::parse(&f.column_type) else { continue };
+        if seen.contains(&f.column.as_str()) || clashing_class(&f.column).is_some() {
+            continue;
+        }
+        seen.push(&f.column);
+        for class in IP_ENRICHED_CLASSES {
+            extra.push((class, Field::new(&f.column, custom_column_type(t), true)));
+        }
+    }
+    ClassSchemas::with_extra(&extra)
+}
+
+/// The first IP-enriched class that already has a column `name`.
+fn clashing_class(name: &str) -> Option<EventClass> {
+    IP_ENRICHED_CLASSES.into_iter().find(|c| c.enriched_columns().iter().any(|col| col.name == name))
+}
+
+/// Custom GeoIP column names that clash with a column of `auth` or `oauth`:
+/// (`enrichments.geoip.fields[i].column`, what is wrong). The crate itself
+/// reports names that are not snake_case, built-in IP columns and repeats.
+pub fn custom_column_problems(cfg: &EnrichmentConfig) -> Vec<(String, String)> {
+    cfg.geoip
+        .fields
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| !floodlight_enrichments::geo::BUILTIN_IP_COLUMNS.contains(&f.column.as_str()))
+        .filter_map(|(i, f)| {
+            clashing_class(&f.column).map(|class| {
+                (
+                    format!("enrichments.geoip.fields[{i}].column"),
+                    format!(
+                        "`{}` is already a column of the `{class}` class (docs/schema.md); custom GeoIP columns are \
+                         added to `auth` and `oauth` and need a name of their own, e.g. `geo_{}`",
+                        f.column, f.column
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
+/// A custom column the stage's schemas carry: its name and Arrow type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct CustomField {
+    name: String,
+    data_type: DataType,
+}
+
+fn describe(fields: &[CustomField]) -> String {
+    if fields.is_empty() {
+        return "none".into();
+    }
+    fields.iter().map(|f| format!("{} {}", f.name, f.data_type)).collect::<Vec<_>>().join(", ")
+}
+
+/// A snapshot fits a stage when its custom GeoIP columns are the ones the
+/// stage's schemas (and the planned rules) were built with.
+fn check_custom_columns(expected: &[CustomField], snap: &Enrichments) -> Result<(), EnrichmentError> {
+    let have: Vec<CustomField> = snap
+        .geo
+        .custom_columns()
+        .iter()
+        .map(|c| CustomField { name: c.name.clone(), data_type: custom_column_type(c.column_type) })
+        .collect();
+    if have == expected {
+        Ok(())
+    } else {
+        Err(EnrichmentError::Setting {
+            setting: "enrichments.geoip.fields".into(),
+            message: format!(
+                "the custom GeoIP columns are fixed when floodlight starts ({}), but this snapshot has ({}); \
+                 restart floodlight to change them",
+                describe(expected),
+                describe(&have)
+            ),
+        })
+    }
+}
 
 /// Shared, hot-swappable enrichment stage.
 pub struct Enricher {
-    snapshot: ArcSwap<Enrichments>,
+    snapshot: Arc<ArcSwap<Enrichments>>,
     schemas: ClassSchemas,
+    /// The custom GeoIP columns of the schemas, in order.
+    custom: Arc<[CustomField]>,
+    reloader: Mutex<Option<Reloader>>,
+}
+
+impl std::fmt::Debug for Enricher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enricher").field("custom", &self.custom).field("reload", &self.reload_stats()).finish()
+    }
 }
 
 impl Enricher {
-    /// A stage serving `snapshot`.
+    /// A stage serving `snapshot`, producing `schemas` (from
+    /// [`class_schemas`]; the custom GeoIP columns are the fields of
+    /// `auth` after its built-in ones).
     pub fn new(snapshot: Arc<Enrichments>, schemas: ClassSchemas) -> Self {
-        Enricher { snapshot: ArcSwap::new(snapshot), schemas }
+        let auth = schemas.get(EventClass::Auth);
+        let builtin = EventClass::Auth.enriched_schema().fields().len();
+        let custom: Vec<CustomField> = auth
+            .fields()
+            .iter()
+            .skip(builtin)
+            .map(|f| CustomField { name: f.name().clone(), data_type: f.data_type().clone() })
+            .collect();
+        Enricher {
+            snapshot: Arc::new(ArcSwap::new(snapshot)),
+            schemas,
+            custom: custom.into(),
+            reloader: Mutex::new(None),
+        }
     }
 
     /// The enriched schemas this stage produces.
@@ -38,9 +185,13 @@ impl Enricher {
         &self.schemas
     }
 
-    /// Replace the snapshot (hot reload).
-    pub fn swap(&self, snapshot: Arc<Enrichments>) {
+    /// Replace the snapshot (hot reload). A snapshot whose custom GeoIP
+    /// columns differ from the stage's is refused: the column set is fixed
+    /// at start.
+    pub fn swap(&self, snapshot: Arc<Enrichments>) -> Result<(), EnrichmentError> {
+        check_custom_columns(&self.custom, &snapshot)?;
         self.snapshot.store(snapshot);
+        Ok(())
     }
 
     /// The snapshot in service.
@@ -48,29 +199,111 @@ impl Enricher {
         self.snapshot.load_full()
     }
 
+    /// Watch the files `cfg` names and swap in a new snapshot when they
+    /// change (`[enrichments.reload]`): each reload is an
+    /// [`EnrichmentsReloaded`] or [`EnrichmentReloadFailed`] event. Does
+    /// nothing when reload is disabled or no file is named (bundled
+    /// `embedded:` files never change). Returns how many files are watched.
+    /// The watcher stops when the stage is dropped (or
+    /// [`Enricher::stop_reloader`]).
+    pub fn start_reloader(&self, cfg: &EnrichmentConfig, base_dir: &Path) -> usize {
+        let files = watched_files(cfg, base_dir);
+        if !cfg.reload.enabled || files.is_empty() {
+            return 0;
+        }
+        let cell = Arc::clone(&self.snapshot);
+        let expected = Arc::clone(&self.custom);
+        let reloader = Reloader::start_observed(
+            self.snapshot(),
+            cfg.clone(),
+            base_dir,
+            ReloadOptions::from(&cfg.reload),
+            move |snap| check_custom_columns(&expected, snap),
+            move |ev| match ev {
+                ReloadEvent::Reloaded { snapshot, changed } => {
+                    cell.store(snapshot);
+                    emit(EnrichmentsReloaded { files: changed });
+                }
+                ReloadEvent::Failed { error, .. } => {
+                    emit(EnrichmentReloadFailed { setting: error.setting(), error: &error.to_string() })
+                }
+            },
+        );
+        let settings: Vec<&str> = files.iter().map(|f| f.setting.as_str()).collect();
+        emit(EnrichmentReloaderStarted {
+            files: &settings,
+            notifications: reloader.is_watching(),
+            poll_interval_secs: cfg.reload.poll_interval_secs,
+        });
+        *self.reloader.lock().unwrap_or_else(PoisonError::into_inner) = Some(reloader);
+        files.len()
+    }
+
+    /// Reload counters, while a reloader runs.
+    pub fn reload_stats(&self) -> Option<ReloadStats> {
+        self.reloader.lock().unwrap_or_else(PoisonError::into_inner).as_ref().map(Reloader::stats)
+    }
+
+    /// Ask the reloader to look at the files now (e.g. on SIGHUP).
+    pub fn check_files_now(&self) {
+        if let Some(r) = self.reloader.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+            r.check_now();
+        }
+    }
+
+    /// Stop watching (joins the reloader's thread).
+    pub fn stop_reloader(&self) {
+        let r = self.reloader.lock().unwrap_or_else(PoisonError::into_inner).take();
+        drop(r);
+    }
+
     /// `batch` (of `class`'s base schema) with the enrichment columns appended.
     pub fn enrich(&self, class: EventClass, batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
         let snap = self.snapshot.load();
+        let snap: &Enrichments = &snap;
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
+        let users = || str_col(batch, "user").map(|u| user_index(snap, u));
         match class {
-            EventClass::Network => columns.extend(app_columns_from_domains(&snap, str_col(batch, "host")?)),
-            EventClass::Dns => columns.extend(app_columns_from_domains(&snap, str_col(batch, "query")?)),
-            EventClass::Auth => columns.extend(ip_columns(&snap, str_col(batch, "src_ip")?)),
+            EventClass::Network => {
+                let apps = app_index(snap, str_col(batch, "host")?);
+                columns.extend(app_columns(snap, &apps)?);
+                let dst = ip_index(snap, str_col(batch, "dst_ip")?);
+                columns.extend(dst_ip_columns(&dst)?);
+                columns.extend(user_columns(&users()?)?);
+            }
+            EventClass::Dns => {
+                let apps = app_index(snap, str_col(batch, "query")?);
+                columns.extend(app_columns(snap, &apps)?);
+                columns.extend(user_columns(&users()?)?);
+            }
+            EventClass::Auth => {
+                let ips = ip_index(snap, str_col(batch, "src_ip")?);
+                columns.extend(ip_columns(&ips)?);
+                columns.extend(user_columns(&users()?)?);
+                columns.extend(custom_columns(snap, &self.custom, &ips)?);
+            }
             EventClass::Oauth => {
-                columns.extend(app_columns_oauth(&snap, str_col(batch, "client_id")?, str_col(batch, "client_app")?));
-                columns.extend(ip_columns(&snap, str_col(batch, "src_ip")?));
+                let apps = oauth_app_index(snap, str_col(batch, "client_id")?, str_col(batch, "client_app")?);
+                columns.extend(app_columns(snap, &apps)?);
+                let ips = ip_index(snap, str_col(batch, "src_ip")?);
+                columns.extend(ip_columns(&ips)?);
+                columns.extend(user_columns(&users()?)?);
+                columns.extend(custom_columns(snap, &self.custom, &ips)?);
             }
             EventClass::Email => {
                 let sender_domain = domains_of(str_col(batch, "sender")?);
-                let apps = app_columns_from_domains(&snap, &sender_domain);
-                columns.push(Arc::new(sender_domain));
-                columns.extend(apps);
+                let apps = app_index(snap, &sender_domain);
+                columns.push(Arc::new(sender_domain.clone()));
+                columns.extend(app_columns(snap, &apps)?);
+                let users_of = users()?;
                 columns.extend(dest_columns(
-                    &snap,
+                    snap,
                     str_col(batch, "user")?,
+                    &users_of,
                     list_col(batch, "forward_to")?,
                     list_col(batch, "recipients")?,
                 ));
+                columns.extend(user_columns(&users_of)?);
             }
         }
         RecordBatch::try_new(self.schemas.get(class), columns)
@@ -91,143 +324,269 @@ fn list_col<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a ListArray, Arr
         .ok_or_else(|| ArrowError::SchemaError(format!("enrich: column `{name}` missing or not a list")))
 }
 
-struct AppBuilders {
-    id: StringBuilder,
-    name: StringBuilder,
-    category: StringBuilder,
-    risk: Int32Builder,
-    status: StringBuilder,
-    alternative: StringBuilder,
+/// One batch's distinct values of a key column, each looked up once, and
+/// for every row the index of its value (null where the row has none).
+struct Distinct<V> {
+    values: Vec<V>,
+    rows: UInt32Array,
 }
 
-impl AppBuilders {
-    fn new(n: usize) -> Self {
-        AppBuilders {
-            id: StringBuilder::with_capacity(n, n * 8),
-            name: StringBuilder::with_capacity(n, n * 8),
-            category: StringBuilder::with_capacity(n, n * 8),
-            risk: Int32Builder::with_capacity(n),
-            status: StringBuilder::with_capacity(n, n * 8),
-            alternative: StringBuilder::with_capacity(n, n * 8),
-        }
+impl<V> Distinct<V> {
+    /// Every row null (nothing to look up).
+    fn none(rows: usize) -> Self {
+        Distinct { values: Vec::new(), rows: UInt32Array::new_null(rows) }
     }
 
-    fn push(&mut self, snap: &Enrichments, app: Option<&App>, known_value: bool) {
-        match app {
-            Some(a) => {
-                self.id.append_value(&a.id);
-                self.name.append_value(&a.name);
-                self.category.append_value(a.category.as_str());
-                self.risk.append_value(i32::from(a.risk));
-                self.status.append_value(a.status.as_str());
-                let alt = a.alternative.as_deref().map(|id| snap.catalog.get(id).map_or(id, |alt| alt.name.as_str()));
-                self.alternative.append_option(alt);
-            }
-            None => {
-                self.id.append_null();
-                self.name.append_null();
-                self.category.append_null();
-                self.risk.append_null();
-                // A domain we saw but do not know is `unknown`; no domain at all is null.
-                self.status.append_option(known_value.then_some("unknown"));
-                self.alternative.append_null();
-            }
-        }
-    }
-
-    fn finish(mut self) -> Vec<ArrayRef> {
-        vec![
-            Arc::new(self.id.finish()),
-            Arc::new(self.name.finish()),
-            Arc::new(self.category.finish()),
-            Arc::new(self.risk.finish()),
-            Arc::new(self.status.finish()),
-            Arc::new(self.alternative.finish()),
-        ]
+    /// The value of `row`, if it has one.
+    fn get(&self, row: usize) -> Option<&V> {
+        self.rows.is_valid(row).then(|| self.values.get(self.rows.value(row) as usize)).flatten()
     }
 }
 
-fn app_columns_from_domains(snap: &Enrichments, domains: &StringArray) -> Vec<ArrayRef> {
-    let mut b = AppBuilders::new(domains.len());
-    let mut cache: HashMap<&str, Option<&App>> = HashMap::new();
-    for v in domains.iter() {
-        match v {
-            Some(d) if !d.is_empty() => {
-                let app = *cache.entry(d).or_insert_with(|| snap.catalog.lookup_domain(d));
-                b.push(snap, app, true);
-            }
-            _ => b.push(snap, None, false),
-        }
+/// Index `col`'s distinct values: `look_up` runs once per distinct value;
+/// `None` (and a null cell) makes the row null.
+fn distinct<'a, V>(col: &'a StringArray, mut look_up: impl FnMut(&'a str) -> Option<V>) -> Distinct<V> {
+    let mut seen: HashMap<&'a str, Option<u32>> = HashMap::new();
+    let mut values = Vec::new();
+    let mut rows = UInt32Builder::with_capacity(col.len());
+    let mut last: Option<(&'a str, Option<u32>)> = None;
+    for v in col.iter() {
+        let idx = match v {
+            None => None,
+            // Logs repeat: the same host or user on consecutive rows skips the hash.
+            Some(s) => match last {
+                Some((l, i)) if l == s => i,
+                _ => {
+                    let i = *seen.entry(s).or_insert_with(|| {
+                        look_up(s).map(|v| {
+                            values.push(v);
+                            (values.len() - 1) as u32
+                        })
+                    });
+                    last = Some((s, i));
+                    i
+                }
+            },
+        };
+        rows.append_option(idx);
     }
-    b.finish()
+    Distinct { values, rows: rows.finish() }
 }
 
-fn app_columns_oauth(snap: &Enrichments, client_ids: &StringArray, names: &StringArray) -> Vec<ArrayRef> {
-    let mut b = AppBuilders::new(client_ids.len());
-    // App names are matched by a catalog scan: once per distinct name per batch.
+/// `small` (one element per distinct value) expanded to the batch.
+fn expand(small: ArrayRef, rows: &UInt32Array) -> Result<ArrayRef, ArrowError> {
+    if small.is_empty() {
+        return Ok(new_null_array(small.data_type(), rows.len()));
+    }
+    take(small.as_ref(), rows, None)
+}
+
+fn expand_all(smalls: Vec<ArrayRef>, rows: &UInt32Array) -> Result<Vec<ArrayRef>, ArrowError> {
+    smalls.into_iter().map(|s| expand(s, rows)).collect()
+}
+
+fn strings<'v, V: 'v>(values: &'v [V], f: impl Fn(&'v V) -> Option<&'v str>) -> ArrayRef {
+    Arc::new(values.iter().map(f).collect::<StringArray>())
+}
+
+fn string_lists<'v, V: 'v, I: IntoIterator<Item = &'v str>>(
+    values: &'v [V],
+    f: impl Fn(&'v V) -> Option<I>,
+) -> ArrayRef {
+    let mut b = ListBuilder::new(StringBuilder::new());
+    for v in values {
+        match f(v) {
+            Some(items) => {
+                for s in items {
+                    b.values().append_value(s);
+                }
+                b.append(true);
+            }
+            None => b.append(false),
+        }
+    }
+    Arc::new(b.finish())
+}
+
+// --- app catalog -----------------------------------------------------------
+
+/// A distinct app lookup: the app, or `None` for a value the catalog does
+/// not know (`app_status = unknown`).
+type AppHit<'s> = Option<&'s App>;
+
+fn app_index<'s>(snap: &'s Enrichments, domains: &StringArray) -> Distinct<AppHit<'s>> {
+    // A domain we saw but do not know is `unknown`; no domain at all is null.
+    distinct(domains, |d| (!d.is_empty()).then(|| snap.catalog.lookup_domain(d)))
+}
+
+fn oauth_app_index<'s>(snap: &'s Enrichments, client_ids: &StringArray, names: &StringArray) -> Distinct<AppHit<'s>> {
+    let mut by_id: HashMap<&str, Option<&App>> = HashMap::new();
     let mut by_name: HashMap<&str, Option<&App>> = HashMap::new();
+    let mut slot: HashMap<*const App, u32> = HashMap::new();
+    let mut values: Vec<AppHit<'s>> = Vec::new();
+    let mut unknown: Option<u32> = None;
+    let mut rows = UInt32Builder::with_capacity(client_ids.len());
     for i in 0..client_ids.len() {
-        let cid = client_ids.is_valid(i).then(|| client_ids.value(i));
-        let name = names.is_valid(i).then(|| names.value(i));
-        let app = cid.and_then(|c| snap.catalog.lookup_client_id(c)).or_else(|| {
-            name.and_then(|n| {
-                *by_name.entry(n).or_insert_with(|| snap.catalog.iter().find(|a| a.name.eq_ignore_ascii_case(n.trim())))
-            })
-        });
-        b.push(snap, app, cid.is_some() || name.is_some());
+        let cid = client_ids.is_valid(i).then(|| client_ids.value(i)).filter(|c| !c.trim().is_empty());
+        let name = names.is_valid(i).then(|| names.value(i)).filter(|n| !n.trim().is_empty());
+        let app = cid
+            .and_then(|c| *by_id.entry(c).or_insert_with(|| snap.catalog.lookup_client_id(c)))
+            .or_else(|| name.and_then(|n| *by_name.entry(n).or_insert_with(|| snap.catalog.lookup_oauth_name(n))));
+        let idx = match app {
+            Some(a) => Some(*slot.entry(a as *const App).or_insert_with(|| {
+                values.push(Some(a));
+                (values.len() - 1) as u32
+            })),
+            None if cid.is_some() || name.is_some() => Some(*unknown.get_or_insert_with(|| {
+                values.push(None);
+                (values.len() - 1) as u32
+            })),
+            None => None,
+        };
+        rows.append_option(idx);
     }
-    b.finish()
+    Distinct { values, rows: rows.finish() }
 }
 
-fn ip_columns(snap: &Enrichments, ips: &StringArray) -> Vec<ArrayRef> {
-    let n = ips.len();
-    let mut country = StringBuilder::with_capacity(n, n * 2);
-    let mut city = StringBuilder::with_capacity(n, n * 8);
-    let mut asn = Int64Builder::with_capacity(n);
-    let mut as_org = StringBuilder::with_capacity(n, n * 8);
-    let mut conn = StringBuilder::with_capacity(n, n * 8);
-    let mut user_type = StringBuilder::with_capacity(n, n * 8);
-    let mut anon = BooleanBuilder::with_capacity(n);
-    let mut net = StringBuilder::with_capacity(n, n * 8);
-    let mut cache: HashMap<&str, Option<GeoInfo>> = HashMap::new();
-    for v in ips.iter() {
-        let info = v.and_then(|s| {
-            cache.entry(s).or_insert_with(|| s.trim().parse::<IpAddr>().ok().map(|ip| snap.geo.lookup(ip))).clone()
-        });
-        match info {
-            Some(g) => {
-                country.append_option(g.country.as_deref());
-                city.append_option(g.city.as_deref());
-                asn.append_option(g.asn.map(i64::from));
-                as_org.append_option(g.as_org.as_deref());
-                conn.append_option(g.connection_type.as_deref());
-                user_type.append_option(g.user_type.as_deref());
-                anon.append_value(g.is_anonymous);
-                net.append_value(g.network_type.as_str());
-            }
-            None => {
-                country.append_null();
-                city.append_null();
-                asn.append_null();
-                as_org.append_null();
-                conn.append_null();
-                user_type.append_null();
-                anon.append_null();
-                net.append_null();
-            }
-        }
-    }
-    vec![
-        Arc::new(country.finish()),
-        Arc::new(city.finish()),
-        Arc::new(asn.finish()),
-        Arc::new(as_org.finish()),
-        Arc::new(conn.finish()),
-        Arc::new(user_type.finish()),
-        Arc::new(anon.finish()),
-        Arc::new(net.finish()),
-    ]
+/// [`APP_COLUMNS`](crate::schema::enriched::APP_COLUMNS), in order.
+fn app_columns(snap: &Enrichments, apps: &Distinct<AppHit<'_>>) -> Result<Vec<ArrayRef>, ArrowError> {
+    let v = &apps.values;
+    let risk: Int32Array = v.iter().map(|a| a.map(|a| i32::from(a.risk))).collect();
+    let alternatives: StringArray = v
+        .iter()
+        .map(|a| {
+            a.and_then(|a| a.alternative.as_deref()).map(|id| snap.catalog.get(id).map_or(id, |alt| alt.name.as_str()))
+        })
+        .collect();
+    expand_all(
+        vec![
+            strings(v, |a| a.map(|a| a.id.as_str())),
+            strings(v, |a| a.map(|a| a.name.as_str())),
+            strings(v, |a| a.map(|a| a.vendor.as_str())),
+            strings(v, |a| a.map(|a| a.category.as_str())),
+            Arc::new(risk),
+            string_lists(v, |a| a.map(|a| a.risk_factors.iter().map(|f| f.as_str()))),
+            strings(v, |a| Some(a.map_or("unknown", |a| a.status.as_str()))),
+            strings(v, |a| a.and_then(|a| a.status_reason.as_deref())),
+            strings(v, |a| a.and_then(|a| a.owner.as_deref())),
+            Arc::new(alternatives),
+        ],
+        &apps.rows,
+    )
 }
+
+// --- GeoIP -----------------------------------------------------------------
+
+fn ip_index(snap: &Enrichments, ips: &StringArray) -> Distinct<Arc<GeoRecord>> {
+    distinct(ips, |s| s.trim().parse::<IpAddr>().ok().map(|ip| snap.geo.lookup_record(ip)))
+}
+
+/// [`IP_COLUMNS`](crate::schema::enriched::IP_COLUMNS), in order.
+fn ip_columns(ips: &Distinct<Arc<GeoRecord>>) -> Result<Vec<ArrayRef>, ArrowError> {
+    let v = &ips.values;
+    let asn: Int64Array = v.iter().map(|r| r.info.asn.map(i64::from)).collect();
+    let anon: BooleanArray = v.iter().map(|r| Some(r.info.is_anonymous)).collect();
+    expand_all(
+        vec![
+            strings(v, |r| r.info.country.as_deref()),
+            strings(v, |r| r.info.city.as_deref()),
+            Arc::new(asn),
+            strings(v, |r| r.info.as_org.as_deref()),
+            strings(v, |r| r.info.connection_type.as_deref()),
+            strings(v, |r| r.info.user_type.as_deref()),
+            Arc::new(anon),
+            strings(v, |r| Some(r.info.network_type.as_str())),
+        ],
+        &ips.rows,
+    )
+}
+
+/// [`DST_IP_COLUMNS`](crate::schema::enriched::DST_IP_COLUMNS), in order.
+fn dst_ip_columns(ips: &Distinct<Arc<GeoRecord>>) -> Result<Vec<ArrayRef>, ArrowError> {
+    let v = &ips.values;
+    let asn: Int64Array = v.iter().map(|r| r.info.asn.map(i64::from)).collect();
+    expand_all(
+        vec![strings(v, |r| r.info.country.as_deref()), Arc::new(asn), strings(v, |r| r.info.as_org.as_deref())],
+        &ips.rows,
+    )
+}
+
+/// The custom GeoIP columns the stage's schemas carry, from the records'
+/// custom values (matched by name; a value of another type is null).
+fn custom_columns(
+    snap: &Enrichments,
+    fields: &[CustomField],
+    ips: &Distinct<Arc<GeoRecord>>,
+) -> Result<Vec<ArrayRef>, ArrowError> {
+    let have = snap.geo.custom_columns();
+    let v = &ips.values;
+    fields
+        .iter()
+        .map(|f| {
+            let pos = have.iter().position(|c| c.name == f.name && custom_column_type(c.column_type) == f.data_type);
+            let Some(pos) = pos else { return Ok(new_null_array(&f.data_type, ips.rows.len())) };
+            let value = |r: &Arc<GeoRecord>| r.custom.get(pos).cloned().flatten();
+            let small: ArrayRef = match f.data_type {
+                DataType::Int64 => Arc::new(
+                    v.iter()
+                        .map(|r| match value(r) {
+                            Some(CustomValue::Int(i)) => Some(i),
+                            _ => None,
+                        })
+                        .collect::<Int64Array>(),
+                ),
+                DataType::Float64 => Arc::new(
+                    v.iter()
+                        .map(|r| match value(r) {
+                            Some(CustomValue::Float(x)) => Some(x),
+                            _ => None,
+                        })
+                        .collect::<Float64Array>(),
+                ),
+                DataType::Boolean => Arc::new(
+                    v.iter()
+                        .map(|r| match value(r) {
+                            Some(CustomValue::Bool(b)) => Some(b),
+                            _ => None,
+                        })
+                        .collect::<BooleanArray>(),
+                ),
+                _ => strings(v, |r| match r.custom.get(pos) {
+                    Some(Some(CustomValue::String(s))) => Some(s.as_str()),
+                    _ => None,
+                }),
+            };
+            expand(small, &ips.rows)
+        })
+        .collect()
+}
+
+// --- user directory --------------------------------------------------------
+
+fn user_index<'s>(snap: &'s Enrichments, users: &StringArray) -> Distinct<&'s DirectoryEntry> {
+    if snap.directory.is_empty() {
+        return Distinct::none(users.len());
+    }
+    distinct(users, |u| snap.directory.lookup(u))
+}
+
+/// [`USER_COLUMNS`](crate::schema::enriched::USER_COLUMNS), in order.
+fn user_columns(users: &Distinct<&DirectoryEntry>) -> Result<Vec<ArrayRef>, ArrowError> {
+    let v = &users.values;
+    expand_all(
+        vec![
+            strings(v, |e| e.display_name.as_deref()),
+            strings(v, |e| e.email.as_deref()),
+            strings(v, |e| e.department.as_deref()),
+            strings(v, |e| e.manager.as_deref()),
+            strings(v, |e| e.role.as_deref()),
+            string_lists(v, |e| Some(e.flags.iter().map(String::as_str))),
+        ],
+        &users.rows,
+    )
+}
+
+// --- email -----------------------------------------------------------------
 
 fn domains_of(addresses: &StringArray) -> StringArray {
     addresses
@@ -243,20 +602,25 @@ fn domains_of(addresses: &StringArray) -> StringArray {
         .collect()
 }
 
-fn list_values(list: &ListArray, row: usize) -> Vec<String> {
+/// Append the addresses of `list`'s `row` to `out`, borrowed.
+fn push_list_values<'a>(list: &'a ListArray, values: Option<&'a StringArray>, row: usize, out: &mut Vec<&'a str>) {
+    let Some(values) = values else { return };
     if list.is_null(row) {
-        return Vec::new();
+        return;
     }
-    let values = list.value(row);
-    match values.as_string_opt::<i32>() {
-        Some(s) => s.iter().flatten().map(str::to_string).collect(),
-        None => Vec::new(),
+    let offsets = list.value_offsets();
+    for j in offsets[row] as usize..offsets[row + 1] as usize {
+        if values.is_valid(j) {
+            out.push(values.value(j));
+        }
     }
 }
 
+/// [`DEST_COLUMNS`](crate::schema::enriched::DEST_COLUMNS), in order.
 fn dest_columns(
     snap: &Enrichments,
     users: &StringArray,
+    directory: &Distinct<&DirectoryEntry>,
     forward_to: &ListArray,
     recipients: &ListArray,
 ) -> Vec<ArrayRef> {
@@ -268,26 +632,46 @@ fn dest_columns(
     let mut corporate = BooleanBuilder::with_capacity(n);
     let mut resembles = BooleanBuilder::with_capacity(n);
     let mut external = Int32Builder::with_capacity(n);
+    let fwd_values = forward_to.values().as_string_opt::<i32>();
+    let rcpt_values = recipients.values().as_string_opt::<i32>();
+    // One classification per distinct address per batch.
+    let mut classified: HashMap<&str, AddressInfo> = HashMap::new();
+    let mut candidates: Vec<&str> = Vec::new();
+    let mut text = String::new();
     for row in 0..n {
-        let mut candidates = list_values(forward_to, row);
-        candidates.extend(list_values(recipients, row));
-        let infos: Vec<_> = candidates.iter().map(|a| (a, snap.email.classify(a))).collect();
-        let ext = infos.iter().filter(|(_, i)| i.domain.is_some() && !i.is_corporate).count();
-        let chosen = infos.iter().find(|(_, i)| i.domain.is_some() && !i.is_corporate).or_else(|| infos.first());
+        candidates.clear();
+        push_list_values(forward_to, fwd_values, row, &mut candidates);
+        push_list_values(recipients, rcpt_values, row, &mut candidates);
+        for a in &candidates {
+            classified.entry(a).or_insert_with(|| snap.email.classify(a));
+        }
+        let is_external = |i: &&AddressInfo| i.domain.is_some() && !i.is_corporate;
+        let ext = candidates.iter().filter_map(|a| classified.get(a)).filter(is_external).count();
+        let chosen = candidates
+            .iter()
+            .filter_map(|a| classified.get(a))
+            .find(is_external)
+            .or_else(|| candidates.first().and_then(|a| classified.get(a)));
         match chosen {
-            Some((_, info)) => {
-                let addr = match (&info.local_part, &info.domain) {
-                    (Some(l), Some(d)) => Some(format!("{l}@{d}")),
-                    _ => None,
-                };
-                address.append_option(addr.as_deref());
+            Some(info) => {
+                match (&info.local_part, &info.domain) {
+                    (Some(l), Some(d)) => {
+                        text.clear();
+                        text.push_str(l);
+                        text.push('@');
+                        text.push_str(d);
+                        address.append_value(&text);
+                    }
+                    _ => address.append_null(),
+                }
                 domain.append_option(info.domain.as_deref());
                 personal.append_value(info.is_personal);
                 disposable.append_value(info.is_disposable);
                 corporate.append_value(info.is_corporate);
                 let user = users.is_valid(row).then(|| users.value(row));
+                let display_name = directory.get(row).and_then(|e| e.display_name.as_deref());
                 let looks_own = match (user, &info.local_part) {
-                    (Some(u), Some(local)) if info.is_personal => resembles_user(u, None, local),
+                    (Some(u), Some(local)) if info.is_personal => resembles_user(u, display_name, local),
                     _ => false,
                 };
                 resembles.append_value(looks_own);
@@ -314,3 +698,6 @@ fn dest_columns(
         Arc::new(external.finish()),
     ]
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,1 @@
+//! Tests of the enrichment stage over the bundled default snapshot.
