@@ -218,9 +218,11 @@ pub struct CompiledRule {
     kind: Kind,
 }
 
-/// A rule's state as a checkpoint stores it.
+/// A rule's state as a checkpoint stores it. Externally tagged: an
+/// internally tagged enum buffers its content, and buffered maps cannot
+/// give back the integer keys windows use (serde-rs/serde#1183).
 #[derive(Debug, Serialize, Deserialize)]
-#[serde(tag = "mode", rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 enum SavedState {
     Windowed { fingerprint: String, state: WindowState },
     FirstSeen { fingerprint: String, state: FirstSeenState },
