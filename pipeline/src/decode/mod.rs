@@ -20,6 +20,8 @@ pub mod entra_audit;
 pub mod entra_signin;
 pub mod floodlight_json;
 pub mod fortigate;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod github_audit;
 pub mod google_workspace;
 pub mod json;

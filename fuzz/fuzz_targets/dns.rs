@@ -1,0 +1,11 @@
+//! Fuzz target `dns`: runs every decoder of the family (zeek-dns, bind-query, windows-dns,
+//! umbrella-dns) on the input's last line, with the lines before it as header lines, and checks the
+//! invariants of `floodlight_pipeline::decode::fuzzing` (no panic, `Parsed(n)` means n rows,
+//! nothing appended otherwise, rows convert to JSON).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    floodlight_pipeline::decode::fuzzing::check_family("dns", data);
+});

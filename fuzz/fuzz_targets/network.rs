@@ -1,0 +1,11 @@
+//! Fuzz target `network`: runs every decoder of the family (panos, fortigate, cisco-asa, zeek-conn,
+//! zeek-http, zeek-ssl, squid, cef, w3c) on the input's last line, with the lines before it as
+//! header lines, and checks the invariants of `floodlight_pipeline::decode::fuzzing` (no panic,
+//! `Parsed(n)` means n rows, nothing appended otherwise, rows convert to JSON).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    floodlight_pipeline::decode::fuzzing::check_family("network", data);
+});

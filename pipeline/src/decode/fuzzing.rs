@@ -1,0 +1,308 @@
+//! The invariants every decoder keeps on any input, checked by the
+//! `cargo fuzz` targets in `fuzz/` (one per parser family) and, on stable
+//! Rust, by the smoke test below over the seed corpora in `fuzz/corpus/`
+//! and pseudo-random mutations of them. Not part of the public API.
+//!
+//! An input is split at its last `\n`: the lines before it are the header
+//! lines ([`RecordContext::headers`], as a file source passes Zeek `#fields`
+//! or W3C `#Fields:` lines), the text after it is the record. Every decoder
+//! of the family decodes the record, and:
+//!
+//! * it never panics;
+//! * `Ok(Parsed(n))`: `n >= 1` and exactly `n` rows were appended;
+//! * `Ok(Skipped(_))` and `Err(_)`: nothing was appended;
+//! * every row converts to JSON ([`Row::to_json`]) without panicking.
+
+use std::sync::{Arc, OnceLock};
+
+use bytes::Bytes;
+
+use super::{decoder_for, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::schema::Row;
+
+/// The parser families, each with the format ids its fuzz target runs.
+pub const FAMILIES: &[(&str, &[&str])] = &[
+    ("network", &["panos", "fortigate", "cisco-asa", "zeek-conn", "zeek-http", "zeek-ssl", "squid", "cef", "w3c"]),
+    ("dns", &["zeek-dns", "bind-query", "windows-dns", "umbrella-dns"]),
+    ("identity", &["okta", "entra-signin", "entra-audit", "google-workspace", "github-audit"]),
+    ("email", &["m365-audit", "m365-message-trace"]),
+    ("auto", &["auto", "floodlight-json"]),
+];
+
+/// A family's name and decoders.
+type Family = (&'static str, Vec<Arc<dyn Decoder>>);
+
+/// The decoders of `family`, built once.
+pub fn family_decoders(family: &str) -> Option<&'static [Arc<dyn Decoder>]> {
+    static DECODERS: OnceLock<Vec<Family>> = OnceLock::new();
+    let all = DECODERS.get_or_init(|| {
+        FAMILIES
+            .iter()
+            .map(|(name, ids)| {
+                let decoders = ids
+                    .iter()
+                    .map(|id| decoder_for(id).unwrap_or_else(|| panic!("family {name}: no format `{id}`")))
+                    .collect();
+                (*name, decoders)
+            })
+            .collect()
+    });
+    all.iter().find(|(name, _)| *name == family).map(|(_, d)| d.as_slice())
+}
+
+/// Header lines (every line before the last `\n`) and the record (after it).
+pub fn split_input(data: &[u8]) -> (Vec<Bytes>, &[u8]) {
+    match data.iter().rposition(|b| *b == b'\n') {
+        Some(i) => (data[..i].split(|b| *b == b'\n').map(Bytes::copy_from_slice).collect(), &data[i + 1..]),
+        None => (Vec::new(), data),
+    }
+}
+
+/// Decode `record` with `decoder`, asserting the invariants; the outcome.
+pub fn check_decoder(
+    decoder: &dyn Decoder,
+    record: &[u8],
+    ctx: RecordContext<'_>,
+) -> Result<DecodeOutcome, DecodeError> {
+    let mut out: Vec<Row<'_>> = Vec::new();
+    let outcome = decoder.decode(record, ctx, &mut out);
+    let id = decoder.id();
+    let shown = || String::from_utf8_lossy(record).into_owned();
+    match &outcome {
+        Ok(DecodeOutcome::Parsed(n)) => {
+            assert!(*n >= 1, "{id}: Parsed(0) for {:?}", shown());
+            assert_eq!(*n, out.len(), "{id}: Parsed({n}) but {} rows appended for {:?}", out.len(), shown());
+        }
+        Ok(DecodeOutcome::Skipped(reason)) => {
+            assert!(out.is_empty(), "{id}: Skipped({reason:?}) but {} rows appended for {:?}", out.len(), shown());
+        }
+        Err(e) => {
+            assert!(out.is_empty(), "{id}: Err({e}) but {} rows appended for {:?}", out.len(), shown());
+        }
+    }
+    for row in &out {
+        let json = row.to_json();
+        assert!(json.is_object(), "{id}: row JSON is not an object: {json} for {:?}", shown());
+    }
+    outcome
+}
+
+/// Run every decoder of `family` on `data` (header lines, then the record),
+/// asserting the invariants; each decoder's id and outcome.
+pub fn check_family_outcomes(family: &str, data: &[u8]) -> Vec<(&'static str, Result<DecodeOutcome, DecodeError>)> {
+    let decoders = family_decoders(family).unwrap_or_else(|| panic!("unknown parser family `{family}`"));
+    let (headers, record) = split_input(data);
+    let ctx = RecordContext { headers: &headers };
+    decoders.iter().map(|d| (d.id(), check_decoder(d.as_ref(), record, ctx))).collect()
+}
+
+/// Run every decoder of `family` on `data`, asserting the invariants (the fuzz targets' body).
+pub fn check_family(family: &str, data: &[u8]) {
+    check_family_outcomes(family, data);
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::{Path, PathBuf};
+
+    use super::*;
+    use crate::decode::formats;
+
+    fn corpus_dir(family: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(family)
+    }
+
+    /// The seed files of a family's corpus, sorted (generated entries a local
+    /// fuzz run added are included too).
+    fn seeds(family: &str) -> Vec<(PathBuf, Vec<u8>)> {
+        let dir = corpus_dir(family);
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.is_file())
+            .collect();
+        files.sort();
+        files.into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect()
+    }
+
+    /// Whether a corpus file is a hand-picked seed rather than an entry a
+    /// fuzz run added (libFuzzer names those by their SHA-1).
+    fn is_seed(path: &Path) -> bool {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        !(name.len() == 40 && name.bytes().all(|b| b.is_ascii_hexdigit()))
+    }
+
+    #[test]
+    fn every_format_is_in_exactly_one_family() {
+        for f in formats() {
+            let n = FAMILIES.iter().filter(|(_, ids)| ids.contains(&f.id)).count();
+            assert_eq!(n, 1, "format `{}` is in {n} fuzz families", f.id);
+        }
+        for (name, _) in FAMILIES {
+            assert!(family_decoders(name).is_some_and(|d| !d.is_empty()));
+        }
+    }
+
+    #[test]
+    fn split_input_takes_the_last_line_as_the_record() {
+        let (h, r) = split_input(b"#a\n#b\nrec");
+        assert_eq!(h, vec![Bytes::from_static(b"#a"), Bytes::from_static(b"#b")]);
+        assert_eq!(r, b"rec");
+        assert_eq!(split_input(b"rec"), (Vec::new(), &b"rec"[..]));
+        assert_eq!(split_input(b"rec\n"), (vec![Bytes::from_static(b"rec")], &b""[..]));
+    }
+
+    /// Every seed is a real record: some decoder of its family parses it.
+    #[test]
+    fn every_seed_is_parsed_by_its_family() {
+        for (family, _) in FAMILIES {
+            let seeds: Vec<_> = seeds(family).into_iter().filter(|(p, _)| is_seed(p)).collect();
+            assert!(seeds.len() >= 3, "{family}: only {} seeds in {}", seeds.len(), corpus_dir(family).display());
+            for (path, data) in seeds {
+                assert!(!data.ends_with(b"\n"), "{}: a seed must not end in a newline", path.display());
+                let outcomes = check_family_outcomes(family, &data);
+                assert!(
+                    outcomes.iter().any(|(_, o)| matches!(o, Ok(DecodeOutcome::Parsed(_)))),
+                    "{}: no {family} decoder parses it: {outcomes:?}",
+                    path.display()
+                );
+            }
+        }
+    }
+
+    /// A tiny xorshift generator: the mutations are the same on every run.
+    struct XorShift(u64);
+
+    impl XorShift {
+        fn next(&mut self) -> u64 {
+            let mut x = self.0;
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0 = x;
+            x
+        }
+
+        fn below(&mut self, n: usize) -> usize {
+            if n == 0 {
+                0
+            } else {
+                (self.next() % n as u64) as usize
+            }
+        }
+    }
+
+    /// Bytes and tokens that sit on the decoders' parsing boundaries.
+    const TOKENS: &[&[u8]] = &[
+        b"\n",
+        b"\t",
+        b",",
+        b"\"",
+        b"\\",
+        b"{",
+        b"}",
+        b"[",
+        b"]",
+        b":",
+        b"=",
+        b"|",
+        b" ",
+        b"#",
+        b"-",
+        b"/",
+        b".",
+        b"null",
+        b"\"\"",
+        b"{}",
+        b"[]",
+        b"0",
+        b"-1",
+        b"99999999999999999999",
+        b"1e400",
+        b"\xff",
+        b"\xc3",
+        "é".as_bytes(),
+        "\u{feff}".as_bytes(),
+        b"\\x09",
+        b"(empty)",
+        b"#fields\tts\tuid",
+        b"#separator \\x09",
+        b"#path\tdns",
+        b"#Fields: date time c-ip",
+        b"CEF:0|",
+        b"%ASA-6-302013: ",
+        b"logid=\"1\" type=\"traffic\" ",
+        b"\"value\":[",
+        b"2026-11-24T09:41:07Z",
+        b"1709647387.123",
+        b"2015/01/05 05:38:58",
+        b"::",
+        b"[::1]:80",
+        b"%ff",
+    ];
+
+    fn mutate(rng: &mut XorShift, seed: &[u8], other: &[u8]) -> Vec<u8> {
+        let mut data = seed.to_vec();
+        for _ in 0..1 + rng.below(4) {
+            let len = data.len();
+            let at = rng.below(len + 1);
+            match rng.below(8) {
+                0 if len > 0 => data[at.min(len - 1)] = rng.next() as u8,
+                1 => data.insert(at, rng.next() as u8),
+                2 => {
+                    let end = (at + 1 + rng.below(16)).min(len);
+                    data.drain(at.min(end)..end);
+                }
+                3 => data.truncate(at),
+                4 => {
+                    let token = TOKENS[rng.below(TOKENS.len())];
+                    data.splice(at..at, token.iter().copied());
+                }
+                5 if len > 0 => {
+                    // Duplicate a chunk (repeated fields, nested values).
+                    let start = rng.below(len);
+                    let end = (start + 1 + rng.below(64)).min(len);
+                    let chunk = data[start..end].to_vec();
+                    data.splice(at..at, chunk);
+                }
+                6 if !other.is_empty() => {
+                    // Splice in part of another seed (headers of one format before a record of another).
+                    let start = rng.below(other.len());
+                    let end = (start + 1 + rng.below(256)).min(other.len());
+                    data.splice(at..at, other[start..end].iter().copied());
+                }
+                _ => {
+                    let token = TOKENS[rng.below(TOKENS.len())];
+                    let end = (at + token.len()).min(len);
+                    data.splice(at..end, token.iter().copied());
+                }
+            }
+        }
+        data
+    }
+
+    /// Thousands of mutated seeds and random inputs keep the invariants (the
+    /// fuzz targets' check, on stable and without libFuzzer).
+    #[test]
+    fn mutated_seeds_keep_the_invariants() {
+        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut checked = 0;
+        for (family, _) in FAMILIES {
+            let seeds: Vec<Vec<u8>> = seeds(family).into_iter().map(|(_, d)| d).collect();
+            assert!(!seeds.is_empty(), "{family}: no seeds");
+            for _ in 0..1200 {
+                let seed = &seeds[rng.below(seeds.len())];
+                let other = &seeds[rng.below(seeds.len())];
+                check_family(family, &mutate(&mut rng, seed, other));
+                checked += 1;
+            }
+            for _ in 0..100 {
+                let random: Vec<u8> = (0..rng.below(200)).map(|_| rng.next() as u8).collect();
+                check_family(family, &random);
+                checked += 1;
+            }
+        }
+        assert!(checked >= 5000);
+    }
+}
