@@ -548,6 +548,12 @@ impl ConsumerContext for KafkaContext {
             Rebalance::Assign(tpl) => {
                 let labels: Vec<String> = tps_of(tpl).iter().map(tp_label).collect();
                 emit(KafkaRebalanced { kind: "assigned", partitions: &labels });
+                if labels.is_empty() {
+                    warn!(
+                        "this consumer was assigned no partitions and stays idle until the next rebalance \
+                         (the group has at least as many members as the topics have partitions)"
+                    );
+                }
                 // librdkafka keeps a partition's pause flag across a revoke and
                 // a new assignment: a partition paused before a rebalance would
                 // come back paused while the loop believes it is running. Start
