@@ -365,3 +365,23 @@ fn stdin_source_reads_piped_records() {
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0]["origin"], "stdin:8");
 }
+
+#[test]
+fn every_rule_fixture_passes() {
+    // The rule pack in the repository, as a detection engineer runs it:
+    // every case of every rule, positive and negative.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let out = floodlight(root, &["rules", "test", "queries"]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}{}", String::from_utf8_lossy(&out.stderr));
+    let summary = stdout.lines().last().unwrap_or_default();
+    assert!(summary.starts_with("20 rule(s), ") && summary.ends_with(" passed, 0 failed"), "{summary}");
+    let cases: usize = summary
+        .split(", ")
+        .nth(1)
+        .and_then(|s| s.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no case count in `{summary}`"));
+    assert!(cases >= 40, "at least one positive and one negative case per rule: {summary}");
+    assert_eq!(stdout.matches("│ pass ").count() + stdout.matches("┆ pass ").count(), cases, "{stdout}");
+}

@@ -37,7 +37,8 @@ pub struct DedupSet {
     capacity: usize,
     order: VecDeque<String>,
     entries: HashMap<String, Entry>,
-    /// Highest dedup window end seen minus the window: ids expiring before it are dropped.
+    /// Newest event time seen minus two days: ids whose dedup window ended
+    /// before it are dropped.
     horizon: i64,
 }
 
@@ -74,7 +75,11 @@ impl DedupSet {
         }
         finding.revision = Some(1);
         finding.suppressed_count = Some(0);
-        self.horizon = self.horizon.max(expires.saturating_sub(2 * 86_400_000_000));
+        // Measured in event time, not window ends: rules' periods run from an
+        // hour to 30 days, so a 30-day window's end lies weeks after the event
+        // and would make every shorter window of the same day look long past.
+        let newest = finding.last_seen.unwrap_or(finding.time).0;
+        self.horizon = self.horizon.max(newest.saturating_sub(2 * 86_400_000_000));
         self.expire();
         if self.order.len() >= self.capacity {
             while let Some(old) = self.order.pop_front() {
@@ -88,7 +93,7 @@ impl DedupSet {
         true
     }
 
-    /// Drop ids whose dedup window ended well before the newest one seen.
+    /// Drop ids whose dedup window ended well before the newest event seen.
     fn expire(&mut self) {
         let horizon = self.horizon;
         let before = self.entries.len();
@@ -178,7 +183,21 @@ mod tests {
         let day = 86_400_000_000;
         let mut d = DedupSet::new(100);
         assert!(d.admit(&mut finding("old", 1, 0), day));
-        assert!(d.admit(&mut finding("new", 1, 0), 10 * day));
-        assert_eq!(d.len(), 1, "the old window ended more than two days before the newest");
+        assert!(d.admit(&mut finding("new", 1, 10 * day), 11 * day));
+        assert_eq!(d.len(), 1, "the old window ended more than two days before the newest event");
+    }
+
+    #[test]
+    fn a_long_dedup_period_does_not_make_shorter_ones_forget() {
+        // Two findings about the same hour: a 1-hour dedup window and a 30-day
+        // one, whose (epoch-aligned) end is weeks later.
+        let (hour, day) = (3_600_000_000, 86_400_000_000);
+        let now = 20_781 * day + 9 * hour;
+        let mut d = DedupSet::new(100);
+        assert!(d.admit(&mut finding("hourly", 1, now), now + hour));
+        assert!(d.admit(&mut finding("monthly", 1, now), now + 9 * day));
+        assert!(!d.admit(&mut finding("hourly", 1, now + 60_000_000), now + hour), "still remembered");
+        assert_eq!(d.suppressed("hourly"), 1);
+        assert_eq!(d.take_updates().len(), 1, "an update, not a second revision 1");
     }
 }

@@ -104,7 +104,10 @@ impl FirstSeenState {
                 }
             };
             if is_new {
-                if t < created + spec.learning {
+                // Without a learning period nothing is held back, not even a row
+                // older than the first one this state saw (sources are read in
+                // parallel, so the first row seen need not be the earliest).
+                if spec.learning > 0 && t < created + spec.learning {
                     self.learned += 1;
                 } else {
                     new_rows.push(row as u32);
