@@ -2,10 +2,10 @@
 //! enrichment → the whole rule pack → sinks, through the real runtime.
 //!
 //! ```sh
-//! cargo bench --bench end_to_end                          # realistic mix, 1M and 4M records
-//! cargo bench --bench end_to_end -- 2000000 8000000       # records per run
-//! cargo bench --bench end_to_end -- --lake 1000000        # also write every event to the Parquet lake
-//! cargo bench --bench end_to_end -- --uniform 800000      # the four-family mix of the first figures
+//! cargo bench --workspace --bench end_to_end                          # realistic mix, 1M and 4M records
+//! cargo bench --workspace --bench end_to_end -- 2000000 8000000       # records per run
+//! cargo bench --workspace --bench end_to_end -- --lake 1000000        # also write every event to the Parquet lake
+//! cargo bench --workspace --bench end_to_end -- --uniform 800000      # the four-family mix of the first figures
 //! ```
 //!
 //! The realistic mix (`tests/support/corpus.rs`, `REALISTIC`) is ten files

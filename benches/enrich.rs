@@ -4,8 +4,8 @@
 //! directory for `auth`; e-mail classes for `email`.
 //!
 //! ```sh
-//! cargo bench --bench enrich
-//! cargo bench --bench enrich -- --warm-up-time 1 --measurement-time 3
+//! cargo bench --workspace --bench enrich
+//! cargo bench --workspace --bench enrich -- --warm-up-time 1 --measurement-time 3
 //! ```
 //!
 //! Input: 8,192 rows per batch from the realistic mix

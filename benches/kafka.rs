@@ -4,8 +4,8 @@
 //!
 //! ```sh
 //! deploy/kafka/install-tansu.sh                  # once
-//! cargo bench --bench kafka                      # 100k records
-//! cargo bench --bench kafka -- 400000            # another size
+//! cargo bench --workspace --bench kafka                      # 100k records
+//! cargo bench --workspace --bench kafka -- 400000            # another size
 //! ```
 //!
 //! The broker bounds both numbers on a small machine, so the figure that

@@ -4,9 +4,9 @@
 //! on one core.
 //!
 //! ```sh
-//! cargo bench --bench parsers                                  # every format
-//! cargo bench --bench parsers -- panos                         # one format
-//! cargo bench --bench parsers -- --warm-up-time 1 --measurement-time 3
+//! cargo bench --workspace --bench parsers                                  # every format
+//! cargo bench --workspace --bench parsers -- panos                         # one format
+//! cargo bench --workspace --bench parsers -- --warm-up-time 1 --measurement-time 3
 //! ```
 //!
 //! Input per format: 8,192 records. The ten formats of the realistic mix

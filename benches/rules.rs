@@ -1,8 +1,8 @@
 //! The whole rule pack over enriched batches, and what planning would cost.
 //!
 //! ```sh
-//! cargo bench --bench rules                          # criterion: rows/s through every rule
-//! cargo bench --bench rules -- --warm-up-time 1 --measurement-time 5
+//! cargo bench --workspace --bench rules                          # criterion: rows/s through every rule
+//! cargo bench --workspace --bench rules -- --warm-up-time 1 --measurement-time 5
 //! ```
 //!
 //! Two measurements:
