@@ -1,29 +1,15 @@
 //! End-to-end tests of the `floodlight` binary: the demo run, file sources,
 //! dead-lettering, `validate`, `parse` and `rules list`.
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 
+use cli::{floodlight, json_lines};
 use serde_json::Value;
-
-fn floodlight(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_floodlight"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("FLOODLIGHT_LOG", "warn")
-        .output()
-        .expect("floodlight runs")
-}
-
-fn json_lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
-        .collect()
-}
 
 fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();

@@ -9,30 +9,14 @@
 #[path = "support/day.rs"]
 mod day;
 
+#[path = "support/cli.rs"]
+mod cli;
+
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::Path;
-use std::process::{Command, Output};
 use std::time::Instant;
 
+use cli::{floodlight, json_lines};
 use serde_json::Value;
-
-fn floodlight(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_floodlight"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env("FLOODLIGHT_LOG", "warn")
-        .output()
-        .expect("floodlight runs")
-}
-
-fn json_lines(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{}: {e}: {l}", path.display())))
-        .collect()
-}
 
 /// The config: one file source per log, the organisation's networks,
 /// domains, overlay and directory, the bundled MaxMind test databases, and
