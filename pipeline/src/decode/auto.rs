@@ -1,7 +1,9 @@
 //! `auto`: recognises the format of each record and hands it to that
 //! format's decoder, for topics and files that mix vendors.
 //!
-//! Recognition is by cheap, unambiguous markers, checked in this order:
+//! Recognition is by cheap, unambiguous markers, checked in this order. JSON
+//! markers match whatever the case of the keys (`eventType` or `eventtype`), as
+//! the JSON decoders do:
 //!
 //! | record | format |
 //! |---|---|
@@ -31,6 +33,9 @@
 //! | epoch.millis, elapsed, client, then a `CODE/status` (`TCP_MISS/200`) | `squid` |
 //! | a line after a Zeek / W3C header that fits none of the above | the header's format (which dead-letters it, saying why) |
 //!
+//! A JSON array of objects (an API page: `okta`, `github-audit`) is recognised by
+//! the same markers.
+//!
 //! A record that matches none is dead-lettered with a reason listing what was
 //! tried. Rows keep the recognised format in their `format` column, not `auto`.
 
@@ -48,7 +53,7 @@ use crate::schema::{EventClass, Row};
 pub struct Auto;
 
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
-    haystack.windows(needle.len()).any(|w| w == needle)
+    memchr::memmem::find(haystack, needle).is_some()
 }
 
 /// The decoder a record belongs to, or `None`.
@@ -56,48 +61,52 @@ pub fn recognise(record: &[u8], ctx: RecordContext<'_>) -> Option<&'static dyn D
     let start = record.iter().position(|b| !b.is_ascii_whitespace()).unwrap_or(record.len());
     let body = record[start..].strip_prefix("\u{feff}".as_bytes()).unwrap_or(&record[start..]);
     let has = |needle: &[u8]| contains(body, needle);
-    if body.first() == Some(&b'{') {
-        if has(b"\"eventType\"") && has(b"\"published\"") {
+    let json_array = body.strip_prefix(b"[").is_some_and(|rest| rest.trim_ascii_start().first() == Some(&b'{'));
+    if body.first() == Some(&b'{') || json_array {
+        // Vendors' own key casing and the lower-cased form collectors write: markers are matched
+        // on a lower-cased copy (values such as `AuditLogs` are matched regardless of case too).
+        let lower = body.to_ascii_lowercase();
+        let has = |needle: &str| contains(&lower, needle.as_bytes());
+        if has("\"eventtype\"") && has("\"published\"") {
             return Some(&Okta);
         }
-        if has(b"\"CreationTime\"") && has(b"\"Operation\"") {
+        if has("\"creationtime\"") && has("\"operation\"") {
             let consent =
-                ["Consent to application", "permission grant", "OAuth2PermissionGrant", "app role assignment"]
+                ["consent to application", "permission grant", "oauth2permissiongrant", "app role assignment"]
                     .iter()
-                    .any(|op| has(op.as_bytes()));
+                    .any(|op| has(op));
             return Some(if consent { &EntraAudit } else { &M365Audit });
         }
-        if has(b"SignInLogs\"") {
+        if has("signinlogs\"") {
             return Some(&EntraSignin);
         }
-        if has(b"\"activityDisplayName\"") || has(b"\"AuditLogs\"") {
+        if has("\"activitydisplayname\"") || has("\"auditlogs\"") {
             return Some(&EntraAudit);
         }
-        if has(b"\"userPrincipalName\"") && has(b"\"createdDateTime\"") {
+        if has("\"userprincipalname\"") && has("\"createddatetime\"") {
             return Some(&EntraSignin);
         }
-        if has(b"admin#reports#activity") || (has(b"\"applicationName\"") && has(b"\"events\"")) {
+        if has("admin#reports#activity") || (has("\"applicationname\"") && has("\"events\"")) {
             return Some(&GoogleWorkspace);
         }
-        if has(b"\"_document_id\"")
-            || (has(b"\"action\"") && has(b"\"actor\"") && (has(b"\"@timestamp\"") || has(b"\"created_at\"")))
+        if has("\"_document_id\"")
+            || (has("\"action\"") && has("\"actor\"") && (has("\"@timestamp\"") || has("\"created_at\"")))
         {
             return Some(&GithubAudit);
         }
-        if has(b"\"internalIp\"") && has(b"\"responseCode\"") {
+        if has("\"internalip\"") && has("\"responsecode\"") {
             return Some(&UmbrellaDns);
         }
-        if has(b"\"id.orig_h\"") || has(b"\"orig_h\"") {
-            return Some(zeek_json(body));
+        if has("\"id.orig_h\"") || has("\"orig_h\"") {
+            return Some(zeek_json(&lower));
         }
-        let has_ci = |needle: &[u8]| body.windows(needle.len()).any(|w| w.eq_ignore_ascii_case(needle));
-        if has_ci(b"\"messagetraceid\"")
-            || (has_ci(b"\"senderaddress\"") && has_ci(b"\"recipientaddress\""))
-            || has(b"exchange/tracing/messageTraces")
+        if has("\"messagetraceid\"")
+            || (has("\"senderaddress\"") && has("\"recipientaddress\""))
+            || has("exchange/tracing/messagetraces")
         {
             return Some(&M365MessageTrace);
         }
-        if has(b"\"class\"") {
+        if has("\"class\"") {
             return Some(&FloodlightJson);
         }
         return None;
@@ -175,7 +184,7 @@ fn by_header(body: &[u8], ctx: RecordContext<'_>) -> Option<(&'static dyn Decode
 }
 
 fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(haystack, needle)
 }
 
 /// The Zeek decoder for a `#path` (`dns`, `conn`, ... also `dns_red`-style names).
@@ -190,7 +199,8 @@ fn zeek_by_path(path: &[u8]) -> Option<&'static dyn Decoder> {
     }
 }
 
-/// A Zeek JSON record's decoder: by `_path` when present, else by its fields.
+/// A Zeek JSON record's decoder: by `_path` when present, else by its fields
+/// (`body` lower-cased: Zeek's keys and `_path` values are lower-case).
 fn zeek_json(body: &[u8]) -> &'static dyn Decoder {
     if let Some(i) = find(body, b"\"_path\"") {
         let rest = &body[i + 7..];
@@ -371,6 +381,82 @@ mod tests {
         }
     }
 
+    /// Every key of a JSON value lower-cased, recursively (values untouched), as collectors write them.
+    fn lower_keys(v: serde_json::Value) -> serde_json::Value {
+        use serde_json::Value;
+        match v {
+            Value::Object(m) => {
+                Value::Object(m.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), lower_keys(v))).collect())
+            }
+            Value::Array(a) => Value::Array(a.into_iter().map(lower_keys).collect()),
+            other => other,
+        }
+    }
+
+    /// The issue's casing rule: a JSON record with lower-cased keys is recognised as the same
+    /// format and gives the same columns as the vendor's own casing.
+    #[test]
+    fn lower_cased_json_keys_are_recognised_and_decode_the_same() {
+        let cases: &[(&str, &str)] = &[
+            ("okta", OKTA),
+            ("okta", include_str!("../../../tests/data/vendor/okta/Okta.SystemLog.jsonl")),
+            ("m365-audit", include_str!("../../../tests/data/vendor/m365/m365-audit.documented.jsonl")),
+            ("m365-audit", include_str!("../../../tests/data/vendor/m365/Microsoft365.Audit.Exchange.jsonl")),
+            ("m365-message-trace", include_str!("../../../tests/data/vendor/m365/message-trace.documented.jsonl")),
+            ("entra-signin", include_str!("../../../tests/data/vendor/entra/entra-signin.documented.jsonl")),
+            ("entra-audit", include_str!("../../../tests/data/vendor/entra/entra-audit.documented.jsonl")),
+            (
+                "google-workspace",
+                include_str!("../../../tests/data/vendor/google-workspace/google-workspace.documented.jsonl"),
+            ),
+            (
+                "google-workspace",
+                include_str!("../../../tests/data/vendor/google-workspace/GSuite.ActivityEvent.jsonl"),
+            ),
+            ("github-audit", include_str!("../../../tests/data/vendor/github/github-audit.documented.jsonl")),
+            ("github-audit", include_str!("../../../tests/data/vendor/github/GitHub.Audit.jsonl")),
+            ("umbrella-dns", include_str!("../../../tests/data/vendor/umbrella/CiscoUmbrella.DNS.jsonl")),
+            ("zeek-ssl", include_str!("../../../tests/data/vendor/zeek/ssl-doc.json")),
+        ];
+        // Columns only: `vendor_fields` of flattened objects keep the record's own key names.
+        let columns = |rows: &[Row]| -> Vec<serde_json::Value> {
+            rows.iter()
+                .map(|r| {
+                    let mut j = r.to_json();
+                    if let Some(o) = j.as_object_mut() {
+                        o.remove("vendor_fields");
+                    }
+                    j
+                })
+                .collect()
+        };
+        for (want, text) in cases {
+            let (mut recognised, mut total) = (0, 0);
+            for line in text.lines().filter(|l| !l.trim().is_empty()) {
+                let Ok(mut v) = serde_json::from_str::<serde_json::Value>(line) else { continue };
+                // Panther's test corpora wrap each event in `{"log": ...}`.
+                if let Some(inner) = v.get("log").cloned() {
+                    v = inner;
+                }
+                let original = v.to_string();
+                if recognise(original.as_bytes(), RecordContext::default()).map(|d| d.id()) != Some(*want) {
+                    continue;
+                }
+                total += 1;
+                let lower = lower_keys(v).to_string();
+                let got = recognise(lower.as_bytes(), RecordContext::default()).map(|d| d.id());
+                assert_eq!(got, Some(*want), "lower-cased keys: {lower}");
+                recognised += 1;
+                let (mut a, mut b) = (Vec::new(), Vec::new());
+                let ra = Auto.decode(original.as_bytes(), RecordContext::default(), &mut a);
+                let rb = Auto.decode(lower.as_bytes(), RecordContext::default(), &mut b);
+                assert_eq!(ra, rb, "{want}: {original}");
+                assert_eq!(columns(&a), columns(&b), "{want}: {original}");
+            }
+            assert!(total > 0 && recognised == total, "{want}: {recognised} of {total}");
+        }
+    }
+
     /// A Zeek line that fits its header is Zeek even when its text looks like
     /// another format's marker (a DNS query log mentions `client ` and `query: `).
     #[test]
@@ -386,6 +472,21 @@ mod tests {
         // One field short: the markers decide first.
         let short = b"1700000000.0\tclient 10.0.0.1#5353 (x): query: x IN A";
         assert_eq!(recognise(short, ctx).map(|d| d.id()), Some("bind-query"));
+    }
+
+    #[test]
+    fn json_arrays_are_recognised_by_their_events() {
+        let okta: Vec<&str> = OKTA.lines().filter(|l| l.contains("session.start")).take(2).collect();
+        let page = format!("[ {} ]", okta.join(","));
+        let mut rows = Vec::new();
+        assert_eq!(Auto.decode(page.as_bytes(), RecordContext::default(), &mut rows), Ok(DecodeOutcome::Parsed(2)));
+        assert_eq!(rows[1].to_json()["format"], "okta");
+        // A bracketed text line is not JSON: it goes on to the text markers.
+        assert_eq!(
+            recognise(b"[2026-01-01] client 10.0.0.1#5353 (x): query: x IN A", RecordContext::default())
+                .map(|d| d.id()),
+            Some("bind-query")
+        );
     }
 
     #[test]

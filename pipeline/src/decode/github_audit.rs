@@ -245,17 +245,7 @@ impl Decoder for GithubAudit {
     fn decode(&self, record: &[u8], _ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
         let text = record_text(record)?;
         if text.trim_start().starts_with('[') {
-            let items = match serde_json::from_str::<Value>(text) {
-                Ok(Value::Array(items)) => items,
-                Ok(_) => return Err(DecodeError::new("github-audit: expected a JSON array of events")),
-                Err(e) => {
-                    return Err(DecodeError::new(format!(
-                        "invalid JSON at line {} column {}: {e}",
-                        e.line(),
-                        e.column()
-                    )))
-                }
-            };
+            let items = json::parse_array(text)?;
             return decode_items("events", &items, "github-audit: empty array", out, |item, out| match item {
                 Value::Object(o) => decode_one(o, out),
                 _ => Err(DecodeError::new("is not a JSON object")),

@@ -7,12 +7,25 @@ use serde_json::{Map, Value};
 use super::DecodeError;
 use crate::schema::{Str, VendorFields};
 
+/// Parse a record as JSON, naming the position of a syntax error.
+fn parse_value(text: &str) -> Result<Value, DecodeError> {
+    serde_json::from_str::<Value>(text)
+        .map_err(|e| DecodeError::new(format!("invalid JSON at line {} column {}: {e}", e.line(), e.column())))
+}
+
 /// Parse a record as a JSON object.
 pub fn parse_object(text: &str) -> Result<Map<String, Value>, DecodeError> {
-    match serde_json::from_str::<Value>(text) {
-        Ok(Value::Object(m)) => Ok(m),
-        Ok(other) => Err(DecodeError::new(format!("expected a JSON object, found {}", kind(&other)))),
-        Err(e) => Err(DecodeError::new(format!("invalid JSON at line {} column {}: {e}", e.line(), e.column()))),
+    match parse_value(text)? {
+        Value::Object(m) => Ok(m),
+        other => Err(DecodeError::new(format!("expected a JSON object, found {}", kind(&other)))),
+    }
+}
+
+/// Parse a record as a JSON array (a batch of events, such as an API page).
+pub fn parse_array(text: &str) -> Result<Vec<Value>, DecodeError> {
+    match parse_value(text)? {
+        Value::Array(items) => Ok(items),
+        other => Err(DecodeError::new(format!("expected a JSON array of events, found {}", kind(&other)))),
     }
 }
 

@@ -1,6 +1,18 @@
 //! `okta`: Okta System Log events (API `/api/v1/logs`, event hooks, or a
 //! SIEM export), one JSON object per line, original or lower-cased keys.
 //!
+//! A record is one event, or a batch of them:
+//!
+//! * an **event-hook delivery** (`{"eventType": "com.okta.event_hook", ...,
+//!   "data": {"events": [...]}}`, the body Okta POSTs to a hook endpoint) or an
+//!   **API page** (the JSON array `GET /api/v1/logs` returns) gives a row per
+//!   event. The batch stays one record with one outcome: if any of its events is
+//!   malformed, the whole batch is dead-lettered naming the event
+//!   (`data.events[1]: okta: missing `published``), so replaying it loses and
+//!   duplicates nothing; a batch of only unmodelled events is skipped;
+//! * an **AWS EventBridge** event from Okta's log streaming (`{"detail-type":
+//!   "SystemLog", "detail": {event}}`) is unwrapped to its `detail`.
+//!
 //! * Sign-ins — `user.session.start`, `user.authentication.*` (SSO, MFA,
 //!   verify) — become `auth` rows.
 //! * OAuth — `app.oauth2.*consent.grant` (action `consent`),
@@ -24,7 +36,7 @@
 
 use serde_json::{Map, Value};
 
-use super::entra_signin::keep_paths;
+use super::entra_signin::{decode_items, keep_paths};
 use super::time::parse_any;
 use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{AuthEvent, EventClass, OauthEvent, Row, Str, VendorFields};
@@ -105,81 +117,106 @@ impl Decoder for Okta {
     }
 
     fn decode(&self, record: &[u8], _ctx: RecordContext<'_>, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
-        let obj = json::parse_object(record_text(record)?)?;
-        let event_type =
-            json::str_at(&obj, &["eventType"]).ok_or_else(|| DecodeError::new("okta: missing `eventType`"))?;
-        let published =
-            json::str_at(&obj, &["published"]).ok_or_else(|| DecodeError::new("okta: missing `published`"))?;
-        let time = parse_any(&published)
-            .ok_or_else(|| DecodeError::new(format!("okta: `published` `{published}` is not a time")))?;
-        let et = event_type.to_ascii_lowercase();
-        let user = json::str_at(&obj, &["actor", "alternateId"]);
-        let src_ip = json::str_at(&obj, &["client", "ipAddress"]);
-        let user_agent = json::str_at(&obj, &["client", "userAgent", "rawUserAgent"]);
-        let outcome = result(json::str_at(&obj, &["outcome", "result"]));
-        let vendor = Some("Okta".into());
-        let product = Some("Okta System Log".into());
-        let mut vendor_fields = VendorFields::default();
-        keep_paths(&obj, VENDOR_FIELDS, &mut vendor_fields);
-        if et == "user.session.start" || et.starts_with("user.authentication.") {
-            let mfa = et.contains("mfa") || json::path(&obj, &["debugContext", "debugData", "factor"]).is_some();
-            out.push(Row::Auth(AuthEvent {
-                time,
-                vendor,
-                product,
-                user,
-                user_name: json::str_at(&obj, &["actor", "displayName"]),
-                src_ip,
-                app: target(&obj, &["AppInstance"]).and_then(|t| t.0),
-                result: outcome,
-                reason: json::str_at(&obj, &["outcome", "reason"]),
-                mfa: mfa.then_some(true),
-                user_agent,
-                os: json::str_at(&obj, &["client", "userAgent", "os"]),
-                device: json::str_at(&obj, &["client", "device"]),
-                event_type: Some(event_type),
-                vendor_fields,
-                ..Default::default()
-            }));
-            return Ok(DecodeOutcome::Parsed(1));
+        let text = record_text(record)?;
+        if text.trim_start().starts_with('[') {
+            // One page of `GET /api/v1/logs`, written as the array the API returns.
+            let items = json::parse_array(text)?;
+            return decode_items("events", &items, "okta: empty array", out, one);
         }
-        if et.starts_with("app.oauth2.") || et.starts_with("user.consent.") {
-            let action = if et.contains("consent.grant") {
-                "consent"
-            } else if et.contains("consent.revoke") {
-                "revoke"
-            } else if et.contains("token.grant") {
-                "grant"
-            } else {
-                return Ok(DecodeOutcome::Skipped("okta: event type not modelled"));
-            };
-            let client = target(&obj, &["PublicClientApp", "AppInstance", "Client"]);
-            let client_id = json::str_at(&obj, &["debugContext", "debugData", "clientId"])
-                .or_else(|| client.as_ref().and_then(|c| c.1.clone()));
-            let scopes = json::str_at(&obj, &["debugContext", "debugData", "grantedScopes"])
-                .or_else(|| json::str_at(&obj, &["debugContext", "debugData", "scopes"]))
-                .map(|s| s.split([' ', ',']).filter(|x| !x.is_empty()).map(|x| Str::Owned(x.to_string())).collect())
-                .unwrap_or_default();
-            out.push(Row::Oauth(OauthEvent {
-                time,
-                vendor,
-                product,
-                event_type: Some(event_type),
-                user,
-                client_app: client.and_then(|c| c.0),
-                client_id,
-                scopes,
-                action: Some(action.into()),
-                result: outcome,
-                src_ip,
-                user_agent,
-                vendor_fields,
-                ..Default::default()
-            }));
-            return Ok(DecodeOutcome::Parsed(1));
+        let obj = json::parse_object(text)?;
+        match json::path(&obj, &["data", "events"]) {
+            Some(Value::Array(events)) => {
+                decode_items("data.events", events, "okta: event hook delivery with no events", out, one)
+            }
+            _ => match json::get(&obj, "detail") {
+                Some(Value::Object(detail)) if json::get(&obj, "eventType").is_none() => decode_event(detail, out),
+                _ => decode_event(&obj, out),
+            },
         }
-        Ok(DecodeOutcome::Skipped("okta: event type not modelled"))
     }
+}
+
+/// One element of an array of events.
+fn one(item: &Value, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
+    match item {
+        Value::Object(o) => decode_event(o, out),
+        _ => Err(DecodeError::new("is not a JSON object")),
+    }
+}
+
+/// Decode one System Log event.
+fn decode_event(obj: &Map<String, Value>, out: &mut Vec<Row<'_>>) -> Result<DecodeOutcome, DecodeError> {
+    let event_type = json::str_at(obj, &["eventType"]).ok_or_else(|| DecodeError::new("okta: missing `eventType`"))?;
+    let published = json::str_at(obj, &["published"]).ok_or_else(|| DecodeError::new("okta: missing `published`"))?;
+    let time = parse_any(&published)
+        .ok_or_else(|| DecodeError::new(format!("okta: `published` `{published}` is not a time")))?;
+    let et = event_type.to_ascii_lowercase();
+    let user = json::str_at(obj, &["actor", "alternateId"]);
+    let src_ip = json::str_at(obj, &["client", "ipAddress"]);
+    let user_agent = json::str_at(obj, &["client", "userAgent", "rawUserAgent"]);
+    let outcome = result(json::str_at(obj, &["outcome", "result"]));
+    let vendor = Some("Okta".into());
+    let product = Some("Okta System Log".into());
+    let mut vendor_fields = VendorFields::default();
+    keep_paths(obj, VENDOR_FIELDS, &mut vendor_fields);
+    if et == "user.session.start" || et.starts_with("user.authentication.") {
+        let mfa = et.contains("mfa") || json::path(obj, &["debugContext", "debugData", "factor"]).is_some();
+        out.push(Row::Auth(AuthEvent {
+            time,
+            vendor,
+            product,
+            user,
+            user_name: json::str_at(obj, &["actor", "displayName"]),
+            src_ip,
+            app: target(obj, &["AppInstance"]).and_then(|t| t.0),
+            result: outcome,
+            reason: json::str_at(obj, &["outcome", "reason"]),
+            mfa: mfa.then_some(true),
+            user_agent,
+            os: json::str_at(obj, &["client", "userAgent", "os"]),
+            device: json::str_at(obj, &["client", "device"]),
+            event_type: Some(event_type),
+            vendor_fields,
+            ..Default::default()
+        }));
+        return Ok(DecodeOutcome::Parsed(1));
+    }
+    if et.starts_with("app.oauth2.") || et.starts_with("user.consent.") {
+        let action = if et.contains("consent.grant") {
+            "consent"
+        } else if et.contains("consent.revoke") {
+            "revoke"
+        } else if et.contains("token.grant") {
+            "grant"
+        } else {
+            return Ok(DecodeOutcome::Skipped("okta: event type not modelled"));
+        };
+        let client = target(obj, &["PublicClientApp", "AppInstance", "Client"]);
+        let client_id = json::str_at(obj, &["debugContext", "debugData", "clientId"])
+            .or_else(|| client.as_ref().and_then(|c| c.1.clone()));
+        let scopes = json::str_at(obj, &["debugContext", "debugData", "grantedScopes"])
+            .or_else(|| json::str_at(obj, &["debugContext", "debugData", "scopes"]))
+            .map(|s| s.split([' ', ',']).filter(|x| !x.is_empty()).map(|x| Str::Owned(x.to_string())).collect())
+            .unwrap_or_default();
+        out.push(Row::Oauth(OauthEvent {
+            time,
+            vendor,
+            product,
+            event_type: Some(event_type),
+            user,
+            client_app: client.and_then(|c| c.0),
+            client_id,
+            scopes,
+            action: Some(action.into()),
+            result: outcome,
+            src_ip,
+            user_agent,
+            vendor_fields,
+            ..Default::default()
+        }));
+        return Ok(DecodeOutcome::Parsed(1));
+    }
+    Ok(DecodeOutcome::Skipped("okta: event type not modelled"))
 }
 
 #[cfg(test)]
@@ -282,6 +319,65 @@ mod tests {
         assert_eq!(o.vendor_fields.get("actor.id"), Some("00udana"));
         assert_eq!(o.vendor_fields.get("client.userAgent.browser"), Some("CHROME"));
         assert_eq!(o.vendor_fields.get("debugContext.debugData.clientId"), None, "in `client_id`");
+    }
+
+    #[test]
+    fn event_hook_delivery_gives_a_row_per_event() {
+        let events: Vec<&str> =
+            DEMO.lines().filter(|l| l.contains("session.start") || l.contains("consent.grant")).take(3).collect();
+        assert_eq!(events.len(), 3);
+        let hook = format!(
+            r#"{{"eventType":"com.okta.event_hook","eventTypeVersion":"1.0","cloudEventsVersion":"0.1","source":"https://corp.okta.com/api/v1/eventHooks/who8","eventId":"b5a188b9","eventTime":"2026-11-24T08:06:00.000Z","contentType":"application/json","data":{{"events":[{}]}}}}"#,
+            events.join(",")
+        );
+        let (outcome, rows) = decode(&hook).unwrap();
+        assert_eq!(outcome, DecodeOutcome::Parsed(3));
+        let singly: Vec<String> =
+            events.iter().flat_map(|e| decode(e).unwrap().1).map(|r| r.to_json().to_string()).collect();
+        assert_eq!(rows.iter().map(|r| r.to_json().to_string()).collect::<Vec<_>>(), singly);
+        // Collectors that lower-case keys lower-case the envelope too.
+        let (outcome, _) = decode(&hook.to_ascii_lowercase()).unwrap();
+        assert_eq!(outcome, DecodeOutcome::Parsed(3));
+        // `auto` recognises the delivery as Okta.
+        assert_eq!(
+            crate::decode::auto::recognise(hook.as_bytes(), RecordContext::default()).map(|d| d.id()),
+            Some("okta")
+        );
+
+        // One malformed event dead-letters the whole delivery, saying which and why.
+        let bad = hook.replacen("\"published\"", "\"pub\"", 1);
+        let err = decode(&bad).unwrap_err();
+        assert_eq!(err.reason, "data.events[0]: okta: missing `published`");
+        let not_object = hook.replacen("\"events\":[", "\"events\":[7,", 1);
+        assert_eq!(decode(&not_object).unwrap_err().reason, "data.events[0]: is not a JSON object");
+        // An API page (the array `GET /api/v1/logs` returns) decodes like the delivery.
+        let page = format!("[{}]", events.join(","));
+        let (outcome, page_rows) = decode(&page).unwrap();
+        assert_eq!(outcome, DecodeOutcome::Parsed(3));
+        assert_eq!(page_rows.iter().map(|r| r.to_json().to_string()).collect::<Vec<_>>(), singly);
+        assert_eq!(decode("[]").unwrap().0, DecodeOutcome::Skipped("okta: empty array"));
+
+        // Only unmodelled events, or none: skipped, not parsed.
+        let impersonation = samples().into_iter().find(|l| l.contains("impersonation.grant")).unwrap();
+        let only_skipped = format!(r#"{{"eventType":"com.okta.event_hook","data":{{"events":[{impersonation}]}}}}"#);
+        assert_eq!(decode(&only_skipped).unwrap().0, DecodeOutcome::Skipped("okta: event type not modelled"));
+        let empty = r#"{"eventType":"com.okta.event_hook","data":{"events":[]}}"#;
+        assert_eq!(decode(empty).unwrap().0, DecodeOutcome::Skipped("okta: event hook delivery with no events"));
+    }
+
+    #[test]
+    fn eventbridge_detail_is_unwrapped() {
+        let line = DEMO.lines().find(|l| l.contains("consent.grant")).unwrap();
+        let wrapped = format!(
+            r#"{{"version":"0","id":"4f3e","detail-type":"SystemLog","source":"aws.partner/okta.com/corp/okta-logs","account":"123456789012","time":"2026-11-24T08:06:00Z","region":"eu-west-1","resources":[],"detail":{line}}}"#
+        );
+        let (outcome, rows) = decode(&wrapped).unwrap();
+        assert_eq!(outcome, DecodeOutcome::Parsed(1));
+        assert_eq!(rows[0].to_json(), decode(line).unwrap().1[0].to_json());
+        assert_eq!(
+            crate::decode::auto::recognise(wrapped.as_bytes(), RecordContext::default()).map(|d| d.id()),
+            Some("okta")
+        );
     }
 
     #[test]

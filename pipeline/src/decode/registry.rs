@@ -46,7 +46,7 @@ static FORMATS: &[FormatInfo] = &[
     },
     FormatInfo {
         id: "okta",
-        description: "Okta System Log JSON: sign-ins and SSO (auth), OAuth consent and token grants (oauth)",
+        description: "Okta System Log JSON, also event-hook deliveries and EventBridge events: sign-ins and SSO (auth), OAuth consent and token grants (oauth)",
         make: || Arc::new(super::okta::Okta),
     },
     FormatInfo {
@@ -131,7 +131,7 @@ static FORMATS: &[FormatInfo] = &[
     },
     FormatInfo {
         id: "github-audit",
-        description: "GitHub audit log: OAuth app authorizations, approvals and installations (oauth)",
+        description: "GitHub audit log: OAuth app authorizations, approvals and GitHub App installations (oauth); web sign-ins (auth)",
         make: || Arc::new(super::github_audit::GithubAudit),
     },
     FormatInfo {
