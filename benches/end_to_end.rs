@@ -18,6 +18,10 @@
 //! grows: memory is bounded by the channels, not by the input. Run each size
 //! in its own process for a clean RSS figure.
 
+/// The allocator the `floodlight` binary uses (src/main.rs), so the figures are its.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Instant;

@@ -15,6 +15,10 @@
 //! survives across batches, as in the pipeline. Throughput is rows/s.
 //! Figures: `benches/RESULTS.md`.
 
+/// The allocator the `floodlight` binary uses (src/main.rs), so the figures are its.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;

@@ -13,6 +13,10 @@
 //! consumer of the same broker. `kcat` is tried too and reported when it
 //! cannot talk to the broker (Debian's kcat cannot talk to tansu 0.6).
 
+/// The allocator the `floodlight` binary uses (src/main.rs), so the figures are its.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[path = "../tests/support/corpus.rs"]
 mod corpus;
 

@@ -16,6 +16,10 @@
 //! bytes/s (`thrpt`); the bench prints each input's bytes per line on start,
 //! so lines/s = bytes/s ÷ bytes per line. Figures: `benches/RESULTS.md`.
 
+/// The allocator the `floodlight` binary uses (src/main.rs), so the figures are its.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::sync::Arc;
 
 use bytes::Bytes;

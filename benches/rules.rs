@@ -16,6 +16,10 @@
 //!   `executing/<rule>`: re-executing the plan planned once. floodlight does
 //!   only the latter per batch; the ratio is what compile-once saves.
 
+/// The allocator the `floodlight` binary uses (src/main.rs), so the figures are its.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::Path;
 use std::sync::Arc;
 

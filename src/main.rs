@@ -25,6 +25,13 @@ mod lookup;
 mod produce;
 mod rules_test;
 
+/// mimalloc instead of the system allocator: the pipeline allocates and frees
+/// Arrow buffers and per-record text at a high rate from every worker, which
+/// glibc's malloc serves markedly slower (see benches/RESULTS.md). The
+/// benches install the same allocator, so their figures are the binary's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The configuration `floodlight run` uses without `--config`: the demo logs
 /// compiled into the binary, the bundled catalog and MaxMind test databases,
 /// output under `./floodlight-demo-out/`.

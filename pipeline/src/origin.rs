@@ -5,13 +5,35 @@
 //! again (replay, crash recovery) gets the same `event_id`, so every sink can
 //! deduplicate on it.
 
-use std::fmt::Write;
-
 use xxhash_rust::xxh3::Xxh3;
 
 /// Stable id of a record: xxh3-128 of its origin, as 32 hex digits.
 pub fn event_id(source: &str, partition: Option<i32>, offset: u64) -> String {
-    format!("{:032x}", id_hash(source, partition, offset))
+    let mut s = String::with_capacity(32);
+    push_hex(&mut s, id_hash(source, partition, offset));
+    s
+}
+
+/// Append `h` as 32 lower-case hex digits (what `{:032x}` writes, without the
+/// formatting machinery: this runs once per record).
+fn push_hex(out: &mut String, h: u128) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    out.extend((0..32).rev().map(|i| char::from(DIGITS[((h >> (i * 4)) & 0xf) as usize])));
+}
+
+/// Append the origin text of `offset` in `source` / `partition` to `out`.
+fn push_origin(out: &mut String, source: &str, partition: Option<i32>, offset: u64) {
+    let mut digits = itoa::Buffer::new();
+    out.push_str(source);
+    match partition {
+        Some(p) => {
+            out.push('/');
+            out.push_str(digits.format(p));
+            out.push('@');
+        }
+        None => out.push(':'),
+    }
+    out.push_str(digits.format(offset));
 }
 
 /// Writes `event_id` and `origin` of successive records of one stream into
@@ -38,17 +60,9 @@ impl<'s> OriginWriter<'s> {
     /// [`event_id`] and [`origin_string`].
     pub fn record(&mut self, offset: u64) -> (&str, &str) {
         self.id.clear();
-        let _ = write!(self.id, "{:032x}", id_hash(self.source, self.partition, offset));
+        push_hex(&mut self.id, id_hash(self.source, self.partition, offset));
         self.origin.clear();
-        self.origin.push_str(self.source);
-        match self.partition {
-            Some(p) => {
-                let _ = write!(self.origin, "/{p}@{offset}");
-            }
-            None => {
-                let _ = write!(self.origin, ":{offset}");
-            }
-        }
+        push_origin(&mut self.origin, self.source, self.partition, offset);
         (&self.id, &self.origin)
     }
 }
@@ -65,15 +79,7 @@ fn id_hash(source: &str, partition: Option<i32>, offset: u64) -> u128 {
 /// Human-readable origin: `file:/x.log:12`, `kafka:topic/3@991`.
 pub fn origin_string(source: &str, partition: Option<i32>, offset: u64) -> String {
     let mut s = String::with_capacity(source.len() + 16);
-    s.push_str(source);
-    match partition {
-        Some(p) => {
-            let _ = write!(s, "/{p}@{offset}");
-        }
-        None => {
-            let _ = write!(s, ":{offset}");
-        }
-    }
+    push_origin(&mut s, source, partition, offset);
     s
 }
 
@@ -84,7 +90,9 @@ pub fn stable_id(parts: &[&str]) -> String {
         h.update(p.as_bytes());
         h.update(&[0x1f]);
     }
-    format!("{:032x}", h.digest128())
+    let mut s = String::with_capacity(32);
+    push_hex(&mut s, h.digest128());
+    s
 }
 
 #[cfg(test)]
@@ -103,6 +111,17 @@ mod tests {
         assert_eq!(w.record(991), (event_id("kafka:fw", Some(3), 991).as_str(), "kafka:fw/3@991"));
         let mut w = OriginWriter::new("file:/logs/fw.log", None);
         assert_eq!(w.record(12), (event_id("file:/logs/fw.log", None, 12).as_str(), "file:/logs/fw.log:12"));
+    }
+
+    #[test]
+    fn ids_are_32_hex_digits_as_formatting_writes_them() {
+        for h in [0u128, 1, 0xabc, u128::MAX, 0x0123_4567_89ab_cdef_fedc_ba98_7654_3210] {
+            let mut s = String::new();
+            push_hex(&mut s, h);
+            assert_eq!(s, format!("{h:032x}"));
+        }
+        assert_eq!(event_id("s", Some(-1), 7), format!("{:032x}", id_hash("s", Some(-1), 7)));
+        assert_eq!(origin_string("kafka:t", Some(-1), u64::MAX), format!("kafka:t/-1@{}", u64::MAX));
     }
 
     #[test]

@@ -331,7 +331,7 @@ struct Flow<'a> {
 
 fn addr<'a>(c: &Captures<'a>, name: &str, id: &str, what: &str) -> Result<Str<'a>, DecodeError> {
     let v = c.name(name).map_or("", |m| m.as_str());
-    text::ip("cisco-asa", &format!("{id} {what} address"), Some(v))?
+    text::ip("cisco-asa", format_args!("{id} {what} address"), Some(v))?
         .ok_or_else(|| DecodeError::new(format!("cisco-asa: {id} {what} address `{v}` is not an IP address")))
 }
 

@@ -117,9 +117,9 @@ pub(crate) fn pairs(line: &str) -> Result<Pairs<'_>, DecodeError> {
 fn ip<'a>(p: &Pairs<'a>, key: &str) -> Result<Option<Str<'a>>, DecodeError> {
     match p.text(key) {
         None => Ok(None),
-        Some(Cow::Borrowed(v)) => text::ip("fortigate", &format!("`{key}`"), Some(v)),
+        Some(Cow::Borrowed(v)) => text::ip("fortigate", format_args!("`{key}`"), Some(v)),
         Some(Cow::Owned(v)) => {
-            Ok(text::ip("fortigate", &format!("`{key}`"), Some(&v))?.map(|a| Cow::Owned(a.into_owned())))
+            Ok(text::ip("fortigate", format_args!("`{key}`"), Some(&v))?.map(|a| Cow::Owned(a.into_owned())))
         }
     }
 }

@@ -131,7 +131,7 @@ fn num<T: std::str::FromStr>(f: &[Str<'_>], i: usize, name: &str) -> Result<Opti
     match field(f, i) {
         None => Ok(None),
         Some(v) => {
-            v.parse::<T>().map(Some).map_err(|_| bad_value("panos", &format!("field {i} ({name})"), v, "a number"))
+            v.parse::<T>().map(Some).map_err(|_| bad_value("panos", format_args!("field {i} ({name})"), v, "a number"))
         }
     }
 }
@@ -139,9 +139,9 @@ fn num<T: std::str::FromStr>(f: &[Str<'_>], i: usize, name: &str) -> Result<Opti
 fn ip<'a>(f: &mut [Str<'a>], i: usize, name: &str) -> Result<Option<Str<'a>>, DecodeError> {
     match text(f, i) {
         None => Ok(None),
-        Some(Cow::Borrowed(v)) => text::ip("panos", &format!("field {i} ({name})"), Some(v)),
+        Some(Cow::Borrowed(v)) => text::ip("panos", format_args!("field {i} ({name})"), Some(v)),
         Some(Cow::Owned(v)) => {
-            Ok(text::ip("panos", &format!("field {i} ({name})"), Some(&v))?.map(|a| Cow::Owned(a.into_owned())))
+            Ok(text::ip("panos", format_args!("field {i} ({name})"), Some(&v))?.map(|a| Cow::Owned(a.into_owned())))
         }
     }
 }

@@ -235,8 +235,9 @@ pub fn clean_name(s: &str) -> Option<Str<'_>> {
 }
 
 /// An error for a value that does not have the expected form, quoting it
-/// (shortened) and naming the field.
-pub fn bad_value(format: &str, field: &str, value: &str, expected: &str) -> DecodeError {
+/// (shortened) and naming the field. `field` is only rendered here, on the
+/// error path: pass `format_args!(..)`, not a `format!`ted string.
+pub fn bad_value(format: &str, field: impl std::fmt::Display, value: &str, expected: &str) -> DecodeError {
     let mut shown: String = value.chars().take(80).collect();
     if shown.len() < value.len() {
         shown.push('…');
@@ -245,7 +246,12 @@ pub fn bad_value(format: &str, field: &str, value: &str, expected: &str) -> Deco
 }
 
 /// An IP address field, checked, borrowed as written (IPv6 as logged).
-pub fn ip<'a>(format: &str, field: &str, value: Option<&'a str>) -> Result<Option<Str<'a>>, DecodeError> {
+/// `field` names it in the error (see [`bad_value`]).
+pub fn ip<'a>(
+    format: &str,
+    field: impl std::fmt::Display,
+    value: Option<&'a str>,
+) -> Result<Option<Str<'a>>, DecodeError> {
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => match v.parse::<std::net::IpAddr>() {

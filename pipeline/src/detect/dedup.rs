@@ -40,12 +40,29 @@ pub struct DedupSet {
     /// Newest event time seen minus two days: ids whose dedup window ended
     /// before it are dropped.
     horizon: i64,
+    /// The horizon at the last expiry sweep: a sweep walks every id, so it
+    /// runs once per hour of event time, not once per finding.
+    #[serde(default = "never")]
+    swept_at: i64,
 }
+
+fn never() -> i64 {
+    i64::MIN
+}
+
+/// Event time between two expiry sweeps (microseconds).
+const SWEEP_EVERY: i64 = 3_600_000_000;
 
 impl DedupSet {
     /// A set remembering at most `capacity` ids (at least 1).
     pub fn new(capacity: usize) -> Self {
-        DedupSet { capacity: capacity.max(1), order: VecDeque::new(), entries: HashMap::new(), horizon: i64::MIN }
+        DedupSet {
+            capacity: capacity.max(1),
+            order: VecDeque::new(),
+            entries: HashMap::new(),
+            horizon: i64::MIN,
+            swept_at: i64::MIN,
+        }
     }
 
     /// Offer a finding whose dedup window ends at `expires`. `true`: it is
@@ -93,9 +110,14 @@ impl DedupSet {
         true
     }
 
-    /// Drop ids whose dedup window ended well before the newest event seen.
+    /// Drop ids whose dedup window ended well before the newest event seen
+    /// (at most once per hour of event time; `capacity` bounds the set between sweeps).
     fn expire(&mut self) {
         let horizon = self.horizon;
+        if self.swept_at != i64::MIN && horizon < self.swept_at.saturating_add(SWEEP_EVERY) {
+            return;
+        }
+        self.swept_at = horizon;
         let before = self.entries.len();
         self.entries.retain(|_, e| e.expires >= horizon);
         if self.entries.len() != before {
