@@ -328,14 +328,16 @@ impl<'a> Message<'a> {
         let time = parse_time(&raw).ok_or_else(|| bad_value(ID, format_args!("`{name}`"), &raw, "a time"))?;
         let size = match self.size {
             None => None,
-            Some((name, v)) => {
-                Some(v.trim().parse::<i64>().map_err(|_| bad_value(ID, format_args!("`{name}`"), &v, "a size in bytes"))?)
-            }
+            Some((name, v)) => Some(
+                v.trim().parse::<i64>().map_err(|_| bad_value(ID, format_args!("`{name}`"), &v, "a size in bytes"))?,
+            ),
         };
         let src_ip = match self.from_ip {
             None => None,
             Some((name, Cow::Borrowed(v))) => ip(ID, format_args!("`{name}`"), Some(v))?,
-            Some((name, Cow::Owned(v))) => ip(ID, format_args!("`{name}`"), Some(&v))?.map(|a| Cow::Owned(a.into_owned())),
+            Some((name, Cow::Owned(v))) => {
+                ip(ID, format_args!("`{name}`"), Some(&v))?.map(|a| Cow::Owned(a.into_owned()))
+            }
         };
         let recipients = if self.recipients.is_empty() { self.status_recipients } else { self.recipients };
         Ok(Row::Email(EmailEvent {
