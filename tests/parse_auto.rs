@@ -25,6 +25,9 @@
 //!    read against it (`m365-message-trace`), so only JSON may follow. The
 //!    message-trace CSV rows of block 1 are recognised without a header, by
 //!    their default column layouts.
+//!
+//! Block 1 also repeats the JSON formats with every key lower-cased, as many
+//! collectors write them: `auto` must recognise those too.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -59,6 +62,18 @@ fn zeek_line(path: &str, n: usize) -> String {
 fn panther(path: &str, n: usize) -> String {
     let case: Value = serde_json::from_str(&line(path, n)).expect("a Panther test case is JSON");
     case["log"].to_string()
+}
+
+/// A JSON record with every key lower-cased (values untouched), as many collectors write them.
+fn lower_keys(record: &str) -> String {
+    fn walk(v: Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), walk(v))).collect()),
+            Value::Array(a) => Value::Array(a.into_iter().map(walk).collect()),
+            other => other,
+        }
+    }
+    walk(serde_json::from_str(record).expect("a JSON record")).to_string()
 }
 
 /// The header block right before line `n` of a sample: the `#` lines that
@@ -131,6 +146,15 @@ fn mixed() -> Vec<Item> {
         Record("github-audit", line("github/github-audit.documented.jsonl", 4)),
         Record("zeek-ssl", line("zeek/ssl-doc.json", 2)),
         Record("entra-audit", line("entra/entra-audit.documented.jsonl", 3)),
+        // The JSON formats again, with the lower-cased keys collectors write.
+        Record("okta", lower_keys(&panther("okta/Okta.SystemLog.jsonl", 2))),
+        Record("m365-audit", lower_keys(&line("m365/m365-audit.documented.jsonl", 1))),
+        Record("entra-signin", lower_keys(&line("entra/entra-signin.documented.jsonl", 1))),
+        Record("entra-audit", lower_keys(&line("entra/entra-audit.documented.jsonl", 1))),
+        Record("google-workspace", lower_keys(&line("google-workspace/google-workspace.documented.jsonl", 1))),
+        Record("github-audit", lower_keys(&line("github/github-audit.documented.jsonl", 1))),
+        Record("umbrella-dns", lower_keys(&panther("umbrella/CiscoUmbrella.DNS.jsonl", 1))),
+        Record("m365-message-trace", lower_keys(&line("m365/message-trace.documented.jsonl", 1))),
     ];
     // 2. Zeek TSV logs, each after its header block, with header-less lines in between.
     items.extend(block(headers_before("zeek/opt.basic_dns.log", 10)));
