@@ -64,7 +64,8 @@ fn panther(path: &str, n: usize) -> String {
     case["log"].to_string()
 }
 
-/// A JSON record with every key lower-cased (values untouched), as many collectors write them.
+/// A JSON record with every key lower-cased (values untouched), as many collectors write them
+/// (the pipeline's own `json::lowercase_keys` is test-only, so not reachable from here).
 fn lower_keys(record: &str) -> String {
     fn walk(v: Value) -> Value {
         match v {

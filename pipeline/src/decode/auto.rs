@@ -381,18 +381,6 @@ mod tests {
         }
     }
 
-    /// Every key of a JSON value lower-cased, recursively (values untouched), as collectors write them.
-    fn lower_keys(v: serde_json::Value) -> serde_json::Value {
-        use serde_json::Value;
-        match v {
-            Value::Object(m) => {
-                Value::Object(m.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), lower_keys(v))).collect())
-            }
-            Value::Array(a) => Value::Array(a.into_iter().map(lower_keys).collect()),
-            other => other,
-        }
-    }
-
     /// The casing rule: a JSON record with lower-cased keys is recognised as the same
     /// format and gives the same columns as the vendor's own casing.
     #[test]
@@ -443,7 +431,7 @@ mod tests {
                     continue;
                 }
                 total += 1;
-                let lower = lower_keys(v).to_string();
+                let lower = crate::decode::json::lowercase_keys(&original);
                 let got = recognise(lower.as_bytes(), RecordContext::default()).map(|d| d.id());
                 assert_eq!(got, Some(*want), "lower-cased keys: {lower}");
                 recognised += 1;

@@ -617,7 +617,7 @@ mod tests {
         }
         assert_eq!(oauth(documented(5)).event_type.as_deref(), Some("Consent to application."));
         // Lower-cased keys decode the same (values keep their case here).
-        let lower = lowercase_keys(documented(0));
+        let lower = json::lowercase_keys(documented(0));
         assert_eq!(oauth(&lower).scopes, graph.scopes);
         assert_eq!(oauth(&lower).client_id, graph.client_id);
         // An Event Hub batch of audit records.
@@ -690,19 +690,6 @@ mod tests {
             Some("810c84a8-4a9e-49e6-bf7d-12d183f40d01")
         );
         assert_eq!(app_role.vendor_fields.get("modifiedProperties.AppRole.Value"), None, "in `scopes`");
-    }
-
-    fn lowercase_keys(line: &str) -> String {
-        fn walk(v: Value) -> Value {
-            match v {
-                Value::Object(m) => {
-                    Value::Object(m.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), walk(v))).collect())
-                }
-                Value::Array(a) => Value::Array(a.into_iter().map(walk).collect()),
-                other => other,
-            }
-        }
-        walk(serde_json::from_str(line).unwrap()).to_string()
     }
 
     #[test]

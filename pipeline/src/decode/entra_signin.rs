@@ -148,7 +148,7 @@ pub(crate) fn decode_batch<F>(
     keys: &[&str],
     empty: &'static str,
     out: &mut Vec<Row>,
-    mut one: F,
+    one: F,
 ) -> Option<Result<DecodeOutcome, DecodeError>>
 where
     F: FnMut(&Map<String, Value>, &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError>,
@@ -157,14 +157,11 @@ where
         Some(Value::Array(items)) => Some((*k, items)),
         _ => None,
     })?;
-    Some(decode_items(key, items, empty, out, |item, out| match item.as_object() {
-        Some(o) => one(o, out),
-        None => Err(DecodeError::new("is not a JSON object")),
-    }))
+    Some(decode_items(key, items, empty, out, one))
 }
 
-/// Decode every element of `items` with `one` (see [`decode_batch`]); `key`
-/// names the array in error reasons.
+/// Decode every element of `items`, each a JSON object, with `one` (see
+/// [`decode_batch`]); `key` names the array in error reasons.
 pub(crate) fn decode_items<F>(
     key: &str,
     items: &[Value],
@@ -173,13 +170,17 @@ pub(crate) fn decode_items<F>(
     mut one: F,
 ) -> Result<DecodeOutcome, DecodeError>
 where
-    F: FnMut(&Value, &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError>,
+    F: FnMut(&Map<String, Value>, &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError>,
 {
     let start = out.len();
     let mut rows = 0;
     let mut skipped: Option<&'static str> = None;
     for (i, item) in items.iter().enumerate() {
-        match one(item, out) {
+        let outcome = match item.as_object() {
+            Some(o) => one(o, out),
+            None => Err(DecodeError::new("is not a JSON object")),
+        };
+        match outcome {
             Ok(DecodeOutcome::Parsed(n)) => rows += n,
             Ok(DecodeOutcome::Skipped(reason)) => {
                 skipped.get_or_insert(reason);

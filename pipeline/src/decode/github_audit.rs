@@ -246,10 +246,7 @@ impl Decoder for GithubAudit {
         let text = record_text(record)?;
         if text.trim_start().starts_with('[') {
             let items = json::parse_array(text)?;
-            return decode_items("events", &items, "github-audit: empty array", out, |item, out| match item {
-                Value::Object(o) => decode_one(o, out),
-                _ => Err(DecodeError::new("is not a JSON object")),
-            });
+            return decode_items("events", &items, "github-audit: empty array", out, decode_one);
         }
         decode_one(&json::parse_object(text)?, out)
     }

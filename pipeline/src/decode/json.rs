@@ -134,3 +134,17 @@ pub fn flatten_into<'a>(out: &mut VendorFields<'a>, key: impl Into<Str<'a>>, val
 
     walk(out, key.into(), value, 1);
 }
+
+/// A JSON record with every key lower-cased, recursively (values untouched),
+/// as many collectors write them. For the decoders' tests.
+#[cfg(test)]
+pub(crate) fn lowercase_keys(record: &str) -> String {
+    fn walk(v: Value) -> Value {
+        match v {
+            Value::Object(m) => Value::Object(m.into_iter().map(|(k, v)| (k.to_ascii_lowercase(), walk(v))).collect()),
+            Value::Array(a) => Value::Array(a.into_iter().map(walk).collect()),
+            other => other,
+        }
+    }
+    walk(serde_json::from_str(record).expect("a JSON record")).to_string()
+}

@@ -409,10 +409,7 @@ fn decode_json(text: &str, out: &mut Vec<Row<'_>>) -> Result<DecodeOutcome, Deco
         },
     };
     if let Some((key, items)) = batch {
-        return decode_items(key, items, "m365-message-trace: empty batch", out, |item, out| match item.as_object() {
-            Some(o) => decode_object(o, out),
-            None => Err(DecodeError::new("is not a JSON object")),
-        });
+        return decode_items(key, items, "m365-message-trace: empty batch", out, decode_object);
     }
     decode_object(&obj, out)
 }

@@ -121,26 +121,18 @@ impl Decoder for Okta {
         if text.trim_start().starts_with('[') {
             // One page of `GET /api/v1/logs`, written as the array the API returns.
             let items = json::parse_array(text)?;
-            return decode_items("events", &items, "okta: empty array", out, one);
+            return decode_items("events", &items, "okta: empty array", out, decode_event);
         }
         let obj = json::parse_object(text)?;
         match json::path(&obj, &["data", "events"]) {
             Some(Value::Array(events)) => {
-                decode_items("data.events", events, "okta: event hook delivery with no events", out, one)
+                decode_items("data.events", events, "okta: event hook delivery with no events", out, decode_event)
             }
             _ => match json::get(&obj, "detail") {
                 Some(Value::Object(detail)) if json::get(&obj, "eventType").is_none() => decode_event(detail, out),
                 _ => decode_event(&obj, out),
             },
         }
-    }
-}
-
-/// One element of an array of events.
-fn one(item: &Value, out: &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError> {
-    match item {
-        Value::Object(o) => decode_event(o, out),
-        _ => Err(DecodeError::new("is not a JSON object")),
     }
 }
 

@@ -114,7 +114,7 @@ impl DedupSet {
     /// (at most once per hour of event time; `capacity` bounds the set between sweeps).
     fn expire(&mut self) {
         let horizon = self.horizon;
-        if self.swept_at != i64::MIN && horizon < self.swept_at.saturating_add(SWEEP_EVERY) {
+        if horizon < self.swept_at.saturating_add(SWEEP_EVERY) {
             return;
         }
         self.swept_at = horizon;
