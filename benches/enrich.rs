@@ -46,6 +46,7 @@ fn decoded(format: &str, line: fn(&mut corpus::Mix, usize) -> String) -> (EventC
         headers: Arc::from(Vec::<Bytes>::new()),
         records: (0..ROWS).map(|i| RawRecord { offset: i as u64, data: Bytes::from(line(&mut mix, i)) }).collect(),
         ack: AckToken::detached(0),
+        pos: floodlight_pipeline::event_time::StreamPos::detached(),
     };
     let decoder = decoder_for(format).expect("format");
     decode_batch(decoder.as_ref(), &raw).expect("decode").batches.into_iter().next().expect("rows")

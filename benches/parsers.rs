@@ -128,6 +128,7 @@ fn bench(c: &mut Criterion) {
                 .map(|(i, r)| RawRecord { offset: i as u64, data: r.clone() })
                 .collect(),
             ack: AckToken::detached(0),
+            pos: floodlight_pipeline::event_time::StreamPos::detached(),
         };
         group.throughput(Throughput::Bytes(bytes as u64));
         group.bench_with_input(BenchmarkId::from_parameter(input.format), &raw, |b, raw| {

@@ -30,7 +30,7 @@ use floodlight_pipeline::ack::AckToken;
 use floodlight_pipeline::decode::decoder_for;
 use floodlight_pipeline::decode::stage::decode_batch;
 use floodlight_pipeline::detect::{engine, load_rules, DetectionEngine, RuleSettings, RuleSource};
-use floodlight_pipeline::schema::{ClassSchemas, EventClass, Timestamp};
+use floodlight_pipeline::schema::{ClassSchemas, EventClass};
 use floodlight_pipeline::source::{RawBatch, RawRecord};
 use floodlight_pipeline::transform::Enricher;
 
@@ -57,6 +57,7 @@ fn batch(
         headers: Arc::from(headers),
         records: (0..rows).map(|i| RawRecord { offset: i as u64, data: Bytes::from(line(&mut mix, i)) }).collect(),
         ack: AckToken::detached(0),
+        pos: floodlight_pipeline::event_time::StreamPos::detached(),
     };
     let decoder = decoder_for(format).expect("format");
     let decoded = decode_batch(decoder.as_ref(), &raw).expect("decode");
@@ -85,7 +86,7 @@ fn bench(c: &mut Criterion) {
         let rules = engine.rules().iter().filter(|r| r.def.classes().contains(class)).count();
         group.throughput(Throughput::Elements(b.num_rows() as u64));
         group.bench_with_input(BenchmarkId::new(format!("{class}-{i}"), format!("{rules} rules")), b, |bench, b| {
-            bench.iter(|| rt.block_on(engine.detect(*class, b, Timestamp::now(), &AckToken::detached(0))))
+            bench.iter(|| rt.block_on(engine.match_batch(*class, b, None, 0)))
         });
     }
     group.finish();

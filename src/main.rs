@@ -266,6 +266,7 @@ fn print_summary(s: &RunSummary) {
         ("events decoded", s.total(metric::EVENTS_DECODED)),
         ("records skipped (valid, not modelled)", s.total(metric::RECORDS_SKIPPED)),
         ("records dead-lettered", s.total(metric::DEAD_LETTERED)),
+        ("late records dead-lettered (not used by rules)", s.total(metric::LATE_RECORDS)),
         ("events enriched and emitted", s.total(metric::EVENTS_EMITTED)),
         ("findings raised", s.findings_total),
         ("matches suppressed by dedup", s.suppressed_total),
@@ -380,6 +381,7 @@ fn cmd_parse(format: &str, file: Option<&Path>) -> Result<i32> {
             headers: Arc::from(headers.to_vec()),
             records: std::mem::take(records),
             ack: AckToken::detached(0),
+            pos: floodlight_pipeline::event_time::StreamPos::detached(),
         };
         for (offset, outcome, rows) in decode_rows(decoder.as_ref(), &batch) {
             match outcome {

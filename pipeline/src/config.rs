@@ -89,8 +89,14 @@ pub struct RuntimeConfig {
     pub drain_timeout: String,
     /// How often sinks flush and roll files.
     pub flush_interval: String,
-    /// Finding ids remembered for dedup.
+    /// Finding ids remembered for dedup, per rule.
     pub dedup_capacity: usize,
+    /// How far behind its stream's newest event a record may be and still
+    /// count for the rules (a source's `allowed_lateness` overrides it).
+    pub allowed_lateness: String,
+    /// How long a stream whose source waits for input (a quiet Kafka
+    /// partition, a followed file, stdin) holds the watermark back.
+    pub idle_timeout: String,
 }
 
 impl Default for RuntimeConfig {
@@ -103,6 +109,8 @@ impl Default for RuntimeConfig {
             drain_timeout: "30s".into(),
             flush_interval: "1s".into(),
             dedup_capacity: 100_000,
+            allowed_lateness: "1m".into(),
+            idle_timeout: "30s".into(),
         }
     }
 }
@@ -126,6 +134,9 @@ pub enum SourceConfig {
         /// Poll interval when following.
         #[serde(default)]
         poll_interval: Option<String>,
+        /// Lateness allowed in these files (default: `[runtime] allowed_lateness`).
+        #[serde(default)]
+        allowed_lateness: Option<String>,
     },
     /// Standard input.
     Stdin {
@@ -134,6 +145,9 @@ pub enum SourceConfig {
         name: Option<String>,
         /// Input format id.
         format: String,
+        /// Lateness allowed in the input (default: `[runtime] allowed_lateness`).
+        #[serde(default)]
+        allowed_lateness: Option<String>,
     },
     /// The demo logs compiled into the binary.
     Demo {},
@@ -170,6 +184,11 @@ pub struct RulesConfig {
     /// How often rule files are checked for changes.
     #[serde(default = "default_rule_poll")]
     pub reload_interval: String,
+    /// Stateful rules (and the dedup of every rule) take their rows in
+    /// event-time order, this much event time at a time, once the watermark
+    /// has passed it; findings are raised and updated at these steps.
+    #[serde(default = "default_evaluation_interval")]
+    pub evaluation_interval: String,
 }
 
 impl Default for RulesConfig {
@@ -182,6 +201,7 @@ impl Default for RulesConfig {
             checkpoint_interval: default_checkpoint_interval(),
             reload: None,
             reload_interval: default_rule_poll(),
+            evaluation_interval: default_evaluation_interval(),
         }
     }
 }
@@ -191,6 +211,9 @@ fn default_checkpoint_interval() -> String {
 }
 fn default_rule_poll() -> String {
     "2s".into()
+}
+fn default_evaluation_interval() -> String {
+    "1m".into()
 }
 
 /// `[sinks]`.
@@ -399,6 +422,11 @@ impl Config {
         duration("runtime.batch_max_wait", &r.batch_max_wait, &mut p);
         duration("runtime.drain_timeout", &r.drain_timeout, &mut p);
         duration("runtime.flush_interval", &r.flush_interval, &mut p);
+        duration("runtime.allowed_lateness", &r.allowed_lateness, &mut p);
+        duration("runtime.idle_timeout", &r.idle_timeout, &mut p);
+        if duration("rules.evaluation_interval", &self.rules.evaluation_interval, &mut p).is_zero() {
+            p.push(problem("rules.evaluation_interval", "must be longer than zero"));
+        }
         duration("rules.checkpoint_interval", &self.rules.checkpoint_interval, &mut p);
         duration("rules.reload_interval", &self.rules.reload_interval, &mut p);
         if let Some(dir) = &self.rules.state_dir {
@@ -410,7 +438,10 @@ impl Config {
         let mut names = BTreeMap::new();
         for (i, s) in self.sources.iter().enumerate() {
             let (name, format) = match s {
-                SourceConfig::File { name, paths, format, poll_interval, .. } => {
+                SourceConfig::File { name, paths, format, poll_interval, allowed_lateness, .. } => {
+                    if let Some(l) = allowed_lateness {
+                        duration(&format!("sources[{i}].allowed_lateness"), l, &mut p);
+                    }
                     if paths.is_empty() {
                         p.push(problem(format!("sources[{i}].paths"), "must name at least one file or glob"));
                     }
@@ -427,7 +458,12 @@ impl Config {
                     }
                     (name.clone().unwrap_or_else(|| format!("file-{i}")), Some(format))
                 }
-                SourceConfig::Stdin { name, format } => (name.clone().unwrap_or_else(|| "stdin".into()), Some(format)),
+                SourceConfig::Stdin { name, format, allowed_lateness } => {
+                    if let Some(l) = allowed_lateness {
+                        duration(&format!("sources[{i}].allowed_lateness"), l, &mut p);
+                    }
+                    (name.clone().unwrap_or_else(|| "stdin".into()), Some(format))
+                }
                 SourceConfig::Demo {} => ("demo".to_string(), None),
                 SourceConfig::Kafka(k) => {
                     for (setting, msg) in crate::source::kafka::config_problems(k) {
@@ -442,6 +478,9 @@ impl Config {
                         }
                     }
                     duration(&format!("sources[{i}].commit_interval"), &k.commit_interval, &mut p);
+                    if let Some(l) = &k.allowed_lateness {
+                        duration(&format!("sources[{i}].allowed_lateness"), l, &mut p);
+                    }
                     duration(&format!("sources[{i}].revoke_timeout"), &k.revoke_timeout, &mut p);
                     (k.name.clone().unwrap_or_else(|| format!("kafka-{i}")), None)
                 }
@@ -506,8 +545,14 @@ impl Config {
 
     /// Validate everything: settings, then every rule loaded and compiled.
     pub async fn check(&self, base_dir: &Path) -> Result<DetectionEngine, ConfigError> {
-        let shared = Shared::new(self.runtime.dedup_capacity.max(1), None);
-        self.compile_rules(base_dir, shared).await
+        self.compile_rules(base_dir, self.shared(None)).await
+    }
+
+    /// What the rules share: dedup capacity, checkpoints in `state_dir`, the evaluation interval.
+    fn shared(&self, state_dir: Option<PathBuf>) -> Arc<Shared> {
+        let mut ignore = Vec::new();
+        let interval = duration("", &self.rules.evaluation_interval, &mut ignore);
+        Shared::with_interval(self.runtime.dedup_capacity.max(1), state_dir, interval)
     }
 
     async fn compile_rules(&self, base_dir: &Path, shared: Arc<Shared>) -> Result<DetectionEngine, ConfigError> {
@@ -554,6 +599,8 @@ impl Config {
             drain_timeout: duration("", &r.drain_timeout, &mut ignore),
             flush_interval: duration("", &r.flush_interval, &mut ignore),
             checkpoint_interval: duration("", &self.rules.checkpoint_interval, &mut ignore),
+            allowed_lateness: duration("", &r.allowed_lateness, &mut ignore),
+            idle_timeout: duration("", &r.idle_timeout, &mut ignore),
             ..RuntimeOptions::default()
         }
     }
@@ -565,17 +612,20 @@ impl Config {
 
     /// Validate and build a runnable pipeline.
     pub async fn build(&self, base_dir: &Path) -> Result<Pipeline, ConfigError> {
-        let shared = Shared::new(self.runtime.dedup_capacity.max(1), self.state_dir(base_dir));
-        let engine = self.compile_rules(base_dir, shared).await?;
-        let restored = engine.restore().map_err(ConfigError::State)?;
-        if restored > 0 {
-            tracing::info!(rules = restored, "rule state restored from the last checkpoint");
+        let engine = self.compile_rules(base_dir, self.shared(self.state_dir(base_dir))).await?;
+        let (restored, resume) = engine.restore().map_err(ConfigError::State)?;
+        if restored > 0 || !resume.is_empty() {
+            tracing::info!(
+                rules = restored,
+                streams = resume.len(),
+                "rule state and read positions restored from the last checkpoint"
+            );
         }
         let enrichments = self.enrichments(base_dir)?;
         let mut sources: Vec<Box<dyn Source>> = Vec::new();
         for (i, s) in self.sources.iter().enumerate() {
             sources.push(match s {
-                SourceConfig::File { name, paths, format, follow, poll_interval } => {
+                SourceConfig::File { name, paths, format, follow, poll_interval, allowed_lateness } => {
                     let mut ignore = Vec::new();
                     let poll = poll_interval.as_deref().map(|p| duration("", p, &mut ignore).as_millis() as u64);
                     Box::new(FileSource::new(
@@ -585,14 +635,21 @@ impl Config {
                             format: format.clone(),
                             follow: *follow,
                             poll_interval_ms: poll.unwrap_or(250),
+                            allowed_lateness: allowed_lateness.as_deref().map(|l| duration("", l, &mut ignore)),
                         },
                         base_dir,
                     ))
                 }
-                SourceConfig::Stdin { name, format } => Box::new(StdinSource::new(
-                    name.clone().unwrap_or_else(|| "stdin".into()),
-                    StdinSourceConfig { format: format.clone() },
-                )),
+                SourceConfig::Stdin { name, format, allowed_lateness } => {
+                    let mut ignore = Vec::new();
+                    Box::new(StdinSource::new(
+                        name.clone().unwrap_or_else(|| "stdin".into()),
+                        StdinSourceConfig {
+                            format: format.clone(),
+                            allowed_lateness: allowed_lateness.as_deref().map(|l| duration("", l, &mut ignore)),
+                        },
+                    ))
+                }
                 SourceConfig::Demo {} => Box::new(EmbeddedDemoSource),
                 SourceConfig::Kafka(k) => {
                     let mut ignore = Vec::new();
@@ -601,6 +658,7 @@ impl Config {
                         k.clone(),
                         duration("", &k.commit_interval, &mut ignore),
                         duration("", &k.revoke_timeout, &mut ignore),
+                        k.allowed_lateness.as_deref().map(|l| duration("", l, &mut ignore)),
                     ))
                 }
             });
@@ -646,7 +704,7 @@ impl Config {
                 interval: duration("", &self.rules.reload_interval, &mut ignore),
             });
         }
-        Ok(Pipeline { sources, enricher, engine: Arc::new(engine), sinks, options })
+        Ok(Pipeline { sources, enricher, engine: Arc::new(engine), sinks, options, resume })
     }
 }
 

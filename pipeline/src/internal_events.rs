@@ -5,9 +5,46 @@
 //!
 //! Counters are process-wide, keyed by (metric name, label); they are touched
 //! once per batch, never per record.
+//!
+//! Logs stay readable under load: what happens per batch (rows decoded,
+//! findings raised) is logged at DEBUG and counted; INFO gets state changes
+//! and a periodic summary ([`FindingsSummary`]); warnings and errors that can
+//! repeat per batch are rate-limited per event and key, as Vector's internal
+//! events are: the first is logged, then at most one every
+//! [`RATE_LIMIT`], saying how many were suppressed in between.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+/// How often a rate-limited log line may repeat (per event and key).
+pub const RATE_LIMIT: Duration = Duration::from_secs(10);
+
+/// Whether a rate-limited log line for (`event`, `key`) may be written now;
+/// `Some(n)`: yes, and `n` were suppressed since the last one.
+pub fn rate_limited(event: &'static str, key: &str) -> Option<u64> {
+    /// (event, key) → (last logged, suppressed since).
+    type Limits = HashMap<(&'static str, String), (Instant, u64)>;
+    static LIMITS: OnceLock<Mutex<Limits>> = OnceLock::new();
+    let mut map = LIMITS.get_or_init(Mutex::default).lock().unwrap_or_else(|p| p.into_inner());
+    let now = Instant::now();
+    match map.get_mut(&(event, key.to_string())) {
+        None => {
+            map.insert((event, key.to_string()), (now, 0));
+            Some(0)
+        }
+        Some((last, suppressed)) if now.duration_since(*last) >= RATE_LIMIT => {
+            let n = *suppressed;
+            *last = now;
+            *suppressed = 0;
+            Some(n)
+        }
+        Some((_, suppressed)) => {
+            *suppressed += 1;
+            None
+        }
+    }
+}
 
 use tracing::{debug, error, info, warn};
 
@@ -135,8 +172,10 @@ pub mod metric {
     pub const KAFKA_CLIENT_ERRORS: &str = "kafka_client_errors_total";
     /// Partitions assigned / revoked by rebalances (label: `assigned` or `revoked`).
     pub const KAFKA_REBALANCED: &str = "kafka_partitions_rebalanced_total";
-    /// Rows a windowed rule dropped for arriving behind its watermark (label: rule).
+    /// Rows a rule could not use because they were late (label: rule).
     pub const RULE_LATE_EVENTS: &str = "rule_late_events_total";
+    /// Records dead-lettered because a rule could not use them, being late (label: stream).
+    pub const LATE_RECORDS: &str = "late_records_dead_lettered_total";
     /// Gauge: keys (windows / first-seen keys / correlation entities) a rule holds (label: rule).
     pub const RULE_STATE_KEYS: &str = "rule_state_keys";
     /// Rule-state checkpoints written (label: `ok` or `failed`).
@@ -256,10 +295,32 @@ pub struct KafkaConsumption {
 impl InternalEvent for KafkaConsumption {
     fn emit(self) {
         if self.paused {
-            info!(reason = self.reason, "kafka consumption paused");
+            debug!(reason = self.reason, "kafka consumption paused");
             counters().add(metric::KAFKA_PAUSES, self.reason, 1);
         } else {
-            info!("kafka consumption resumed");
+            debug!("kafka consumption resumed");
+        }
+    }
+}
+
+/// Consumption has stayed paused for a while (a slow or stuck sink, the
+/// in-flight limit, a backoff): worth an INFO line, unlike ordinary backpressure.
+pub struct KafkaConsumptionStalled {
+    /// Why it paused: `channel_full`, `in_flight_limit`, `backoff`.
+    pub reason: &'static str,
+    /// How long it has been paused.
+    pub after: Duration,
+}
+
+impl InternalEvent for KafkaConsumptionStalled {
+    fn emit(self) {
+        if let Some(suppressed) = rate_limited("kafka_consumption_stalled", self.reason) {
+            info!(
+                reason = self.reason,
+                paused_ms = self.after.as_millis() as u64,
+                similar_suppressed = suppressed,
+                "kafka consumption paused"
+            );
         }
     }
 }
@@ -342,8 +403,16 @@ impl InternalEvent for BatchDecoded<'_> {
             counters().add(metric::RECORDS_SKIPPED, reason, *n);
         }
         if self.dead_lettered > 0 {
-            warn!(format = self.format, source = self.source, count = self.dead_lettered, "records dead-lettered");
             counters().add(metric::DEAD_LETTERED, self.format, self.dead_lettered);
+            if let Some(suppressed) = rate_limited("records_dead_lettered", self.source) {
+                warn!(
+                    format = self.format,
+                    source = self.source,
+                    count = self.dead_lettered,
+                    similar_suppressed = suppressed,
+                    "records dead-lettered (see the dead-letter output for each one and why)"
+                );
+            }
         }
     }
 }
@@ -374,8 +443,10 @@ pub struct FindingsRaised<'a> {
 
 impl InternalEvent for FindingsRaised<'_> {
     fn emit(self) {
+        if self.raised > 0 || self.suppressed > 0 {
+            debug!(rule = self.rule, raised = self.raised, merged = self.suppressed, "findings raised");
+        }
         if self.raised > 0 {
-            info!(rule = self.rule, findings = self.raised, "findings raised");
             counters().add(metric::FINDINGS, self.rule, self.raised);
         }
         if self.suppressed > 0 {
@@ -384,19 +455,76 @@ impl InternalEvent for FindingsRaised<'_> {
     }
 }
 
-/// A windowed rule dropped rows behind its watermark.
-pub struct RuleLateEvents<'a> {
+/// What the rules raised since the last summary (INFO, periodically and at the end).
+pub struct FindingsSummary<'a> {
+    /// Per rule: (new findings, updates of findings already raised).
+    pub by_rule: &'a BTreeMap<String, (u64, u64)>,
+    /// Over how long.
+    pub period: Duration,
+}
+
+impl InternalEvent for FindingsSummary<'_> {
+    fn emit(self) {
+        if self.by_rule.is_empty() {
+            return;
+        }
+        let new: u64 = self.by_rule.values().map(|(n, _)| n).sum();
+        let updated: u64 = self.by_rule.values().map(|(_, u)| u).sum();
+        let rules: Vec<String> = self
+            .by_rule
+            .iter()
+            .map(|(rule, (n, u))| if *u > 0 { format!("{rule}: {n} new, {u} updated") } else { format!("{rule}: {n}") })
+            .collect();
+        info!(
+            new,
+            updated,
+            seconds = self.period.as_secs(),
+            rules = %rules.join("; "),
+            "findings written"
+        );
+    }
+}
+
+/// Rows a rule would have matched were late: not used, dead-lettered with reason `late`.
+pub struct LateRowsDropped<'a> {
+    /// Stream name.
+    pub stream: &'a str,
     /// Rule id.
     pub rule: &'a str,
-    /// Rows dropped.
+    /// Rows.
     pub rows: u64,
 }
 
-impl InternalEvent for RuleLateEvents<'_> {
+impl InternalEvent for LateRowsDropped<'_> {
     fn emit(self) {
         if self.rows > 0 {
-            debug!(rule = self.rule, rows = self.rows, "rows behind the watermark dropped");
+            debug!(stream = self.stream, rule = self.rule, rows = self.rows, "late rows not used by a rule");
             counters().add(metric::RULE_LATE_EVENTS, self.rule, self.rows);
+        }
+    }
+}
+
+/// Records whose rows some rule could not use, being late, went to the dead-letter output.
+pub struct LateRecordsDeadLettered<'a> {
+    /// Stream name.
+    pub stream: &'a str,
+    /// Records.
+    pub records: u64,
+}
+
+impl InternalEvent for LateRecordsDeadLettered<'_> {
+    fn emit(self) {
+        if self.records == 0 {
+            return;
+        }
+        counters().add(metric::LATE_RECORDS, self.stream, self.records);
+        if let Some(suppressed) = rate_limited("late_records", self.stream) {
+            warn!(
+                stream = self.stream,
+                records = self.records,
+                similar_suppressed = suppressed,
+                "late records dead-lettered: rules did not use them (see `allowed_lateness`)"
+            );
         }
     }
 }
@@ -520,8 +648,10 @@ pub struct RuleFailed<'a> {
 
 impl InternalEvent for RuleFailed<'_> {
     fn emit(self) {
-        error!(rule = self.rule, error = self.error, "rule execution failed");
         counters().add(metric::RULE_ERRORS, self.rule, 1);
+        if let Some(suppressed) = rate_limited("rule_failed", self.rule) {
+            error!(rule = self.rule, error = self.error, similar_suppressed = suppressed, "rule execution failed");
+        }
     }
 }
 
@@ -550,8 +680,15 @@ pub struct SinkFailed<'a> {
 
 impl InternalEvent for SinkFailed<'_> {
     fn emit(self) {
-        error!(sink = self.sink, error = self.error, "sink write failed; batch will be reported as failed");
         counters().add(metric::SINK_ERRORS, self.sink, 1);
+        if let Some(suppressed) = rate_limited("sink_failed", self.sink) {
+            error!(
+                sink = self.sink,
+                error = self.error,
+                similar_suppressed = suppressed,
+                "sink write failed; batch will be reported as failed"
+            );
+        }
     }
 }
 
@@ -567,5 +704,19 @@ impl InternalEvent for BatchAcknowledged<'_> {
     fn emit(self) {
         debug!(source = self.source, status = self.status, "batch acknowledged");
         counters().add(metric::BATCHES_ACKED, self.status, 1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repeated_log_lines_are_rate_limited_per_key() {
+        assert_eq!(rate_limited("test_event", "a"), Some(0), "the first is logged");
+        assert_eq!(rate_limited("test_event", "a"), None);
+        assert_eq!(rate_limited("test_event", "a"), None);
+        assert_eq!(rate_limited("test_event", "b"), Some(0), "another key has its own limit");
+        assert_eq!(rate_limited("other_event", "a"), Some(0), "another event too");
     }
 }

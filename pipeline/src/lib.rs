@@ -13,6 +13,7 @@
 //! * [`decode`]: vendor formats → rows of one of the five [`schema`] event classes → Arrow batches.
 //! * [`transform`]: batch-at-a-time enrichment (app catalog, GeoIP, email classes).
 //! * [`detect`]: SQL rules from `queries/`, compiled once with DataFusion, run per micro-batch.
+//! * [`event_time`]: streams, stream time, lateness and watermarks: why findings do not depend on scheduling.
 //! * [`sinks`]: findings to JSON lines, a Parquet lake and Kafka; rejected records to a dead-letter file or topic.
 //! * [`kafka`]: librdkafka settings and client context shared by the Kafka source and sink.
 //! * [`runtime`]: the stages as tokio tasks joined by bounded channels; [`config`]: the TOML config.
@@ -24,6 +25,7 @@ pub mod config;
 pub mod dead_letter;
 pub mod decode;
 pub mod detect;
+pub mod event_time;
 pub mod internal_events;
 pub mod kafka;
 pub mod origin;

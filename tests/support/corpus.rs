@@ -28,6 +28,14 @@ const QUERIES: &[&str] = &[
 ];
 const IPS: &[&str] = &["214.214.214.216", "149.101.100.1", "89.160.20.115", "2.125.160.218", "81.2.69.142", "1.2.0.5"];
 
+/// Line `i` of a log written `per_second` lines a second from 2026-11-24
+/// 08:00 UTC, in time order (so no line is late in its stream): (day of
+/// November, hour, minute, second). November has room for 6 days of it.
+fn clock_at(i: usize, per_second: usize) -> (usize, usize, usize, usize) {
+    let s = 8 * 3600 + i / per_second.max(1);
+    (24 + s / 86_400, s / 3600 % 24, s / 60 % 60, s % 60)
+}
+
 /// The four families, with the format id floodlight reads them as.
 pub const FAMILIES: &[(&str, &str)] =
     &[("panos", "panos"), ("dns", "zeek-dns"), ("okta", "okta"), ("m365", "m365-audit")];
@@ -36,24 +44,26 @@ pub const FAMILIES: &[(&str, &str)] =
 pub fn panos(i: usize) -> String {
     let host = HOSTS[i % HOSTS.len()];
     let user = format!("corp\\user{}", i % 500);
-    let (m, s, a, b) = ((i / 60) % 60, i % 60, (i / 250) % 250, i % 250);
+    let (a, b) = ((i / 250) % 250, i % 250);
+    let (d, h, m, s) = clock_at(i, 10);
     if i % 2 == 0 {
-        format!("<14>Nov 24 09:12:03 fw01 1,2026/11/24 09:12:03,013201001234,THREAT,url,2305,2026/11/24 09:{m:02}:{s:02},10.0.{a}.{b},104.26.4.17,89.160.20.113,104.26.4.17,allow-web,{user},,ssl,vsys1,trust,untrust,ethernet1/2,ethernet1/1,default,2026/11/24 09:12:03,{i},1,51544,443,40112,443,0x408000,tcp,alert,\"{host}\",(9999),online-storage-and-backup,informational,client-to-server,1123,0x0,10.0.0.0-10.255.255.255,United States,0,,0,,")
+        format!("<14>Nov 24 09:12:03 fw01 1,2026/11/24 09:12:03,013201001234,THREAT,url,2305,2026/11/{d} {h:02}:{m:02}:{s:02},10.0.{a}.{b},104.26.4.17,89.160.20.113,104.26.4.17,allow-web,{user},,ssl,vsys1,trust,untrust,ethernet1/2,ethernet1/1,default,2026/11/24 09:12:03,{i},1,51544,443,40112,443,0x408000,tcp,alert,\"{host}\",(9999),online-storage-and-backup,informational,client-to-server,1123,0x0,10.0.0.0-10.255.255.255,United States,0,,0,,")
     } else {
-        format!("<14>Nov 24 09:12:03 fw01 1,2026/11/24 09:12:03,013201001234,TRAFFIC,end,2305,2026/11/24 09:{m:02}:{s:02},10.0.{a}.{b},52.112.0.10,89.160.20.113,52.112.0.10,allow-web,{user},,ms-teams,vsys1,trust,untrust,ethernet1/2,ethernet1/1,default,2026/11/24 09:12:03,{i},1,51000,443,52000,443,0x400053,tcp,allow,960213,48213,912000,42,2026/11/24 09:12:03,12,computer-and-internet-info,0,{i},0x0,10.0.0.0-10.255.255.255,United States,0,21,21,tcp-fin")
+        format!("<14>Nov 24 09:12:03 fw01 1,2026/11/24 09:12:03,013201001234,TRAFFIC,end,2305,2026/11/{d} {h:02}:{m:02}:{s:02},10.0.{a}.{b},52.112.0.10,89.160.20.113,52.112.0.10,allow-web,{user},,ms-teams,vsys1,trust,untrust,ethernet1/2,ethernet1/1,default,2026/11/24 09:12:03,{i},1,51000,443,52000,443,0x400053,tcp,allow,960213,48213,912000,42,2026/11/24 09:12:03,12,computer-and-internet-info,0,{i},0x0,10.0.0.0-10.255.255.255,United States,0,21,21,tcp-fin")
     }
 }
 
 /// Line `i` of a Zeek dns.log in JSON.
 pub fn zeek_dns(i: usize) -> String {
-    format!("{{\"ts\":{}.5,\"uid\":\"C{i}\",\"id.orig_h\":\"10.0.{}.{}\",\"id.orig_p\":53211,\"id.resp_h\":\"10.0.0.2\",\"id.resp_p\":53,\"proto\":\"udp\",\"query\":\"{}\",\"qtype_name\":\"A\",\"rcode_name\":\"NOERROR\",\"answers\":[\"192.0.2.10\"]}}", 1795510800 + (i % 3600), (i / 250) % 250, i % 250, QUERIES[i % QUERIES.len()])
+    format!("{{\"ts\":{}.5,\"uid\":\"C{i}\",\"id.orig_h\":\"10.0.{}.{}\",\"id.orig_p\":53211,\"id.resp_h\":\"10.0.0.2\",\"id.resp_p\":53,\"proto\":\"udp\",\"query\":\"{}\",\"qtype_name\":\"A\",\"rcode_name\":\"NOERROR\",\"answers\":[\"192.0.2.10\"]}}", 1795507200 + (i / 10) as u64, (i / 250) % 250, i % 250, QUERIES[i % QUERIES.len()])
 }
 
 /// Line `i` of an Okta System Log export (sign-ins; every third from iOS).
 pub fn okta(i: usize) -> String {
     let ip = IPS[i % IPS.len()];
     let os = if i % 3 == 0 { "iOS" } else { "Windows 10" };
-    format!("{{\"uuid\":\"u{i}\",\"published\":\"2026-11-24T08:{:02}:{:02}.000Z\",\"eventType\":\"user.session.start\",\"actor\":{{\"id\":\"00u{i}\",\"type\":\"User\",\"alternateId\":\"user{}@corp.example.com\",\"displayName\":\"User {}\"}},\"client\":{{\"userAgent\":{{\"rawUserAgent\":\"Mozilla/5.0\",\"os\":\"{os}\"}},\"device\":\"Computer\",\"ipAddress\":\"{ip}\"}},\"outcome\":{{\"result\":\"SUCCESS\"}},\"target\":[]}}", (i / 60) % 60, i % 60, i % 500, i % 500)
+    let (d, h, m, s) = clock_at(i, 10);
+    format!("{{\"uuid\":\"u{i}\",\"published\":\"2026-11-{d}T{h:02}:{m:02}:{s:02}.000Z\",\"eventType\":\"user.session.start\",\"actor\":{{\"id\":\"00u{i}\",\"type\":\"User\",\"alternateId\":\"user{}@corp.example.com\",\"displayName\":\"User {}\"}},\"client\":{{\"userAgent\":{{\"rawUserAgent\":\"Mozilla/5.0\",\"os\":\"{os}\"}},\"device\":\"Computer\",\"ipAddress\":\"{ip}\"}},\"outcome\":{{\"result\":\"SUCCESS\"}},\"target\":[]}}", i % 500, i % 500)
 }
 
 /// Line `i` of an M365 Unified Audit Log export (inbox rules forwarding out;
@@ -61,7 +71,8 @@ pub fn okta(i: usize) -> String {
 pub fn m365(i: usize) -> String {
     let dest =
         if i % 2 == 0 { format!("user{}@gmail.com", i % 500) } else { format!("ops{}@partner.example.net", i % 50) };
-    format!("{{\"CreationTime\":\"2026-11-24T10:{:02}:{:02}\",\"Id\":\"m{i}\",\"Operation\":\"New-InboxRule\",\"ResultStatus\":\"True\",\"Workload\":\"Exchange\",\"ClientIP\":\"89.160.20.116:5{}\",\"ObjectId\":\"user{}@corp.example.com\\\\r\",\"UserId\":\"user{}@corp.example.com\",\"Parameters\":[{{\"Name\":\"Name\",\"Value\":\"r{i}\"}},{{\"Name\":\"ForwardTo\",\"Value\":\"{dest}\"}},{{\"Name\":\"DeleteMessage\",\"Value\":\"True\"}}]}}", (i / 60) % 60, i % 60, i % 1000, i % 500, i % 500)
+    let (d, h, m, s) = clock_at(i, 10);
+    format!("{{\"CreationTime\":\"2026-11-{d}T{h:02}:{m:02}:{s:02}\",\"Id\":\"m{i}\",\"Operation\":\"New-InboxRule\",\"ResultStatus\":\"True\",\"Workload\":\"Exchange\",\"ClientIP\":\"89.160.20.116:5{}\",\"ObjectId\":\"user{}@corp.example.com\\\\r\",\"UserId\":\"user{}@corp.example.com\",\"Parameters\":[{{\"Name\":\"Name\",\"Value\":\"r{i}\"}},{{\"Name\":\"ForwardTo\",\"Value\":\"{dest}\"}},{{\"Name\":\"DeleteMessage\",\"Value\":\"True\"}}]}}", i % 1000, i % 500, i % 500)
 }
 
 /// Line `i` of `family` (`panos`, `dns`, `okta`, `m365`).
@@ -204,36 +215,36 @@ fn host(mix: &mut Mix) -> &'static str {
     }
 }
 
-fn clock(i: usize) -> (usize, usize, usize) {
-    let s = i / 40; // ~40 events per second of log time
-    ((8 + s / 3600) % 24, (s / 60) % 60, s % 60)
+/// The realistic mix's clock: about 40 events per second of log time.
+fn clock(i: usize) -> (usize, usize, usize, usize) {
+    clock_at(i, 40)
 }
 
 /// A PAN-OS TRAFFIC `end` line.
 pub fn panos_traffic(mix: &mut Mix, i: usize) -> String {
-    let (h, m, s) = clock(i);
+    let (d, h, m, s) = clock(i);
     let u = user(mix);
     let (a, b) = (u / 250, u % 250);
     let up = 300 + mix.below(40_000);
     let down = 1_000 + mix.below(900_000);
-    format!("<14>Nov 24 {h:02}:{m:02}:{s:02} fw01 1,2026/11/24 {h:02}:{m:02}:{s:02},013201001234,TRAFFIC,end,2305,2026/11/24 {h:02}:{m:02}:{s:02},10.1.{a}.{b},52.112.{}.{},89.160.20.113,52.112.0.10,allow-web,corp\\user{u},,ssl,vsys1,trust,untrust,ethernet1/2,ethernet1/1,default,2026/11/24 {h:02}:{m:02}:{s:02},{i},1,{},443,40112,443,0x400053,tcp,allow,{},{up},{down},42,2026/11/24 {h:02}:{m:02}:{s:02},12,computer-and-internet-info,0,{i},0x0,10.0.0.0-10.255.255.255,United States,0,21,21,tcp-fin", mix.below(256), mix.below(256), 49152 + mix.below(16000), up + down)
+    format!("<14>Nov {d} {h:02}:{m:02}:{s:02} fw01 1,2026/11/{d} {h:02}:{m:02}:{s:02},013201001234,TRAFFIC,end,2305,2026/11/{d} {h:02}:{m:02}:{s:02},10.1.{a}.{b},52.112.{}.{},89.160.20.113,52.112.0.10,allow-web,corp\\user{u},,ssl,vsys1,trust,untrust,ethernet1/2,ethernet1/1,default,2026/11/{d} {h:02}:{m:02}:{s:02},{i},1,{},443,40112,443,0x400053,tcp,allow,{},{up},{down},42,2026/11/{d} {h:02}:{m:02}:{s:02},12,computer-and-internet-info,0,{i},0x0,10.0.0.0-10.255.255.255,United States,0,21,21,tcp-fin", mix.below(256), mix.below(256), 49152 + mix.below(16000), up + down)
 }
 
 /// A PAN-OS THREAT `url` line (the URL filtering log).
 pub fn panos_url(mix: &mut Mix, i: usize) -> String {
-    let (h, m, s) = clock(i);
+    let (d, h, m, s) = clock(i);
     let u = user(mix);
     let (a, b) = (u / 250, u % 250);
     let host = host(mix);
-    format!("<14>Nov 24 {h:02}:{m:02}:{s:02} fw01 1,2026/11/24 {h:02}:{m:02}:{s:02},013201001234,THREAT,url,2305,2026/11/24 {h:02}:{m:02}:{s:02},10.1.{a}.{b},104.26.4.17,89.160.20.113,104.26.4.17,allow-web,corp\\user{u},,ssl,vsys1,trust,untrust,ethernet1/2,ethernet1/1,default,2026/11/24 {h:02}:{m:02}:{s:02},{i},1,{},443,40112,443,0x408000,tcp,alert,\"{host}/{}\",(9999),computer-and-internet-info,informational,client-to-server,1123,0x0,10.0.0.0-10.255.255.255,United States,0,,0,,", 49152 + mix.below(16000), if mix.chance(100) { "upload" } else { "index.html" })
+    format!("<14>Nov {d} {h:02}:{m:02}:{s:02} fw01 1,2026/11/{d} {h:02}:{m:02}:{s:02},013201001234,THREAT,url,2305,2026/11/{d} {h:02}:{m:02}:{s:02},10.1.{a}.{b},104.26.4.17,89.160.20.113,104.26.4.17,allow-web,corp\\user{u},,ssl,vsys1,trust,untrust,ethernet1/2,ethernet1/1,default,2026/11/{d} {h:02}:{m:02}:{s:02},{i},1,{},443,40112,443,0x408000,tcp,alert,\"{host}/{}\",(9999),computer-and-internet-info,informational,client-to-server,1123,0x0,10.0.0.0-10.255.255.255,United States,0,,0,,", 49152 + mix.below(16000), if mix.chance(100) { "upload" } else { "index.html" })
 }
 
 /// A FortiGate traffic log line.
 pub fn fortigate(mix: &mut Mix, i: usize) -> String {
-    let (h, m, s) = clock(i);
+    let (d, h, m, s) = clock(i);
     let u = user(mix);
     let host = host(mix);
-    format!("date=2026-11-24 time={h:02}:{m:02}:{s:02} devname=\"FGT-HQ\" devid=\"FG100FTK20000001\" eventtime={} tz=\"+0000\" logid=\"0000000013\" type=\"traffic\" subtype=\"forward\" level=\"notice\" vd=\"root\" srcip=10.2.{}.{} srcport={} srcintf=\"port2\" dstip=162.125.{}.{} dstport=443 dstintf=\"wan1\" sessionid={i} proto=6 action=\"close\" policyid=12 user=\"user{u}\" service=\"HTTPS\" app=\"HTTPS.BROWSER\" duration=12 sentbyte={} rcvdbyte={} hostname=\"{host}\" utmaction=\"allow\"", 1_795_550_400 + i / 40, u / 250, u % 250, 49152 + mix.below(16000), mix.below(256), mix.below(256), 200 + mix.below(50_000), 1000 + mix.below(500_000))
+    format!("date=2026-11-{d} time={h:02}:{m:02}:{s:02} devname=\"FGT-HQ\" devid=\"FG100FTK20000001\" eventtime={} tz=\"+0000\" logid=\"0000000013\" type=\"traffic\" subtype=\"forward\" level=\"notice\" vd=\"root\" srcip=10.2.{}.{} srcport={} srcintf=\"port2\" dstip=162.125.{}.{} dstport=443 dstintf=\"wan1\" sessionid={i} proto=6 action=\"close\" policyid=12 user=\"user{u}\" service=\"HTTPS\" app=\"HTTPS.BROWSER\" duration=12 sentbyte={} rcvdbyte={} hostname=\"{host}\" utmaction=\"allow\"", 1_795_550_400 + i / 40, u / 250, u % 250, 49152 + mix.below(16000), mix.below(256), mix.below(256), 200 + mix.below(50_000), 1000 + mix.below(500_000))
 }
 
 /// The header block of a Zeek conn.log (TSV).
@@ -255,47 +266,47 @@ pub fn zeek_dns_json(mix: &mut Mix, i: usize) -> String {
 
 /// A BIND 9 query-log line.
 pub fn bind_query(mix: &mut Mix, i: usize) -> String {
-    let (h, m, s) = clock(i);
+    let (d, h, m, s) = clock(i);
     let u = user(mix);
     let q = if mix.chance(20) { mix.pick(SHADOW_HOSTS) } else { mix.pick(DNS_NAMES) };
-    format!("24-Nov-2026 {h:02}:{m:02}:{s:02}.{:03} queries: info: client @0x7f91b8005490 10.5.{}.{}#{} ({q}): query: {q} IN A +E(0)K (10.0.0.2)", i % 1000, u / 250, u % 250, 1024 + mix.below(60000))
+    format!("{d}-Nov-2026 {h:02}:{m:02}:{s:02}.{:03} queries: info: client @0x7f91b8005490 10.5.{}.{}#{} ({q}): query: {q} IN A +E(0)K (10.0.0.2)", i % 1000, u / 250, u % 250, 1024 + mix.below(60000))
 }
 
 /// A Cisco Umbrella DNS log line (S3 CSV export).
 pub fn umbrella(mix: &mut Mix, i: usize) -> String {
-    let (h, m, s) = clock(i);
+    let (d, h, m, s) = clock(i);
     let u = user(mix);
     let q = if mix.chance(20) { mix.pick(SHADOW_HOSTS) } else { mix.pick(DNS_NAMES) };
-    format!("\"2026-11-24 {h:02}:{m:02}:{s:02}\",\"User {u} (user{u}@corp.example.com)\",\"User {u} (user{u}@corp.example.com),LAPTOP-{u},Lisbon Office\",\"10.6.{}.{}\",\"89.160.20.113\",\"Allowed\",\"1 (A)\",\"NOERROR\",\"{q}.\",\"Software/Technology\",\"AD Users\",\"AD Users,Roaming Computers,Networks\",\"\"", u / 250, u % 250)
+    format!("\"2026-11-{d} {h:02}:{m:02}:{s:02}\",\"User {u} (user{u}@corp.example.com)\",\"User {u} (user{u}@corp.example.com),LAPTOP-{u},Lisbon Office\",\"10.6.{}.{}\",\"89.160.20.113\",\"Allowed\",\"1 (A)\",\"NOERROR\",\"{q}.\",\"Software/Technology\",\"AD Users\",\"AD Users,Roaming Computers,Networks\",\"\"", u / 250, u % 250)
 }
 
 /// An Okta System Log sign-in.
 pub fn okta_signin(mix: &mut Mix, i: usize) -> String {
-    let (h, m, s) = clock(i);
+    let (d, h, m, s) = clock(i);
     let u = user(mix);
     let ip = mix.pick(SIGNIN_IPS);
     let os = if mix.chance(300) { "iOS" } else { "Windows 10" };
-    format!("{{\"uuid\":\"s{i}\",\"published\":\"2026-11-24T{h:02}:{m:02}:{s:02}.000Z\",\"eventType\":\"user.session.start\",\"version\":\"0\",\"severity\":\"INFO\",\"displayMessage\":\"User login to Okta\",\"actor\":{{\"id\":\"00u{u}\",\"type\":\"User\",\"alternateId\":\"user{u}@corp.example.com\",\"displayName\":\"User {u}\"}},\"client\":{{\"userAgent\":{{\"rawUserAgent\":\"Mozilla/5.0\",\"os\":\"{os}\",\"browser\":\"CHROME\"}},\"device\":\"Computer\",\"ipAddress\":\"{ip}\"}},\"outcome\":{{\"result\":\"SUCCESS\"}},\"target\":[],\"debugContext\":{{\"debugData\":{{}}}}}}")
+    format!("{{\"uuid\":\"s{i}\",\"published\":\"2026-11-{d}T{h:02}:{m:02}:{s:02}.000Z\",\"eventType\":\"user.session.start\",\"version\":\"0\",\"severity\":\"INFO\",\"displayMessage\":\"User login to Okta\",\"actor\":{{\"id\":\"00u{u}\",\"type\":\"User\",\"alternateId\":\"user{u}@corp.example.com\",\"displayName\":\"User {u}\"}},\"client\":{{\"userAgent\":{{\"rawUserAgent\":\"Mozilla/5.0\",\"os\":\"{os}\",\"browser\":\"CHROME\"}},\"device\":\"Computer\",\"ipAddress\":\"{ip}\"}},\"outcome\":{{\"result\":\"SUCCESS\"}},\"target\":[],\"debugContext\":{{\"debugData\":{{}}}}}}")
 }
 
 /// An Entra ID sign-in (Graph signIn form).
 pub fn entra_signin(mix: &mut Mix, i: usize) -> String {
-    let (h, m, s) = clock(i);
+    let (d, h, m, s) = clock(i);
     let u = user(mix);
     let ip = mix.pick(SIGNIN_IPS);
-    format!("{{\"id\":\"e{i}\",\"createdDateTime\":\"2026-11-24T{h:02}:{m:02}:{s:02}Z\",\"userDisplayName\":\"User {u}\",\"userPrincipalName\":\"user{u}@corp.example.com\",\"appId\":\"00000002-0000-0ff1-ce00-000000000000\",\"appDisplayName\":\"Office 365 Exchange Online\",\"ipAddress\":\"{ip}\",\"clientAppUsed\":\"Browser\",\"isInteractive\":true,\"status\":{{\"errorCode\":0}},\"deviceDetail\":{{\"operatingSystem\":\"Windows10\",\"browser\":\"Edge 131\"}},\"location\":{{\"city\":\"Lisbon\",\"countryOrRegion\":\"PT\"}}}}")
+    format!("{{\"id\":\"e{i}\",\"createdDateTime\":\"2026-11-{d}T{h:02}:{m:02}:{s:02}Z\",\"userDisplayName\":\"User {u}\",\"userPrincipalName\":\"user{u}@corp.example.com\",\"appId\":\"00000002-0000-0ff1-ce00-000000000000\",\"appDisplayName\":\"Office 365 Exchange Online\",\"ipAddress\":\"{ip}\",\"clientAppUsed\":\"Browser\",\"isInteractive\":true,\"status\":{{\"errorCode\":0}},\"deviceDetail\":{{\"operatingSystem\":\"Windows10\",\"browser\":\"Edge 131\"}},\"location\":{{\"city\":\"Lisbon\",\"countryOrRegion\":\"PT\"}}}}")
 }
 
 /// An M365 Unified Audit Log record: mostly harmless mailbox operations, a
 /// few inbox rules (some forwarding out).
 pub fn m365_audit(mix: &mut Mix, i: usize) -> String {
-    let (h, m, s) = clock(i);
+    let (d, h, m, s) = clock(i);
     let u = user(mix);
     if mix.chance(900) {
-        return format!("{{\"CreationTime\":\"2026-11-24T{h:02}:{m:02}:{s:02}\",\"Id\":\"a{i}\",\"Operation\":\"Set-Mailbox\",\"ResultStatus\":\"True\",\"Workload\":\"Exchange\",\"ClientIP\":\"89.160.20.116\",\"ObjectId\":\"user{u}@corp.example.com\",\"UserId\":\"user{u}@corp.example.com\",\"Parameters\":[{{\"Name\":\"Identity\",\"Value\":\"user{u}@corp.example.com\"}},{{\"Name\":\"AuditEnabled\",\"Value\":\"True\"}}]}}");
+        return format!("{{\"CreationTime\":\"2026-11-{d}T{h:02}:{m:02}:{s:02}\",\"Id\":\"a{i}\",\"Operation\":\"Set-Mailbox\",\"ResultStatus\":\"True\",\"Workload\":\"Exchange\",\"ClientIP\":\"89.160.20.116\",\"ObjectId\":\"user{u}@corp.example.com\",\"UserId\":\"user{u}@corp.example.com\",\"Parameters\":[{{\"Name\":\"Identity\",\"Value\":\"user{u}@corp.example.com\"}},{{\"Name\":\"AuditEnabled\",\"Value\":\"True\"}}]}}");
     }
     let dest = if mix.chance(300) { format!("user{u}@gmail.com") } else { format!("team{}@corp.example.com", u % 20) };
-    format!("{{\"CreationTime\":\"2026-11-24T{h:02}:{m:02}:{s:02}\",\"Id\":\"a{i}\",\"Operation\":\"New-InboxRule\",\"ResultStatus\":\"True\",\"Workload\":\"Exchange\",\"ClientIP\":\"89.160.20.116:5{}\",\"ObjectId\":\"user{u}@corp.example.com\\\\r{i}\",\"UserId\":\"user{u}@corp.example.com\",\"Parameters\":[{{\"Name\":\"Name\",\"Value\":\"r{i}\"}},{{\"Name\":\"ForwardTo\",\"Value\":\"{dest}\"}}]}}", i % 1000)
+    format!("{{\"CreationTime\":\"2026-11-{d}T{h:02}:{m:02}:{s:02}\",\"Id\":\"a{i}\",\"Operation\":\"New-InboxRule\",\"ResultStatus\":\"True\",\"Workload\":\"Exchange\",\"ClientIP\":\"89.160.20.116:5{}\",\"ObjectId\":\"user{u}@corp.example.com\\\\r{i}\",\"UserId\":\"user{u}@corp.example.com\",\"Parameters\":[{{\"Name\":\"Name\",\"Value\":\"r{i}\"}},{{\"Name\":\"ForwardTo\",\"Value\":\"{dest}\"}}]}}", i % 1000)
 }
 
 /// The files of the realistic mix: (file name, format, share of records in

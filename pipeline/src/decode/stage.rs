@@ -19,6 +19,9 @@ use crate::source::RawBatch;
 pub struct Decoded {
     /// One batch per class that got rows.
     pub batches: Vec<(EventClass, RecordBatch)>,
+    /// Per class (by [`EventClass::index`]), the index in the raw batch of
+    /// the record each row came from, in row order.
+    pub row_records: [Vec<u32>; 5],
     /// Records that failed.
     pub dead_letters: Vec<DeadLetter>,
     /// Rows produced.
@@ -35,7 +38,7 @@ pub fn decode_batch(decoder: &dyn Decoder, batch: &RawBatch) -> Result<Decoded, 
     let ctx = RecordContext { headers: &batch.headers };
     let format = decoder.id();
     let mut ids = OriginWriter::new(&batch.source, batch.partition);
-    for rec in &batch.records {
+    for (rec_index, rec) in batch.records.iter().enumerate() {
         rows.clear();
         // A decoder must not panic, but a bug must not take the process down
         // or lose the record either: catch it and dead-letter the record.
@@ -46,6 +49,7 @@ pub fn decode_batch(decoder: &dyn Decoder, batch: &RawBatch) -> Result<Decoded, 
                 let (id, origin) = ids.record(rec.offset);
                 let n = rows.len();
                 for (i, row) in rows.iter().enumerate() {
+                    out.row_records[row.class().index()].push(rec_index as u32);
                     if n == 1 {
                         builder.append(row, &RowOrigin { event_id: id, origin, format });
                     } else {

@@ -1,150 +1,185 @@
-//! Noise control: one finding per (rule, key, window), however many batches
-//! match, with the repeats counted on it.
+//! Noise control: one finding per (rule, key, dedup window), however many
+//! matches there are, with what they add up to.
 //!
-//! `finding_id` already encodes rule, dedup key and window, so dedup is a
-//! bounded map of ids raised recently. The first match is raised at once
-//! (`revision` 1, `suppressed_count` 0). Later matches with the same id are
-//! suppressed: they add to its `suppressed_count` and `event_count` and move
-//! its `last_seen`, and [`DedupSet::take_updates`] hands out the changed
-//! findings again (same id, `revision` + 1) so consumers that upsert on
-//! `finding_id` see the totals. An id is forgotten when its dedup window
-//! has passed (nothing can match it any more) or, beyond `capacity`, oldest
-//! first; a forgotten id that matches again is raised again with the same
-//! id, so upserts still collapse it.
+//! `finding_id` already encodes rule, dedup key and window, so a rule's
+//! [`FindingStore`] is a bounded map of the ids it raised recently. Matches
+//! come in event-time order, one evaluation interval at a time (see
+//! [`crate::event_time`]); after each interval, every finding that changed is
+//! handed out once ([`FindingStore::take_changed`]): `revision` 1 when it is
+//! new, the next revision when it is an update. So the revisions a finding
+//! goes through, and its final content, depend only on the input.
 //!
-//! The set is part of the rule state that checkpoints persist, so a restart
-//! (or a replay of the same logs) does not raise a finding twice.
+//! What a finding adds up, so that each source event counts once:
+//!
+//! * **events** (streaming, first-seen and correlation matches): the distinct
+//!   `event_id`s of every match merged in are its `event_count`; `bytes` is
+//!   the sum over matches that brought new events. A match whose events were
+//!   all counted already (a replay) changes nothing.
+//! * **panes** (windowed matches): the panes of every window merged in, with
+//!   their distinct events and bytes, so overlapping sliding windows count an
+//!   event once; `event_count` and `bytes` are the sums over the panes.
+//!
+//! The finding's message and evidence come from its *representative* match
+//! with the totals filled in: the first match in event-time order (the
+//! window itself, re-evaluated, for windowed rules), replaced only by a
+//! match of higher severity (an escalation) or, between different windows,
+//! by one with more events. `suppressed_count` is how many further matches
+//! were folded in.
+//!
+//! An id is forgotten two days of event time after its dedup window ended
+//! (nothing can match it any more) or, beyond `capacity`, oldest first; a
+//! forgotten id that matches again is raised again with the same id, so
+//! consumers that upsert on `finding_id` still collapse it. The store is part
+//! of the rule's checkpointed state, so a restart does not raise a finding
+//! twice.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use xxhash_rust::xxh3::xxh3_64;
 
-use crate::schema::Finding;
+use super::findings::{self, finding_from_row, severity_rank};
+use super::rule::RuleDef;
+use super::windowed::WindowPanes;
+use crate::schema::{Finding, Timestamp};
+
+/// Distinct event ids a finding remembers; beyond that, new matches are counted without replay protection.
+pub const MAX_EVENT_IDS: usize = 100_000;
+/// Values an array column of a merged finding keeps (the smallest).
+pub const MAX_ARRAY_VALUES: usize = 100;
+
+/// How one match adds to a finding.
+#[derive(Debug, Clone, Copy)]
+pub enum Contribution<'a> {
+    /// The row's own events (its `event_ids` or `event_id`) and bytes.
+    Events,
+    /// One evaluated window and its panes; `sums_bytes`: the rule's `bytes` is a sum over its rows.
+    Window(&'a WindowPanes, bool),
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct Tally {
+    /// Hashes of the distinct event ids counted.
+    ids: HashSet<u64>,
+    /// Events counted beyond [`MAX_EVENT_IDS`], or in matches without event ids.
+    uncounted: i64,
+    /// Sum of the bytes of the matches that brought new events.
+    bytes: Option<i64>,
+    /// Windowed: pane start → (distinct events, bytes).
+    panes: BTreeMap<i64, (i64, Option<i64>)>,
+    /// Windowed: the largest `bytes` of a window, when it is not a sum.
+    window_bytes: Option<i64>,
+}
+
+impl Tally {
+    fn event_count(&self) -> i64 {
+        if self.panes.is_empty() {
+            self.ids.len() as i64 + self.uncounted
+        } else {
+            self.panes.values().map(|(n, _)| n).sum()
+        }
+    }
+
+    fn bytes(&self, sums_bytes: bool) -> Option<i64> {
+        if self.panes.is_empty() {
+            self.bytes
+        } else if sums_bytes {
+            self.panes.values().filter_map(|(_, b)| *b).reduce(i64::saturating_add)
+        } else {
+            self.window_bytes
+        }
+    }
+}
+
+/// How a match ranks as the representative of its finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Rank {
+    severity: usize,
+    /// Windowed: the window's start, when the match is a window.
+    window: Option<i64>,
+    events: i64,
+}
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 struct Entry {
-    /// The finding as last raised or updated.
-    finding: Finding,
+    /// The representative match's row.
+    row: Map<String, Value>,
+    rank: Rank,
+    tally: Tally,
+    sums_bytes: bool,
+    first_seen: i64,
+    last_seen: i64,
+    /// Up to five event ids, in the order their matches came.
+    samples: Vec<String>,
+    /// Array columns merged over every match.
+    arrays: BTreeMap<String, BTreeSet<String>>,
+    matches: i64,
+    /// The revision last handed out (0: not yet).
+    revision: i32,
     /// The end of its dedup window (event time, microseconds).
     expires: i64,
-    /// Changed since the last update was handed out.
-    dirty: bool,
 }
 
-/// Bounded memory of finding ids already raised.
+/// What [`FindingStore::admit`] did with a match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admitted {
+    /// A new finding.
+    Raised,
+    /// Folded into a finding already raised.
+    Merged,
+    /// Nothing new (every event already counted).
+    Replay,
+}
+
+/// The findings one rule raised recently; see the module docs.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct DedupSet {
+pub struct FindingStore {
     capacity: usize,
     order: VecDeque<String>,
     entries: HashMap<String, Entry>,
-    /// Newest event time seen minus two days: ids whose dedup window ended
-    /// before it are dropped.
-    horizon: i64,
-    /// The horizon at the last expiry sweep: a sweep walks every id, so it
-    /// runs once per hour of event time, not once per finding.
-    #[serde(default = "never")]
+    changed: BTreeSet<String>,
+    /// The release point at the last expiry sweep.
     swept_at: i64,
-}
-
-fn never() -> i64 {
-    i64::MIN
 }
 
 /// Event time between two expiry sweeps (microseconds).
 const SWEEP_EVERY: i64 = 3_600_000_000;
+/// How long after its dedup window ends a finding is remembered.
+const REMEMBER_AFTER: i64 = 2 * 86_400_000_000;
 
-impl DedupSet {
-    /// A set remembering at most `capacity` ids (at least 1).
+impl Default for FindingStore {
+    fn default() -> Self {
+        FindingStore::new(100_000)
+    }
+}
+
+fn int(row: &Map<String, Value>, key: &str) -> Option<i64> {
+    match row.get(key)? {
+        Value::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
+        Value::String(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+impl FindingStore {
+    /// A store remembering at most `capacity` findings (at least 1).
     pub fn new(capacity: usize) -> Self {
-        DedupSet {
+        FindingStore {
             capacity: capacity.max(1),
             order: VecDeque::new(),
             entries: HashMap::new(),
-            horizon: i64::MIN,
+            changed: BTreeSet::new(),
             swept_at: i64::MIN,
         }
     }
 
-    /// Offer a finding whose dedup window ends at `expires`. `true`: it is
-    /// new, raise it (its `revision` and `suppressed_count` are set);
-    /// `false`: a repeat, counted on the first one.
-    pub fn admit(&mut self, finding: &mut Finding, expires: i64) -> bool {
-        if let Some(e) = self.entries.get_mut(&finding.finding_id) {
-            let f = &mut e.finding;
-            f.suppressed_count = Some(f.suppressed_count.unwrap_or(0) + 1);
-            f.event_count = Some(f.event_count.unwrap_or(1) + finding.event_count.unwrap_or(1));
-            f.last_seen = match (f.last_seen, finding.last_seen) {
-                (Some(a), Some(b)) => Some(a.max(b)),
-                (a, b) => a.or(b),
-            };
-            if let (Some(a), Some(b)) = (f.bytes, finding.bytes) {
-                // Windowed rules report the window's total: keep the largest.
-                f.bytes = Some(a.max(b));
-            }
-            if super::findings::severity_rank(&finding.severity) > super::findings::severity_rank(&f.severity) {
-                // An escalation (e.g. a third message in the window): the update says so.
-                f.severity = finding.severity.clone();
-                f.message = finding.message.clone();
-                f.evidence = finding.evidence.clone();
-            }
-            e.dirty = true;
-            return false;
-        }
-        finding.revision = Some(1);
-        finding.suppressed_count = Some(0);
-        // Measured in event time, not window ends: rules' periods run from an
-        // hour to 30 days, so a 30-day window's end lies weeks after the event
-        // and would make every shorter window of the same day look long past.
-        let newest = finding.last_seen.unwrap_or(finding.time).0;
-        self.horizon = self.horizon.max(newest.saturating_sub(2 * 86_400_000_000));
-        self.expire();
-        if self.order.len() >= self.capacity {
-            while let Some(old) = self.order.pop_front() {
-                if self.entries.remove(&old).is_some() {
-                    break;
-                }
-            }
-        }
-        self.order.push_back(finding.finding_id.clone());
-        self.entries.insert(finding.finding_id.clone(), Entry { finding: finding.clone(), expires, dirty: false });
-        true
+    /// Set the bound on findings remembered.
+    pub fn set_capacity(&mut self, capacity: usize) {
+        self.capacity = capacity.max(1);
     }
 
-    /// Drop ids whose dedup window ended well before the newest event seen
-    /// (at most once per hour of event time; `capacity` bounds the set between sweeps).
-    fn expire(&mut self) {
-        let horizon = self.horizon;
-        if horizon < self.swept_at.saturating_add(SWEEP_EVERY) {
-            return;
-        }
-        self.swept_at = horizon;
-        let before = self.entries.len();
-        self.entries.retain(|_, e| e.expires >= horizon);
-        if self.entries.len() != before {
-            let entries = &self.entries;
-            self.order.retain(|id| entries.contains_key(id));
-        }
-    }
-
-    /// The findings whose counts changed since the last call, as updates
-    /// (same `finding_id`, next `revision`).
-    pub fn take_updates(&mut self) -> Vec<Finding> {
-        let mut out = Vec::new();
-        for e in self.entries.values_mut().filter(|e| e.dirty) {
-            e.dirty = false;
-            e.finding.revision = Some(e.finding.revision.unwrap_or(1) + 1);
-            out.push(e.finding.clone());
-        }
-        out.sort_by(|a, b| a.finding_id.cmp(&b.finding_id));
-        out
-    }
-
-    /// How many repeats of `finding_id` were suppressed.
-    pub fn suppressed(&self, finding_id: &str) -> u64 {
-        self.entries.get(finding_id).and_then(|e| e.finding.suppressed_count).map_or(0, |n| n as u64)
-    }
-
-    /// Ids currently remembered.
+    /// Findings remembered.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -153,73 +188,346 @@ impl DedupSet {
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
+
+    /// Fold one match of `rule` (an output row) in. Matches must come in
+    /// event-time order.
+    pub fn admit(
+        &mut self,
+        rule: &RuleDef,
+        row: Map<String, Value>,
+        how: Contribution<'_>,
+    ) -> Result<Admitted, String> {
+        let key = findings::finding_key(rule, &row)?;
+        let ids = findings::all_event_ids(&row);
+        let (first, last) = (key.first_seen.0, key.last_seen.0);
+        let rank = Rank {
+            severity: severity_rank(&findings::row_severity(rule, &row)),
+            window: match how {
+                Contribution::Window(w, _) => Some(w.start),
+                Contribution::Events => None,
+            },
+            events: match how {
+                Contribution::Window(w, _) => w.panes.iter().map(|(_, n, _)| n).sum(),
+                Contribution::Events => ids.len().max(1) as i64,
+            },
+        };
+        let arrays = array_columns(&row);
+        let Some(e) = self.entries.get_mut(&key.finding_id) else {
+            let mut tally = Tally::default();
+            let sums_bytes = match how {
+                Contribution::Events => {
+                    add_events(&mut tally, &ids, &row);
+                    false
+                }
+                Contribution::Window(w, sums) => {
+                    add_window(&mut tally, w, &row);
+                    sums
+                }
+            };
+            let entry = Entry {
+                row,
+                rank,
+                tally,
+                sums_bytes,
+                first_seen: first,
+                last_seen: last,
+                samples: ids.iter().take(findings::MAX_SAMPLE_EVENT_IDS).cloned().collect(),
+                arrays,
+                matches: 1,
+                revision: 0,
+                expires: key.expires,
+            };
+            self.insert(key.finding_id, entry);
+            return Ok(Admitted::Raised);
+        };
+        match how {
+            Contribution::Events => {
+                if !add_events(&mut e.tally, &ids, &row) {
+                    return Ok(Admitted::Replay);
+                }
+            }
+            Contribution::Window(w, _) => add_window(&mut e.tally, w, &row),
+        }
+        e.matches += 1;
+        e.first_seen = e.first_seen.min(first);
+        e.last_seen = e.last_seen.max(last);
+        for id in &ids {
+            if e.samples.len() >= findings::MAX_SAMPLE_EVENT_IDS {
+                break;
+            }
+            if !e.samples.contains(id) {
+                e.samples.push(id.clone());
+            }
+        }
+        for (col, values) in arrays {
+            let set = e.arrays.entry(col).or_default();
+            for v in values {
+                insert_smallest(set, v);
+            }
+        }
+        let replace = match (rank.window, e.rank.window) {
+            (Some(a), Some(b)) if a == b => rank.severity >= e.rank.severity,
+            (Some(_), Some(_)) => {
+                rank.severity > e.rank.severity || (rank.severity == e.rank.severity && rank.events > e.rank.events)
+            }
+            _ => rank.severity > e.rank.severity,
+        };
+        if replace {
+            e.row = row;
+            e.rank = rank;
+        }
+        self.changed.insert(key.finding_id);
+        Ok(Admitted::Merged)
+    }
+
+    fn insert(&mut self, id: String, entry: Entry) {
+        if self.order.len() >= self.capacity {
+            while let Some(old) = self.order.pop_front() {
+                if self.entries.remove(&old).is_some() {
+                    self.changed.remove(&old);
+                    break;
+                }
+            }
+        }
+        self.order.push_back(id.clone());
+        self.entries.insert(id.clone(), entry);
+        self.changed.insert(id);
+    }
+
+    /// Every finding that changed since the last call, with its totals and
+    /// its next revision, detected at `now`, ordered by id.
+    pub fn take_changed(&mut self, rule: &RuleDef, now: Timestamp) -> Vec<Finding> {
+        let mut out = Vec::with_capacity(self.changed.len());
+        for id in std::mem::take(&mut self.changed) {
+            let Some(e) = self.entries.get_mut(&id) else { continue };
+            e.revision += 1;
+            match render(rule, e, now) {
+                Ok(mut f) => {
+                    f.finding_id = id;
+                    out.push(f);
+                }
+                Err(err) => {
+                    crate::internal_events::emit(crate::internal_events::RuleFailed { rule: rule.id(), error: &err })
+                }
+            }
+        }
+        out
+    }
+
+    /// Forget findings whose dedup window ended more than two days of event
+    /// time before `released` (at most once per hour of event time).
+    pub fn expire(&mut self, released: i64) {
+        if released < self.swept_at.saturating_add(SWEEP_EVERY) {
+            return;
+        }
+        self.swept_at = released;
+        let horizon = released.saturating_sub(REMEMBER_AFTER);
+        let before = self.entries.len();
+        self.entries.retain(|_, e| e.expires >= horizon);
+        if self.entries.len() != before {
+            let entries = &self.entries;
+            self.order.retain(|id| entries.contains_key(id));
+            self.changed.retain(|id| entries.contains_key(id));
+        }
+    }
+
+    /// How many matches were folded into `finding_id` after the first.
+    pub fn suppressed(&self, finding_id: &str) -> i64 {
+        self.entries.get(finding_id).map_or(0, |e| e.matches - 1)
+    }
+}
+
+/// Count the row's events; whether any was new.
+fn add_events(tally: &mut Tally, ids: &[String], row: &Map<String, Value>) -> bool {
+    let bytes = int(row, "bytes").or_else(|| int(row, "bytes_out"));
+    let mut new = 0;
+    if ids.is_empty() {
+        tally.uncounted += int(row, "event_count").unwrap_or(1).max(1);
+        new = 1;
+    } else {
+        for id in ids {
+            let h = xxh3_64(id.as_bytes());
+            if tally.ids.contains(&h) {
+                continue;
+            }
+            new += 1;
+            if tally.ids.len() < MAX_EVENT_IDS {
+                tally.ids.insert(h);
+            } else {
+                tally.uncounted += 1;
+            }
+        }
+    }
+    if new > 0 {
+        if let Some(b) = bytes {
+            tally.bytes = Some(tally.bytes.unwrap_or(0).saturating_add(b));
+        }
+    }
+    new > 0
+}
+
+fn add_window(tally: &mut Tally, w: &WindowPanes, row: &Map<String, Value>) {
+    for (start, n, b) in &w.panes {
+        tally.panes.insert(*start, (*n, *b));
+    }
+    if let Some(b) = int(row, "bytes").or_else(|| int(row, "bytes_out")) {
+        tally.window_bytes = Some(tally.window_bytes.map_or(b, |x| x.max(b)));
+    }
+}
+
+/// The row's array columns (other than `event_ids`) as sets of text.
+fn array_columns(row: &Map<String, Value>) -> BTreeMap<String, BTreeSet<String>> {
+    let mut out = BTreeMap::new();
+    for (k, v) in row {
+        if k == "event_ids" {
+            continue;
+        }
+        if let Value::Array(a) = v {
+            let mut set = BTreeSet::new();
+            for x in a {
+                insert_smallest(&mut set, x.as_str().map_or_else(|| x.to_string(), str::to_string));
+            }
+            out.insert(k.clone(), set);
+        }
+    }
+    out
+}
+
+fn insert_smallest(set: &mut BTreeSet<String>, v: String) {
+    if set.len() < MAX_ARRAY_VALUES {
+        set.insert(v);
+    } else if set.last().is_some_and(|l| v < *l) && set.insert(v) {
+        set.pop_last();
+    }
+}
+
+/// The finding an entry stands for now: its representative row with the totals filled in.
+fn render(rule: &RuleDef, e: &Entry, now: Timestamp) -> Result<Finding, String> {
+    let mut row = e.row.clone();
+    let count = e.tally.event_count();
+    row.insert("event_count".into(), Value::from(count));
+    if let Some(b) = e.tally.bytes(e.sums_bytes) {
+        row.insert("bytes".into(), Value::from(b));
+    }
+    row.insert("first_seen".into(), Value::from(Timestamp(e.first_seen).to_rfc3339()));
+    row.insert("last_seen".into(), Value::from(Timestamp(e.last_seen).to_rfc3339()));
+    for (k, set) in &e.arrays {
+        row.insert(k.clone(), Value::Array(set.iter().cloned().map(Value::from).collect()));
+    }
+    row.insert("event_ids".into(), Value::Array(e.samples.iter().cloned().map(Value::from).collect()));
+    let mut f = finding_from_row(rule, &row, now)?;
+    f.time = Timestamp(e.first_seen);
+    f.first_seen = Some(Timestamp(e.first_seen));
+    f.last_seen = Some(Timestamp(e.last_seen));
+    f.event_count = Some(count);
+    f.sample_event_ids = e.samples.clone();
+    f.revision = Some(e.revision);
+    f.suppressed_count = Some(e.matches - 1);
+    Ok(f)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::schema::Timestamp;
+    use serde_json::json;
+    use std::path::Path;
 
-    fn finding(id: &str, events: i64, last: i64) -> Finding {
-        Finding {
-            finding_id: id.into(),
-            event_count: Some(events),
-            last_seen: Some(Timestamp(last)),
-            ..Default::default()
+    fn rule() -> RuleDef {
+        let text = r#"
+id = "XX-01"
+title = "t"
+family = "shadow_saas"
+severity = "medium"
+class = "network"
+description = "d"
+message = "{user} sent {bytes} bytes in {event_count} request(s) to {hosts}"
+sql = "SELECT user, time FROM network"
+[dedup]
+key = ["user"]
+period = "1h"
+"#;
+        RuleDef::parse(Path::new("XX-01.toml"), text, None).unwrap()
+    }
+
+    fn row(v: Value) -> Map<String, Value> {
+        v.as_object().cloned().unwrap()
+    }
+
+    fn hit(id: &str, minute: u32, bytes: i64, host: &str) -> Map<String, Value> {
+        row(json!({"user": "ana", "event_id": id, "bytes": bytes, "hosts": [host],
+                   "time": format!("2026-11-24T10:{minute:02}:00Z")}))
+    }
+
+    #[test]
+    fn matches_fold_into_one_finding_counting_each_event_once() {
+        let (r, now) = (rule(), Timestamp(0));
+        let mut store = FindingStore::new(10);
+        assert_eq!(store.admit(&r, hit("e1", 1, 100, "a.example"), Contribution::Events).unwrap(), Admitted::Raised);
+        let first = store.take_changed(&r, now);
+        assert_eq!(first.len(), 1);
+        assert_eq!((first[0].revision, first[0].event_count, first[0].suppressed_count), (Some(1), Some(1), Some(0)));
+        assert!(store.take_changed(&r, now).is_empty(), "nothing changed since");
+
+        assert_eq!(store.admit(&r, hit("e1", 1, 100, "a.example"), Contribution::Events).unwrap(), Admitted::Replay);
+        assert!(store.take_changed(&r, now).is_empty(), "a replayed event changes nothing");
+        assert_eq!(store.admit(&r, hit("e2", 5, 50, "b.example"), Contribution::Events).unwrap(), Admitted::Merged);
+        assert_eq!(store.admit(&r, hit("e3", 9, 25, "a.example"), Contribution::Events).unwrap(), Admitted::Merged);
+        let update = store.take_changed(&r, now);
+        assert_eq!(update.len(), 1, "one update for the interval, however many matches");
+        let u = &update[0];
+        assert_eq!((u.finding_id.as_str(), u.revision), (first[0].finding_id.as_str(), Some(2)));
+        assert_eq!((u.event_count, u.bytes, u.suppressed_count), (Some(3), Some(175), Some(2)));
+        assert_eq!(u.first_seen, first[0].first_seen);
+        assert_eq!(u.last_seen.map(|t| t.to_rfc3339()), Some("2026-11-24T10:09:00.000Z".to_string()));
+        assert_eq!(u.message, "ana sent 175 bytes in 3 request(s) to a.example, b.example", "rendered from the totals");
+        assert_eq!(u.sample_event_ids, ["e1", "e2", "e3"]);
+    }
+
+    #[test]
+    fn a_higher_severity_match_becomes_the_representative() {
+        let (r, now) = (rule(), Timestamp(0));
+        let mut store = FindingStore::new(10);
+        store.admit(&r, hit("e1", 1, 1, "a"), Contribution::Events).unwrap();
+        let mut high = hit("e2", 2, 1, "b");
+        high.insert("severity".into(), json!("high"));
+        high.insert("user".into(), json!("ana"));
+        store.admit(&r, high, Contribution::Events).unwrap();
+        let f = &store.take_changed(&r, now)[0];
+        assert_eq!((f.severity.as_str(), f.revision), ("high", Some(1)));
+    }
+
+    #[test]
+    fn overlapping_windows_count_each_pane_once() {
+        let (r, now) = (rule(), Timestamp(0));
+        let mut store = FindingStore::new(10);
+        let hour = 3_600_000_000;
+        let base = 20_781 * 24 * hour;
+        let window = |start: i64, panes: Vec<(i64, i64, Option<i64>)>| WindowPanes { key: "ana".into(), start, panes };
+        let w1 = window(base, vec![(base, 4, Some(40)), (base + hour, 2, Some(20))]);
+        let w2 = window(base + hour, vec![(base + hour, 3, Some(30)), (base + 2 * hour, 5, Some(50))]);
+        let at = |h: i64| Timestamp(base + h * hour).to_rfc3339();
+        let row1 = row(json!({"user": "ana", "first_seen": at(0), "last_seen": at(1), "bytes": 60, "hosts": []}));
+        let row2 = row(json!({"user": "ana", "first_seen": at(0), "last_seen": at(2), "bytes": 80, "hosts": []}));
+        store.admit(&r, row1, Contribution::Window(&w1, true)).unwrap();
+        store.admit(&r, row2, Contribution::Window(&w2, true)).unwrap();
+        let f = &store.take_changed(&r, now)[0];
+        // Panes: base 4 (40), base+1h 3 (30: the later evaluation), base+2h 5 (50).
+        assert_eq!((f.event_count, f.bytes), (Some(12), Some(120)));
+    }
+
+    #[test]
+    fn memory_is_bounded_and_old_findings_expire() {
+        let (r, now) = (rule(), Timestamp(0));
+        let mut store = FindingStore::new(2);
+        for user in ["a", "b", "c"] {
+            let mut h = hit(user, 1, 1, "x");
+            h.insert("user".into(), json!(user));
+            assert_eq!(store.admit(&r, h, Contribution::Events).unwrap(), Admitted::Raised);
         }
-    }
-
-    #[test]
-    fn repeats_are_suppressed_counted_and_handed_out_as_updates() {
-        let mut d = DedupSet::new(10);
-        let mut a = finding("a", 1, 10);
-        assert!(d.admit(&mut a, 100));
-        assert_eq!((a.revision, a.suppressed_count), (Some(1), Some(0)));
-        assert!(!d.admit(&mut finding("a", 2, 30), 100));
-        assert!(!d.admit(&mut finding("a", 1, 20), 100));
-        assert!(d.admit(&mut finding("b", 1, 10), 100));
-        assert_eq!(d.suppressed("a"), 2);
-        assert_eq!(d.suppressed("b"), 0);
-        let updates = d.take_updates();
-        assert_eq!(updates.len(), 1, "only a changed");
-        let u = &updates[0];
-        assert_eq!((u.finding_id.as_str(), u.revision, u.suppressed_count), ("a", Some(2), Some(2)));
-        assert_eq!(u.event_count, Some(4));
-        assert_eq!(u.last_seen, Some(Timestamp(30)));
-        assert!(d.take_updates().is_empty(), "nothing changed since");
-    }
-
-    #[test]
-    fn memory_is_bounded_and_oldest_forgotten_first() {
-        let mut d = DedupSet::new(2);
-        assert!(d.admit(&mut finding("a", 1, 0), 100));
-        assert!(d.admit(&mut finding("b", 1, 0), 100));
-        assert!(d.admit(&mut finding("c", 1, 0), 100));
-        assert_eq!(d.len(), 2);
-        assert!(d.admit(&mut finding("a", 1, 0), 100), "a was evicted, so it is admitted again");
-        assert!(!d.admit(&mut finding("c", 1, 0), 100));
-    }
-
-    #[test]
-    fn ids_whose_window_has_long_passed_are_forgotten() {
-        let day = 86_400_000_000;
-        let mut d = DedupSet::new(100);
-        assert!(d.admit(&mut finding("old", 1, 0), day));
-        assert!(d.admit(&mut finding("new", 1, 10 * day), 11 * day));
-        assert_eq!(d.len(), 1, "the old window ended more than two days before the newest event");
-    }
-
-    #[test]
-    fn a_long_dedup_period_does_not_make_shorter_ones_forget() {
-        // Two findings about the same hour: a 1-hour dedup window and a 30-day
-        // one, whose (epoch-aligned) end is weeks later.
-        let (hour, day) = (3_600_000_000, 86_400_000_000);
-        let now = 20_781 * day + 9 * hour;
-        let mut d = DedupSet::new(100);
-        assert!(d.admit(&mut finding("hourly", 1, now), now + hour));
-        assert!(d.admit(&mut finding("monthly", 1, now), now + 9 * day));
-        assert!(!d.admit(&mut finding("hourly", 1, now + 60_000_000), now + hour), "still remembered");
-        assert_eq!(d.suppressed("hourly"), 1);
-        assert_eq!(d.take_updates().len(), 1, "an update, not a second revision 1");
+        assert_eq!(store.len(), 2, "the oldest was forgotten");
+        assert_eq!(store.take_changed(&r, now).len(), 2);
+        let later = crate::decode::time::parse_any("2026-11-27T00:00:00Z").unwrap().0;
+        store.expire(later);
+        assert!(store.is_empty(), "their dedup windows ended more than two days ago");
     }
 }

@@ -204,6 +204,14 @@ pub async fn execute(plan: &Arc<dyn ExecutionPlan>, task: Arc<TaskContext>) -> D
     datafusion::physical_plan::collect(plan, task).await
 }
 
+/// Whether `plan` aggregates or computes window functions anywhere: such a
+/// query folds whatever rows one micro-batch happened to hold, so its result
+/// would depend on batching. Rule SQL must return one row per event.
+pub fn aggregates_rows(plan: &Arc<dyn ExecutionPlan>) -> bool {
+    let name = plan.name();
+    name.contains("Aggregate") || name.contains("WindowAgg") || plan.children().into_iter().any(aggregates_rows)
+}
+
 /// Turn a DataFusion error into one line without the internal prefix noise.
 pub fn error_text(e: &DataFusionError) -> String {
     e.to_string().replace('\n', " ")

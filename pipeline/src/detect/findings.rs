@@ -161,17 +161,72 @@ pub fn window_start(t: Timestamp, period: Duration) -> i64 {
     t.0.div_euclid(p) * p
 }
 
-pub(crate) fn finding_from_row(rule: &RuleDef, row: &Map<String, Value>, now: Timestamp) -> Result<Finding, String> {
-    let first_seen = time(row, "first_seen").or_else(|| time(row, "time"));
-    let last_seen = time(row, "last_seen").or_else(|| time(row, "time")).or(first_seen);
-    let t = first_seen.unwrap_or(now);
+/// Where a rule output row belongs: its finding, its event time and the
+/// end of its dedup window.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FindingKey {
+    /// The finding the row is a match of.
+    pub finding_id: String,
+    /// Its first event time (`first_seen`, else `time`).
+    pub first_seen: Timestamp,
+    /// Its last event time (`last_seen`, else `time`).
+    pub last_seen: Timestamp,
+    /// The end of its dedup window, microseconds.
+    pub expires: i64,
+}
+
+/// The event time a rule output row is ordered by: `first_seen`, else `time`.
+pub fn row_time(row: &Map<String, Value>) -> Option<Timestamp> {
+    time(row, "first_seen").or_else(|| time(row, "time"))
+}
+
+/// The finding a row of `rule` belongs to; an error when it has no event time.
+pub fn finding_key(rule: &RuleDef, row: &Map<String, Value>) -> Result<FindingKey, String> {
+    let first_seen =
+        row_time(row).ok_or_else(|| "the rule's output has no `time` (or `first_seen`) value".to_string())?;
+    let last_seen = time(row, "last_seen").or_else(|| time(row, "time")).unwrap_or(first_seen).max(first_seen);
+    let start = window_start(first_seen, rule.period);
+    let period = i64::try_from(rule.period.as_micros()).unwrap_or(i64::MAX);
+    Ok(FindingKey {
+        finding_id: finding_id(rule, row, first_seen),
+        first_seen,
+        last_seen,
+        expires: start.saturating_add(period),
+    })
+}
+
+/// `finding_id`: a stable hash of the rule id, the row's dedup key values
+/// and the dedup window `first_seen` falls in.
+fn finding_id(rule: &RuleDef, row: &Map<String, Value>, first_seen: Timestamp) -> String {
     let mut key_parts: Vec<String> = vec![rule.id().to_string()];
     for k in &rule.file.dedup.key {
         key_parts.push(text(row, k).unwrap_or_default());
     }
-    key_parts.push(window_start(t, rule.period).to_string());
+    key_parts.push(window_start(first_seen, rule.period).to_string());
     let parts: Vec<&str> = key_parts.iter().map(String::as_str).collect();
-    let finding_id = stable_id(&parts);
+    stable_id(&parts)
+}
+
+/// Every event id of a row: its `event_ids` list, else its `event_id`.
+pub fn all_event_ids(row: &Map<String, Value>) -> Vec<String> {
+    match row.get("event_ids") {
+        Some(Value::Array(a)) => a.iter().filter_map(|v| v.as_str().map(str::to_string)).collect(),
+        _ => text(row, "event_id").into_iter().collect(),
+    }
+}
+
+/// A row's severity: its `severity` column when valid, else the rule's.
+pub fn row_severity(rule: &RuleDef, row: &Map<String, Value>) -> String {
+    text(row, "severity")
+        .filter(|s| SEVERITIES.contains(&s.as_str()))
+        .unwrap_or_else(|| rule.file.severity.as_str().to_string())
+}
+
+pub(crate) fn finding_from_row(rule: &RuleDef, row: &Map<String, Value>, now: Timestamp) -> Result<Finding, String> {
+    let first_seen = time(row, "first_seen").or_else(|| time(row, "time"));
+    let last_seen = time(row, "last_seen").or_else(|| time(row, "time")).or(first_seen);
+    let t = first_seen.unwrap_or(now);
+    let finding_id = finding_id(rule, row, t);
 
     let evidence: Map<String, Value> =
         row.iter().filter(|(k, _)| !KNOWN.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect();
@@ -191,9 +246,7 @@ pub(crate) fn finding_from_row(rule: &RuleDef, row: &Map<String, Value>, now: Ti
         rule_id: rule.id().to_string(),
         rule_title: rule.file.title.clone(),
         family: rule.file.family.as_str().to_string(),
-        severity: text(row, "severity")
-            .filter(|s| SEVERITIES.contains(&s.as_str()))
-            .unwrap_or_else(|| rule.file.severity.as_str().to_string()),
+        severity: row_severity(rule, row),
         attack: rule.file.attack.clone(),
         class: rule.class.as_str().to_string(),
         user: text(row, "user"),

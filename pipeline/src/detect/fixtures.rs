@@ -5,7 +5,7 @@
 //!
 //! ```toml
 //! description = "an upload to iLovePDF raises one finding"
-//! [[input]]                  # one or more; read in order, each as one batch
+//! [[input]]                  # one or more; each is a stream of its own
 //! format = "panos"           # any input format id
 //! data = """
 //! <raw log lines exactly as the vendor writes them>
@@ -23,23 +23,29 @@
 //! the bundled data of the demo organisation (`corp.example.com`, its
 //! networks `89.160.20.112/28` and `10.0.0.0/8`, the MaxMind test
 //! databases, the bundled catalog), then the rule alone, with fresh state,
-//! through dedup. The findings must be exactly the expected ones: as many,
-//! and each `[[expect]]` matched by a different finding whose fields equal
-//! the given values (`evidence.<name>` reads a column of the rule output
+//! as a run would (lateness, watermarks, one evaluation interval at a time;
+//! everything pending is evaluated at the end). A dead-lettered or late line
+//! fails the case. The findings (each one's last revision) must be exactly
+//! the expected ones: as many, and each `[[expect]]` matched by a different
+//! finding whose fields equal the given values (`evidence.<name>` reads a column of the rule output
 //! kept in the finding's evidence).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use serde::Deserialize;
 use serde_json::Value;
 
+use tokio_util::sync::CancellationToken;
+
 use super::{rule_texts, DetectionEngine, RuleDef, RuleSource};
 use crate::ack::AckToken;
 use crate::decode::decoder_for;
-use crate::decode::stage::decode_batch;
+use crate::event_time::{StreamClocks, StreamRegistry, Watermarks};
+use crate::runtime::{process, WorkerContext};
 use crate::schema::{ClassSchemas, Finding, Timestamp};
 use crate::source::{RawBatch, RawRecord};
 use crate::transform::Enricher;
@@ -254,12 +260,34 @@ async fn execute(
         .await
         .map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))?;
     let snapshot = floodlight_enrichments::Enrichments::embedded_default().map_err(|e| e.to_string())?;
-    let enricher = Enricher::new(Arc::new(snapshot), schemas);
-    let mut findings: Vec<Finding> = Vec::new();
-    let now = Timestamp::now();
+    let engine = Arc::new(engine);
+    // Each input is a stream of its own, as a source's file would be; the
+    // rule sees them as a run would: lateness, watermarks, one interval at a time.
+    let registry = StreamRegistry::new(Duration::from_secs(60), Duration::from_secs(30));
+    let opener = registry.opener(None);
+    let mut marks = Watermarks::new(registry.clone());
+    let ctx = WorkerContext {
+        enricher: Arc::new(Enricher::new(Arc::new(snapshot), schemas)),
+        engine: engine.clone(),
+        clocks: StreamClocks::new(Some(registry.clone())),
+        registry: Some(registry.clone()),
+        stop: CancellationToken::new(),
+    };
+    let mut decoders = HashMap::new();
+    let mut findings: BTreeMap<String, Finding> = BTreeMap::new();
+    let out = AckToken::detached(0);
+    // Every input's stream is registered before any is read, as a source
+    // registers its files: none is late merely for being read second.
+    let mut streams: Vec<_> = (0..file.input.len())
+        .map(|n| {
+            let label = format!("fixture:{}#{}", case.path.display(), n + 1);
+            Some(opener.open(&label, &label))
+        })
+        .collect();
     for (n, input) in file.input.iter().enumerate() {
-        let decoder = decoder_for(&input.format)
-            .ok_or_else(|| format!("{}: input {}: unknown format `{}`", case.path.display(), n + 1, input.format))?;
+        if decoder_for(&input.format).is_none() {
+            return Err(format!("{}: input {}: unknown format `{}`", case.path.display(), n + 1, input.format));
+        }
         let data = match (&input.data, &input.file) {
             (Some(d), None) => d.clone(),
             (None, Some(f)) => {
@@ -270,9 +298,11 @@ async fn execute(
                 return Err(format!("{}: input {} needs exactly one of `data` and `file`", case.path.display(), n + 1))
             }
         };
-        for batch in batches(&case.path, n, &input.format, &data) {
-            let decoded = decode_batch(decoder.as_ref(), &batch).map_err(|e| e.to_string())?;
-            if let Some(dl) = decoded.dead_letters.first() {
+        let Some(mut stream) = streams.get_mut(n).and_then(Option::take) else { continue };
+        for mut batch in batches(&case.path, n, &input.format, &data) {
+            batch.pos = stream.next_pos(batch.pos.position);
+            let processed = process(&batch, &mut decoders, &ctx).await;
+            if let Some(dl) = processed.output.dead_letters.first() {
                 return Err(format!(
                     "{}: input {}: a line was dead-lettered: {}",
                     case.path.display(),
@@ -280,12 +310,25 @@ async fn execute(
                     dl.reason
                 ));
             }
-            for (class, b) in decoded.batches {
-                let enriched = enricher.enrich(class, &b).map_err(|e| e.to_string())?;
-                findings.extend(engine.detect(class, &enriched, now, &AckToken::detached(0)).await);
+            marks.received(&processed.pos, processed.newest);
+            if let Some(late) = engine.ingest(processed.matched, &out).first() {
+                return Err(format!(
+                    "{}: input {}: a row came late for the rule: {}",
+                    case.path.display(),
+                    n + 1,
+                    late.row
+                ));
+            }
+            for f in engine.advance(&marks.frontier(Instant::now()), Timestamp::now(), &out).await {
+                findings.insert(f.finding_id.clone(), f);
             }
         }
+        stream.finish();
     }
+    for f in engine.flush(Timestamp::now(), &out).await {
+        findings.insert(f.finding_id.clone(), f);
+    }
+    let findings: Vec<Finding> = findings.into_values().collect();
     let found = findings.len();
     let description = file.description.clone().unwrap_or_default();
     Ok((description, compare(&file, &findings), found))
@@ -306,6 +349,7 @@ fn batches(path: &Path, n: usize, format: &str, data: &str) -> Vec<RawBatch> {
                 headers: Arc::from(headers.to_vec()),
                 records: std::mem::take(records),
                 ack: AckToken::detached(0),
+                pos: crate::event_time::StreamPos::detached(),
             });
         }
     };

@@ -3,18 +3,31 @@
 //! * [`rule`] — the rule file format (TOML metadata + SQL + mode settings) and its validation.
 //! * [`engine`] — DataFusion plumbing: micro-batch tables, compile once, execute many.
 //! * [`windowed`], [`first_seen`], [`correlation`] — the stateful modes.
+//! * [`pending`] — rule output waiting for the watermark, by evaluation interval.
 //! * [`columns`] — reading rule output columns for the stateful modes.
 //! * [`findings`] — rule output rows → [`Finding`]s (entity, app, evidence, message, id).
-//! * [`dedup`] — one finding per rule, key and window, repeats counted.
+//! * [`dedup`] — one finding per rule, key and window, with its totals and revisions.
 //! * [`checkpoint`] — rule state on disk, consistent with what sinks wrote.
 //! * [`fixtures`] — rule tests: raw vendor events in, expected findings out.
 //!
-//! [`DetectionEngine`] ties them together: it loads every enabled rule,
-//! plans each of its queries once at start-up, and for every enriched batch
-//! runs the rules that read that batch's class, folds their output into the
-//! rule's state where the mode has one, and admits the findings through
-//! dedup. Rules and their state are shared by all workers; state changes
-//! take the checkpoint gate (no `.await` inside).
+//! [`DetectionEngine`] ties them together in two steps, so that findings do
+//! not depend on how work was scheduled (see [`crate::event_time`]):
+//!
+//! 1. **Match** ([`DetectionEngine::match_batch`], in the workers, in
+//!    parallel): every rule that reads a batch's class runs its SQL, planned
+//!    once at start-up, over the rows that are on time for it. What comes out
+//!    is not a finding yet.
+//! 2. **Fold** (in the detection stage, one task): the output is filed by
+//!    evaluation interval ([`DetectionEngine::ingest`]); once a rule's
+//!    watermark has passed a whole interval, its rows are consumed in
+//!    event-time order ([`DetectionEngine::advance`]): windows fold and are
+//!    evaluated, first-seen keys and correlations are checked, and every
+//!    match goes through the rule's finding store, which raises new findings
+//!    and updates changed ones, one revision per interval.
+//!
+//! Every state change takes the checkpoint gate with the acknowledgement of
+//! the batch it came from (or of the findings it raised), so a checkpoint
+//! never holds what was not written.
 
 pub mod checkpoint;
 pub mod columns;
@@ -24,11 +37,12 @@ pub mod engine;
 pub mod findings;
 pub mod first_seen;
 pub mod fixtures;
+pub mod pending;
 pub mod reload;
 pub mod rule;
 pub mod windowed;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -39,20 +53,21 @@ use datafusion::execution::TaskContext;
 use datafusion::physical_plan::ExecutionPlan;
 use include_dir::{include_dir, Dir};
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use crate::ack::AckToken;
-use crate::internal_events::{
-    emit, CheckpointWritten, FindingsRaised, RuleFailed, RuleLateEvents, RuleStateSize, RulesReloaded,
-};
+use crate::event_time::{Frontier, Resume, RowMargins};
+use crate::internal_events::{emit, CheckpointWritten, FindingsRaised, RuleFailed, RuleStateSize, RulesReloaded};
 use crate::schema::{ClassSchemas, EventClass, Finding, Timestamp};
 use checkpoint::Checkpoints;
 use correlation::{CorrelationSpec, CorrelationState};
-use dedup::DedupSet;
+use dedup::{Admitted, Contribution, FindingStore};
 use first_seen::{FirstSeenSpec, FirstSeenState};
+use pending::{Item, Pending};
 pub use reload::{watch as watch_rules, RuleWatch};
 pub use rule::{ModeDef, RuleDef, RuleError};
-use windowed::{WindowState, Windowing};
+use windowed::{Touched, WindowPanes, WindowState, Windowing};
 
 /// The rule pack shipped with floodlight (`queries/`), compiled into the binary.
 static EMBEDDED_RULES: Dir<'static> = include_dir!("$CARGO_MANIFEST_DIR/../queries");
@@ -185,7 +200,7 @@ pub(crate) fn peek_id(text: &str) -> Option<String> {
     Some(id.id)
 }
 
-/// How a compiled rule runs, with its state.
+/// How a compiled rule runs.
 enum Kind {
     Streaming {
         plan: Arc<dyn ExecutionPlan>,
@@ -195,120 +210,148 @@ enum Kind {
         windowing: Windowing,
         condition: Arc<dyn ExecutionPlan>,
         window_task: Arc<TaskContext>,
-        state: Arc<Mutex<WindowState>>,
     },
     FirstSeen {
         plan: Arc<dyn ExecutionPlan>,
         spec: FirstSeenSpec,
-        state: Arc<Mutex<FirstSeenState>>,
     },
     Correlation {
         first: (EventClass, Arc<dyn ExecutionPlan>),
         then: Vec<(EventClass, Arc<dyn ExecutionPlan>)>,
         spec: CorrelationSpec,
-        state: Arc<Mutex<CorrelationState>>,
     },
 }
 
-/// A rule planned once, ready to run on any batch of the classes it reads.
+/// A rule planned once, ready to run on any batch of the classes it reads,
+/// with its state.
 pub struct CompiledRule {
     /// The rule definition.
     pub def: RuleDef,
     fingerprint: String,
     kind: Kind,
+    state: Arc<Mutex<RuleState>>,
 }
 
-/// A rule's state as a checkpoint stores it. Externally tagged: an
-/// internally tagged enum buffers its content, and buffered maps cannot
-/// give back the integer keys windows use (serde-rs/serde#1183).
-#[derive(Debug, Serialize, Deserialize)]
+/// A rule's state: output waiting for the watermark, what its mode keeps,
+/// and the findings it raised recently. Serializable for checkpoints.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct RuleState {
+    pending: Pending,
+    /// Every row before this event time has been consumed.
+    released: Option<i64>,
+    mode: ModeState,
+    findings: FindingStore,
+}
+
+/// What a stateful mode keeps between intervals.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
-enum SavedState {
-    Windowed { fingerprint: String, state: WindowState },
-    FirstSeen { fingerprint: String, state: FirstSeenState },
-    Correlation { fingerprint: String, state: CorrelationState },
+enum ModeState {
+    #[default]
+    Streaming,
+    Windowed(WindowState),
+    FirstSeen(FirstSeenState),
+    Correlation(CorrelationState),
 }
 
 /// A checkpoint file's content.
 #[derive(Debug, Serialize, Deserialize)]
 struct Saved {
     version: u32,
-    rules: BTreeMap<String, SavedState>,
-    dedup: Option<DedupSet>,
+    rules: BTreeMap<String, SavedRule>,
+    /// Per stream key: how far it was read and its stream time.
+    #[serde(default)]
+    streams: BTreeMap<String, Resume>,
 }
+
+/// One rule's checkpointed state, restored only into a rule with the same fingerprint.
+#[derive(Debug, Serialize, Deserialize)]
+struct SavedRule {
+    fingerprint: String,
+    state: RuleState,
+}
+
+/// The checkpoint format written; older ones are not read.
+const CHECKPOINT_VERSION: u32 = 2;
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 impl CompiledRule {
-    fn state_keys(&self) -> Option<u64> {
-        Some(match &self.kind {
-            Kind::Streaming { .. } => return None,
-            Kind::Windowed { state, .. } => lock(state).keys() as u64,
-            Kind::FirstSeen { state, .. } => lock(state).keys() as u64,
-            Kind::Correlation { state, .. } => lock(state).entities() as u64,
-        })
-    }
-
-    fn save(&self) -> Option<SavedState> {
-        let fingerprint = self.fingerprint.clone();
-        Some(match &self.kind {
-            Kind::Streaming { .. } => return None,
-            Kind::Windowed { state, .. } => SavedState::Windowed { fingerprint, state: lock(state).clone() },
-            Kind::FirstSeen { state, .. } => SavedState::FirstSeen { fingerprint, state: lock(state).clone() },
-            Kind::Correlation { state, .. } => SavedState::Correlation { fingerprint, state: lock(state).clone() },
-        })
-    }
-
-    fn restore(&self, saved: SavedState) -> bool {
-        match (&self.kind, saved) {
-            (Kind::Windowed { state, .. }, SavedState::Windowed { fingerprint, state: s })
-                if fingerprint == self.fingerprint =>
-            {
-                *lock(state) = s
-            }
-            (Kind::FirstSeen { state, .. }, SavedState::FirstSeen { fingerprint, state: s })
-                if fingerprint == self.fingerprint =>
-            {
-                *lock(state) = s
-            }
-            (Kind::Correlation { state, .. }, SavedState::Correlation { fingerprint, state: s })
-                if fingerprint == self.fingerprint =>
-            {
-                *lock(state) = s
-            }
-            _ => return false,
+    /// The classes whose batches the rule reads.
+    pub fn reads(&self, class: EventClass) -> bool {
+        match &self.kind {
+            Kind::Correlation { first, then, .. } => first.0 == class || then.iter().any(|(c, _)| *c == class),
+            _ => self.def.classes.contains(&class),
         }
-        true
+    }
+
+    fn state_keys(&self) -> Option<u64> {
+        let s = lock(&self.state);
+        Some(match &s.mode {
+            ModeState::Streaming => return None,
+            ModeState::Windowed(w) => w.keys() as u64,
+            ModeState::FirstSeen(f) => f.keys() as u64,
+            ModeState::Correlation(c) => c.entities() as u64,
+        })
+    }
+
+    /// Rows waiting for the watermark.
+    pub fn pending_rows(&self) -> usize {
+        lock(&self.state).pending.rows()
+    }
+
+    /// The event time before which every row has been consumed.
+    pub fn released(&self) -> Option<i64> {
+        lock(&self.state).released
+    }
+
+    fn fresh_state(&self, dedup_capacity: usize) -> RuleState {
+        RuleState {
+            mode: match &self.kind {
+                Kind::Streaming { .. } => ModeState::Streaming,
+                Kind::Windowed { .. } => ModeState::Windowed(WindowState::default()),
+                Kind::FirstSeen { .. } => ModeState::FirstSeen(FirstSeenState::default()),
+                Kind::Correlation { .. } => ModeState::Correlation(CorrelationState::default()),
+            },
+            findings: FindingStore::new(dedup_capacity),
+            ..RuleState::default()
+        }
     }
 
     /// Share `other`'s state (same rule, same fingerprint): used when a
     /// reload swaps in a recompiled rule whose state shape did not change.
     fn adopt_state(&mut self, other: &CompiledRule) {
-        if self.fingerprint != other.fingerprint {
-            return;
-        }
-        match (&mut self.kind, &other.kind) {
-            (Kind::Windowed { state, .. }, Kind::Windowed { state: s, .. }) => *state = s.clone(),
-            (Kind::FirstSeen { state, .. }, Kind::FirstSeen { state: s, .. }) => *state = s.clone(),
-            (Kind::Correlation { state, .. }, Kind::Correlation { state: s, .. }) => *state = s.clone(),
-            _ => {}
+        if self.fingerprint == other.fingerprint {
+            self.state = other.state.clone();
         }
     }
 }
 
-/// What every version of the engine shares across rule reloads: dedup and
-/// the checkpoint gate.
+/// What every version of the engine shares across rule reloads: the
+/// checkpoint gate and the settings of rule state.
 pub struct Shared {
-    dedup: Mutex<DedupSet>,
     checkpoints: Checkpoints,
+    dedup_capacity: usize,
+    /// The evaluation interval, microseconds.
+    interval: i64,
 }
 
 impl Shared {
-    /// Dedup remembering `dedup_capacity` ids; checkpoints in `state_dir`.
+    /// Each rule remembering `dedup_capacity` findings; checkpoints in
+    /// `state_dir`; stateful rules evaluated one minute of event time at a time.
     pub fn new(dedup_capacity: usize, state_dir: Option<PathBuf>) -> Arc<Shared> {
-        Arc::new(Shared { dedup: Mutex::new(DedupSet::new(dedup_capacity)), checkpoints: Checkpoints::new(state_dir) })
+        Self::with_interval(dedup_capacity, state_dir, Duration::from_secs(60))
+    }
+
+    /// As [`Shared::new`], evaluating stateful rules every `interval` of event time.
+    pub fn with_interval(dedup_capacity: usize, state_dir: Option<PathBuf>, interval: Duration) -> Arc<Shared> {
+        Arc::new(Shared {
+            checkpoints: Checkpoints::new(state_dir),
+            dedup_capacity: dedup_capacity.max(1),
+            interval: crate::event_time::micros(interval).max(1),
+        })
     }
 }
 
@@ -345,6 +388,74 @@ pub struct ReloadReport {
     pub rejected: Vec<String>,
 }
 
+/// What one rule's SQL returned for one batch, to be filed in its pending
+/// output by the detection stage ([`DetectionEngine::ingest`]).
+pub struct Matched {
+    rule: Arc<CompiledRule>,
+    output: MatchOutput,
+}
+
+enum MatchOutput {
+    /// Streaming rules: finding candidates.
+    Rows(Vec<Map<String, Value>>),
+    /// Windowed and first-seen rules: the SQL's rows.
+    Batches(Vec<RecordBatch>),
+    /// Correlation rules: (step, row).
+    Steps(Vec<(u8, Map<String, Value>)>),
+}
+
+impl Matched {
+    /// The rule.
+    pub fn rule_id(&self) -> &str {
+        self.rule.def.id()
+    }
+
+    /// Rows matched.
+    pub fn rows(&self) -> usize {
+        match &self.output {
+            MatchOutput::Rows(r) => r.len(),
+            MatchOutput::Batches(b) => b.iter().map(RecordBatch::num_rows).sum(),
+            MatchOutput::Steps(s) => s.len(),
+        }
+    }
+}
+
+/// Rows a rule would have used had they not been late.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LateMatch {
+    /// The rule.
+    pub rule: String,
+    /// The lateness it allowed (the stream's or its own, the larger), microseconds.
+    pub lateness: i64,
+    /// The late rows' event ids.
+    pub event_ids: Vec<String>,
+}
+
+/// Everything the rules made of one class batch.
+#[derive(Default)]
+pub struct BatchMatches {
+    /// Per rule that matched rows on time.
+    pub matched: Vec<Matched>,
+    /// Per rule that would have matched late rows.
+    pub late: Vec<LateMatch>,
+}
+
+/// A row that reached the detection stage behind what its rule had already
+/// consumed: its stream was idle, or appeared after the watermark passed.
+#[derive(Debug, Clone)]
+pub struct StageLate {
+    /// The rule.
+    pub rule: String,
+    /// The row's event time.
+    pub time: i64,
+    /// What the rule had consumed up to.
+    pub released: i64,
+    /// The row's event ids.
+    pub event_ids: Vec<String>,
+    /// The rule output row, as JSON.
+    pub row: String,
+}
+
 fn compile_error(def: &RuleDef, what: &str, e: &datafusion::error::DataFusionError) -> RuleError {
     RuleError {
         path: def.path.clone(),
@@ -353,8 +464,51 @@ fn compile_error(def: &RuleDef, what: &str, e: &datafusion::error::DataFusionErr
     }
 }
 
+/// A rule output batch as JSON rows; a failure is logged and counted for the rule.
+fn json_rows(rule: &str, batches: &[RecordBatch]) -> Vec<Map<String, Value>> {
+    let mut out = Vec::new();
+    for b in batches {
+        match findings::rows_as_json(b) {
+            Ok(rows) => out.extend(rows),
+            Err(e) => emit(RuleFailed { rule, error: &e }),
+        }
+    }
+    out
+}
+
+/// The `event_id` column of rule output batches.
+fn batch_event_ids(batches: &[RecordBatch]) -> Vec<String> {
+    let mut out = Vec::new();
+    for b in batches {
+        if let Ok(r) = columns::Reader::new(b, "event_id", columns::ValueKind::Text) {
+            out.extend((0..b.num_rows()).filter_map(|i| r.text(i)));
+        }
+    }
+    out
+}
+
+/// (event time, smallest event id): see [`sort_rows`].
+type RowOrder = (i64, String);
+
+fn row_order(row: &Map<String, Value>) -> RowOrder {
+    let t = findings::row_time(row).map_or(i64::MIN, |t| t.0);
+    let id = findings::all_event_ids(row).into_iter().min().unwrap_or_default();
+    (t, id)
+}
+
+/// The canonical order of rows within an interval: event time, then event
+/// id, then (rows of one event, rare) the row itself, so the order never
+/// depends on arrival.
+fn sort_rows<T>(rows: &mut [(RowOrder, T, Map<String, Value>)], tie: impl Fn(&T, &T) -> std::cmp::Ordering) {
+    rows.sort_by(|a, b| {
+        a.0.cmp(&b.0)
+            .then_with(|| tie(&a.1, &b.1))
+            .then_with(|| Value::Object(a.2.clone()).to_string().cmp(&Value::Object(b.2.clone()).to_string()))
+    });
+}
+
 impl DetectionEngine {
-    /// Plan every rule with fresh state (dedup remembers 100,000 ids, no
+    /// Plan every rule with fresh state (each remembers 100,000 findings, no
     /// checkpoints). Errors name the rule file and the line of its SQL.
     pub async fn compile(defs: Vec<RuleDef>, schemas: &ClassSchemas) -> Result<DetectionEngine, Vec<RuleError>> {
         let (engine, errors) = Self::compile_with(defs, schemas, Shared::new(100_000, None), None).await;
@@ -386,7 +540,7 @@ impl DetectionEngine {
         };
         let mut rules = Vec::new();
         for def in defs {
-            match Self::compile_rule(&session, def).await {
+            match Self::compile_rule(&session, def, shared.dedup_capacity).await {
                 Ok(mut rule) => {
                     if let Some(old) = previous.and_then(|p| p.rule(rule.def.id())) {
                         rule.adopt_state(&old);
@@ -456,9 +610,25 @@ impl DetectionEngine {
     async fn compile_rule(
         session: &datafusion::prelude::SessionContext,
         def: RuleDef,
+        dedup_capacity: usize,
     ) -> Result<CompiledRule, (String, RuleError)> {
         let id = def.id().to_string();
         let fail = |e: RuleError| (id.clone(), e);
+        let per_event = |what: &str, plan: &Arc<dyn ExecutionPlan>| -> Result<(), RuleError> {
+            if !engine::aggregates_rows(plan) {
+                return Ok(());
+            }
+            Err(RuleError {
+                path: def.path.clone(),
+                line: Some(def.sql_line),
+                message: format!(
+                    "{what} aggregates (GROUP BY, count(), window functions): it would fold whatever rows one \
+                     micro-batch happened to hold. Return one row per event; findings fold matches by their \
+                     dedup key (event_count, bytes, lists such as make_array(host) AS hosts), and windowed \
+                     rules aggregate over event time"
+                ),
+            })
+        };
         let plan_of = |sql: String| async move { engine::compile(session, &sql).await };
         let check_key = |def: &RuleDef, schema: &arrow::datatypes::Schema, what: &str| -> Result<(), RuleError> {
             let missing: Vec<&String> =
@@ -480,11 +650,23 @@ impl DetectionEngine {
         let kind = match &def.mode {
             ModeDef::Streaming => {
                 let plan = plan_of(def.sql.clone()).await.map_err(|e| fail(compile_error(&def, "sql", &e)))?;
+                per_event("the sql", &plan).map_err(fail)?;
                 check_key(&def, &plan.schema(), "the sql").map_err(fail)?;
+                let schema = plan.schema();
+                if schema.field_with_name("time").is_err() && schema.field_with_name("first_seen").is_err() {
+                    return Err(fail(RuleError {
+                        path: def.path.clone(),
+                        line: Some(def.sql_line),
+                        message: "the sql must return the event time as `time` (or `first_seen` when it aggregates): \
+                                  findings are ordered and deduplicated by event time"
+                            .into(),
+                    }));
+                }
                 Kind::Streaming { plan }
             }
             ModeDef::Windowed(w) => {
                 let plan = plan_of(def.sql.clone()).await.map_err(|e| fail(compile_error(&def, "sql", &e)))?;
+                per_event("the sql", &plan).map_err(fail)?;
                 let windowing = Windowing::new(w.spec.clone(), &plan.schema()).map_err(|m| {
                     fail(RuleError {
                         path: def.path.clone(),
@@ -500,10 +682,11 @@ impl DetectionEngine {
                     .await
                     .map_err(|e| fail(compile_error(&def, "window.where", &e)))?;
                 check_key(&def, &condition.schema(), "the window table").map_err(fail)?;
-                Kind::Windowed { plan, windowing, condition, window_task: wsession.task_ctx(), state: Arc::default() }
+                Kind::Windowed { plan, windowing, condition, window_task: wsession.task_ctx() }
             }
             ModeDef::FirstSeen(spec) => {
                 let plan = plan_of(def.sql.clone()).await.map_err(|e| fail(compile_error(&def, "sql", &e)))?;
+                per_event("the sql", &plan).map_err(fail)?;
                 check_key(&def, &plan.schema(), "the sql").map_err(fail)?;
                 for k in spec.key.iter().chain(std::iter::once(&spec.time)) {
                     if plan.schema().field_with_name(k).is_err() {
@@ -514,7 +697,7 @@ impl DetectionEngine {
                         }));
                     }
                 }
-                Kind::FirstSeen { plan, spec: spec.clone(), state: Arc::default() }
+                Kind::FirstSeen { plan, spec: spec.clone() }
             }
             ModeDef::Correlation(c) => {
                 let first = plan_of(c.first.sql.clone())
@@ -527,9 +710,17 @@ impl DetectionEngine {
                         .map_err(|e| fail(compile_error(&def, &format!("correlation.then[{i}].sql"), &e)))?;
                     then.push((step.class, p));
                 }
+                if then.len() > usize::from(u8::MAX) - 1 {
+                    return Err(fail(RuleError {
+                        path: def.path.clone(),
+                        line: Some(def.sql_line),
+                        message: "correlation: at most 254 [[correlation.then]] steps".into(),
+                    }));
+                }
                 for (what, plan) in std::iter::once(("correlation.first", &first))
                     .chain(then.iter().map(|(_, p)| ("correlation.then", p)))
                 {
+                    per_event(&format!("{what}.sql"), plan).map_err(fail)?;
                     for col in [c.spec.entity.as_str(), "time", "event_id"] {
                         if plan.schema().field_with_name(col).is_err() {
                             return Err(fail(RuleError {
@@ -540,10 +731,12 @@ impl DetectionEngine {
                         }
                     }
                 }
-                Kind::Correlation { first: (c.first.class, first), then, spec: c.spec.clone(), state: Arc::default() }
+                Kind::Correlation { first: (c.first.class, first), then, spec: c.spec.clone() }
             }
         };
-        Ok(CompiledRule { def, fingerprint, kind })
+        let mut rule = CompiledRule { def, fingerprint, kind, state: Arc::default() };
+        rule.state = Arc::new(Mutex::new(rule.fresh_state(dedup_capacity)));
+        Ok(rule)
     }
 
     /// The compiled rules in service.
@@ -571,8 +764,26 @@ impl DetectionEngine {
         self.shared.clone()
     }
 
+    /// The evaluation interval, microseconds.
+    pub fn interval(&self) -> i64 {
+        self.shared.interval
+    }
+
+    /// Whether rule state is checkpointed (`[rules] state_dir`).
+    pub fn has_state_dir(&self) -> bool {
+        self.shared.checkpoints.dir().is_some()
+    }
+
+    /// The distinct lateness values the rules add to a stream's own: a
+    /// worker filters a batch once per value.
+    pub fn rule_lateness(&self) -> Vec<i64> {
+        let mut v: Vec<i64> = self.set.load().rules.iter().map(|r| r.def.lateness).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
     async fn run(
-        &self,
         rule: &CompiledRule,
         plan: &Arc<dyn ExecutionPlan>,
         base: &Arc<TaskContext>,
@@ -590,144 +801,372 @@ impl DetectionEngine {
         }
     }
 
-    fn findings(rule: &CompiledRule, batches: &[RecordBatch], now: Timestamp, out: &mut Vec<Finding>) {
-        for b in batches {
-            match findings::findings_from_batch(&rule.def, b, now) {
-                Ok(f) => out.extend(f),
-                Err(e) => emit(RuleFailed { rule: rule.def.id(), error: &e }),
+    /// Run `rule`'s queries that read `class` over `batch`.
+    async fn run_rule(
+        rule: &Arc<CompiledRule>,
+        base: &Arc<TaskContext>,
+        class: EventClass,
+        batch: &RecordBatch,
+    ) -> Option<MatchOutput> {
+        let table = class.as_str();
+        let id = rule.def.id();
+        match &rule.kind {
+            Kind::Streaming { plan } => {
+                let out = Self::run(rule, plan, base, table, batch).await?;
+                Some(MatchOutput::Rows(json_rows(id, &out)))
+            }
+            Kind::Windowed { plan, .. } | Kind::FirstSeen { plan, .. } => {
+                Some(MatchOutput::Batches(Self::run(rule, plan, base, table, batch).await?))
+            }
+            Kind::Correlation { first, then, .. } => {
+                let mut steps = Vec::new();
+                let all = std::iter::once(first).chain(then.iter());
+                for (i, (step_class, plan)) in all.enumerate() {
+                    if *step_class != class {
+                        continue;
+                    }
+                    let Some(out) = Self::run(rule, plan, base, table, batch).await else { continue };
+                    let step = u8::try_from(i).unwrap_or(u8::MAX);
+                    steps.extend(json_rows(id, &out).into_iter().map(|r| (step, r)));
+                }
+                Some(MatchOutput::Steps(steps))
             }
         }
     }
 
-    /// Run every rule that reads `class` over one enriched batch, update
-    /// rule state, and return the findings dedup admits (repeats are
-    /// counted on the finding first raised). A failing rule is logged and
-    /// counted; the others still run. `ack` is the batch's acknowledgement:
-    /// state changed by the batch is checkpointed only once it is released.
-    pub async fn detect(&self, class: EventClass, batch: &RecordBatch, now: Timestamp, ack: &AckToken) -> Vec<Finding> {
-        let mut out = Vec::new();
+    /// Run every rule that reads `class` over the rows of one enriched batch
+    /// that are on time for it (in workers, in parallel). `margins` says how
+    /// far behind its stream each row is; a rule uses the rows within
+    /// `stream_lateness` or its own lateness, whichever is larger. For the
+    /// late rows a rule would have matched, their event ids are returned.
+    pub async fn match_batch(
+        &self,
+        class: EventClass,
+        batch: &RecordBatch,
+        margins: Option<&RowMargins>,
+        stream_lateness: i64,
+    ) -> BatchMatches {
+        let mut out = BatchMatches::default();
         if batch.num_rows() == 0 {
             return out;
         }
-        let table = class.as_str();
-        let cp = &self.shared.checkpoints;
         let set = self.set.load_full();
-        for rule in set.rules.iter() {
-            let before = out.len();
-            match &rule.kind {
-                Kind::Streaming { plan } if rule.def.classes.contains(&class) => {
-                    if let Some(b) = self.run(rule, plan, &set.base_task, table, batch).await {
-                        Self::findings(rule, &b, now, &mut out);
-                    }
-                }
-                Kind::Windowed { plan, windowing, condition, window_task, state }
-                    if rule.def.classes.contains(&class) =>
-                {
-                    let Some(outs) = self.run(rule, plan, &set.base_task, table, batch).await else { continue };
-                    for b in outs {
-                        let result = {
-                            let _gate = cp.enter(ack);
-                            let mut s = lock(state);
-                            let late = s.late_events;
-                            let r = s.update(windowing, &b);
-                            emit(RuleLateEvents { rule: rule.def.id(), rows: s.late_events - late });
-                            r
-                        };
-                        match result {
-                            Ok(Some(windows)) => {
-                                if let Some(hits) = self.run(rule, condition, window_task, "window", &windows).await {
-                                    Self::findings(rule, &hits, now, &mut out);
-                                }
+        let mut on_time: HashMap<i64, RecordBatch> = HashMap::new();
+        let mut late_rows: HashMap<i64, RecordBatch> = HashMap::new();
+        for rule in set.rules.iter().filter(|r| r.reads(class)) {
+            let lateness = stream_lateness.max(rule.def.lateness);
+            let margins = margins.filter(|m| m.any_late(lateness));
+            let input = match margins {
+                None => batch.clone(),
+                Some(m) => match on_time.get(&lateness) {
+                    Some(b) => b.clone(),
+                    None => {
+                        let mask = m.on_time(lateness).unwrap_or_else(|| vec![true; batch.num_rows()].into());
+                        match arrow::compute::filter_record_batch(batch, &mask) {
+                            Ok(b) => {
+                                on_time.insert(lateness, b.clone());
+                                b
                             }
-                            Ok(None) => {}
-                            Err(e) => emit(RuleFailed { rule: rule.def.id(), error: &e }),
+                            Err(e) => {
+                                emit(RuleFailed { rule: rule.def.id(), error: &e.to_string() });
+                                continue;
+                            }
                         }
                     }
-                }
-                Kind::FirstSeen { plan, spec, state } if rule.def.classes.contains(&class) => {
-                    let Some(outs) = self.run(rule, plan, &set.base_task, table, batch).await else { continue };
-                    for b in outs {
-                        let result = {
-                            let _gate = cp.enter(ack);
-                            lock(state).update(spec, &b)
-                        };
-                        match result.and_then(|rows| {
-                            let idx = arrow::array::UInt32Array::from(rows);
-                            arrow::compute::take_record_batch(&b, &idx).map_err(|e| e.to_string())
-                        }) {
-                            Ok(new) => Self::findings(rule, &[new], now, &mut out),
-                            Err(e) => emit(RuleFailed { rule: rule.def.id(), error: &e }),
-                        }
+                },
+            };
+            if input.num_rows() > 0 {
+                if let Some(output) = Self::run_rule(rule, &set.base_task, class, &input).await {
+                    let m = Matched { rule: rule.clone(), output };
+                    if m.rows() > 0 {
+                        out.matched.push(m);
                     }
                 }
-                Kind::Correlation { first, then, spec, state } => {
-                    let steps = std::iter::once((first, true)).chain(then.iter().map(|s| (s, false)));
-                    for ((step_class, plan), is_first) in steps {
-                        if *step_class != class {
+            }
+            let Some(m) = margins else { continue };
+            let late = match late_rows.get(&lateness) {
+                Some(b) => b.clone(),
+                None => {
+                    let idx = arrow::array::UInt32Array::from(m.late(lateness));
+                    match arrow::compute::take_record_batch(batch, &idx) {
+                        Ok(b) => {
+                            late_rows.insert(lateness, b.clone());
+                            b
+                        }
+                        Err(e) => {
+                            emit(RuleFailed { rule: rule.def.id(), error: &e.to_string() });
                             continue;
                         }
-                        let Some(outs) = self.run(rule, plan, &set.base_task, table, batch).await else { continue };
-                        for b in outs {
-                            let rows = match findings::rows_as_json(&b) {
-                                Ok(r) => r,
-                                Err(e) => {
-                                    emit(RuleFailed { rule: rule.def.id(), error: &e });
-                                    continue;
-                                }
-                            };
-                            let pairs = {
-                                let _gate = cp.enter(ack);
-                                lock(state).update(spec, rows, is_first)
-                            };
-                            for row in &pairs {
-                                match findings::finding_from_row(&rule.def, row, now) {
-                                    Ok(f) => out.push(f),
-                                    Err(e) => emit(RuleFailed { rule: rule.def.id(), error: &e }),
-                                }
-                            }
+                    }
+                }
+            };
+            let Some(output) = Self::run_rule(rule, &set.base_task, class, &late).await else { continue };
+            let event_ids = match &output {
+                MatchOutput::Rows(rows) => rows.iter().flat_map(findings::all_event_ids).collect(),
+                MatchOutput::Batches(b) => batch_event_ids(b),
+                MatchOutput::Steps(s) => s.iter().flat_map(|(_, r)| findings::all_event_ids(r)).collect(),
+            };
+            if !event_ids.is_empty() {
+                out.late.push(LateMatch { rule: rule.def.id().to_string(), lateness, event_ids });
+            }
+        }
+        out
+    }
+
+    /// File what the rules matched in one batch as pending output, until the
+    /// watermark passes it (in the detection stage). `ack` is the batch's
+    /// acknowledgement: a checkpoint holding these rows waits for it. Rows
+    /// behind what their rule already consumed are returned, not filed.
+    pub fn ingest(&self, matched: Vec<Matched>, ack: &AckToken) -> Vec<StageLate> {
+        let interval = self.shared.interval;
+        let mut late = Vec::new();
+        let cp = &self.shared.checkpoints;
+        for m in matched {
+            let rule = &m.rule;
+            let _gate = cp.enter(ack);
+            let mut state = lock(&rule.state);
+            let released = state.released.unwrap_or(i64::MIN);
+            let mut late_row = |row: &Map<String, Value>, t: i64| {
+                late.push(StageLate {
+                    rule: rule.def.id().to_string(),
+                    time: t,
+                    released,
+                    event_ids: findings::all_event_ids(row),
+                    row: Value::Object(row.clone()).to_string(),
+                })
+            };
+            match m.output {
+                MatchOutput::Rows(rows) => {
+                    for row in rows {
+                        match findings::row_time(&row) {
+                            Some(t) if t.0 < released => late_row(&row, t.0),
+                            Some(t) => state.pending.push(pending::interval_of(t.0, interval), Item::Row(row)),
+                            None => emit(RuleFailed {
+                                rule: rule.def.id(),
+                                error: "a row without `time` (or `first_seen`) cannot be placed in event time; dropped",
+                            }),
                         }
                     }
                 }
-                _ => {}
+                MatchOutput::Steps(rows) => {
+                    for (step, row) in rows {
+                        match findings::row_time(&row) {
+                            Some(t) if t.0 < released => late_row(&row, t.0),
+                            Some(t) => state.pending.push(pending::interval_of(t.0, interval), Item::Step(step, row)),
+                            None => emit(RuleFailed {
+                                rule: rule.def.id(),
+                                error: "a correlation row without `time` cannot be placed in event time; dropped",
+                            }),
+                        }
+                    }
+                }
+                MatchOutput::Batches(batches) => {
+                    let time_col = match &rule.kind {
+                        Kind::Windowed { windowing, .. } => windowing.spec().time.clone(),
+                        Kind::FirstSeen { spec, .. } => spec.time.clone(),
+                        _ => "time".to_string(),
+                    };
+                    for b in batches {
+                        let (on_time, behind) = match split_behind(&b, &time_col, released) {
+                            Ok(parts) => parts,
+                            Err(e) => {
+                                emit(RuleFailed { rule: rule.def.id(), error: &e });
+                                continue;
+                            }
+                        };
+                        if let Some(behind) = behind {
+                            let rows = findings::rows_as_json(&behind).unwrap_or_default();
+                            for row in &rows {
+                                let t = findings::row_time(row).map_or(i64::MIN, |t| t.0);
+                                late_row(row, t);
+                            }
+                        }
+                        match state.pending.push_batch(&on_time, &time_col, interval) {
+                            Ok(0) => {}
+                            Ok(n) => emit(RuleFailed {
+                                rule: rule.def.id(),
+                                error: &format!("{n} row(s) without a value in `{time_col}` dropped"),
+                            }),
+                            Err(e) => emit(RuleFailed { rule: rule.def.id(), error: &e }),
+                        }
+                    }
+                }
             }
-            let _ = before;
         }
-        self.admit(out, ack)
+        late
     }
 
-    /// Dedup: keep the findings raised for the first time, count the repeats.
-    fn admit(&self, mut findings: Vec<Finding>, ack: &AckToken) -> Vec<Finding> {
-        if findings.is_empty() {
-            return findings;
-        }
-        let mut per_rule: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-        {
-            let _gate = self.shared.checkpoints.enter(ack);
-            let mut dedup = lock(&self.shared.dedup);
-            findings.retain_mut(|f| {
-                let period = self.rule(&f.rule_id).map_or(Duration::from_secs(86_400), |r| r.def.period);
-                let start = findings::window_start(f.first_seen.unwrap_or(f.time), period);
-                let expires = start.saturating_add(i64::try_from(period.as_micros()).unwrap_or(i64::MAX));
-                let admitted = dedup.admit(f, expires);
-                let e = per_rule.entry(f.rule_id.clone()).or_default();
-                if admitted {
-                    e.0 += 1;
-                } else {
-                    e.1 += 1;
-                }
-                admitted
-            });
-        }
-        for (rule, (raised, suppressed)) in &per_rule {
-            emit(FindingsRaised { rule, raised: *raised, suppressed: *suppressed });
+    /// Consume, for every rule, the whole intervals its watermark (from
+    /// `frontier`) has passed, in event-time order; returns the findings
+    /// raised or updated, detected at `now`. The state change is part of the
+    /// checkpoint epoch of `out`, the acknowledgement the findings travel with.
+    pub async fn advance(&self, frontier: &Frontier, now: Timestamp, out: &AckToken) -> Vec<Finding> {
+        let set = self.set.load_full();
+        let mut findings = Vec::new();
+        for rule in set.rules.iter() {
+            let Some(wm) = frontier.watermark(rule.def.lateness) else { continue };
+            let target = pending::interval_of(wm, self.shared.interval);
+            findings.extend(self.release(rule, Some(target), now, out).await);
         }
         findings
     }
 
-    /// Findings whose suppressed-repeat counts changed since the last call,
-    /// as updates (same `finding_id`, next `revision`).
-    pub fn take_updates(&self) -> Vec<Finding> {
-        lock(&self.shared.dedup).take_updates()
+    /// Consume everything pending, for every rule (the input has ended).
+    pub async fn flush(&self, now: Timestamp, out: &AckToken) -> Vec<Finding> {
+        let set = self.set.load_full();
+        let mut findings = Vec::new();
+        for rule in set.rules.iter() {
+            findings.extend(self.release(rule, None, now, out).await);
+        }
+        findings
+    }
+
+    /// Consume `rule`'s pending intervals that end at or before `target`
+    /// (all of them when `None`), one interval at a time.
+    async fn release(&self, rule: &CompiledRule, target: Option<i64>, now: Timestamp, out: &AckToken) -> Vec<Finding> {
+        let interval = self.shared.interval;
+        let cp = &self.shared.checkpoints;
+        let mut findings = Vec::new();
+        loop {
+            let taken = {
+                let _gate = cp.enter(out);
+                let mut s = lock(&rule.state);
+                match s.pending.first() {
+                    Some(start) if target.is_none_or(|t| start.saturating_add(interval) <= t) => s.pending.take_first(),
+                    _ => None,
+                }
+            };
+            let Some((start, items)) = taken else { break };
+            let end = start.saturating_add(interval);
+            let (raised, merged) = match self.consume(rule, items, out).await {
+                Ok(counts) => counts,
+                Err(e) => {
+                    emit(RuleFailed { rule: rule.def.id(), error: &e });
+                    (0, 0)
+                }
+            };
+            let _gate = cp.enter(out);
+            let mut s = lock(&rule.state);
+            findings.extend(s.findings.take_changed(&rule.def, now));
+            s.released = Some(s.released.map_or(end, |r| r.max(end)));
+            if let (ModeState::Windowed(w), Kind::Windowed { windowing, .. }) = (&mut s.mode, &rule.kind) {
+                w.evict(windowing, end);
+            }
+            s.findings.expire(end);
+            drop(s);
+            emit(FindingsRaised { rule: rule.def.id(), raised: raised as u64, suppressed: merged as u64 });
+        }
+        if let Some(t) = target {
+            let _gate = cp.enter(out);
+            let mut s = lock(&rule.state);
+            s.released = Some(s.released.map_or(t, |r| r.max(t)));
+        }
+        findings
+    }
+
+    /// Fold one interval's items into the rule's state and findings, in
+    /// event-time order; (raised, merged) counts.
+    async fn consume(&self, rule: &CompiledRule, items: Vec<Item>, out: &AckToken) -> Result<(usize, usize), String> {
+        let cp = &self.shared.checkpoints;
+        let mut counts = (0, 0);
+        let mut count = |a: Admitted| match a {
+            Admitted::Raised => counts.0 += 1,
+            Admitted::Merged => counts.1 += 1,
+            Admitted::Replay => {}
+        };
+        match &rule.kind {
+            Kind::Streaming { .. } => {
+                let mut rows: Vec<(RowOrder, (), Map<String, Value>)> = items
+                    .into_iter()
+                    .filter_map(|i| match i {
+                        Item::Row(r) => Some((row_order(&r), (), r)),
+                        _ => None,
+                    })
+                    .collect();
+                sort_rows(&mut rows, |_, _| std::cmp::Ordering::Equal);
+                let _gate = cp.enter(out);
+                let mut s = lock(&rule.state);
+                for (_, (), row) in rows {
+                    count(s.findings.admit(&rule.def, row, Contribution::Events)?);
+                }
+            }
+            Kind::Correlation { spec, .. } => {
+                let mut rows: Vec<(RowOrder, u8, Map<String, Value>)> = items
+                    .into_iter()
+                    .filter_map(|i| match i {
+                        Item::Step(step, r) => Some((row_order(&r), step, r)),
+                        _ => None,
+                    })
+                    .collect();
+                sort_rows(&mut rows, |a, b| a.cmp(b));
+                let _gate = cp.enter(out);
+                let mut s = lock(&rule.state);
+                let RuleState { mode, findings, .. } = &mut *s;
+                let ModeState::Correlation(state) = mode else { return Err("correlation state missing".into()) };
+                for (_, step, row) in rows {
+                    for pair in state.update(spec, vec![row], step == 0) {
+                        count(findings.admit(&rule.def, pair, Contribution::Events)?);
+                    }
+                }
+            }
+            Kind::FirstSeen { spec, .. } => {
+                let Some(batch) = sorted_batch(items, &spec.time)? else { return Ok(counts) };
+                let _gate = cp.enter(out);
+                let mut s = lock(&rule.state);
+                let RuleState { mode, findings, .. } = &mut *s;
+                let ModeState::FirstSeen(state) = mode else { return Err("first-seen state missing".into()) };
+                let new = state.update(spec, &batch)?;
+                if !new.is_empty() {
+                    let idx = arrow::array::UInt32Array::from(new);
+                    let rows = arrow::compute::take_record_batch(&batch, &idx).map_err(|e| e.to_string())?;
+                    for row in findings::rows_as_json(&rows)? {
+                        count(findings.admit(&rule.def, row, Contribution::Events)?);
+                    }
+                }
+            }
+            Kind::Windowed { windowing, condition, window_task, .. } => {
+                let evaluated = {
+                    let _gate = cp.enter(out);
+                    let mut s = lock(&rule.state);
+                    let ModeState::Windowed(state) = &mut s.mode else { return Err("window state missing".into()) };
+                    let mut touched = Touched::new();
+                    for item in &items {
+                        if let Item::Batch(b) = item {
+                            state.fold(windowing, b, &mut touched)?;
+                        }
+                    }
+                    state.evaluate(windowing, &touched)?
+                };
+                let Some((table, panes)) = evaluated else { return Ok(counts) };
+                let Some(hits) = Self::run(rule, condition, window_task, "window", &table).await else {
+                    return Ok(counts);
+                };
+                let by_window: HashMap<(&str, i64), &WindowPanes> =
+                    panes.iter().map(|p| ((p.key.as_str(), p.start), p)).collect();
+                let sums_bytes =
+                    windowing.spec().aggregates.iter().any(|a| a.name == "bytes" && a.func == windowed::AggFunc::Sum);
+                let _gate = cp.enter(out);
+                let mut s = lock(&rule.state);
+                for hit in &hits {
+                    let keys: Vec<columns::Reader> = windowing
+                        .spec()
+                        .key
+                        .iter()
+                        .map(|k| columns::Reader::new(hit, k, columns::ValueKind::Text))
+                        .collect::<Result<_, _>>()?;
+                    let starts = columns::Reader::new(hit, "window_start", columns::ValueKind::Time)?;
+                    let rows = findings::rows_as_json(hit)?;
+                    let mut key = String::new();
+                    for (i, row) in rows.into_iter().enumerate() {
+                        windowed::key_of(&keys, i, &mut key);
+                        let Some(ws) = starts.int(i) else { continue };
+                        let Some(p) = by_window.get(&(key.as_str(), ws)) else { continue };
+                        count(s.findings.admit(&rule.def, row, Contribution::Window(p, sums_bytes))?);
+                    }
+                }
+            }
+        }
+        Ok(counts)
     }
 
     /// Emit the state size of every stateful rule as a metric.
@@ -739,53 +1178,72 @@ impl DetectionEngine {
         }
     }
 
-    /// Restore rule state and dedup from the state directory's checkpoint.
-    /// A rule whose definition changed since (another fingerprint) starts
-    /// empty. Returns how many rules got their state back.
-    pub fn restore(&self) -> Result<usize, String> {
+    /// Restore rule state from the state directory's checkpoint. A rule
+    /// whose definition changed since (another fingerprint) starts empty.
+    /// Returns how many rules got their state back, and where each stream
+    /// was read up to.
+    pub fn restore(&self) -> Result<(usize, BTreeMap<String, Resume>), String> {
         let cp = &self.shared.checkpoints;
         let Some(bytes) = cp.read().map_err(|e| format!("cannot read the rule-state checkpoint: {e}"))? else {
-            return Ok(0);
+            return Ok((0, BTreeMap::new()));
         };
-        let saved: Saved = serde_json::from_slice(&bytes).map_err(|e| {
-            format!(
-                "the rule-state checkpoint in {} is not readable ({e}); move it away to start with empty state",
-                cp.dir().map_or_else(String::new, |d| d.display().to_string())
-            )
-        })?;
-        if saved.version != 1 {
-            return Err(format!("rule-state checkpoint version {} is not supported", saved.version));
+        let dir = cp.dir().map_or_else(String::new, |d| d.display().to_string());
+        let version: Option<u32> = serde_json::from_slice::<Value>(&bytes)
+            .ok()
+            .and_then(|v| v.get("version").and_then(Value::as_u64))
+            .and_then(|v| u32::try_from(v).ok());
+        if version != Some(CHECKPOINT_VERSION) {
+            return Err(format!(
+                "the rule-state checkpoint in {dir} is format version {} and this floodlight reads version \
+                 {CHECKPOINT_VERSION}; move it away to start with empty state",
+                version.map_or_else(|| "unknown".to_string(), |v| v.to_string())
+            ));
         }
+        let saved: Saved = serde_json::from_slice(&bytes).map_err(|e| {
+            format!("the rule-state checkpoint in {dir} is not readable ({e}); move it away to start with empty state")
+        })?;
         let mut restored = 0;
-        let _w = cp.snapshot(|| ());
-        for (id, state) in saved.rules {
-            if self.rule(&id).is_some_and(|r| r.restore(state)) {
+        for (id, rule_state) in saved.rules {
+            if let Some(r) = self.rule(&id).filter(|r| r.fingerprint == rule_state.fingerprint) {
+                let mut state = rule_state.state;
+                state.findings.set_capacity(self.shared.dedup_capacity);
+                *lock(&r.state) = state;
                 restored += 1;
             }
         }
-        if let Some(d) = saved.dedup {
-            *lock(&self.shared.dedup) = d;
-        }
-        Ok(restored)
+        Ok((restored, saved.streams))
     }
 
-    /// Write a checkpoint: snapshot every rule's state and dedup, wait (at
-    /// most `timeout`) until the batches that changed it are released, then
-    /// write the file. `Ok(None)` without a state directory.
-    pub async fn checkpoint(&self, timeout: Duration) -> Result<Option<PathBuf>, String> {
+    /// Serialise every rule's state and `streams` (where each stream was read
+    /// up to) and close the checkpoint epoch. Call between state changes.
+    pub fn snapshot(&self, streams: &BTreeMap<String, Resume>) -> Option<(u64, Result<Vec<u8>, String>)> {
         let cp = &self.shared.checkpoints;
-        if cp.dir().is_none() {
-            return Ok(None);
-        }
+        cp.dir()?;
         let (epoch, json) = cp.snapshot(|| {
-            let saved = Saved {
-                version: 1,
-                rules: self.rules().iter().filter_map(|r| r.save().map(|s| (r.def.id().to_string(), s))).collect(),
-                dedup: Some(lock(&self.shared.dedup).clone()),
-            };
-            serde_json::to_vec(&saved)
+            let rules = self
+                .rules()
+                .iter()
+                .map(|r| {
+                    let state = lock(&r.state).clone();
+                    (r.def.id().to_string(), SavedRule { fingerprint: r.fingerprint.clone(), state })
+                })
+                .collect();
+            let saved = Saved { version: CHECKPOINT_VERSION, rules, streams: streams.clone() };
+            serde_json::to_vec(&saved).map_err(|e| format!("cannot serialise rule state: {e}"))
         });
-        let json = json.map_err(|e| format!("cannot serialise rule state: {e}"))?;
+        Some((epoch, json))
+    }
+
+    /// Write a snapshot once the batches that changed the state up to its
+    /// epoch are written by every sink (at most `timeout`).
+    pub async fn write_checkpoint(
+        &self,
+        epoch: u64,
+        json: Result<Vec<u8>, String>,
+        timeout: Duration,
+    ) -> Result<Option<PathBuf>, String> {
+        let cp = &self.shared.checkpoints;
+        let json = json.inspect_err(|e| emit(CheckpointWritten { result: Err(e), rules: 0 }))?;
         if !cp.wait_released(epoch, timeout).await {
             let e = "batches that changed the state were not written in time; checkpoint skipped".to_string();
             emit(CheckpointWritten { result: Err(&e), rules: 0 });
@@ -806,4 +1264,48 @@ impl DetectionEngine {
             }
         }
     }
+
+    /// Findings one rule remembers (tests and metrics).
+    pub fn findings_held(&self, id: &str) -> usize {
+        self.rule(id).map_or(0, |r| lock(&r.state).findings.len())
+    }
+}
+
+/// Split `batch` into rows at or after `released` in column `time` and the
+/// rows before it (`None` when there are none).
+fn split_behind(batch: &RecordBatch, time: &str, released: i64) -> Result<(RecordBatch, Option<RecordBatch>), String> {
+    if released == i64::MIN {
+        return Ok((batch.clone(), None));
+    }
+    let t = columns::Reader::new(batch, time, columns::ValueKind::Time)?;
+    let keep: arrow::array::BooleanArray =
+        (0..batch.num_rows()).map(|i| Some(t.int(i).is_none_or(|v| v >= released))).collect();
+    if keep.true_count() == batch.num_rows() {
+        return Ok((batch.clone(), None));
+    }
+    let behind = arrow::compute::not(&keep).map_err(|e| e.to_string())?;
+    let on_time = arrow::compute::filter_record_batch(batch, &keep).map_err(|e| e.to_string())?;
+    let late = arrow::compute::filter_record_batch(batch, &behind).map_err(|e| e.to_string())?;
+    Ok((on_time, Some(late)))
+}
+
+/// One interval's batches as one batch sorted by (`time`, `event_id`).
+fn sorted_batch(items: Vec<Item>, time: &str) -> Result<Option<RecordBatch>, String> {
+    let batches: Vec<RecordBatch> = items
+        .into_iter()
+        .filter_map(|i| match i {
+            Item::Batch(b) if b.num_rows() > 0 => Some(b),
+            _ => None,
+        })
+        .collect();
+    let Some(first) = batches.first() else { return Ok(None) };
+    let all = arrow::compute::concat_batches(&first.schema(), &batches).map_err(|e| e.to_string())?;
+    let mut keys = Vec::new();
+    for col in [time, "event_id"] {
+        if let Some(c) = all.column_by_name(col) {
+            keys.push(arrow::compute::SortColumn { values: c.clone(), options: None });
+        }
+    }
+    let idx = arrow::compute::lexsort_to_indices(&keys, None).map_err(|e| e.to_string())?;
+    arrow::compute::take_record_batch(&all, &idx).map(Some).map_err(|e| e.to_string())
 }

@@ -106,8 +106,8 @@ mod tests {
     #[tokio::test]
     async fn changed_rules_swap_broken_ones_keep_running_removed_ones_stop() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "a.toml", &rule("XX-01", "SELECT user FROM dns WHERE query = 'a.example'"));
-        write(dir.path(), "b.toml", &rule("XX-02", "SELECT user FROM dns"));
+        write(dir.path(), "a.toml", &rule("XX-01", "SELECT user, time FROM dns WHERE query = 'a.example'"));
+        write(dir.path(), "b.toml", &rule("XX-02", "SELECT user, time FROM dns"));
         let source = RuleSource::Dirs(vec![dir.path().to_path_buf()]);
         let settings = RuleSettings::default();
         let schemas = ClassSchemas::builtin();
@@ -119,7 +119,7 @@ mod tests {
         let digest0 = files_digest(&source);
 
         // A changed query is swapped in; the untouched rule is not reported.
-        write(dir.path(), "a.toml", &rule("XX-01", "SELECT user FROM dns WHERE query = 'b.example'"));
+        write(dir.path(), "a.toml", &rule("XX-01", "SELECT user, time FROM dns WHERE query = 'b.example'"));
         assert_ne!(files_digest(&source), digest0, "the digest sees the change");
         let (defs, errors) = load_rules(&source, &settings);
         let report = engine.reload(defs, errors, &schemas).await;
@@ -156,7 +156,7 @@ mod tests {
     #[tokio::test]
     async fn the_watcher_reloads_after_the_files_settle() {
         let dir = tempfile::tempdir().unwrap();
-        write(dir.path(), "a.toml", &rule("XX-01", "SELECT user FROM dns WHERE query = 'a.example'"));
+        write(dir.path(), "a.toml", &rule("XX-01", "SELECT user, time FROM dns WHERE query = 'a.example'"));
         let source = RuleSource::Dirs(vec![dir.path().to_path_buf()]);
         let schemas = ClassSchemas::builtin();
         let (defs, _) = load_rules(&source, &RuleSettings::default());
@@ -167,7 +167,7 @@ mod tests {
         let w = RuleWatch { source, settings: RuleSettings::default(), schemas, interval: Duration::from_millis(50) };
         let task = tokio::spawn(watch(engine.clone(), w, stop.clone()));
         tokio::time::sleep(Duration::from_millis(120)).await;
-        write(dir.path(), "a.toml", &rule("XX-01", "SELECT user FROM dns WHERE query = 'c.example'"));
+        write(dir.path(), "a.toml", &rule("XX-01", "SELECT user, time FROM dns WHERE query = 'c.example'"));
         let started = std::time::Instant::now();
         while fingerprint(&engine, "XX-01").unwrap() == before {
             assert!(started.elapsed() < Duration::from_secs(10), "the changed rule was never swapped in");

@@ -20,7 +20,11 @@
 //! categories = ["remote_access"]
 //! ```
 //!
-//! Windowed rules add `[window]` (size, slide, lateness, key, aggregates,
+//! Any rule may set `lateness = "15m"`: how far behind its stream's newest
+//! event a row may arrive and still count for it (at least the stream's own
+//! allowed lateness; see [`crate::event_time`]).
+//!
+//! Windowed rules add `[window]` (size, slide, key, aggregates,
 //! `where`, optional `[window.baseline]`), first-seen rules `[first_seen]`
 //! (key, lookback, learning), correlation rules `[correlation]` (entity,
 //! within, `[correlation.first]` and `[[correlation.then]]` steps with their
@@ -119,7 +123,7 @@ pub struct WindowFile {
     /// Slide; omitted = `size` (tumbling windows).
     #[serde(default)]
     pub slide: Option<String>,
-    /// How far behind the newest event time a row may arrive and still count (default `10m`).
+    /// Same as the rule's top-level `lateness` (kept for rules written before it existed).
     #[serde(default)]
     pub lateness: Option<String>,
     /// Output columns the window is kept per (`["user", "app_id"]`).
@@ -262,6 +266,11 @@ pub struct RuleFile {
     /// Disabled rules are listed but not run.
     #[serde(default = "default_true")]
     pub enabled: bool,
+    /// How far behind its stream's newest event a row may be and still count
+    /// for this rule (default: the stream's allowed lateness; a rule can only
+    /// allow more).
+    #[serde(default)]
+    pub lateness: Option<String>,
     /// Dedup settings.
     pub dedup: Dedup,
     /// Parameters with defaults, substituted into `{{name}}`.
@@ -381,6 +390,8 @@ pub struct RuleDef {
     pub mode: ModeDef,
     /// Parameters after config overrides.
     pub params: BTreeMap<String, toml::Value>,
+    /// The lateness the rule allows beyond its streams' own, microseconds (0: none).
+    pub lateness: i64,
 }
 
 /// A rule that could not be loaded: file, line and what is wrong.
@@ -534,7 +545,6 @@ impl RuleDef {
                         "window.size / window.slide must be at most 10,000 panes".into(),
                     ));
                 }
-                let lateness = duration("lateness", w.lateness.as_deref().unwrap_or("10m"))?;
                 let mut aggregates = Vec::new();
                 for (name, expr) in &w.aggregates {
                     let expr = setting("aggregates", expr)?;
@@ -562,7 +572,6 @@ impl RuleDef {
                 let spec = WindowSpec {
                     size,
                     slide,
-                    lateness,
                     key: w.key.clone(),
                     time: w.time.clone().unwrap_or_else(|| "time".into()),
                     aggregates,
@@ -647,9 +656,20 @@ impl RuleDef {
             }
         };
         let class = classes[0];
+        let window_lateness = file.window.as_ref().and_then(|w| w.lateness.clone());
+        let lateness = match (&file.lateness, &window_lateness) {
+            (Some(_), Some(_)) => {
+                return Err(err(
+                    key_line("lateness"),
+                    "set `lateness` once: at the top of the rule (window.lateness is its old name)".into(),
+                ))
+            }
+            (Some(l), None) | (None, Some(l)) => duration("lateness", l)?,
+            (None, None) => 0,
+        };
         let mut file = file;
         file.message = substitute_text(&file.message, &params).map_err(|m| err(key_line("message"), m))?;
-        Ok(RuleDef { file, path: path.to_path_buf(), class, classes, period, sql, sql_line, mode, params })
+        Ok(RuleDef { file, path: path.to_path_buf(), class, classes, period, sql, sql_line, mode, params, lateness })
     }
 
     /// Load one rule file.
@@ -671,7 +691,8 @@ impl RuleDef {
     /// key, lookback...): checkpointed state is restored only into a rule
     /// with the same fingerprint.
     pub fn fingerprint(&self) -> String {
-        let mut parts: Vec<String> = vec![self.id().to_string(), self.file.mode.clone(), self.sql.clone()];
+        let mut parts: Vec<String> =
+            vec![self.id().to_string(), self.file.mode.clone(), self.sql.clone(), self.file.dedup.key.join(",")];
         match &self.mode {
             ModeDef::Streaming => {}
             ModeDef::Windowed(w) => parts.push(format!("{:?}", w.spec)),

@@ -1,6 +1,6 @@
-//! `mode = "windowed"`: event-time windows with a watermark, for thresholds
-//! over many events (bytes uploaded per user and app per hour, distinct
-//! users per forwarding destination per 7 days).
+//! `mode = "windowed"`: event-time windows, for thresholds over many events
+//! (bytes uploaded per user and app per hour, distinct users per forwarding
+//! destination per 7 days).
 //!
 //! The rule's SQL runs per micro-batch as a filter / projection and returns
 //! one row per contributing event. This module folds those rows into
@@ -8,20 +8,23 @@
 //! size that is a multiple of the slide is the merge of its panes: tumbling
 //! windows have one pane, a 7-day window sliding by a day has seven.
 //!
-//! After each batch, every window a batch touched is re-evaluated: its
-//! aggregates become one row of the rule's `window` table, and the rule's
-//! `window.where` condition (SQL, planned once) picks the rows that become
-//! findings. A window that stays over its threshold is re-found by later
-//! batches with the same `finding_id`, which dedup counts as a suppressed
-//! match.
+//! Rows arrive here in event-time order, one evaluation interval at a time,
+//! once the watermark has passed the interval (see [`crate::event_time`]):
+//! [`WindowState::fold`] adds an interval's rows, then
+//! [`WindowState::evaluate`] turns every window they touched into one row of
+//! the rule's `window` table, whose `window.where` condition (SQL, planned
+//! once) picks the rows that become findings. A window that stays over its
+//! threshold is found again at later intervals with the same `finding_id`:
+//! the finding is updated with the window's current totals.
 //!
-//! * **Watermark**: the highest event time seen minus `lateness`. A row
-//!   older than the watermark is late: it is dropped and counted
-//!   (`rule_late_events_total`). A pane is evicted once no open window
-//!   contains it (its window end is behind the watermark).
+//! * **Order**: every aggregate gives the same value whatever order its rows
+//!   came in: `sample()` keeps the earliest values by event time and
+//!   `distinct()` the smallest, when there are more than they keep.
 //! * **Replays**: a pane remembers the `event_id`s that went into it, so the
 //!   same event read twice (Kafka replay after a crash, a file read again)
 //!   counts once.
+//! * **Eviction**: a pane is dropped once no open window contains it (its
+//!   window ends before what has been released).
 //! * **Baseline**: `window.baseline` keeps, per key, the closed windows'
 //!   values of one aggregate for `days`, and exposes their `quantile`
 //!   (windows without activity count as 0) as the `baseline` column, so a
@@ -58,9 +61,9 @@ pub enum AggFunc {
     Min,
     /// `max(x)`.
     Max,
-    /// `distinct(x)`: the distinct values (up to 1,000), a list.
+    /// `distinct(x)`: the distinct values (the 1,000 smallest), a list.
     Distinct,
-    /// `sample(x)`: the first values (up to 10), a list.
+    /// `sample(x)`: the values of the earliest rows by event time (up to 10), a list.
     Sample,
     /// `first(x)`: the smallest value the key ever had (kept beyond the
     /// windows for `remember`): e.g. `first(time)`, when the key first appeared.
@@ -138,8 +141,6 @@ pub struct WindowSpec {
     pub size: i64,
     /// Slide (= pane length), microseconds; `size` for tumbling windows.
     pub slide: i64,
-    /// Allowed lateness behind the highest event time, microseconds.
-    pub lateness: i64,
     /// Key columns.
     pub key: Vec<String>,
     /// Event-time column of the SQL output.
@@ -265,8 +266,10 @@ enum Acc {
     Int(Option<i64>),
     Float(Option<f64>),
     Text(Option<String>),
+    /// `distinct()`: the smallest values, at most [`MAX_DISTINCT`].
     Set(BTreeSet<String>),
-    List(Vec<String>),
+    /// `sample()`: (event time, value) of the earliest rows, at most [`MAX_SAMPLE`], sorted.
+    List(Vec<(i64, String)>),
 }
 
 impl Acc {
@@ -281,7 +284,7 @@ impl Acc {
         }
     }
 
-    fn add(&mut self, func: AggFunc, r: Option<&Reader>, row: usize) {
+    fn add(&mut self, func: AggFunc, r: Option<&Reader>, row: usize, time: i64) {
         match (self, func) {
             (Acc::Int(n), AggFunc::Count) => {
                 if r.is_none_or(|r| r.text(row).is_some()) {
@@ -322,16 +325,12 @@ impl Acc {
             }
             (Acc::Set(s), _) => {
                 if let Some(x) = r.and_then(|r| r.text(row)) {
-                    if s.len() < MAX_DISTINCT || s.contains(&x) {
-                        s.insert(x);
-                    }
+                    insert_bounded(s, x);
                 }
             }
             (Acc::List(l), _) => {
-                if l.len() < MAX_SAMPLE {
-                    if let Some(x) = r.and_then(|r| r.text(row)) {
-                        l.push(x);
-                    }
+                if let Some(x) = r.and_then(|r| r.text(row)) {
+                    insert_sample(l, (time, x));
                 }
             }
         }
@@ -372,14 +371,13 @@ impl Acc {
             (Acc::Text(_), Acc::Text(None)) => {}
             (Acc::Set(a), Acc::Set(b)) => {
                 for x in b {
-                    if a.len() >= MAX_DISTINCT {
-                        break;
-                    }
-                    a.insert(x.clone());
+                    insert_bounded(a, x.clone());
                 }
             }
             (Acc::List(a), Acc::List(b)) => {
-                a.extend(b.iter().take(MAX_SAMPLE.saturating_sub(a.len())).cloned());
+                for x in b {
+                    insert_sample(a, x.clone());
+                }
             }
             _ => {}
         }
@@ -392,12 +390,42 @@ impl Acc {
             _ => 0.0,
         }
     }
+
+    fn as_i64(&self) -> Option<i64> {
+        match self {
+            Acc::Int(v) => *v,
+            Acc::Float(v) => v.map(|f| f as i64),
+            _ => None,
+        }
+    }
+}
+
+/// Keep the [`MAX_DISTINCT`] smallest values: the same set whatever the order.
+fn insert_bounded(s: &mut BTreeSet<String>, x: String) {
+    if s.len() < MAX_DISTINCT {
+        s.insert(x);
+    } else if s.last().is_some_and(|last| x < *last) && s.insert(x) {
+        s.pop_last();
+    }
+}
+
+/// Keep the [`MAX_SAMPLE`] earliest (time, value) pairs, sorted.
+fn insert_sample(l: &mut Vec<(i64, String)>, x: (i64, String)) {
+    let at = l.partition_point(|y| *y < x);
+    if at >= MAX_SAMPLE || l.get(at) == Some(&x) {
+        return;
+    }
+    l.insert(at, x);
+    l.truncate(MAX_SAMPLE);
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 struct Pane {
     accs: Vec<Acc>,
     seen: HashSet<u64>,
+    /// Distinct events folded in.
+    #[serde(default)]
+    rows: i64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -414,6 +442,21 @@ struct KeyState {
     first: Vec<Acc>,
 }
 
+/// The panes of one evaluated window: what a finding counts its events and
+/// bytes over, so that windows merged into one finding count each event once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WindowPanes {
+    /// The window's key, as the rule's key columns joined.
+    pub key: String,
+    /// The window's start.
+    pub start: i64,
+    /// (pane start, distinct events, bytes) of each pane in the window.
+    pub panes: Vec<(i64, i64, Option<i64>)>,
+}
+
+/// The windows touched by the rows folded in since the last evaluation.
+pub type Touched = BTreeSet<(String, i64)>;
+
 /// The state of one windowed rule. Serializable for checkpoints.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
 pub struct WindowState {
@@ -421,12 +464,25 @@ pub struct WindowState {
     /// The first event time this state saw (learning starts there).
     #[serde(default)]
     created: Option<i64>,
-    max_time: Option<i64>,
+    /// Panes were last evicted at this release point.
     evicted_at: Option<i64>,
-    /// Rows dropped because they were older than the watermark.
-    pub late_events: u64,
     /// Keys dropped because the rule had `max_keys`.
     pub dropped_keys: u64,
+}
+
+/// The key of a row, as the key columns' values joined (a null as NUL).
+pub fn key_of(keys: &[Reader], row: usize, buf: &mut String) -> Vec<Option<String>> {
+    buf.clear();
+    let mut values = Vec::with_capacity(keys.len());
+    for (i, k) in keys.iter().enumerate() {
+        if i > 0 {
+            buf.push('\u{1f}');
+        }
+        let v = k.text(row);
+        buf.push_str(v.as_deref().unwrap_or("\u{0}"));
+        values.push(v);
+    }
+    values
 }
 
 impl WindowState {
@@ -440,16 +496,11 @@ impl WindowState {
         self.keys.values().map(|k| k.panes.len()).sum()
     }
 
-    /// The watermark: highest event time seen minus the allowed lateness.
-    pub fn watermark(&self, w: &Windowing) -> Option<i64> {
-        self.max_time.map(|t| t.saturating_sub(w.spec.lateness))
-    }
-
-    /// Fold one batch of the rule's SQL output into the state, then
-    /// return the `window` table rows of every window it touched.
-    pub fn update(&mut self, w: &Windowing, batch: &RecordBatch) -> Result<Option<RecordBatch>, String> {
+    /// Fold rows of the rule's SQL output into the state (any order);
+    /// returns the panes they touched.
+    pub fn fold(&mut self, w: &Windowing, batch: &RecordBatch, touched: &mut Touched) -> Result<(), String> {
         if batch.num_rows() == 0 {
-            return Ok(None);
+            return Ok(());
         }
         let keys: Vec<Reader> =
             w.spec.key.iter().map(|k| Reader::new(batch, k, ValueKind::Text)).collect::<Result<_, _>>()?;
@@ -460,28 +511,11 @@ impl WindowState {
             .map(|a| a.spec.input.as_ref().map(|i| Reader::new(batch, i, a.kind)).transpose())
             .collect::<Result<_, _>>()?;
         let ids = if w.has_event_id { Some(Reader::new(batch, "event_id", ValueKind::Text)?) } else { None };
-        let watermark = self.watermark(w);
-        let mut touched: BTreeSet<(String, i64)> = BTreeSet::new();
-        let mut batch_max = self.max_time;
         let mut key_buf = String::new();
         for row in 0..batch.num_rows() {
             let Some(t) = time.int(row) else { continue };
-            if watermark.is_some_and(|wm| t < wm) {
-                self.late_events += 1;
-                continue;
-            }
-            batch_max = Some(batch_max.map_or(t, |m| m.max(t)));
             self.created = Some(self.created.map_or(t, |c| c.min(t)));
-            key_buf.clear();
-            let mut values = Vec::with_capacity(keys.len());
-            for (i, k) in keys.iter().enumerate() {
-                if i > 0 {
-                    key_buf.push('\u{1f}');
-                }
-                let v = k.text(row);
-                key_buf.push_str(v.as_deref().unwrap_or("\u{0}"));
-                values.push(v);
-            }
+            let values = key_of(&keys, row, &mut key_buf);
             let pane_start = t.div_euclid(w.spec.slide) * w.spec.slide;
             let ks = self.keys.entry(key_buf.clone()).or_insert_with(|| KeyState {
                 values,
@@ -489,10 +523,11 @@ impl WindowState {
                 ..Default::default()
             });
             ks.last_active = ks.last_active.max(t);
-            let pane = ks
-                .panes
-                .entry(pane_start)
-                .or_insert_with(|| Pane { accs: w.aggs.iter().map(Acc::empty).collect(), seen: HashSet::new() });
+            let pane = ks.panes.entry(pane_start).or_insert_with(|| Pane {
+                accs: w.aggs.iter().map(Acc::empty).collect(),
+                seen: HashSet::new(),
+                rows: 0,
+            });
             if let Some(id) = ids.as_ref().and_then(|r| r.str(row)) {
                 let h = xxh3_64(id.as_bytes());
                 if pane.seen.contains(&h) {
@@ -502,27 +537,30 @@ impl WindowState {
                     pane.seen.insert(h);
                 }
             }
+            pane.rows += 1;
             for (acc, (a, r)) in pane.accs.iter_mut().zip(w.aggs.iter().zip(&inputs)) {
-                acc.add(a.spec.func, r.as_ref(), row);
+                acc.add(a.spec.func, r.as_ref(), row, t);
             }
             if ks.first.len() != w.aggs.len() {
                 ks.first = w.aggs.iter().map(Acc::empty).collect();
             }
             for ((acc, a), r) in ks.first.iter_mut().zip(&w.aggs).zip(&inputs) {
                 if a.spec.func == AggFunc::First {
-                    acc.add(AggFunc::First, r.as_ref(), row);
+                    acc.add(AggFunc::First, r.as_ref(), row, t);
                 }
             }
             touched.insert((key_buf.clone(), pane_start));
         }
-        self.max_time = batch_max;
-        let out = self.windows(w, &touched)?;
-        self.evict(w);
-        Ok(out)
+        Ok(())
     }
 
-    /// The `window` rows of every window containing a touched pane.
-    fn windows(&self, w: &Windowing, touched: &BTreeSet<(String, i64)>) -> Result<Option<RecordBatch>, String> {
+    /// The `window` rows of every window containing a touched pane, with
+    /// the panes each is made of (in the same order).
+    pub fn evaluate(
+        &self,
+        w: &Windowing,
+        touched: &Touched,
+    ) -> Result<Option<(RecordBatch, Vec<WindowPanes>)>, String> {
         let mut starts: BTreeSet<(&str, i64)> = BTreeSet::new();
         for (key, pane) in touched {
             let mut ws = pane - w.spec.size + w.spec.slide;
@@ -534,7 +572,9 @@ impl WindowState {
         if starts.is_empty() {
             return Ok(None);
         }
+        let bytes_idx = w.aggs.iter().position(|a| a.spec.name == "bytes" && a.spec.func == AggFunc::Sum);
         let mut rows = RowsBuilder::new(w, starts.len());
+        let mut infos = Vec::with_capacity(starts.len());
         let learned_from = self.created.map_or(i64::MAX, |c| c.saturating_add(w.spec.learning));
         for (key, ws) in starts {
             if w.spec.learning > 0 && ws < learned_from {
@@ -551,15 +591,24 @@ impl WindowState {
             }
             let baseline = w.spec.baseline.as_ref().map(|b| quantile(ks, ws, w.spec.size, b));
             rows.push(w, ks, ws, &accs, baseline);
+            let panes = ks
+                .panes
+                .range(ws..ws + w.spec.size)
+                .map(|(p, pane)| (*p, pane.rows, bytes_idx.and_then(|i| pane.accs.get(i)).and_then(Acc::as_i64)))
+                .collect();
+            infos.push(WindowPanes { key: key.to_string(), start: ws, panes });
         }
-        rows.finish(w).map(Some)
+        if infos.is_empty() {
+            return Ok(None);
+        }
+        rows.finish(w).map(|b| Some((b, infos)))
     }
 
-    /// Record closed windows into the baseline history, drop panes no open
-    /// window needs, and bound the number of keys. Runs once per slide of
-    /// watermark progress.
-    fn evict(&mut self, w: &Windowing) {
-        let Some(wm) = self.watermark(w) else { return };
+    /// Record windows closed by `released` (every row before it has been
+    /// folded in) into the baseline history, drop panes no open window
+    /// needs, and bound the number of keys. Runs once per slide.
+    pub fn evict(&mut self, w: &Windowing, released: i64) {
+        let wm = released;
         if self.evicted_at.is_some_and(|e| wm < e + w.spec.slide) {
             return;
         }
@@ -698,7 +747,7 @@ impl RowsBuilder {
                     b.append(true);
                 }
                 (AggBuilder::List(b), Acc::List(l)) => {
-                    for x in l {
+                    for (_, x) in l {
                         b.values().append_value(x);
                     }
                     b.append(true);
@@ -730,5 +779,92 @@ impl RowsBuilder {
             cols.push(Arc::new(self.baseline.finish()));
         }
         RecordBatch::try_new(w.schema(), cols).map_err(|e| format!("window table: {e}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{Int64Array, StringArray, TimestampMicrosecondArray};
+
+    const MIN: i64 = 60_000_000;
+
+    fn spec() -> WindowSpec {
+        WindowSpec {
+            size: 60 * MIN,
+            slide: 30 * MIN,
+            key: vec!["user".into()],
+            time: "time".into(),
+            aggregates: vec![
+                AggSpec::parse("bytes", "sum(bytes_out)").unwrap(),
+                AggSpec::parse("hosts", "distinct(host)").unwrap(),
+                AggSpec::parse("first_hosts", "sample(host)").unwrap(),
+            ],
+            baseline: None,
+            max_keys: 100,
+            learning: 0,
+            remember: 0,
+        }
+    }
+
+    /// Rows (user, host, bytes, minute, event id).
+    fn batch(rows: &[(&str, String, i64, i64, String)]) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("user", DataType::Utf8, true),
+            Field::new("host", DataType::Utf8, true),
+            Field::new("bytes_out", DataType::Int64, true),
+            Field::new("time", DataType::Timestamp(TimeUnit::Microsecond, Some("UTC".into())), true),
+            Field::new("event_id", DataType::Utf8, true),
+        ]));
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(rows.iter().map(|r| r.0).collect::<Vec<_>>())),
+                Arc::new(StringArray::from(rows.iter().map(|r| r.1.clone()).collect::<Vec<_>>())),
+                Arc::new(Int64Array::from(rows.iter().map(|r| r.2).collect::<Vec<_>>())),
+                Arc::new(
+                    TimestampMicrosecondArray::from(rows.iter().map(|r| r.3 * MIN).collect::<Vec<_>>())
+                        .with_timezone("UTC"),
+                ),
+                Arc::new(StringArray::from(rows.iter().map(|r| r.4.clone()).collect::<Vec<_>>())),
+            ],
+        )
+        .unwrap()
+    }
+
+    fn evaluate(w: &Windowing, batches: &[RecordBatch]) -> (RecordBatch, Vec<WindowPanes>) {
+        let mut state = WindowState::default();
+        let mut touched = Touched::new();
+        for b in batches {
+            state.fold(w, b, &mut touched).unwrap();
+        }
+        state.evaluate(w, &touched).unwrap().unwrap()
+    }
+
+    #[test]
+    fn windows_are_the_same_whatever_order_and_batching_their_rows_came_in() {
+        // More hosts than sample() keeps, some repeated; and one event twice (a replay).
+        let rows: Vec<(&str, String, i64, i64, String)> = (0..40)
+            .map(|i| ("ana", format!("h{:02}.example", (i * 7) % 23), 10 + i, i * 2, format!("e{i}")))
+            .chain(std::iter::once(("ana", "h00.example".to_string(), 10, 0, "e0".to_string())))
+            .collect();
+        let sample = batch(&rows);
+        let w = Windowing::new(spec(), &sample.schema()).unwrap();
+        let (one, panes) = evaluate(&w, &[sample]);
+        let mut reversed = rows.clone();
+        reversed.reverse();
+        let (a, b) = reversed.split_at(13);
+        let (other, other_panes) = evaluate(&w, &[batch(b), batch(a)]);
+        assert_eq!(one, other, "the window table does not depend on arrival order");
+        assert_eq!(panes, other_panes);
+        // Windows [0,60) [30,90) of 40 events at 2-minute steps, and the replay counted once.
+        let counts: Vec<i64> = panes.iter().map(|p| p.panes.iter().map(|(_, n, _)| n).sum()).collect();
+        assert_eq!(counts.iter().sum::<i64>(), 15 + 30 + 25 + 10, "{panes:?}");
+        let first_hosts = one.column_by_name("first_hosts").unwrap();
+        let first_window = first_hosts.as_any().downcast_ref::<arrow::array::ListArray>().unwrap().value(1);
+        let got: Vec<&str> =
+            first_window.as_any().downcast_ref::<StringArray>().unwrap().iter().map(|v| v.unwrap()).collect();
+        assert_eq!(got.len(), MAX_SAMPLE);
+        assert_eq!(got[0], "h00.example", "sample() keeps the earliest rows");
     }
 }

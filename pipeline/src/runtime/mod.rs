@@ -1,27 +1,35 @@
 //! The runtime: stages as tokio tasks joined by bounded channels.
 //!
 //! ```text
-//!  sources ──mpsc(capacity)──▶ N workers ──mpsc(capacity)──▶ sink stage
-//!  (one task each)            decode → enrich → detect       dedup → every sink
+//!  sources ──mpsc(capacity)──▶ N workers ──mpsc(capacity)──▶ detection ──mpsc(capacity)──▶ sink stage
+//!  (one task each)            decode → enrich → match        stage (1 task)               every sink
 //! ```
 //!
-//! * **Backpressure, bounded memory**: both channels are bounded; when the
-//!   sinks are slow the workers block on send, the raw channel fills and the
-//!   sources block — nothing buffers without limit. In flight at most
-//!   `2 × capacity + workers` batches.
+//! * **Backpressure, bounded memory**: every channel is bounded; when the
+//!   sinks are slow the stages block on send, the raw channel fills and the
+//!   sources block — nothing buffers without limit.
 //! * **Parallelism**: `workers` tasks (default: one per core) pull raw
-//!   batches from the shared channel; each runs decode, enrichment and every
-//!   rule of the batch's classes. Rules were planned once at start-up.
+//!   batches from the shared channel; each decodes, enriches, learns its
+//!   stream's time before the batch ([`crate::event_time`]) and runs every
+//!   rule's SQL over the rows on time for it.
+//! * **Determinism**: the detection stage is the only place rule state
+//!   changes. It files what the rules matched by event time and consumes it
+//!   as the watermark passes, so findings and their revisions do not depend
+//!   on which worker finished first, on batch sizes or on how sources interleave.
 //! * **Acknowledgements**: each raw batch's [`AckToken`](crate::ack::AckToken)
 //!   rides along in its [`Output`]; sinks hold a clone until durable.
 //! * **Shutdown**: cancelling the token stops the sources; they send what
-//!   they have, the workers finish every batch in flight, the sinks flush,
-//!   acknowledgements reach the sources, and [`run`] returns a summary.
+//!   they have, the workers finish every batch in flight, the detection
+//!   stage consumes what is pending (when the input ended, or when there is
+//!   no state directory to keep it in), the sinks flush, acknowledgements
+//!   reach the sources, and [`run`] returns a summary.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use arrow::array::Array;
+use arrow::record_batch::RecordBatch;
 use tokio::sync::{mpsc, Mutex};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn, Instrument};
@@ -29,9 +37,14 @@ use tracing::{info, warn, Instrument};
 use crate::dead_letter::DeadLetter;
 use crate::decode::stage::decode_batch;
 use crate::decode::{decoder_for, Decoder};
-use crate::detect::DetectionEngine;
-use crate::internal_events::{counters, emit, EventsEmitted, SinkFailed, SinkWritten};
-use crate::schema::{Finding, Timestamp};
+use crate::detect::{DetectionEngine, Matched};
+use crate::event_time::{
+    Micros, Position, RecordTimes, Resume, RowMargins, StreamClocks, StreamPos, StreamRegistry, Watermarks,
+};
+use crate::internal_events::{
+    counters, emit, EventsEmitted, FindingsSummary, LateRecordsDeadLettered, LateRowsDropped, SinkFailed, SinkWritten,
+};
+use crate::schema::{EventClass, Finding, Timestamp};
 use crate::sinks::{Output, Sink};
 use crate::source::{BatchLimits, RawBatch, Source, SourceContext, SourceError, SourceReport};
 use crate::transform::Enricher;
@@ -55,6 +68,11 @@ pub struct RuntimeOptions {
     pub keep_findings: usize,
     /// Watch the rule files and swap in changed rules (`[rules] reload`).
     pub rule_watch: Option<crate::detect::RuleWatch>,
+    /// How far behind its stream's newest event a record may be and still
+    /// count for stateful rules, unless its source says otherwise.
+    pub allowed_lateness: Duration,
+    /// How long a stream whose source waits for input holds the watermark back.
+    pub idle_timeout: Duration,
 }
 
 impl Default for RuntimeOptions {
@@ -68,6 +86,8 @@ impl Default for RuntimeOptions {
             checkpoint_interval: Duration::from_secs(30),
             keep_findings: 10_000,
             rule_watch: None,
+            allowed_lateness: Duration::from_secs(60),
+            idle_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -119,16 +139,30 @@ pub struct Pipeline {
     pub sinks: Vec<Box<dyn Sink>>,
     /// Settings.
     pub options: RuntimeOptions,
+    /// Where each stream was read up to at the last checkpoint (sources resume there).
+    pub resume: BTreeMap<String, Resume>,
 }
 
 /// Run until every source ends (or `shutdown` is cancelled and in-flight
 /// work is drained).
 pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary {
     let started = Instant::now();
-    let Pipeline { sources, enricher, engine, sinks, options } = pipeline;
+    let Pipeline { sources, enricher, engine, sinks, options, resume } = pipeline;
     let capacity = options.channel_capacity.max(1);
     let (raw_tx, raw_rx) = mpsc::channel::<RawBatch>(capacity);
+    let (processed_tx, processed_rx) = mpsc::channel::<Processed>(capacity);
     let (out_tx, out_rx) = mpsc::channel::<Output>(capacity);
+
+    let registry = StreamRegistry::new(options.allowed_lateness, options.idle_timeout);
+    let mut marks = Watermarks::new(registry.clone());
+    if engine.has_state_dir() {
+        // Sources commit (Kafka) only what the last checkpoint holds.
+        registry.set_checkpointed(resume.iter().map(|(k, r)| (k.clone(), r.position)));
+    }
+    marks.restore(resume);
+    let clocks = StreamClocks::new(Some(registry.clone()));
+    // Stops workers that wait for a batch which will never come (a failed stage).
+    let abort = CancellationToken::new();
 
     let flush_sinks = Arc::new(tokio::sync::Notify::new());
     let mut source_tasks = Vec::new();
@@ -140,6 +174,7 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
             limits: options.limits,
             drain_timeout: options.drain_timeout,
             flush_sinks: flush_sinks.clone(),
+            streams: registry.opener(source.allowed_lateness()),
         };
         let span = tracing::info_span!("source", source = %name);
         let handle = tokio::spawn(async move { source.run(ctx).await }.instrument(span));
@@ -150,23 +185,37 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
     let raw_rx = Arc::new(Mutex::new(raw_rx));
     let mut workers = Vec::new();
     for id in 0..options.worker_count() {
-        let rx = raw_rx.clone();
-        let tx = out_tx.clone();
-        let enricher = enricher.clone();
-        let engine = engine.clone();
+        let ctx = WorkerContext {
+            enricher: enricher.clone(),
+            engine: engine.clone(),
+            clocks: clocks.clone(),
+            registry: Some(registry.clone()),
+            stop: abort.clone(),
+        };
         let span = tracing::debug_span!("worker", worker = id);
-        workers.push(tokio::spawn(worker(rx, tx, enricher, engine).instrument(span)));
+        workers.push(tokio::spawn(worker(raw_rx.clone(), processed_tx.clone(), ctx).instrument(span)));
     }
-    drop(out_tx);
+    drop(processed_tx);
 
-    let sink_task = tokio::spawn(sink_stage(out_rx, sinks, options.clone(), flush_sinks, engine.clone()));
-    let checkpoint_stop = CancellationToken::new();
-    let checkpointer =
-        tokio::spawn(checkpoint_task(engine.clone(), options.checkpoint_interval, checkpoint_stop.clone()));
+    let stage = DetectionStage {
+        engine: engine.clone(),
+        marks,
+        clocks: clocks.clone(),
+        out: out_tx,
+        shutdown: shutdown.clone(),
+        checkpoint_interval: options.checkpoint_interval,
+        drain_timeout: options.drain_timeout,
+        writers: Vec::new(),
+        summary: BTreeMap::new(),
+        summary_since: Instant::now(),
+    };
+    let detection = tokio::spawn(stage.run(processed_rx).instrument(tracing::debug_span!("detection")));
+    let sink_task = tokio::spawn(sink_stage(out_rx, sinks, options.clone(), flush_sinks));
+    let watcher_stop = CancellationToken::new();
     let rule_watcher = options
         .rule_watch
         .clone()
-        .map(|w| tokio::spawn(crate::detect::watch_rules(engine.clone(), w, checkpoint_stop.clone())));
+        .map(|w| tokio::spawn(crate::detect::watch_rules(engine.clone(), w, watcher_stop.clone())));
 
     let mut summary = RunSummary::default();
     for (name, handle) in source_tasks {
@@ -185,17 +234,27 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
     for w in workers {
         let _ = w.await;
     }
+    let streams = match detection.await {
+        Ok(streams) => streams,
+        Err(e) => {
+            warn!(error = %e, "the detection stage failed");
+            BTreeMap::new()
+        }
+    };
     if let Ok(stage) = sink_task.await {
-        summary.findings = stage.findings;
+        summary.findings = stage.findings.into_values().collect();
+        summary.findings.sort_by(|a, b| (a.time, &a.finding_id).cmp(&(b.time, &b.finding_id)));
     }
-    // Everything is written and acknowledged now: the last checkpoint holds all of it.
-    checkpoint_stop.cancel();
-    let _ = checkpointer.await;
+    abort.cancel();
+    watcher_stop.cancel();
     if let Some(w) = rule_watcher {
         let _ = w.await;
     }
-    if let Err(e) = engine.checkpoint(options.drain_timeout).await {
-        warn!(error = %e, "final rule-state checkpoint failed");
+    // Everything is written and acknowledged now: the last checkpoint holds all of it.
+    if let Some((epoch, json)) = engine.snapshot(&streams) {
+        if let Err(e) = engine.write_checkpoint(epoch, json, options.drain_timeout).await {
+            warn!(error = %e, "final rule-state checkpoint failed");
+        }
     }
     engine.report_state();
     summary.counters = counters().snapshot();
@@ -205,20 +264,43 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
     summary
 }
 
-async fn worker(
-    rx: Arc<Mutex<mpsc::Receiver<RawBatch>>>,
-    tx: mpsc::Sender<Output>,
-    enricher: Arc<Enricher>,
-    engine: Arc<DetectionEngine>,
-) {
+/// What a worker needs besides its batches.
+#[derive(Clone)]
+pub struct WorkerContext {
+    /// Enrichment stage.
+    pub enricher: Arc<Enricher>,
+    /// Compiled rules.
+    pub engine: Arc<DetectionEngine>,
+    /// Every stream's time, as the workers publish it.
+    pub clocks: Arc<StreamClocks>,
+    /// The streams (their allowed lateness); `None`: every stream allows the default minute.
+    pub registry: Option<Arc<StreamRegistry>>,
+    /// Cancelled when waiting for an earlier batch's stream time is pointless.
+    pub stop: CancellationToken,
+}
+
+/// One raw batch, processed by a worker: its events and dead letters, what
+/// the rules matched, and its place in its stream.
+pub struct Processed {
+    /// Events and dead letters (findings come later, from the detection stage).
+    pub output: Output,
+    /// Rule output, to be folded in by the detection stage.
+    pub matched: Vec<Matched>,
+    /// The batch's stream position.
+    pub pos: StreamPos,
+    /// Its newest event time.
+    pub newest: Option<Micros>,
+}
+
+async fn worker(rx: Arc<Mutex<mpsc::Receiver<RawBatch>>>, tx: mpsc::Sender<Processed>, ctx: WorkerContext) {
     let mut decoders: HashMap<String, Arc<dyn Decoder>> = HashMap::new();
     loop {
         let batch = { rx.lock().await.recv().await };
         let Some(batch) = batch else { break };
-        let output = process(&batch, &mut decoders, &enricher, &engine).await;
-        if tx.send(output).await.is_err() {
-            // The sink stage is gone (it failed); the ack token drops as not
-            // failed only if we let it — mark it failed so nothing is committed.
+        let processed = process(&batch, &mut decoders, &ctx).await;
+        if tx.send(processed).await.is_err() {
+            // The detection stage is gone (it failed): mark the batch failed
+            // so nothing is committed.
             batch.ack.fail();
             break;
         }
@@ -234,15 +316,21 @@ fn reject_all(batch: &RawBatch, reason: &str) -> Vec<DeadLetter> {
         .collect()
 }
 
-/// Decode, enrich and detect one raw batch.
+/// Decode, enrich and match one raw batch: its events and dead letters, and
+/// what every rule matched among the rows on time for it.
 pub async fn process(
     batch: &RawBatch,
     decoders: &mut HashMap<String, Arc<dyn Decoder>>,
-    enricher: &Enricher,
-    engine: &DetectionEngine,
-) -> Output {
-    let mut output =
-        Output { events: Vec::new(), findings: Vec::new(), dead_letters: Vec::new(), ack: batch.ack.clone() };
+    ctx: &WorkerContext,
+) -> Processed {
+    // Published on every path: later batches of the stream wait for it.
+    let mut publication = ctx.clocks.publication(batch.pos);
+    let mut processed = Processed {
+        output: Output { events: Vec::new(), findings: Vec::new(), dead_letters: Vec::new(), ack: batch.ack.clone() },
+        matched: Vec::new(),
+        pos: batch.pos,
+        newest: None,
+    };
     let decoder = match decoders.get(&*batch.format) {
         Some(d) => d.clone(),
         None => match decoder_for(&batch.format) {
@@ -251,57 +339,285 @@ pub async fn process(
                 d
             }
             None => {
-                output.dead_letters = reject_all(batch, &format!("unknown input format `{}`", batch.format));
-                return output;
+                processed.output.dead_letters = reject_all(batch, &format!("unknown input format `{}`", batch.format));
+                return processed;
             }
         },
     };
     let decoded = match decode_batch(decoder.as_ref(), batch) {
         Ok(d) => d,
         Err(e) => {
-            output.dead_letters = reject_all(batch, &format!("could not build the Arrow batch: {e}"));
-            return output;
+            processed.output.dead_letters = reject_all(batch, &format!("could not build the Arrow batch: {e}"));
+            return processed;
         }
     };
-    output.dead_letters = decoded.dead_letters;
-    let now = Timestamp::now();
+    processed.output.dead_letters = decoded.dead_letters;
+    let mut enriched = Vec::with_capacity(decoded.batches.len());
     for (class, b) in decoded.batches {
-        match enricher.enrich(class, &b) {
-            Ok(enriched) => {
-                emit(EventsEmitted { class: class.as_str(), rows: enriched.num_rows() as u64 });
-                output.findings.extend(engine.detect(class, &enriched, now, &output.ack).await);
-                output.events.push((class, enriched));
+        match ctx.enricher.enrich(class, &b) {
+            Ok(e) => {
+                emit(EventsEmitted { class: class.as_str(), rows: e.num_rows() as u64 });
+                enriched.push((class, e));
             }
             Err(e) => {
                 // Not a record problem: a bug or a schema mismatch. Fail the
                 // batch so it is re-read rather than committed.
                 tracing::error!(class = class.as_str(), error = %e, "enrichment failed; batch marked failed");
-                output.ack.fail();
+                processed.output.ack.fail();
             }
         }
     }
-    output
+    // Event time: the batch's newest event goes to its stream's clock, and
+    // the stream time before the batch comes back, to judge lateness by.
+    let times: Vec<(EventClass, Vec<(u32, Micros)>)> =
+        enriched.iter().map(|(class, b)| (*class, row_times(b, &decoded.row_records[class.index()]))).collect();
+    let record_times = RecordTimes::new(batch.records.len(), times.iter().flat_map(|(_, t)| t.iter().copied()));
+    processed.newest = record_times.newest();
+    publication.publish(processed.newest);
+    let before = ctx.clocks.before(&batch.pos, &ctx.stop).await;
+    let stream = ctx.registry.as_ref().and_then(|r| r.get(batch.pos.stream));
+    let stream_lateness = stream.as_ref().map_or(60_000_000, |s| s.lateness);
+    let mut late: Vec<(String, Micros, EventClass, Vec<String>)> = Vec::new();
+    for ((class, b), (_, rows)) in enriched.iter().zip(&times) {
+        let margins = RowMargins::new(&record_times, before, rows.iter().copied());
+        let m = ctx.engine.match_batch(*class, b, Some(&margins), stream_lateness).await;
+        processed.matched.extend(m.matched);
+        late.extend(m.late.into_iter().map(|l| (l.rule, l.lateness, *class, l.event_ids)));
+    }
+    if !late.is_empty() {
+        let letters = late_dead_letters(batch, &enriched, &decoded.row_records, &late, before);
+        processed.output.dead_letters.extend(letters);
+    }
+    processed.output.events = enriched;
+    processed
+}
+
+/// (record index, event time) of every row of an enriched class batch.
+fn row_times(batch: &RecordBatch, records: &[u32]) -> Vec<(u32, Micros)> {
+    let Some(col) = batch.column_by_name("time") else { return Vec::new() };
+    let Some(times) = col.as_any().downcast_ref::<arrow::array::TimestampMicrosecondArray>() else {
+        return Vec::new();
+    };
+    records.iter().zip(times.iter()).filter_map(|(r, t)| t.map(|t| (*r, t))).collect()
+}
+
+/// One dead letter per record whose rows some rule could not use because
+/// they were late, naming the rules; and the late counts per rule and stream.
+fn late_dead_letters(
+    batch: &RawBatch,
+    enriched: &[(EventClass, RecordBatch)],
+    row_records: &[Vec<u32>; 5],
+    late: &[(String, Micros, EventClass, Vec<String>)],
+    stream_time: Option<Micros>,
+) -> Vec<DeadLetter> {
+    // event id → record index, for the classes with late rows.
+    let mut record_of: HashMap<String, u32> = HashMap::new();
+    for (class, b) in enriched {
+        if !late.iter().any(|(_, _, c, _)| c == class) {
+            continue;
+        }
+        let Ok(ids) = crate::detect::columns::Reader::new(b, "event_id", crate::detect::columns::ValueKind::Text)
+        else {
+            continue;
+        };
+        for (row, rec) in row_records[class.index()].iter().enumerate() {
+            if let Some(id) = ids.text(row) {
+                record_of.insert(id, *rec);
+            }
+        }
+    }
+    let mut per_record: BTreeMap<u32, BTreeMap<&str, Micros>> = BTreeMap::new();
+    for (rule, lateness, _, ids) in late {
+        emit(LateRowsDropped { stream: &batch.source, rule, rows: ids.len() as u64 });
+        for id in ids {
+            if let Some(rec) = record_of.get(id) {
+                per_record.entry(*rec).or_default().insert(rule.as_str(), *lateness);
+            }
+        }
+    }
+    emit(LateRecordsDeadLettered { stream: &batch.source, records: per_record.len() as u64 });
+    let reached = stream_time.map_or_else(String::new, |t| {
+        format!(" (its stream had reached {} before this batch)", Timestamp(t).to_rfc3339())
+    });
+    per_record
+        .into_iter()
+        .filter_map(|(rec, rules)| {
+            let r = batch.records.get(rec as usize)?;
+            let list: Vec<String> = rules
+                .iter()
+                .map(|(rule, l)| {
+                    let allows = humantime::format_duration(Duration::from_secs((*l).max(0) as u64 / 1_000_000));
+                    format!("{rule} (allows {allows})")
+                })
+                .collect();
+            let reason = format!(
+                "late: the event is further behind the newest earlier event of its stream than {} allow, so \
+                 they did not use it{reached}. Raise the source's `allowed_lateness` if its log is this much \
+                 out of order",
+                list.join(", ")
+            );
+            Some(DeadLetter::new(&batch.source, batch.partition, r.offset, &batch.format, reason, &r.data))
+        })
+        .collect()
+}
+
+/// The detection stage: the one place rule state changes; see the module docs.
+struct DetectionStage {
+    engine: Arc<DetectionEngine>,
+    marks: Watermarks,
+    clocks: Arc<StreamClocks>,
+    out: mpsc::Sender<Output>,
+    shutdown: CancellationToken,
+    checkpoint_interval: Duration,
+    drain_timeout: Duration,
+    /// Checkpoint writers still waiting for their epoch to be written.
+    writers: Vec<tokio::task::JoinHandle<()>>,
+    /// Per rule, findings (new, updated) written since the last summary.
+    summary: BTreeMap<String, (u64, u64)>,
+    summary_since: Instant,
+}
+
+/// How often the detection stage logs what it raised (INFO).
+const SUMMARY_EVERY: Duration = Duration::from_secs(60);
+
+impl DetectionStage {
+    /// Run until the workers are done; returns where each stream was read up to.
+    async fn run(mut self, mut rx: mpsc::Receiver<Processed>) -> BTreeMap<String, Resume> {
+        let mut tick = tokio::time::interval(Duration::from_millis(200));
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut checkpoint = tokio::time::interval(self.checkpoint_interval.max(Duration::from_millis(100)));
+        checkpoint.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        checkpoint.tick().await;
+        loop {
+            tokio::select! {
+                p = rx.recv() => {
+                    let Some(p) = p else { break };
+                    if !self.receive(p).await {
+                        return self.marks.table().clone();
+                    }
+                }
+                _ = tick.tick() => {
+                    // Idle streams stop holding the watermark back with time, not data.
+                    if !self.advance().await {
+                        return self.marks.table().clone();
+                    }
+                    if self.summary_since.elapsed() >= SUMMARY_EVERY {
+                        self.summarize();
+                    }
+                }
+                _ = checkpoint.tick() => self.checkpoint(),
+            }
+        }
+        // Everything was received. When the input ended (or there is nowhere
+        // to keep pending rows), consume everything; on a shutdown with a
+        // state directory, pending rows stay in the checkpoint instead.
+        if !self.shutdown.is_cancelled() || !self.engine.has_state_dir() {
+            let ack = crate::ack::AckToken::detached(u64::MAX);
+            let findings = self.engine.flush(Timestamp::now(), &ack).await;
+            self.send_findings(findings, ack).await;
+        } else {
+            self.advance().await;
+        }
+        self.summarize();
+        for w in self.writers.drain(..) {
+            let _ = w.await;
+        }
+        self.marks.table().clone()
+    }
+
+    fn summarize(&mut self) {
+        emit(FindingsSummary { by_rule: &self.summary, period: self.summary_since.elapsed() });
+        self.summary.clear();
+        self.summary_since = Instant::now();
+    }
+
+    /// Take one processed batch in; false when the sinks are gone.
+    async fn receive(&mut self, p: Processed) -> bool {
+        self.marks.received(&p.pos, p.newest);
+        let stream_name = self.marks.registry().get(p.pos.stream).map(|s| s.name.to_string());
+        let mut output = p.output;
+        for late in self.engine.ingest(p.matched, &output.ack) {
+            let stream = stream_name.as_deref().unwrap_or("?");
+            emit(LateRowsDropped { stream, rule: &late.rule, rows: 1 });
+            emit(LateRecordsDeadLettered { stream, records: 1 });
+            output.dead_letters.push(DeadLetter::new(
+                stream,
+                None,
+                0,
+                "floodlight-rule-row",
+                format!(
+                    "late for {}: event time {} is behind {}, up to which the rule had consumed its input (the \
+                     stream was idle, or started after the watermark had passed); event ids {}",
+                    late.rule,
+                    Timestamp(late.time).to_rfc3339(),
+                    Timestamp(late.released).to_rfc3339(),
+                    late.event_ids.join(", ")
+                ),
+                &bytes::Bytes::from(late.row),
+            ));
+        }
+        if self.out.send(output).await.is_err() {
+            return false;
+        }
+        for gone in self.marks.sweep() {
+            self.clocks.forget(gone);
+        }
+        self.advance().await
+    }
+
+    /// Consume what the watermarks allow; false when the sinks are gone.
+    async fn advance(&mut self) -> bool {
+        let frontier = self.marks.frontier(std::time::Instant::now());
+        let ack = crate::ack::AckToken::detached(u64::MAX);
+        let findings = self.engine.advance(&frontier, Timestamp::now(), &ack).await;
+        self.send_findings(findings, ack).await
+    }
+
+    async fn send_findings(&mut self, findings: Vec<Finding>, ack: crate::ack::AckToken) -> bool {
+        if findings.is_empty() {
+            return true;
+        }
+        for f in &findings {
+            let e = self.summary.entry(f.rule_id.clone()).or_default();
+            if f.revision.unwrap_or(1) <= 1 {
+                e.0 += 1;
+            } else {
+                e.1 += 1;
+            }
+        }
+        let output = Output { events: Vec::new(), findings, dead_letters: Vec::new(), ack };
+        self.out.send(output).await.is_ok()
+    }
+
+    /// Snapshot the state now (consistent: nothing is changing it) and write
+    /// it once the batches it holds are written.
+    fn checkpoint(&mut self) {
+        self.writers.retain(|w| !w.is_finished());
+        if !self.writers.is_empty() {
+            // The previous checkpoint still waits for its batches to be
+            // written: one writer at a time, so an older snapshot never
+            // replaces a newer one; the next tick takes a fresh snapshot.
+            return;
+        }
+        let Some((epoch, json)) = self.engine.snapshot(self.marks.table()) else { return };
+        let engine = self.engine.clone();
+        let timeout = self.checkpoint_interval.max(self.drain_timeout);
+        let registry = self.marks.registry().clone();
+        let positions: Vec<(String, Position)> =
+            self.marks.table().iter().map(|(k, r)| (k.clone(), r.position)).collect();
+        self.writers.push(tokio::spawn(async move {
+            // A failure is logged and counted; the previous checkpoint stays.
+            if let Ok(Some(_)) = engine.write_checkpoint(epoch, json, timeout).await {
+                registry.set_checkpointed(positions);
+            }
+            engine.report_state();
+        }));
+    }
 }
 
 struct StageResult {
-    findings: Vec<Finding>,
-}
-
-/// Checkpoint rule state every `interval` until `stop`.
-async fn checkpoint_task(engine: Arc<DetectionEngine>, interval: Duration, stop: CancellationToken) {
-    let mut ticker = tokio::time::interval(interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    ticker.tick().await;
-    loop {
-        tokio::select! {
-            _ = stop.cancelled() => return,
-            _ = ticker.tick() => {
-                // A failure is logged and counted by the engine; the previous checkpoint stays.
-                let _ = engine.checkpoint(interval).await;
-                engine.report_state();
-            }
-        }
-    }
+    /// The latest revision of every finding written, by id.
+    findings: BTreeMap<String, Finding>,
 }
 
 async fn sink_stage(
@@ -309,16 +625,14 @@ async fn sink_stage(
     mut sinks: Vec<Box<dyn Sink>>,
     options: RuntimeOptions,
     flush_requested: Arc<tokio::sync::Notify>,
-    engine: Arc<DetectionEngine>,
 ) -> StageResult {
-    let mut result = StageResult { findings: Vec::new() };
+    let mut result = StageResult { findings: BTreeMap::new() };
     let mut ticker = tokio::time::interval(options.flush_interval);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         let next = tokio::select! {
             o = rx.recv() => o,
             _ = ticker.tick() => {
-                write_updates(&mut sinks, &engine);
                 flush_all(&mut sinks, false);
                 continue;
             }
@@ -329,15 +643,17 @@ async fn sink_stage(
             }
         };
         let Some(output) = next else { break };
-        let room = options.keep_findings.saturating_sub(result.findings.len());
-        result.findings.extend(output.findings.iter().take(room).cloned());
+        for f in &output.findings {
+            if result.findings.len() < options.keep_findings || result.findings.contains_key(&f.finding_id) {
+                result.findings.insert(f.finding_id.clone(), f.clone());
+            }
+        }
         write_output(&mut sinks, &output);
         if rx.is_empty() {
             tokio::task::block_in_place(|| flush_sinks(&mut sinks, false));
         }
         drop(output);
     }
-    write_updates(&mut sinks, &engine);
     flush_all(&mut sinks, true);
     info!("sink stage finished");
     result
@@ -356,21 +672,6 @@ fn write_output(sinks: &mut [Box<dyn Sink>], output: &Output) {
             }
         }
     });
-}
-
-/// Findings whose repeat counts changed, written again with their totals.
-fn write_updates(sinks: &mut [Box<dyn Sink>], engine: &DetectionEngine) {
-    let updates = engine.take_updates();
-    if updates.is_empty() {
-        return;
-    }
-    let output = Output {
-        events: Vec::new(),
-        findings: updates,
-        dead_letters: Vec::new(),
-        ack: crate::ack::AckToken::detached(u64::MAX),
-    };
-    write_output(sinks, &output);
 }
 
 fn flush_all(sinks: &mut [Box<dyn Sink>], force: bool) {

@@ -39,19 +39,30 @@ impl Source for EmbeddedDemoSource {
     }
 
     async fn run(self: Box<Self>, ctx: SourceContext) -> Result<SourceReport, SourceError> {
-        let SourceContext { out, shutdown, limits, drain_timeout, .. } = ctx;
+        let SourceContext { out, shutdown, limits, drain_timeout, streams, .. } = ctx;
         let handle = tokio::task::spawn_blocking(move || {
             let mut acks = AckReceiver::new();
             let mut report = SourceReport::default();
-            for (name, format, bytes) in demo_files() {
-                let mut stream = LineStream::new(Arc::from(format!("demo:{name}")), Arc::from(format), limits, 0);
+            // Every demo log is a stream of its own, registered before any is
+            // read: the logs cover the same day, and a log not yet read must
+            // hold the watermark back.
+            let files = demo_files();
+            let mut pending: Vec<_> = files
+                .iter()
+                .map(|(name, format, bytes)| {
+                    let label = format!("demo:{name}");
+                    (LineStream::new(streams.open(&label, &label), Arc::from(*format), limits, 0), *bytes)
+                })
+                .collect();
+            for (mut stream, bytes) in pending.drain(..) {
                 let mut reader = bytes;
                 let flow = stream.pump(&mut reader, &mut acks, &out, &shutdown, false).unwrap_or(Flow::Stop);
                 if flow == Flow::Continue {
                     stream.finish(&mut acks, &out);
                 }
-                report.records += stream.records;
-                report.batches += stream.batches;
+                let (records, batches) = stream.end();
+                report.records += records;
+                report.batches += batches;
                 if flow == Flow::Stop {
                     break;
                 }

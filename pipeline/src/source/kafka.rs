@@ -25,6 +25,14 @@
 //!   to `revoke_timeout` to be written (the sinks are asked to flush), the
 //!   prefix is committed synchronously, and the partitions' state is dropped.
 //! * **Shutdown**: the same, for every partition, within the drain deadline.
+//! * **Restart with rule state** (`[rules] state_dir`): the checkpoint records
+//!   how far each partition's records are in the rule state; a partition
+//!   resumes exactly there — records before it are skipped, and if the group
+//!   committed beyond it, the partition is read again from it — so the rules
+//!   see every record once across crashes (the event sinks may get a record
+//!   twice, as at-least-once delivery allows). To that end, with a state
+//!   directory offsets are committed no further than the last checkpoint
+//!   written holds, as Flink commits on checkpoint completion.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -47,9 +55,10 @@ use tracing::{info, warn};
 
 use super::{BatchLimits, RawBatch, RawRecord, Source, SourceContext, SourceError, SourceReport};
 use crate::ack::{AckReceiver, BatchStatus, OffsetTracker};
+use crate::event_time::{CommitLimit, Position, StreamHandle, StreamOpener};
 use crate::internal_events::{
     emit, BatchAcknowledged, KafkaBatchRewound, KafkaClientError, KafkaCommitFailed, KafkaConsumption,
-    KafkaOffsetCommitted, KafkaRebalanced, KafkaRecordsConsumed, RecordsReceived,
+    KafkaConsumptionStalled, KafkaOffsetCommitted, KafkaRebalanced, KafkaRecordsConsumed, RecordsReceived,
 };
 use crate::kafka::{client_config, log_to_tracing, publish_lag, CONSUMER_DEFAULTS};
 
@@ -107,6 +116,9 @@ pub struct KafkaSourceConfig {
     /// librdkafka properties passed through (`security.protocol`, `sasl.*`, `ssl.*`, `fetch.*`...).
     #[serde(default)]
     pub options: BTreeMap<String, String>,
+    /// Lateness allowed within a partition (default: `[runtime] allowed_lateness`).
+    #[serde(default)]
+    pub allowed_lateness: Option<String>,
 }
 
 fn default_max_in_flight() -> usize {
@@ -222,12 +234,20 @@ pub struct KafkaSource {
     config: KafkaSourceConfig,
     commit_interval: Duration,
     revoke_timeout: Duration,
+    allowed_lateness: Option<Duration>,
 }
 
 impl KafkaSource {
-    /// A Kafka source named `name`; `commit_interval` and `revoke_timeout` are the parsed durations.
-    pub fn new(name: String, config: KafkaSourceConfig, commit_interval: Duration, revoke_timeout: Duration) -> Self {
-        KafkaSource { name, config, commit_interval, revoke_timeout }
+    /// A Kafka source named `name`; the durations are the parsed
+    /// `commit_interval`, `revoke_timeout` and `allowed_lateness`.
+    pub fn new(
+        name: String,
+        config: KafkaSourceConfig,
+        commit_interval: Duration,
+        revoke_timeout: Duration,
+        allowed_lateness: Option<Duration>,
+    ) -> Self {
+        KafkaSource { name, config, commit_interval, revoke_timeout, allowed_lateness }
     }
 }
 
@@ -235,6 +255,10 @@ impl KafkaSource {
 impl Source for KafkaSource {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn allowed_lateness(&self) -> Option<Duration> {
+        self.allowed_lateness
     }
 
     async fn run(self: Box<Self>, ctx: SourceContext) -> Result<SourceReport, SourceError> {
@@ -268,6 +292,32 @@ struct PartitionState {
     pending: Option<Pending>,
     /// The offset last committed (next record to read).
     committed: Option<i64>,
+    /// The partition's stream (event time is tracked per partition).
+    stream: StreamHandle,
+    /// When the last record arrived (or the partition was assigned).
+    last_record: Instant,
+    /// The checkpointed rule state holds this partition up to (not
+    /// including) this offset: reading resumes exactly there.
+    resume_from: Option<Resume>,
+}
+
+/// Where a partition resumes: the first offset the rule-state checkpoint
+/// does not hold, and whether a seek to it was issued already.
+#[derive(Debug, Clone, Copy)]
+struct Resume {
+    next: i64,
+    sought: bool,
+}
+
+/// What to do with a record of a partition that resumes from a checkpoint.
+#[derive(Debug, PartialEq, Eq)]
+enum Resuming {
+    /// Take it.
+    Take,
+    /// Its effects are in the checkpointed state already: skip it.
+    Skip,
+    /// The group's committed offset is past the checkpoint: read again from `next`.
+    Seek(i64),
 }
 
 struct InFlight {
@@ -305,25 +355,83 @@ struct State {
     assignment_changed: bool,
     backoff_until: Option<Instant>,
     failures_in_a_row: u32,
+    /// Registers each partition as a stream when it is assigned.
+    streams: StreamOpener,
 }
+
+/// How long consumption stays paused before it is reported (INFO) as a stall:
+/// shorter pauses are ordinary backpressure, counted but logged at DEBUG.
+const STALL_AFTER: Duration = Duration::from_secs(1);
+
+/// How long a running partition goes without a record before it counts as
+/// waiting for input (and, after the idle timeout, stops holding the watermark).
+const QUIET_AFTER: Duration = Duration::from_millis(500);
 
 impl State {
     fn partition(&mut self, topic: &str, partition: i32) -> &mut PartitionState {
         let key: Tp = (Arc::from(topic), partition);
         let routes = &self.routes;
-        self.partitions.entry(key).or_insert_with(|| PartitionState {
-            source: Arc::from(format!("kafka:{topic}").as_str()),
-            format: routes.format_for(topic).unwrap_or_else(|| Arc::from("")),
-            tracker: OffsetTracker::default(),
-            pending: None,
-            committed: None,
+        let streams = &self.streams;
+        self.partitions.entry(key).or_insert_with(|| {
+            let label = format!("kafka:{topic}/{partition}");
+            let resume_from = streams.resume(&label).map(|r| Resume {
+                next: i64::try_from(r.position.record).unwrap_or(i64::MAX).saturating_add(1),
+                sought: false,
+            });
+            PartitionState {
+                source: Arc::from(format!("kafka:{topic}").as_str()),
+                format: routes.format_for(topic).unwrap_or_else(|| Arc::from("")),
+                tracker: OffsetTracker::default(),
+                pending: None,
+                committed: None,
+                stream: streams.open(&label, &label),
+                last_record: Instant::now(),
+                resume_from,
+            }
         })
+    }
+
+    /// Whether to take a record at `offset` of a partition: with a rule-state
+    /// checkpoint, reading continues exactly after what the state holds, so
+    /// a restart neither counts a record twice nor misses one, whatever the
+    /// group committed (commits run ahead of checkpoints).
+    fn resuming(&mut self, topic: &str, partition: i32, offset: i64) -> Resuming {
+        let ps = self.partition(topic, partition);
+        let Some(r) = ps.resume_from.as_mut() else { return Resuming::Take };
+        if offset < r.next {
+            return Resuming::Skip;
+        }
+        if offset > r.next && !r.sought {
+            r.sought = true;
+            return Resuming::Seek(r.next);
+        }
+        if offset > r.next {
+            warn!(
+                topic,
+                partition,
+                checkpoint = r.next,
+                offset,
+                "the checkpointed position is no longer in the partition (retention); continuing from the oldest record"
+            );
+        }
+        ps.resume_from = None;
+        Resuming::Take
+    }
+
+    /// Mark running partitions that had no record for a while as waiting for input.
+    fn mark_quiet(&mut self, paused: bool) {
+        for ps in self.partitions.values() {
+            let quiet = !paused && ps.pending.is_none() && ps.last_record.elapsed() >= QUIET_AFTER;
+            ps.stream.set_waiting(quiet);
+        }
     }
 
     /// Append one consumed record to its partition's pending batch.
     fn push(&mut self, topic: &str, partition: i32, offset: i64, data: Bytes) {
         let limits = self.limits;
         let ps = self.partition(topic, partition);
+        ps.last_record = Instant::now();
+        ps.stream.set_waiting(false);
         let pending = ps.pending.get_or_insert_with(|| Pending {
             records: Vec::with_capacity(limits.max_records.min(4096)),
             bytes: 0,
@@ -370,6 +478,7 @@ impl State {
             emit(KafkaRecordsConsumed { topic: &tp.0, partition: tp.1, records: n });
             self.report.records += n;
             self.report.batches += 1;
+            let pos = ps.stream.next_pos(Position { record: last, byte: 0 });
             permit.send(RawBatch {
                 source: ps.source.clone(),
                 partition: Some(tp.1),
@@ -377,6 +486,7 @@ impl State {
                 headers: Arc::from(Vec::new()),
                 records: pending.records,
                 ack: token,
+                pos,
             });
         }
         true
@@ -439,7 +549,17 @@ impl State {
                 continue;
             }
             let Some(last) = ps.tracker.committed() else { continue };
-            let next = last as i64 + 1;
+            let mut next = last as i64 + 1;
+            // With checkpointed rule state, never commit past what the last
+            // checkpoint holds: a crash then re-reads what the state lacks.
+            let label = format!("kafka:{}/{}", tp.0, tp.1);
+            match self.streams.registry().commit_limit(&label) {
+                CommitLimit::Delivered => {}
+                CommitLimit::Checkpointed(None) => continue,
+                CommitLimit::Checkpointed(Some(p)) => {
+                    next = next.min(i64::try_from(p.record).unwrap_or(i64::MAX).saturating_add(1));
+                }
+            }
             if ps.committed.is_some_and(|c| c >= next) {
                 continue;
             }
@@ -546,7 +666,8 @@ impl ConsumerContext for KafkaContext {
     fn post_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
         match rebalance {
             Rebalance::Assign(tpl) => {
-                let labels: Vec<String> = tps_of(tpl).iter().map(tp_label).collect();
+                let tps = tps_of(tpl);
+                let labels: Vec<String> = tps.iter().map(tp_label).collect();
                 emit(KafkaRebalanced { kind: "assigned", partitions: &labels });
                 if labels.is_empty() {
                     warn!(
@@ -564,6 +685,11 @@ impl ConsumerContext for KafkaContext {
                 }
                 if let Some(st) = self.state().as_mut() {
                     st.assignment_changed = true;
+                    // Each partition is a stream from now on: it holds the
+                    // watermark back until its records have been seen.
+                    for (topic, partition) in &tps {
+                        st.partition(topic, *partition);
+                    }
                 }
             }
             Rebalance::Revoke(_) => {}
@@ -587,7 +713,7 @@ impl ConsumerContext for KafkaContext {
 
 impl KafkaSource {
     fn consume(self, ctx: SourceContext) -> Result<SourceReport, SourceError> {
-        let SourceContext { out, shutdown, limits, drain_timeout, flush_sinks } = ctx;
+        let SourceContext { out, shutdown, limits, drain_timeout, flush_sinks, streams } = ctx;
         let io = |message: String| SourceError::Io { source_name: self.name.clone(), message };
         let routes = Routes::new(&self.config).map_err(io)?;
         let mut defaults: Vec<(&str, &str)> = CONSUMER_DEFAULTS.to_vec();
@@ -619,6 +745,7 @@ impl KafkaSource {
                 assignment_changed: false,
                 backoff_until: None,
                 failures_in_a_row: 0,
+                streams,
             })),
             revoke_timeout: self.revoke_timeout,
         };
@@ -631,6 +758,8 @@ impl KafkaSource {
 
         let max_in_flight = self.config.max_in_flight_batches.max(1);
         let mut paused: Option<&'static str> = None;
+        // When the current pause began, and whether it was reported as a stall.
+        let mut paused_since: Option<(Instant, bool)> = None;
         let mut last_commit = Instant::now();
         let mut asked_flush = false;
         while !shutdown.is_cancelled() {
@@ -653,11 +782,21 @@ impl KafkaSource {
                     asked_flush = false;
                 }
                 let want = pause_reason(channel_full, in_flight_full, backing_off);
+                st.mark_quiet(want.is_some());
                 let reapply = std::mem::take(&mut st.assignment_changed);
                 drop(guard);
                 if want != paused || (reapply && want.is_some()) {
                     set_paused(&consumer, want);
+                    if want.is_some() != paused.is_some() {
+                        paused_since = want.map(|_| (Instant::now(), false));
+                    }
                     paused = want;
+                }
+                if let (Some(reason), Some((since, reported))) = (paused, paused_since.as_mut()) {
+                    if !*reported && since.elapsed() >= STALL_AFTER {
+                        *reported = true;
+                        emit(KafkaConsumptionStalled { reason, after: since.elapsed() });
+                    }
                 }
             }
             let timeout = if paused.is_some() { Duration::from_millis(20) } else { Duration::from_millis(50) };
@@ -666,8 +805,22 @@ impl KafkaSource {
                     let data = msg.payload().map(Bytes::copy_from_slice).unwrap_or_default();
                     let (topic, partition, offset) = (msg.topic().to_string(), msg.partition(), msg.offset());
                     drop(msg);
-                    if let Some(st) = consumer.context().state().as_mut() {
-                        st.push(&topic, partition, offset, data);
+                    let decision = consumer.context().state().as_mut().map(|st| st.resuming(&topic, partition, offset));
+                    match decision {
+                        Some(Resuming::Take) => {
+                            if let Some(st) = consumer.context().state().as_mut() {
+                                st.push(&topic, partition, offset, data);
+                            }
+                        }
+                        Some(Resuming::Seek(next)) => {
+                            info!(topic = %topic, partition, from = next, "re-reading from the rule-state checkpoint");
+                            if let Err(e) =
+                                consumer.seek(&topic, partition, Offset::Offset(next), Duration::from_secs(10))
+                            {
+                                warn!(topic = %topic, partition, error = %e, "seek to the checkpointed position failed");
+                            }
+                        }
+                        Some(Resuming::Skip) | None => {}
                     }
                 }
                 Some(Err(e)) => warn!(error = %e, "kafka consume error"),
@@ -727,6 +880,7 @@ mod tests {
             commit_interval: "1s".into(),
             revoke_timeout: "10s".into(),
             options: BTreeMap::new(),
+            allowed_lateness: None,
         }
     }
 

@@ -29,6 +29,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
 use crate::ack::AckToken;
+use crate::event_time::{StreamOpener, StreamPos};
 
 /// One raw record and its position in its stream.
 #[derive(Debug, Clone)]
@@ -54,6 +55,8 @@ pub struct RawBatch {
     pub records: Vec<RawRecord>,
     /// Acknowledgement handle; dropped by the last holder after durable write.
     pub ack: AckToken,
+    /// The batch's stream, its number in it, and the position after it.
+    pub pos: StreamPos,
 }
 
 /// Limits that close a batch: whichever comes first.
@@ -95,6 +98,9 @@ pub struct SourceContext {
     /// sources that must drain early (a Kafka partition revoke) or that
     /// reached their in-flight limit.
     pub flush_sinks: Arc<tokio::sync::Notify>,
+    /// Registers the source's streams (a file, a Kafka partition, stdin)
+    /// before it reads them, and numbers their batches: see [`crate::event_time`].
+    pub streams: StreamOpener,
 }
 
 /// Errors a source can end with.
@@ -136,6 +142,13 @@ pub struct SourceReport {
 pub trait Source: Send {
     /// The configured name of this source (for logs and metrics).
     fn name(&self) -> &str;
+
+    /// How far behind its stream's newest event a record may be and still be
+    /// used by the stateful rules (`allowed_lateness` of the source); `None`:
+    /// the runtime's default.
+    fn allowed_lateness(&self) -> Option<Duration> {
+        None
+    }
 
     /// Read until the input ends or shutdown is requested, then wait for
     /// outstanding acknowledgements.
