@@ -21,6 +21,7 @@ use floodlight_pipeline::runtime::{self, RunSummary};
 use floodlight_pipeline::source::{RawBatch, RawRecord};
 use tokio_util::sync::CancellationToken;
 
+mod analyst;
 mod lookup;
 mod produce;
 mod rules_test;
@@ -66,6 +67,51 @@ enum Command {
         /// Do not print the findings table at the end.
         #[arg(long)]
         no_table: bool,
+        /// Also serve the analyst API (`[server]` of the config) while running,
+        /// and keep serving after a finite input ends, until Ctrl-C / SIGTERM.
+        #[arg(long)]
+        serve: bool,
+    },
+    /// Ask the lake in SQL: findings, events, apps, people.
+    ///
+    /// Tables: findings, findings_latest, network, dns, auth, oauth, email, apps,
+    /// users (see --schema). Without --config: the lake of the embedded demo
+    /// (./floodlight-demo-out/lake, written by `floodlight run`).
+    Query {
+        /// The SQL (one SELECT / WITH / EXPLAIN); `-` or nothing reads it from standard input.
+        sql: Option<String>,
+        /// List the tables and their columns instead.
+        #[arg(long)]
+        schema: bool,
+        /// Config file (TOML) whose [sinks.lake] to query.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// table, json (one object per line), csv, parquet or arrow (IPC stream).
+        #[arg(long, short, default_value = "table")]
+        format: floodlight_analyst::Format,
+        /// Only rows of the last span (`7d`, `24h`) or since a time / date, in every table.
+        #[arg(long)]
+        since: Option<String>,
+        /// Write the answer to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// Return at most this many rows (default: [query] max_rows, 10000).
+        #[arg(long)]
+        max_rows: Option<usize>,
+        /// Stop the query after this long (default: [query] timeout, 30s).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        timeout: Option<std::time::Duration>,
+    },
+    /// Serve the analyst HTTP API (`[server]` of the config) over the lake.
+    Serve {
+        /// Config file (TOML) with [server] and [sinks.lake].
+        #[arg(long, short)]
+        config: PathBuf,
+    },
+    /// Create API tokens and hash them for [[server.tokens]].
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
     },
     /// Check a config and compile every rule; exit non-zero on any problem.
     Validate {
@@ -113,6 +159,21 @@ enum Command {
         /// Input file (plain or gzip); standard input when absent or `-`.
         file: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Print a new random token and the config lines that accept it.
+    New {
+        /// Who will hold it (appears in the request log).
+        #[arg(long)]
+        name: String,
+        /// analyst (read) or admin.
+        #[arg(long, default_value = "analyst")]
+        role: String,
+    },
+    /// Print the SHA-256 of the token given on standard input (for `sha256 = ...`).
+    Hash,
 }
 
 #[derive(Subcommand)]
@@ -181,7 +242,20 @@ fn load_config(path: Option<&Path>) -> Result<(Config, PathBuf)> {
 
 fn run_command(command: Command) -> Result<i32> {
     match command {
-        Command::Run { config, no_table } => cmd_run(config.as_deref(), no_table),
+        Command::Run { config, no_table, serve } => cmd_run(config.as_deref(), no_table, serve),
+        Command::Query { sql, schema, config, format, since, output, max_rows, timeout } => {
+            let (cfg, base) = load_config(config.as_deref())?;
+            let args = analyst::QueryArgs { sql, schema, format, since, output, max_rows, timeout };
+            analyst::cmd_query(&cfg, &base, args, &runtime()?)
+        }
+        Command::Serve { config } => cmd_serve(&config),
+        Command::Token { command: TokenCommand::New { name, role } } => {
+            if !matches!(role.as_str(), "analyst" | "admin") {
+                bail!("--role must be analyst or admin, not `{role}`");
+            }
+            analyst::cmd_token_new(&name, &role)
+        }
+        Command::Token { command: TokenCommand::Hash } => analyst::cmd_token_hash(),
         Command::Validate { config } => cmd_validate(&config),
         Command::Parse { format, file } => cmd_parse(&format, file.as_deref()),
         Command::Rules { command: RulesCommand::List { config } } => cmd_rules_list(config.as_deref()),
@@ -214,10 +288,49 @@ fn run_command(command: Command) -> Result<i32> {
     }
 }
 
-fn cmd_run(config: Option<&Path>, no_table: bool) -> Result<i32> {
+/// The `[server]` table, or an error saying how to add one.
+fn server_config(cfg: &Config) -> Result<&floodlight_pipeline::config::ServerConfig> {
+    cfg.server.as_ref().context(
+        "the config has no [server] table: add `[server]` with `listen` and at least one `[[server.tokens]]` \
+         (`floodlight token new --name you` prints one)",
+    )
+}
+
+/// Start the API in the background; it stops when `token` is cancelled.
+async fn spawn_server(
+    cfg: &Config,
+    base: &Path,
+    token: CancellationToken,
+) -> Result<tokio::task::JoinHandle<Result<(), floodlight_server::ServerError>>> {
+    let server = server_config(cfg)?.clone();
+    let limits = analyst::limits(cfg)?;
+    let lake = analyst::open_lake(cfg, base, None, limits).await?;
+    let base = base.to_path_buf();
+    // Check the tokens now, so a bad secret stops the command before it runs.
+    floodlight_server::Auth::from_config(&server, &base)?;
+    Ok(tokio::spawn(async move { floodlight_server::serve(lake, &server, &base, token).await }))
+}
+
+fn cmd_serve(config: &Path) -> Result<i32> {
+    let (cfg, base) = load_config(Some(config))?;
+    let problems = cfg.problems(&base);
+    if !problems.is_empty() {
+        return Err(floodlight_pipeline::config::ConfigError::Invalid(problems).into());
+    }
+    runtime()?.block_on(async {
+        let token = CancellationToken::new();
+        runtime::cancel_on_signals(token.clone());
+        spawn_server(&cfg, &base, token).await?.await.context("the API task failed")??;
+        anyhow::Ok(0)
+    })
+}
+
+fn cmd_run(config: Option<&Path>, no_table: bool, serve: bool) -> Result<i32> {
     let (cfg, base) = load_config(config)?;
     let rt = runtime()?;
     let summary = rt.block_on(async {
+        let server_stop = CancellationToken::new();
+        let server = if serve { Some(spawn_server(&cfg, &base, server_stop.clone()).await?) } else { None };
         let pipeline = cfg.build(&base).await?;
         tracing::info!(
             sources = pipeline.sources.len(),
@@ -228,12 +341,29 @@ fn cmd_run(config: Option<&Path>, no_table: bool) -> Result<i32> {
         );
         let token = CancellationToken::new();
         runtime::cancel_on_signals(token.clone());
-        anyhow::Ok(runtime::run(pipeline, token).await)
+        let summary = runtime::run(pipeline, token.clone()).await;
+        if let Some(server) = server {
+            if !no_table {
+                print_findings(&summary);
+            }
+            print_summary(&summary);
+            if !token.is_cancelled() {
+                eprintln!("input finished; still serving the API (Ctrl-C or SIGTERM to stop)");
+            }
+            token.cancelled().await;
+            server_stop.cancel();
+            server.await.context("the API task failed")??;
+            return anyhow::Ok((summary, true));
+        }
+        anyhow::Ok((summary, false))
     })?;
-    if !no_table {
-        print_findings(&summary);
+    let (summary, printed) = summary;
+    if !printed {
+        if !no_table {
+            print_findings(&summary);
+        }
+        print_summary(&summary);
     }
-    print_summary(&summary);
     let failed = summary.sources.iter().any(|(_, r)| r.is_err());
     Ok(if failed { 2 } else { 0 })
 }

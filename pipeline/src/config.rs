@@ -37,13 +37,14 @@ use std::time::Duration;
 use floodlight_enrichments::{EnrichmentConfig, Enrichments};
 use serde::Deserialize;
 
+pub use crate::analyst_config::{QueryConfig, Role, ServerConfig, TokenConfig};
 use crate::decode::registry::{decoder_for, format_ids};
 use crate::detect::{load_rules, DetectionEngine, RuleSettings, RuleSource, RuleWatch, Shared};
 use crate::runtime::{Pipeline, RuntimeOptions};
 use crate::schema::ClassSchemas;
 use crate::sinks::jsonl::{JsonLinesSink, Stream};
 use crate::sinks::kafka::{KafkaSink, KafkaSinkConfig};
-use crate::sinks::lake::{LakeOptions, LakeSink};
+use crate::sinks::lake::{LakeLocation, LakeOptions, LakeSink};
 use crate::sinks::Sink;
 use crate::source::embedded::EmbeddedDemoSource;
 use crate::source::file::{FileSource, FileSourceConfig};
@@ -71,6 +72,12 @@ pub struct Config {
     /// Outputs.
     #[serde(default)]
     pub sinks: SinksConfig,
+    /// Limits for analyst SQL (`floodlight query`, the API).
+    #[serde(default)]
+    pub query: QueryConfig,
+    /// The analyst HTTP API (`floodlight serve`, `run --serve`).
+    #[serde(default)]
+    pub server: Option<ServerConfig>,
 }
 
 /// `[runtime]`.
@@ -242,8 +249,22 @@ pub struct JsonLinesConfig {
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LakeConfig {
-    /// Root directory (relative to the config file).
-    pub path: PathBuf,
+    /// Root directory (relative to the config file). Set this or `url`.
+    #[serde(default)]
+    pub path: Option<PathBuf>,
+    /// Object-store root instead of a directory: `s3://bucket/prefix`.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// Object-store settings by `object_store`'s S3 key names without the
+    /// `aws_` prefix: `endpoint`, `region`, `allow_http`,
+    /// `virtual_hosted_style_request`, ... Credentials come from the
+    /// environment (`AWS_ACCESS_KEY_ID`, ...), never from here.
+    #[serde(default)]
+    pub options: BTreeMap<String, String>,
+    /// Local directory for files on their way to an object store (default:
+    /// the system temporary directory).
+    #[serde(default)]
+    pub spool_dir: Option<PathBuf>,
     /// Write enriched events (`events/class=.../date=...`).
     #[serde(default = "yes")]
     pub events: bool,
@@ -256,6 +277,18 @@ pub struct LakeConfig {
     /// Close a file this long after opening it.
     #[serde(default = "default_roll_after")]
     pub roll_after: String,
+}
+
+impl LakeConfig {
+    /// Where the lake lives; relative paths resolve against `base_dir`.
+    pub fn location(&self, base_dir: &Path) -> Result<LakeLocation, String> {
+        match (&self.path, &self.url) {
+            (Some(p), None) => Ok(LakeLocation::Local(resolve(base_dir, p))),
+            (None, Some(u)) => LakeLocation::from_url(u, self.options.clone()).map_err(|e| e.to_string()),
+            (Some(_), Some(_)) => Err("set either `path` (a directory) or `url` (an object store), not both".into()),
+            (None, None) => Err("needs `path` (a directory) or `url` (`s3://bucket/prefix`)".into()),
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -512,11 +545,29 @@ impl Config {
             }
             duration("sinks.kafka.queue_full_timeout", &k.queue_full_timeout, &mut p);
         }
+        duration("query.timeout", &self.query.timeout, &mut p);
+        if self.query.max_rows == 0 {
+            p.push(problem("query.max_rows", "must be at least 1"));
+        }
+        if self.query.memory_limit_mib < 16 {
+            p.push(problem("query.memory_limit_mib", "must be at least 16"));
+        }
+        if let Some(server) = &self.server {
+            for (setting, msg) in server.problems() {
+                p.push(problem(format!("server.{setting}"), msg));
+            }
+        }
         if let Some(l) = &self.sinks.lake {
             if l.roll_rows == 0 {
                 p.push(problem("sinks.lake.roll_rows", "must be at least 1"));
             }
             duration("sinks.lake.roll_after", &l.roll_after, &mut p);
+            if let Err(msg) = l.location(base_dir) {
+                p.push(problem("sinks.lake", msg));
+            }
+            if l.path.is_some() && !l.options.is_empty() {
+                p.push(problem("sinks.lake.options", "object-store options need `url`, not `path`"));
+            }
             if !l.events && !l.findings {
                 p.push(problem(
                     "sinks.lake",
@@ -683,7 +734,10 @@ impl Config {
             sinks.push(Box::new(LakeSink::open(
                 "lake",
                 LakeOptions {
-                    root: resolve(base_dir, &l.path),
+                    location: l.location(base_dir).map_err(|msg| {
+                        ConfigError::Invalid(vec![ConfigProblem { setting: "sinks.lake".into(), problem: msg }])
+                    })?,
+                    spool: l.spool_dir.as_ref().map(|d| resolve(base_dir, d)),
                     events: l.events,
                     findings: l.findings,
                     roll_rows: l.roll_rows,

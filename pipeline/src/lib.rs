@@ -21,6 +21,7 @@
 //! * [`internal_events`]: every observable thing, as one typed event (log line + counter).
 
 pub mod ack;
+pub mod analyst_config;
 pub mod config;
 pub mod dead_letter;
 pub mod decode;

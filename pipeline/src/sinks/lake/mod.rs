@@ -13,6 +13,17 @@
 //! Readers never see a half-written file. The acknowledgements of every
 //! batch with rows in an open file are held until the file is closed,
 //! fsynced and renamed.
+//!
+//! An object-store lake ([`LakeLocation::ObjectStore`], `url = "s3://..."`)
+//! writes each file to a local spool directory first and uploads it when it
+//! closes (a multipart upload, so memory stays flat); the acknowledgements
+//! wait for the upload, and the spool file is removed after it. Object stores
+//! make an object visible only once its upload completes, so readers never
+//! see a partial file there either.
+
+pub mod location;
+
+pub use location::{LakeLocation, LakeLocationError, LakeStore};
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -34,8 +45,11 @@ use crate::schema::{finding_schema, FindingBuilder, Timestamp};
 /// Lake settings.
 #[derive(Debug, Clone)]
 pub struct LakeOptions {
-    /// Root directory.
-    pub root: PathBuf,
+    /// Where the lake lives.
+    pub location: LakeLocation,
+    /// Local directory for files on their way to an object store (unused
+    /// for a local lake). Default: the system's temporary directory.
+    pub spool: Option<PathBuf>,
     /// Write enriched events.
     pub events: bool,
     /// Write findings.
@@ -49,7 +63,8 @@ pub struct LakeOptions {
 struct OpenFile {
     writer: ArrowWriter<File>,
     tmp: PathBuf,
-    path: PathBuf,
+    /// Path relative to the lake root (`events/class=.../date=.../part-...parquet`).
+    relative: String,
     rows: usize,
     opened: Instant,
     acks: Vec<AckToken>,
@@ -59,25 +74,43 @@ struct OpenFile {
 pub struct LakeSink {
     name: String,
     opts: LakeOptions,
+    /// Where files are written while open: the lake root itself for a local
+    /// lake, the spool directory for an object store.
+    work_dir: PathBuf,
+    /// The object store a closed file is uploaded to (None: local lake).
+    remote: Option<LakeStore>,
     run_id: String,
     seq: u64,
     open: BTreeMap<(&'static str, String, String), OpenFile>,
-    /// Files closed so far (final paths).
-    pub closed: Vec<PathBuf>,
+    /// Files closed so far (paths relative to the lake root).
+    pub closed: Vec<String>,
 }
 
 impl LakeSink {
-    /// A lake under `opts.root` (created when missing).
+    /// A lake at `opts.location` (a local root is created when missing).
     pub fn open(name: impl Into<String>, opts: LakeOptions) -> Result<Self, SinkError> {
         let name = name.into();
-        std::fs::create_dir_all(&opts.root).map_err(|source| SinkError::Io {
+        let now = Timestamp::now();
+        // Unique per sink instance: seconds, process, and a counter for the
+        // sinks one process opens (two runs in one second must not collide).
+        static OPENED: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let nth = OPENED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let run_id = format!("{}-{:x}-{nth}", now.micros() / 1_000_000, std::process::id());
+        let (work_dir, remote) = match &opts.location {
+            LakeLocation::Local(root) => (root.clone(), None),
+            remote @ LakeLocation::ObjectStore { .. } => {
+                let store =
+                    remote.open().map_err(|e| SinkError::Encode { sink: name.clone(), message: e.to_string() })?;
+                let spool = opts.spool.clone().unwrap_or_else(std::env::temp_dir);
+                (spool.join(format!("floodlight-lake-{run_id}")), Some(store))
+            }
+        };
+        std::fs::create_dir_all(&work_dir).map_err(|source| SinkError::Io {
             sink: name.clone(),
-            path: opts.root.display().to_string(),
+            path: work_dir.display().to_string(),
             source,
         })?;
-        let now = Timestamp::now();
-        let run_id = format!("{}-{:x}", now.micros() / 1_000_000, std::process::id());
-        Ok(LakeSink { name, opts, run_id, seq: 0, open: BTreeMap::new(), closed: Vec::new() })
+        Ok(LakeSink { name, opts, work_dir, remote, run_id, seq: 0, open: BTreeMap::new(), closed: Vec::new() })
     }
 
     fn io(&self, path: &Path, source: std::io::Error) -> SinkError {
@@ -99,16 +132,20 @@ impl LakeSink {
     ) -> Result<(), SinkError> {
         let key = (kind, class.to_string(), date);
         if !self.open.contains_key(&key) {
-            let dir = self.opts.root.join(kind).join(format!("class={class}")).join(format!("date={}", key.2));
-            std::fs::create_dir_all(&dir).map_err(|e| self.io(&dir, e))?;
             self.seq += 1;
-            let path = dir.join(format!("part-{}-{:05}.parquet", self.run_id, self.seq));
+            let relative = format!("{kind}/class={class}/date={}/part-{}-{:05}.parquet", key.2, self.run_id, self.seq);
+            let path = self.work_dir.join(&relative);
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| self.io(dir, e))?;
+            }
             let tmp = path.with_extension("parquet.inprogress");
             let file = File::create(&tmp).map_err(|e| self.io(&tmp, e))?;
             let props = WriterProperties::builder().set_compression(Compression::ZSTD(ZstdLevel::default())).build();
             let writer = ArrowWriter::try_new(file, batch.schema(), Some(props)).map_err(|e| self.enc(e))?;
-            self.open
-                .insert(key.clone(), OpenFile { writer, tmp, path, rows: 0, opened: Instant::now(), acks: Vec::new() });
+            self.open.insert(
+                key.clone(),
+                OpenFile { writer, tmp, relative, rows: 0, opened: Instant::now(), acks: Vec::new() },
+            );
         }
         let name = self.name.clone();
         let f = self
@@ -129,20 +166,64 @@ impl LakeSink {
     }
 
     fn close(&mut self, f: OpenFile) -> Result<(), SinkError> {
-        let OpenFile { writer, tmp, path, acks, .. } = f;
+        let OpenFile { writer, tmp, relative, acks, .. } = f;
         let file = writer.into_inner().map_err(|e| self.enc(e))?;
-        file.sync_all().map_err(|e| self.io(&tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| self.io(&path, e))?;
-        if let Some(dir) = path.parent() {
-            // Make the rename itself durable.
-            if let Ok(d) = File::open(dir) {
-                let _ = d.sync_all();
+        if let Some(store) = &self.remote {
+            drop(file);
+            let uploaded = upload(store, &tmp, &relative);
+            let _ = std::fs::remove_file(&tmp);
+            if let Err(message) = uploaded {
+                for a in &acks {
+                    a.fail();
+                }
+                return Err(SinkError::Encode { sink: self.name.clone(), message });
+            }
+        } else {
+            file.sync_all().map_err(|e| self.io(&tmp, e))?;
+            let path = self.work_dir.join(&relative);
+            std::fs::rename(&tmp, &path).map_err(|e| self.io(&path, e))?;
+            if let Some(dir) = path.parent() {
+                // Make the rename itself durable.
+                if let Ok(d) = File::open(dir) {
+                    let _ = d.sync_all();
+                }
             }
         }
-        self.closed.push(path);
+        self.closed.push(relative);
         drop(acks);
         Ok(())
     }
+}
+
+/// Upload the closed file `tmp` to `relative` under the store's lake root,
+/// in parts, so a file of any size costs a few part buffers of memory.
+/// Runs inside the sink stage's `block_in_place`, so blocking on the
+/// runtime here is allowed.
+fn upload(store: &LakeStore, tmp: &Path, relative: &str) -> Result<(), String> {
+    use std::io::Read;
+
+    use object_store::{ObjectStoreExt, WriteMultipart};
+
+    const PART: usize = 8 * 1024 * 1024;
+    let target = store.path(relative);
+    let what = |e: &dyn std::fmt::Display| format!("upload of {relative} to {}: {e}", store.root_url);
+    let handle = tokio::runtime::Handle::try_current().map_err(|e| what(&e))?;
+    let mut file = File::open(tmp).map_err(|e| what(&e))?;
+    handle.block_on(async {
+        let upload = store.store.put_multipart(&target).await.map_err(|e| what(&e))?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART);
+        let mut buf = vec![0u8; 1024 * 1024];
+        loop {
+            let n = file.read(&mut buf).map_err(|e| what(&e))?;
+            if n == 0 {
+                break;
+            }
+            writer.wait_for_capacity(4).await.map_err(|e| what(&e))?;
+            writer.write(&buf[..n]);
+        }
+        writer.finish().await.map_err(|e| what(&e))?;
+        Ok(())
+    })
 }
 
 /// Split `batch` by the UTC day of its `time` column: (date, rows of that day).

@@ -1,0 +1,227 @@
+//! The read-only guard: which SQL an analyst may send.
+//!
+//! A query is parsed with DataFusion's own parser (so what is checked is what
+//! would run) and accepted only when it is exactly one statement of these
+//! kinds:
+//!
+//! - a query: `SELECT ...`, `WITH ... SELECT ...`, `VALUES`, set operations;
+//! - `EXPLAIN` (with `ANALYZE`, `VERBOSE` or a format) of such a query.
+//!
+//! Everything else is refused with a message that names the statement kind:
+//! DDL (`CREATE`, `DROP`, `ALTER`, `CREATE EXTERNAL TABLE`), DML (`INSERT`,
+//! `UPDATE`, `DELETE`, `MERGE`), `COPY`, `SET` / `RESET`, `SELECT ... INTO`,
+//! transactions, several statements in one request. Inside an accepted query
+//! the guard also walks every table reference, subqueries included: table
+//! functions other than the pure generators (`generate_series`, `range`,
+//! `unnest`) and table names that look like files or URLs are refused, so a
+//! query cannot read a file the lake does not hold.
+//!
+//! This check is the first of two: the session then plans the statement
+//! with DataFusion's `SQLOptions` forbidding DDL, DML and statements, and
+//! its catalog holds only the lake's tables (URL tables are off).
+
+use std::ops::ControlFlow;
+
+use datafusion::sql::parser::{DFParser, Statement as DfStatement};
+use datafusion::sql::sqlparser::ast::{SetExpr, Statement, TableFactor, Visit, Visitor};
+
+/// Why a statement was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum GuardError {
+    /// The text is not valid SQL.
+    #[error("the query does not parse: {0}")]
+    Syntax(String),
+    /// Nothing to run.
+    #[error("the query is empty")]
+    Empty,
+    /// More than one statement.
+    #[error("send one statement at a time (found {0})")]
+    Several(usize),
+    /// A statement kind that reads or changes something other than the lake's tables.
+    #[error("{kind} is not allowed: the query interface is read-only (SELECT, WITH, VALUES and EXPLAIN only)")]
+    Forbidden {
+        /// The statement kind (`INSERT`, `COPY`, `CREATE EXTERNAL TABLE`, ...).
+        kind: String,
+    },
+    /// A table function or file-like table name inside the query.
+    #[error("{0}: queries read the lake's tables only (see `floodlight query --schema`)")]
+    Source(String),
+}
+
+/// Table functions that generate rows without reading anything.
+const PURE_TABLE_FUNCTIONS: &[&str] = &["generate_series", "range", "unnest"];
+
+/// Check that `sql` is one read-only statement; see the module docs.
+pub fn check_read_only(sql: &str) -> Result<(), GuardError> {
+    let statements = DFParser::parse_sql(sql).map_err(|e| GuardError::Syntax(strip_prefix(&e.to_string())))?;
+    match statements.len() {
+        0 => Err(GuardError::Empty),
+        1 => check_statement(&statements[0]),
+        n => Err(GuardError::Several(n)),
+    }
+}
+
+fn strip_prefix(message: &str) -> String {
+    message.trim_start_matches("SQL error: ").trim_start_matches("ParserError(").trim_end_matches(')').to_string()
+}
+
+fn forbidden(kind: impl Into<String>) -> GuardError {
+    GuardError::Forbidden { kind: kind.into() }
+}
+
+fn check_statement(statement: &DfStatement) -> Result<(), GuardError> {
+    match statement {
+        DfStatement::Statement(inner) => check_sql_statement(inner),
+        DfStatement::Explain(explain) => check_statement(&explain.statement),
+        DfStatement::CreateExternalTable(_) => Err(forbidden("CREATE EXTERNAL TABLE")),
+        DfStatement::CopyTo(_) => Err(forbidden("COPY")),
+        DfStatement::Reset(_) => Err(forbidden("RESET")),
+    }
+}
+
+fn check_sql_statement(statement: &Statement) -> Result<(), GuardError> {
+    match statement {
+        Statement::Query(query) => {
+            if let SetExpr::Select(select) = query.body.as_ref() {
+                if select.into.is_some() {
+                    return Err(forbidden("SELECT ... INTO"));
+                }
+            }
+            let mut sources = SourceCheck::default();
+            let _ = statement.visit(&mut sources);
+            match sources.refused {
+                Some(e) => Err(e),
+                None => Ok(()),
+            }
+        }
+        Statement::Explain { statement, .. } => check_sql_statement(statement),
+        other => Err(forbidden(statement_kind(other))),
+    }
+}
+
+/// The leading keywords of a statement, for the error message.
+fn statement_kind(statement: &Statement) -> String {
+    let text = statement.to_string();
+    let words: Vec<&str> = text.split_whitespace().take(3).collect();
+    let upper: Vec<String> = words.iter().map(|w| w.to_ascii_uppercase()).collect();
+    let two_word = ["CREATE", "DROP", "ALTER", "SHOW", "START", "TRUNCATE"];
+    match upper.first().map(String::as_str) {
+        Some(first) if two_word.contains(&first) && upper.len() > 1 => {
+            let second = upper[1].trim_matches(|c: char| !c.is_ascii_alphabetic());
+            if matches!(second, "OR" | "TEMPORARY" | "TEMP" | "EXTERNAL" | "UNIQUE") && upper.len() > 2 {
+                format!("{first} {second} {}", upper[2])
+            } else {
+                format!("{first} {second}")
+            }
+        }
+        Some(first) => first.trim_matches(|c: char| !c.is_ascii_alphabetic()).to_string(),
+        None => "this statement".into(),
+    }
+}
+
+#[derive(Default)]
+struct SourceCheck {
+    refused: Option<GuardError>,
+}
+
+impl Visitor for SourceCheck {
+    type Break = ();
+
+    fn pre_visit_table_factor(&mut self, factor: &TableFactor) -> ControlFlow<()> {
+        let refusal = match factor {
+            TableFactor::Table { name, args: Some(_), .. } => {
+                let function = name.to_string().to_ascii_lowercase();
+                (!PURE_TABLE_FUNCTIONS.contains(&function.as_str()))
+                    .then(|| format!("table function `{function}` is not allowed"))
+            }
+            TableFactor::Table { name, args: None, .. } => {
+                let text = name.to_string();
+                let looks_like_file = text.contains('/')
+                    || text.contains("://")
+                    || [".parquet", ".csv", ".json", ".arrow", ".avro"]
+                        .iter()
+                        .any(|ext| text.to_ascii_lowercase().contains(ext));
+                looks_like_file.then(|| format!("`{text}` looks like a file or URL, not a table"))
+            }
+            TableFactor::TableFunction { expr, .. } => Some(format!("table function `{expr}` is not allowed")),
+            TableFactor::Function { name, .. } => Some(format!("table function `{name}` is not allowed")),
+            _ => None,
+        };
+        match refusal {
+            Some(r) => {
+                self.refused = Some(GuardError::Source(r));
+                ControlFlow::Break(())
+            }
+            None => ControlFlow::Continue(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn queries_and_explain_pass() {
+        for sql in [
+            "SELECT * FROM findings",
+            "select user, count(*) from network where date >= '2026-11-01' group by user",
+            "WITH x AS (SELECT app_id FROM network) SELECT * FROM x",
+            "SELECT 1 UNION ALL SELECT 2",
+            "VALUES (1), (2)",
+            "EXPLAIN SELECT * FROM dns",
+            "EXPLAIN ANALYZE SELECT count(*) FROM dns",
+            "SELECT * FROM generate_series(1, 10)",
+            "SELECT * FROM network WHERE user IN (SELECT user FROM findings_latest)",
+            "SELECT 'a;b' AS text_with_semicolon",
+        ] {
+            assert_eq!(check_read_only(sql), Ok(()), "{sql}");
+        }
+    }
+
+    #[test]
+    fn each_writing_statement_kind_is_named() {
+        for (sql, kind) in [
+            ("CREATE TABLE t AS SELECT 1", "CREATE TABLE"),
+            ("CREATE EXTERNAL TABLE t STORED AS PARQUET LOCATION '/etc/'", "CREATE EXTERNAL TABLE"),
+            ("CREATE VIEW v AS SELECT 1", "CREATE VIEW"),
+            ("CREATE OR REPLACE VIEW v AS SELECT 1", "CREATE OR REPLACE"),
+            ("DROP TABLE findings", "DROP TABLE"),
+            ("INSERT INTO findings VALUES (1)", "INSERT"),
+            ("UPDATE findings SET severity = 'low'", "UPDATE"),
+            ("DELETE FROM findings", "DELETE"),
+            ("COPY findings TO '/tmp/x.parquet'", "COPY"),
+            ("COPY (SELECT 1) TO '/tmp/x.csv'", "COPY"),
+            ("SET datafusion.execution.batch_size = 1", "SET"),
+            ("RESET datafusion.execution.batch_size", "RESET"),
+            ("SELECT 1 INTO newtable", "SELECT ... INTO"),
+            ("EXPLAIN COPY findings TO '/tmp/y.parquet'", "COPY"),
+            ("EXPLAIN INSERT INTO findings VALUES (1)", "INSERT"),
+            ("ALTER TABLE findings ADD COLUMN x INT", "ALTER TABLE"),
+            ("TRUNCATE TABLE findings", "TRUNCATE TABLE"),
+        ] {
+            match check_read_only(sql) {
+                Err(GuardError::Forbidden { kind: k }) => assert_eq!(k, kind, "{sql}"),
+                other => panic!("{sql}: expected Forbidden({kind}), got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn file_reading_and_several_statements_are_refused() {
+        for sql in [
+            "SELECT * FROM read_parquet('/etc/passwd')",
+            "SELECT * FROM '/etc/passwd'",
+            "SELECT * FROM 's3://bucket/x.parquet'",
+            "SELECT * FROM network WHERE user IN (SELECT c FROM read_csv('/etc/shadow'))",
+            "SELECT * FROM (SELECT * FROM 'data.parquet') t",
+        ] {
+            assert!(matches!(check_read_only(sql), Err(GuardError::Source(_))), "{sql}: {:?}", check_read_only(sql));
+        }
+        assert_eq!(check_read_only("SELECT 1; DROP TABLE findings"), Err(GuardError::Several(2)));
+        assert_eq!(check_read_only("  ;  "), Err(GuardError::Empty));
+        assert!(matches!(check_read_only("SELEC 1"), Err(GuardError::Syntax(_))));
+        let msg = check_read_only("DELETE FROM findings").expect_err("refused").to_string();
+        assert!(msg.contains("DELETE is not allowed") && msg.contains("read-only"), "{msg}");
+    }
+}
