@@ -11,8 +11,11 @@
 //! - a findings filter (rule + severity + last 7 days, first page);
 //! - one person's findings via SQL over `findings_latest`;
 //!
-//! and prints the physical plan's file count for a 7-day filter next to the
-//! whole lake's, so partition pruning is visible.
+//! - counts and a per-app aggregate over the de-duplicating view `network`
+//!   next to the same over `network_raw`;
+//!
+//! and prints how many files the physical plan reads for a 7-day filter next
+//! to the whole lake's, so partition pruning is visible.
 //!
 //! ```sh
 //! cargo bench --bench query                # 10M events
@@ -225,8 +228,20 @@ where
     );
 }
 
-fn files_in_plan(plan: &str) -> usize {
-    plan.matches(".parquet").count()
+/// How many files the plan for `sql` reads (the file groups of its scans).
+async fn files_read(lake: &Lake, sql: &str) -> usize {
+    use datafusion::datasource::physical_plan::FileScanConfig;
+    use datafusion::datasource::source::DataSourceExec;
+    use datafusion::physical_plan::ExecutionPlan;
+    fn count(plan: &Arc<dyn ExecutionPlan>) -> usize {
+        let here = plan
+            .downcast_ref::<DataSourceExec>()
+            .and_then(|scan| scan.data_source().downcast_ref::<FileScanConfig>())
+            .map_or(0, |config| config.file_groups.iter().map(|g| g.len()).sum());
+        here + plan.children().into_iter().map(count).sum::<usize>()
+    }
+    let frame = lake.context().sql(sql).await.expect("plan");
+    count(&frame.create_physical_plan().await.expect("physical plan"))
 }
 
 fn main() {
@@ -258,31 +273,37 @@ fn main() {
             limits.partitions
         );
 
-        let explain = |sql: String| {
-            let lake = lake.clone();
-            async move {
-                let r = lake.query(&format!("EXPLAIN {sql}")).await.expect("explain");
-                floodlight_analyst::format::rows_json(&r.batches)
-                    .expect("json")
-                    .iter()
-                    .filter(|row| row.get("plan_type").and_then(|v| v.as_str()) == Some("physical_plan"))
-                    .map(|row| row.get("plan").and_then(|v| v.as_str()).unwrap_or_default().to_string())
-                    .collect::<String>()
-            }
-        };
-        let all = explain("SELECT count(*) FROM network".into()).await;
-        let pruned = explain(format!("SELECT count(*) FROM network WHERE date >= '{}'", week.date())).await;
+        let all = files_read(&lake, "SELECT count(*) FROM network").await;
+        let pruned = files_read(&lake, &format!("SELECT count(*) FROM network WHERE date >= '{}'", week.date())).await;
         println!(
-            "partition pruning: network scan reads {} files for the whole lake, {} for `date >= '{}'`",
-            files_in_plan(&all),
-            files_in_plan(&pruned),
+            "partition pruning: the network scan reads {all} files for the whole lake, {pruned} for `date >= '{}'`",
             week.date()
         );
-        for line in pruned.lines().filter(|l| l.contains("DataSourceExec")) {
-            let short: String = line.chars().take(220).collect();
-            println!("  plan: {}…", short.trim());
-        }
 
+        time("events, de-duplicated view, whole lake (count)", 3, || async {
+            lake.query("SELECT count(*) FROM network").await.expect("sql")
+        })
+        .await;
+        time("per-app people/events/bytes, view `network`, 7 days", 3, || async {
+            lake.query(&format!(
+                "SELECT app_id, count(DISTINCT \"user\"), count(*), sum(bytes_out) FROM network \
+                 WHERE date >= '{}' GROUP BY app_id",
+                week.date()
+            ))
+            .await
+            .expect("sql")
+        })
+        .await;
+        time("the same over `network_raw` (copies included)", 3, || async {
+            lake.query(&format!(
+                "SELECT app_id, count(DISTINCT \"user\"), count(*), sum(bytes_out) FROM network_raw \
+                 WHERE date >= '{}' GROUP BY app_id",
+                week.date()
+            ))
+            .await
+            .expect("sql")
+        })
+        .await;
         time("discovery report, last 7 days", 5, || async { lake.discovered_apps(Some(week)).await.expect("report") })
             .await;
         time("discovery report, all 30 days", 3, || async { lake.discovered_apps(None).await.expect("report") }).await;

@@ -15,9 +15,10 @@
 //! the partition column `date` (`YYYY-MM-DD`, the event's UTC day); the
 //! findings table is on `<lake>/findings/` with partition columns `class`
 //! and `date`. A filter on `date` (or `class`) prunes whole folders before
-//! any file is opened: `WHERE date >= '2026-11-20'`. The de-duplicating views
-//! group by `date` as well as the id (a replayed event has the same time and
-//! so the same `date`), so the filter still reaches the scan through them.
+//! any file is opened: `WHERE date >= '2026-11-20'`. The de-duplicating
+//! tables ([`DedupTable`]) key on `date` as well as the id (a replayed event
+//! has the same time and so the same `date`) and pass filters to the scan,
+//! so pruning works through them too.
 //!
 //! A [`Window`] (`--since 7d`) restricts every event and findings table to
 //! recent rows, on `date` and on `time`, so analysts get pruning without
@@ -27,6 +28,7 @@ use std::sync::Arc;
 
 use arrow::array::{ArrayRef, Int32Array, ListBuilder, RecordBatch, StringArray, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::catalog::TableProvider;
 use datafusion::datasource::file_format::parquet::ParquetFormat;
 use datafusion::datasource::listing::{ListingOptions, ListingTable, ListingTableConfig, ListingTableUrl};
 use datafusion::datasource::MemTable;
@@ -38,6 +40,7 @@ use floodlight_enrichments::Enrichments;
 use floodlight_pipeline::schema::{finding_schema, ClassSchemas, EventClass, Timestamp};
 use floodlight_pipeline::sinks::lake::{LakeLocation, LakeStore};
 
+use crate::dedup::DedupTable;
 use crate::error::AnalystError;
 use crate::limits::QueryLimits;
 
@@ -137,14 +140,9 @@ impl Lake {
             let name = class.as_str();
             let raw = format!("{name}_raw");
             let table = listing(&store, &format!("events/class={name}"), spec.schemas.get(class), &["date"]).await?;
-            ctx.register_table(raw.as_str(), table).map_err(AnalystError::from)?;
-            let filter = spec.window.map(|w| format!(" WHERE {}", w.condition())).unwrap_or_default();
-            create_view(
-                &ctx,
-                name,
-                &format!("SELECT DISTINCT ON (date, event_id) * FROM {raw}{filter} ORDER BY date, event_id"),
-            )
-            .await?;
+            ctx.register_table(raw.as_str(), table.clone()).map_err(AnalystError::from)?;
+            let events = DedupTable::new(table, &["date", "event_id"]).map_err(AnalystError::from)?;
+            register_windowed(&ctx, name, Arc::new(events), spec.window)?;
         }
         // Findings files carry `class` too; the partition folder gives the
         // same value, so the table takes it from there (and prunes on it).
@@ -152,21 +150,21 @@ impl Lake {
         let without_class: Vec<Field> =
             file_schema.fields().iter().filter(|f| f.name() != "class").map(|f| f.as_ref().clone()).collect();
         let findings = listing(&store, "findings", Arc::new(Schema::new(without_class)), &["class", "date"]).await?;
-        ctx.register_table("findings_raw", findings).map_err(AnalystError::from)?;
-        let filter = spec.window.map(|w| format!(" WHERE {}", w.condition())).unwrap_or_default();
-        create_view(
-            &ctx,
-            "findings",
-            &format!(
-                "SELECT DISTINCT ON (class, date, finding_id, revision) * FROM findings_raw{filter} \
-                 ORDER BY class, date, finding_id, revision"
-            ),
-        )
-        .await?;
+        ctx.register_table("findings_raw", findings.clone()).map_err(AnalystError::from)?;
+        let revisions =
+            DedupTable::new(findings, &["class", "date", "finding_id", "revision"]).map_err(AnalystError::from)?;
+        register_windowed(&ctx, "findings", Arc::new(revisions), spec.window)?;
+        // A finding's `time` (its first event) and class never change, so
+        // (class, date, finding_id) is the finding; keeping `class` and
+        // `date` in the join lets a filter on them prune folders.
         create_view(
             &ctx,
             "findings_latest",
-            "SELECT DISTINCT ON (class, date, finding_id) * FROM findings ORDER BY class, date, finding_id, revision DESC",
+            "SELECT f.* FROM findings f JOIN (\
+                 SELECT class, date, finding_id, max(revision) AS revision FROM findings \
+                 GROUP BY class, date, finding_id) newest \
+             ON f.class = newest.class AND f.date = newest.date AND f.finding_id = newest.finding_id \
+                AND f.revision = newest.revision",
         )
         .await?;
         let (apps, users) = match &spec.enrichments {
@@ -313,6 +311,25 @@ async fn listing(
         .with_table_partition_cols(partitions.iter().map(|p| (p.to_string(), DataType::Utf8)).collect());
     let config = ListingTableConfig::new(url).with_listing_options(options).with_schema(schema);
     Ok(Arc::new(ListingTable::try_new(config).map_err(AnalystError::from)?))
+}
+
+/// Register `table` as `name`, restricted to `window` when there is one.
+fn register_windowed(
+    ctx: &SessionContext,
+    name: &str,
+    table: Arc<dyn TableProvider>,
+    window: Option<Window>,
+) -> Result<(), AnalystError> {
+    let table = match window {
+        None => table,
+        Some(w) => {
+            let frame = ctx.read_table(table).map_err(AnalystError::from)?;
+            let condition = frame.parse_sql_expr(&w.condition()).map_err(AnalystError::from)?;
+            frame.filter(condition).map_err(AnalystError::from)?.into_view()
+        }
+    };
+    ctx.register_table(name, table).map_err(AnalystError::from)?;
+    Ok(())
 }
 
 async fn create_view(ctx: &SessionContext, name: &str, select: &str) -> Result<(), AnalystError> {

@@ -7,6 +7,8 @@
 //! latest revisions, and the catalog and directory as `apps` and `users`
 //! ([`lake`] lists them all), and runs analyst SQL on it safely:
 //!
+//! - [`dedup`] shows each event once however often replays wrote it,
+//!   streaming (the only state is a set of key hashes);
 //! - [`guard`] accepts one read-only statement (`SELECT`, `WITH`, `EXPLAIN`),
 //!   checked on the parsed statement, never by string matching;
 //! - [`limits`] bound each query's wall time, rows and memory;
@@ -25,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod dedup;
 pub mod error;
 pub mod format;
 pub mod guard;
