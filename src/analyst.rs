@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::tables::{table, Fit};
 use anyhow::{bail, Context, Result};
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use floodlight_analyst::{write_result, Format, Lake, LakeSpec, QueryLimits, Window};
 use floodlight_pipeline::config::Config;
 use floodlight_pipeline::schema::Timestamp;
@@ -118,13 +118,12 @@ async fn print_schema(lake: &Lake, format: Format) -> Result<()> {
         return Ok(());
     }
     println!("lake: {}", lake.root());
-    for t in tables {
-        let mut table = Table::new();
-        table.load_preset(UTF8_FULL_CONDENSED).set_header(["column", "type", "nullable"]);
-        for c in &t.columns {
-            table.add_row([c.name.as_str(), c.data_type.as_str(), if c.nullable { "yes" } else { "no" }]);
+    for info in tables {
+        let mut t = table(&[("column", Fit::Whole), ("type", Fit::Rest), ("nullable", Fit::Whole)], false);
+        for c in &info.columns {
+            t.add_row([c.name.as_str(), c.data_type.as_str(), if c.nullable { "yes" } else { "no" }]);
         }
-        println!("\n{} — {}\n{table}", t.name, t.about);
+        println!("\n{} — {}\n{t}", info.name, info.about);
     }
     Ok(())
 }

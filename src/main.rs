@@ -1,12 +1,13 @@
 //! The `floodlight` command: run the pipeline, validate a config, parse logs,
 //! list rules. See `floodlight --help` and the README.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
+use clap::CommandFactory;
 use clap::{Parser, Subcommand, ValueEnum};
 use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use floodlight_pipeline::ack::AckToken;
@@ -15,16 +16,19 @@ use floodlight_pipeline::decode::registry::{decoder_for, format_ids, formats};
 use floodlight_pipeline::decode::stage::decode_rows;
 use floodlight_pipeline::decode::DecodeOutcome;
 use floodlight_pipeline::detect::load_rules;
-use floodlight_pipeline::internal_events::metric;
 use floodlight_pipeline::origin::origin_string;
 use floodlight_pipeline::runtime::{self, RunSummary};
 use floodlight_pipeline::source::{RawBatch, RawRecord};
+use tables::Fit;
 use tokio_util::sync::CancellationToken;
 
 mod analyst;
 mod lookup;
 mod produce;
+mod progress;
+mod report;
 mod rules_test;
+mod tables;
 
 /// mimalloc instead of the system allocator: the pipeline allocates and frees
 /// Arrow buffers and per-record text at a high rate from every worker, which
@@ -47,6 +51,9 @@ struct Cli {
     /// Log filter (`info`, `debug`, `floodlight_pipeline=debug`, ...). `RUST_LOG` also works.
     #[arg(long, global = true, default_value = "info", env = "FLOODLIGHT_LOG")]
     log: String,
+    /// No progress display (it is only ever drawn when stderr is a terminal).
+    #[arg(long, short, global = true)]
+    quiet: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -67,6 +74,9 @@ enum Command {
         /// Do not print the findings table at the end.
         #[arg(long)]
         no_table: bool,
+        /// One line per finding in the table, however wide (the default off a terminal).
+        #[arg(long)]
+        wide: bool,
         /// Also serve the analyst API (`[server]` of the config) while running,
         /// and keep serving after a finite input ends, until Ctrl-C / SIGTERM.
         #[arg(long)]
@@ -145,6 +155,18 @@ enum Command {
     },
     /// List the input formats.
     Formats,
+    /// Print a shell completion script: `source <(floodlight completions bash)`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `floodlight man | man -l -`.
+    Man {
+        /// Write floodlight.1 and one page per command (floodlight-run.1, ...) to this directory instead.
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+    },
     /// Replay a log file (or standard input) into a Kafka topic, one record per line.
     Produce {
         /// Bootstrap brokers (`host:port[,host:port]`).
@@ -183,6 +205,9 @@ enum RulesCommand {
         /// Config file (TOML).
         #[arg(long, short)]
         config: Option<PathBuf>,
+        /// One line per rule, however wide.
+        #[arg(long)]
+        wide: bool,
     },
     /// Run the rules' test cases (fixtures beside each rule) and print a pass/fail table; exit 1 on any failure.
     Test {
@@ -197,7 +222,7 @@ enum RulesCommand {
 fn main() {
     let cli = Cli::parse();
     init_tracing(cli.log_format, &cli.log);
-    let code = match run_command(cli.command) {
+    let code = match run_command(cli.command, cli.quiet) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
@@ -212,8 +237,8 @@ fn init_tracing(format: LogFormat, filter: &str) {
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colours only on a terminal: a log file or a pipe to a collector gets plain text.
-    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).with_ansi(ansi);
+    let ansi = std::io::stderr().is_terminal();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(|| progress::LogWriter).with_ansi(ansi);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
@@ -240,9 +265,11 @@ fn load_config(path: Option<&Path>) -> Result<(Config, PathBuf)> {
     }
 }
 
-fn run_command(command: Command) -> Result<i32> {
+fn run_command(command: Command, quiet: bool) -> Result<i32> {
     match command {
-        Command::Run { config, no_table, serve } => cmd_run(config.as_deref(), no_table, serve),
+        Command::Run { config, no_table, wide, serve } => {
+            cmd_run(config.as_deref(), RunOutput { no_table, wide, progress: progress::wanted(quiet) }, serve)
+        }
         Command::Query { sql, schema, config, format, since, output, max_rows, timeout } => {
             let (cfg, base) = load_config(config.as_deref())?;
             let args = analyst::QueryArgs { sql, schema, format, since, output, max_rows, timeout };
@@ -257,8 +284,13 @@ fn run_command(command: Command) -> Result<i32> {
         }
         Command::Token { command: TokenCommand::Hash } => analyst::cmd_token_hash(),
         Command::Validate { config } => cmd_validate(&config),
-        Command::Parse { format, file } => cmd_parse(&format, file.as_deref()),
-        Command::Rules { command: RulesCommand::List { config } } => cmd_rules_list(config.as_deref()),
+        Command::Parse { format, file } => cmd_parse(&format, file.as_deref(), quiet),
+        Command::Rules { command: RulesCommand::List { config, wide } } => cmd_rules_list(config.as_deref(), wide),
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "floodlight", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man { out_dir } => cmd_man(out_dir.as_deref()),
         Command::Rules { command: RulesCommand::Test { path, config } } => {
             let (cfg, base) = load_config(config.as_deref())?;
             rules_test::run(&cfg, &base, path.as_deref(), false)
@@ -325,9 +357,24 @@ fn cmd_serve(config: &Path) -> Result<i32> {
     })
 }
 
-fn cmd_run(config: Option<&Path>, no_table: bool, serve: bool) -> Result<i32> {
+/// How `run` reports.
+struct RunOutput {
+    /// No findings table at the end.
+    no_table: bool,
+    /// One line per finding.
+    wide: bool,
+    /// Draw progress on stderr.
+    progress: bool,
+}
+
+fn cmd_run(config: Option<&Path>, output: RunOutput, serve: bool) -> Result<i32> {
     let (cfg, base) = load_config(config)?;
     let rt = runtime()?;
+    let report = |summary: &RunSummary| {
+        let options =
+            report::ReportOptions { findings_table: !output.no_table, wide: output.wide, config_path: config };
+        report::print(summary, &cfg, &base, &options);
+    };
     let summary = rt.block_on(async {
         let server_stop = CancellationToken::new();
         let server = if serve { Some(spawn_server(&cfg, &base, server_stop.clone()).await?) } else { None };
@@ -339,14 +386,16 @@ fn cmd_run(config: Option<&Path>, no_table: bool, serve: bool) -> Result<i32> {
             workers = pipeline.options.worker_count(),
             "floodlight started"
         );
+        let total: Option<u64> = pipeline.sources.iter().map(|s| s.input_bytes()).sum();
+        let progress = output.progress.then(|| progress::RunProgress::start(total));
         let token = CancellationToken::new();
         runtime::cancel_on_signals(token.clone());
         let summary = runtime::run(pipeline, token.clone()).await;
+        if let Some(p) = progress {
+            p.finish().await;
+        }
         if let Some(server) = server {
-            if !no_table {
-                print_findings(&summary);
-            }
-            print_summary(&summary);
+            report(&summary);
             if !token.is_cancelled() {
                 eprintln!("input finished; still serving the API (Ctrl-C or SIGTERM to stop)");
             }
@@ -359,64 +408,23 @@ fn cmd_run(config: Option<&Path>, no_table: bool, serve: bool) -> Result<i32> {
     })?;
     let (summary, printed) = summary;
     if !printed {
-        if !no_table {
-            print_findings(&summary);
-        }
-        print_summary(&summary);
+        report(&summary);
     }
     let failed = summary.sources.iter().any(|(_, r)| r.is_err());
     Ok(if failed { 2 } else { 0 })
 }
 
-fn print_findings(summary: &RunSummary) {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED).set_header(["rule", "severity", "user / source", "app", "message"]);
-    for f in &summary.findings {
-        let who = f.user.clone().or_else(|| f.src_ip.clone()).unwrap_or_default();
-        t.add_row([
-            f.rule_id.as_str(),
-            f.severity.as_str(),
-            who.as_str(),
-            f.app_name.as_deref().unwrap_or(""),
-            f.message.as_str(),
-        ]);
-    }
-    let mut out = std::io::stdout().lock();
-    let _ = writeln!(out, "{} finding(s)", summary.findings_total);
-    if !summary.findings.is_empty() {
-        let _ = writeln!(out, "{t}");
-    }
-}
-
-fn print_summary(s: &RunSummary) {
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED).set_header(["stage", "count"]);
-    let rows = [
-        ("records received", s.total(metric::RECORDS_RECEIVED)),
-        ("events decoded", s.total(metric::EVENTS_DECODED)),
-        ("records skipped (valid, not modelled)", s.total(metric::RECORDS_SKIPPED)),
-        ("records dead-lettered", s.total(metric::DEAD_LETTERED)),
-        ("late records dead-lettered (not used by rules)", s.total(metric::LATE_RECORDS)),
-        ("events enriched and emitted", s.total(metric::EVENTS_EMITTED)),
-        ("findings raised", s.findings_total),
-        ("matches suppressed by dedup", s.suppressed_total),
-        ("rule errors", s.total(metric::RULE_ERRORS)),
-        ("sink errors", s.total(metric::SINK_ERRORS)),
-    ];
-    for (k, v) in rows {
-        t.add_row([k.to_string(), v.to_string()]);
-    }
-    eprintln!("{t}");
-    for (name, r) in &s.sources {
-        match r {
-            Ok(rep) => eprintln!(
-                "source {name}: {} records in {} batches, {} acknowledged delivered, {} failed",
-                rep.records, rep.batches, rep.delivered, rep.failed
-            ),
-            Err(e) => eprintln!("source {name}: ERROR {e}"),
+fn cmd_man(out_dir: Option<&Path>) -> Result<i32> {
+    let cmd = Cli::command();
+    match out_dir {
+        None => clap_mangen::Man::new(cmd).render(&mut std::io::stdout()).context("writing the manual page")?,
+        Some(dir) => {
+            std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+            clap_mangen::generate_to(cmd, dir).with_context(|| format!("writing manual pages to {}", dir.display()))?;
+            eprintln!("manual pages written to {} (`man -M {} floodlight`… or `man -l`)", dir.display(), dir.display());
         }
     }
-    eprintln!("elapsed {:.2?}", s.elapsed);
+    Ok(0)
 }
 
 fn cmd_validate(path: &Path) -> Result<i32> {
@@ -443,13 +451,23 @@ fn cmd_validate(path: &Path) -> Result<i32> {
     }
 }
 
-fn cmd_rules_list(config: Option<&Path>) -> Result<i32> {
+fn cmd_rules_list(config: Option<&Path>, wide: bool) -> Result<i32> {
     let (cfg, base) = load_config(config)?;
     let (source, settings) = cfg.rule_setup(&base);
     let (defs, errors) = load_rules(&source, &settings);
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED)
-        .set_header(["id", "family", "severity", "mode", "classes", "ATT&CK", "title", "file"]);
+    let mut t = tables::table(
+        &[
+            ("id", Fit::Whole),
+            ("family", Fit::AtMost(16)),
+            ("severity", Fit::Whole),
+            ("mode", Fit::Whole),
+            ("classes", Fit::AtMost(14)),
+            ("ATT&CK", Fit::AtMost(12)),
+            ("title", Fit::Rest),
+            ("file", Fit::AtMost(30)),
+        ],
+        wide,
+    );
     for d in &defs {
         t.add_row([
             d.id().to_string(),
@@ -469,28 +487,35 @@ fn cmd_rules_list(config: Option<&Path>) -> Result<i32> {
     Ok(if errors.is_empty() { 0 } else { 1 })
 }
 
-fn open_input(file: Option<&Path>) -> Result<(String, Box<dyn BufRead>)> {
-    let (name, raw): (String, Box<dyn Read>) = match file {
-        None => ("stdin".into(), Box::new(std::io::stdin())),
-        Some(p) if p.as_os_str() == "-" => ("stdin".into(), Box::new(std::io::stdin())),
+/// The input of `parse`: its name, a reader (gzip undone) and its size when
+/// that is the number of bytes the reader gives (a plain file).
+fn open_input(file: Option<&Path>) -> Result<(String, Box<dyn BufRead>, Option<u64>)> {
+    let (name, raw, size): (String, Box<dyn Read>, Option<u64>) = match file {
+        None => ("stdin".into(), Box::new(std::io::stdin()), None),
+        Some(p) if p.as_os_str() == "-" => ("stdin".into(), Box::new(std::io::stdin()), None),
         Some(p) => {
             let f = std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?;
-            (format!("file:{}", p.display()), Box::new(f))
+            let size = f.metadata().ok().map(|m| m.len());
+            (format!("file:{}", p.display()), Box::new(f), size)
         }
     };
     let mut reader = BufReader::with_capacity(1 << 16, raw);
     let gz = reader.fill_buf().map(|b| b.starts_with(&[0x1f, 0x8b])).unwrap_or(false);
     if gz {
-        return Ok((name, Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(reader)))));
+        return Ok((name, Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(reader))), None));
     }
-    Ok((name, Box::new(reader)))
+    Ok((name, Box::new(reader), size))
 }
 
-fn cmd_parse(format: &str, file: Option<&Path>) -> Result<i32> {
+fn cmd_parse(format: &str, file: Option<&Path>, quiet: bool) -> Result<i32> {
     let Some(decoder) = decoder_for(format) else {
         bail!("unknown format `{format}` (known: {})", format_ids());
     };
-    let (source, mut input) = open_input(file)?;
+    let (source, mut input, size) = open_input(file)?;
+    // Progress only when the events go elsewhere than the terminal.
+    let progress =
+        (progress::wanted(quiet) && !std::io::stdout().is_terminal()).then(|| progress::ParseProgress::start(size));
+    let mut bytes_read = 0u64;
     let source: Arc<str> = Arc::from(source);
     let fmt: Arc<str> = Arc::from(format);
     let mut headers: Vec<Bytes> = Vec::new();
@@ -528,7 +553,8 @@ fn cmd_parse(format: &str, file: Option<&Path>) -> Result<i32> {
                 }
                 Err(reason) => {
                     dead += 1;
-                    eprintln!("{}: {reason}", origin_string(&source, None, offset));
+                    // Above the progress bar, if one is drawn.
+                    let _ = writeln!(progress::LogWriter, "{}: {reason}", origin_string(&source, None, offset));
                 }
             }
         }
@@ -540,6 +566,7 @@ fn cmd_parse(format: &str, file: Option<&Path>) -> Result<i32> {
         if n == 0 {
             break;
         }
+        bytes_read += n as u64;
         line_no += 1;
         while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
             buf.pop();
@@ -555,10 +582,16 @@ fn cmd_parse(format: &str, file: Option<&Path>) -> Result<i32> {
         records.push(RawRecord { offset: line_no, data: Bytes::copy_from_slice(&buf) });
         if records.len() >= 4096 {
             flush(&mut records, &headers, &mut out)?;
+            if let Some(p) = &progress {
+                p.update(line_no, bytes_read);
+            }
         }
     }
     flush(&mut records, &headers, &mut out)?;
     out.flush()?;
+    if let Some(p) = progress {
+        p.finish();
+    }
     eprintln!("{parsed} parsed, {dead} dead-lettered ({skipped} skipped as not modelled, {rows_out} events)");
     Ok(0)
 }

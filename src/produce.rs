@@ -22,7 +22,7 @@ pub async fn produce(brokers: &str, topic: &str, partition: Option<i32>, file: O
         .set("message.timeout.ms", "60000")
         .create()
         .context("cannot create the Kafka producer")?;
-    let (_, mut input) = crate::open_input(file)?;
+    let (_, mut input, _) = crate::open_input(file)?;
     let mut line = Vec::new();
     let mut pending = Vec::new();
     let mut sent = 0u64;

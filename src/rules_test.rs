@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use crate::tables::{table, Fit};
 use anyhow::{Context, Result};
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use floodlight_pipeline::config::Config;
 use floodlight_pipeline::detect::fixtures;
 use floodlight_pipeline::detect::RuleSource;
@@ -27,8 +27,16 @@ pub fn run(cfg: &Config, base: &Path, path: Option<&str>, verbose: bool) -> Resu
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the tokio runtime")?;
     let results =
         rt.block_on(fixtures::run(&source, &settings.params, filter.as_deref())).map_err(|e| anyhow::anyhow!(e))?;
-    let mut t = Table::new();
-    t.load_preset(UTF8_FULL_CONDENSED).set_header(["rule", "case", "result", "findings", "what it shows"]);
+    let mut t = table(
+        &[
+            ("rule", Fit::Whole),
+            ("case", Fit::AtMost(30)),
+            ("result", Fit::Whole),
+            ("findings", Fit::Whole),
+            ("what it shows", Fit::Rest),
+        ],
+        false,
+    );
     let mut failed = 0;
     for r in &results {
         if !r.passed() {

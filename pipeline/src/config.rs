@@ -237,6 +237,46 @@ pub struct SinksConfig {
     pub kafka: Option<KafkaSinkConfig>,
 }
 
+impl SinksConfig {
+    /// Where the outputs go, as (what, where) for people to read: paths
+    /// resolved against `base_dir`, `stdout`, an object-store URL, topics.
+    pub fn outputs(&self, base_dir: &Path) -> Vec<(&'static str, String)> {
+        let file = |p: &Path| {
+            if p.as_os_str() == "-" {
+                "stdout".to_string()
+            } else {
+                let full = resolve(base_dir, p);
+                full.strip_prefix(".").unwrap_or(&full).display().to_string()
+            }
+        };
+        let mut out = Vec::new();
+        if let Some(f) = &self.findings {
+            out.push(("findings", file(&f.path)));
+        }
+        if let Some(l) = &self.lake {
+            let at = match (&l.path, &l.url) {
+                (Some(p), _) => file(p),
+                (None, Some(u)) => u.clone(),
+                (None, None) => String::new(),
+            };
+            out.push(("lake", at));
+        }
+        if let Some(d) = &self.dead_letter {
+            out.push(("dead letters", file(&d.path)));
+        }
+        if let Some(k) = &self.kafka {
+            let topics =
+                [("findings", &k.findings_topic), ("events", &k.events_topic), ("dead letters", &k.dead_letter_topic)];
+            for (what, topic) in topics {
+                if let Some(t) = topic {
+                    out.push((what, format!("kafka topic {t} ({})", k.brokers)));
+                }
+            }
+        }
+        out
+    }
+}
+
 /// A JSON-lines output.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

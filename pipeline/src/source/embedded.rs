@@ -38,6 +38,10 @@ impl Source for EmbeddedDemoSource {
         "demo"
     }
 
+    fn input_bytes(&self) -> Option<u64> {
+        Some(demo_files().iter().map(|(_, _, bytes)| bytes.len() as u64).sum())
+    }
+
     async fn run(self: Box<Self>, ctx: SourceContext) -> Result<SourceReport, SourceError> {
         let SourceContext { out, shutdown, limits, drain_timeout, streams, .. } = ctx;
         let handle = tokio::task::spawn_blocking(move || {

@@ -656,6 +656,23 @@ impl Source for FileSource {
         self.config.allowed_lateness
     }
 
+    fn input_bytes(&self) -> Option<u64> {
+        if self.config.follow {
+            return None;
+        }
+        let mut total = 0u64;
+        for path in expand_paths(&self.config.paths, &self.base_dir).ok()? {
+            let mut head = [0u8; 2];
+            let mut file = std::fs::File::open(&path).ok()?;
+            let n = file.read(&mut head).ok()?;
+            if n == 2 && head == GZIP_MAGIC {
+                return None; // the records are larger than the file
+            }
+            total += file.metadata().ok()?.len();
+        }
+        Some(total)
+    }
+
     async fn run(self: Box<Self>, ctx: SourceContext) -> Result<SourceReport, SourceError> {
         let SourceContext { out, shutdown, limits, drain_timeout, streams, .. } = ctx;
         let name = self.name.clone();

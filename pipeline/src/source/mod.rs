@@ -150,6 +150,14 @@ pub trait Source: Send {
         None
     }
 
+    /// The bytes this source will read in all, when it knows before it
+    /// starts (files read once, the embedded demo); `None` for endless
+    /// input (Kafka, stdin, followed files) and compressed files. Progress
+    /// displays use it for a time left.
+    fn input_bytes(&self) -> Option<u64> {
+        None
+    }
+
     /// Read until the input ends or shutdown is requested, then wait for
     /// outstanding acknowledgements.
     async fn run(self: Box<Self>, ctx: SourceContext) -> Result<SourceReport, SourceError>;
