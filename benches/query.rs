@@ -284,26 +284,20 @@ fn main() {
             lake.query("SELECT count(*) FROM network").await.expect("sql")
         })
         .await;
+        let per_app = |table: &str| {
+            format!(
+                "SELECT app_id, count(DISTINCT \"user\"), count(*), sum(bytes_out) FROM {table} \
+                 WHERE date >= '{}' GROUP BY app_id",
+                week.date()
+            )
+        };
+        let (view, raw) = (per_app("network"), per_app("network_raw"));
         time("per-app people/events/bytes, view `network`, 7 days", 3, || async {
-            lake.query(&format!(
-                "SELECT app_id, count(DISTINCT \"user\"), count(*), sum(bytes_out) FROM network \
-                 WHERE date >= '{}' GROUP BY app_id",
-                week.date()
-            ))
-            .await
-            .expect("sql")
+            lake.query(&view).await.expect("sql")
         })
         .await;
-        time("the same over `network_raw` (copies included)", 3, || async {
-            lake.query(&format!(
-                "SELECT app_id, count(DISTINCT \"user\"), count(*), sum(bytes_out) FROM network_raw \
-                 WHERE date >= '{}' GROUP BY app_id",
-                week.date()
-            ))
-            .await
-            .expect("sql")
-        })
-        .await;
+        time("the same over `network_raw` (copies included)", 3, || async { lake.query(&raw).await.expect("sql") })
+            .await;
         time("discovery report, last 7 days", 5, || async { lake.discovered_apps(Some(week)).await.expect("report") })
             .await;
         time("discovery report, all 30 days", 3, || async { lake.discovered_apps(None).await.expect("report") }).await;

@@ -98,6 +98,25 @@ fn format_from_accept(headers: &HeaderMap) -> Option<QueryFormat> {
     })
 }
 
+/// The errors of every endpoint that reads the lake for a report: no token,
+/// and the lake being slow, unreadable or too big for the memory pool. Only
+/// its OpenAPI description is used (`responses(..., LakeReadErrors)`).
+#[derive(utoipa::IntoResponses)]
+#[allow(dead_code)]
+enum LakeReadErrors {
+    #[response(status = 401, description = "`unauthorized`: no valid bearer token",
+        headers(("WWW-Authenticate" = String, description = "`Bearer`")))]
+    Unauthorized(ErrorBody),
+    #[response(status = 408, description = "`query_timeout`: the lake took longer than the query time limit")]
+    Timeout(ErrorBody),
+    #[response(status = 500, description = "`internal`")]
+    Internal(ErrorBody),
+    #[response(status = 503, description = "`lake_unavailable`: the lake cannot be read")]
+    Unavailable(ErrorBody),
+    #[response(status = 507, description = "`query_memory`: the query memory pool was too small")]
+    Memory(ErrorBody),
+}
+
 /// Run one read-only SQL statement.
 #[utoipa::path(
     post,
@@ -199,12 +218,7 @@ async fn query(
         (status = 200, description = "A page of findings", body = FindingsPageBody),
         (status = 400, description = "`bad_request`: a parameter the API cannot use (`limit` out of 1..500, \
             `since`/`until` not a time, a `cursor` it did not hand out)", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: no valid bearer token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 408, description = "`query_timeout`: the lake took longer than the query time limit", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody),
-        (status = 503, description = "`lake_unavailable`: the lake cannot be read", body = ErrorBody),
-        (status = 507, description = "`query_memory`: the query memory pool was too small", body = ErrorBody),
+        LakeReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -244,13 +258,8 @@ async fn findings(
     responses(
         (status = 200, description = "The finding", body = FindingDetailBody),
         (status = 400, description = "`bad_request`: the id is not UTF-8", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: no valid bearer token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
         (status = 404, description = "`not_found`: no finding with this id", body = ErrorBody),
-        (status = 408, description = "`query_timeout`: the lake took longer than the query time limit", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody),
-        (status = 503, description = "`lake_unavailable`: the lake cannot be read", body = ErrorBody),
-        (status = 507, description = "`query_memory`: the query memory pool was too small", body = ErrorBody),
+        LakeReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -271,12 +280,7 @@ async fn finding(
     responses(
         (status = 200, description = "The apps, riskiest and most used first", body = DiscoveredAppsBody),
         (status = 400, description = "`bad_request`: `since` is not a time", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: no valid bearer token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
-        (status = 408, description = "`query_timeout`: the lake took longer than the query time limit", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody),
-        (status = 503, description = "`lake_unavailable`: the lake cannot be read", body = ErrorBody),
-        (status = 507, description = "`query_memory`: the query memory pool was too small", body = ErrorBody),
+        LakeReadErrors,
     ),
     security(("bearer" = []))
 )]
@@ -304,13 +308,8 @@ async fn discovered_apps(
     responses(
         (status = 200, description = "Directory entry, findings and apps", body = UserProfileBody),
         (status = 400, description = "`bad_request`: `since` is not a time, or the name is not UTF-8", body = ErrorBody),
-        (status = 401, description = "`unauthorized`: no valid bearer token", body = ErrorBody,
-            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
         (status = 404, description = "`not_found`: not in the directory, no findings and no app use", body = ErrorBody),
-        (status = 408, description = "`query_timeout`: the lake took longer than the query time limit", body = ErrorBody),
-        (status = 500, description = "`internal`", body = ErrorBody),
-        (status = 503, description = "`lake_unavailable`: the lake cannot be read", body = ErrorBody),
-        (status = 507, description = "`query_memory`: the query memory pool was too small", body = ErrorBody),
+        LakeReadErrors,
     ),
     security(("bearer" = []))
 )]

@@ -58,7 +58,7 @@ use utoipa_axum::router::OpenApiRouter;
 pub use api::AppState;
 pub use auth::{hash_token, Auth, Caller};
 pub use error::{ApiError, ErrorBody, ServerError};
-pub use serve::{serve, serve_on, Tls};
+pub use serve::{serve, serve_on, ConnectionLimits, Tls};
 
 /// The largest request body the API reads (1 MiB): larger ones get 413.
 pub const BODY_LIMIT: usize = 1024 * 1024;

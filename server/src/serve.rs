@@ -7,6 +7,13 @@
 //! The certificate chain and the key are PEM files (PKCS#8, PKCS#1 or SEC1
 //! keys); HTTP/2 and HTTP/1.1 are offered over ALPN.
 //!
+//! Slow clients: a connection must send a request's whole header within
+//! [`ConnectionLimits::header_read_timeout`] (10 s by default) and finish its
+//! TLS handshake within 10 s, or it is closed, so connections opened and left
+//! silent (or fed one byte at a time, "slowloris") cannot pile up. HTTP/2
+//! connections are pinged every 30 s and closed when a ping goes unanswered
+//! for 20 s.
+//!
 //! Shutdown: when the [`CancellationToken`] is cancelled the server stops
 //! accepting connections, lets requests in flight finish for up to
 //! [`SHUTDOWN_GRACE`] (a query can be stopped by its own time limit before
@@ -22,6 +29,8 @@ use axum_server::tls_rustls::RustlsConfig;
 use axum_server::Handle;
 use floodlight_analyst::Lake;
 use floodlight_pipeline::analyst_config::ServerConfig;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+use hyper_util::server::conn::auto::Builder as AutoBuilder;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::net::TcpListener;
@@ -32,6 +41,32 @@ use crate::error::ServerError;
 
 /// How long requests in flight may run on after shutdown is asked for.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// Bounds on each connection, whatever its requests ask for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnectionLimits {
+    /// A client must send a request's whole header within this, from the
+    /// moment the server starts reading it (HTTP/1.1); otherwise the
+    /// connection is closed.
+    pub header_read_timeout: Duration,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> ConnectionLimits {
+        ConnectionLimits { header_read_timeout: Duration::from_secs(10) }
+    }
+}
+
+/// Apply `limits` to hyper's connection builder. hyper only enforces its
+/// timeouts when it is given a timer.
+fn bound(builder: &mut AutoBuilder<TokioExecutor>, limits: ConnectionLimits) {
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(Duration::from_secs(30)))
+        .keep_alive_timeout(Duration::from_secs(20));
+}
 
 /// A loaded TLS certificate and key.
 #[derive(Clone)]
@@ -90,15 +125,17 @@ pub async fn serve(
     };
     let listener =
         TcpListener::bind(cfg.listen).await.map_err(|source| ServerError::Bind { addr: cfg.listen, source })?;
-    serve_on(listener, crate::router(lake, auth), tls, shutdown).await
+    serve_on(listener, crate::router(lake, auth), tls, ConnectionLimits::default(), shutdown).await
 }
 
-/// Serve `app` on a bound `listener` (HTTPS with `tls`) until `shutdown`
-/// is cancelled. Logs "API listening" with the address and scheme.
+/// Serve `app` on a bound `listener` (HTTPS with `tls`) with `limits` on
+/// each connection until `shutdown` is cancelled. Logs "API listening" with
+/// the address and scheme.
 pub async fn serve_on(
     listener: TcpListener,
     app: Router,
     tls: Option<Tls>,
+    limits: ConnectionLimits,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
     let addr: SocketAddr = listener.local_addr()?;
@@ -115,8 +152,16 @@ pub async fn serve_on(
     tracing::info!(target: "floodlight_server", %addr, scheme = %scheme, "API listening");
     let service = app.into_make_service();
     let served = match tls {
-        Some(tls) => axum_server::from_tcp_rustls(listener, tls.config).handle(handle).serve(service).await,
-        None => axum_server::from_tcp(listener).handle(handle).serve(service).await,
+        Some(tls) => {
+            let mut server = axum_server::from_tcp_rustls(listener, tls.config).handle(handle);
+            bound(server.http_builder(), limits);
+            server.serve(service).await
+        }
+        None => {
+            let mut server = axum_server::from_tcp(listener).handle(handle);
+            bound(server.http_builder(), limits);
+            server.serve(service).await
+        }
     };
     stopper.abort();
     served?;

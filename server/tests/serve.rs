@@ -6,20 +6,62 @@ mod common;
 use std::time::Duration;
 
 use common::*;
-use floodlight_server::{serve, serve_on, ServerError, Tls};
-use tokio::net::TcpListener;
+use floodlight_server::{serve, serve_on, ConnectionLimits, ServerError, Tls};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 
+type Started = (std::net::SocketAddr, CancellationToken, tokio::task::JoinHandle<Result<(), ServerError>>, TestApi);
+
 /// Start `serve_on` on 127.0.0.1:0; returns the address, the stop token and the task.
-async fn start(
-    tls: Option<Tls>,
-) -> (std::net::SocketAddr, CancellationToken, tokio::task::JoinHandle<Result<(), ServerError>>, TestApi) {
+async fn start(tls: Option<Tls>) -> Started {
+    start_with(tls, ConnectionLimits::default()).await
+}
+
+async fn start_with(tls: Option<Tls>, limits: ConnectionLimits) -> Started {
     let t = api().await;
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
     let stop = CancellationToken::new();
-    let task = tokio::spawn(serve_on(listener, t.app.clone(), tls, stop.clone()));
+    let task = tokio::spawn(serve_on(listener, t.app.clone(), tls, limits, stop.clone()));
     (addr, stop, task, t)
+}
+
+/// What the server sends on `stream` until it closes it (`None`: still open after `wait`).
+async fn until_closed(stream: &mut TcpStream, wait: Duration) -> Option<String> {
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(wait, stream.read_to_end(&mut got)).await;
+    match read {
+        Ok(_) => Some(String::from_utf8_lossy(&got).into_owned()),
+        Err(_) => None,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_finishes_its_header_is_cut_off() {
+    let limits = ConnectionLimits { header_read_timeout: Duration::from_millis(500) };
+    let (addr, stop, task, _t) = start_with(None, limits).await;
+
+    // Half a request header, then silence (a slowloris client).
+    let mut slow = TcpStream::connect(addr).await.expect("connect");
+    slow.write_all(b"GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\n").await.expect("write");
+    let started = std::time::Instant::now();
+    let answer = until_closed(&mut slow, Duration::from_secs(5)).await;
+    assert!(answer.is_some(), "the connection is still open 5 s after a 500 ms header limit");
+    assert!(started.elapsed() >= Duration::from_millis(400), "closed before the limit: {:?}", started.elapsed());
+    assert!(!answer.unwrap_or_default().contains("200 OK"), "no request was answered");
+
+    // A client that sends its header in time is served on the same server.
+    let mut prompt = TcpStream::connect(addr).await.expect("connect");
+    prompt
+        .write_all(b"GET /api/v1/openapi.json HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .expect("write");
+    let answer = until_closed(&mut prompt, Duration::from_secs(5)).await.expect("answered and closed");
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+
+    stop.cancel();
+    let _ = tokio::time::timeout(Duration::from_secs(5), task).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
