@@ -8,6 +8,8 @@
 //!   curated entries and open lists (`--bin build-catalog`).
 //! * [`overlay`] — the organisation's own stance on apps and categories
 //!   (status, reason, owner, expiry, own sanctioned apps), applied on load.
+//! * [`decision`] — records one decision about one app in the overlay file
+//!   from code: validate, show a diff, save atomically, audit.
 //! * [`date`] — calendar dates for overlay expiry.
 //! * [`geo`] — MaxMind databases and corporate CIDRs → country, city, ASN,
 //!   connection type, user type, anonymizer flags, `network_type` and
@@ -29,6 +31,7 @@ pub mod catalog;
 pub mod catalog_build;
 pub mod config;
 pub mod date;
+pub mod decision;
 pub mod directory;
 pub mod email;
 pub mod error;
@@ -43,6 +46,7 @@ use std::path::Path;
 pub use catalog::{risk_score, App, AppCatalog, AppStatus, Category, RiskFactor};
 pub use config::{EnrichmentConfig, GeoFieldConfig, GeoIpConfig, ReloadConfig};
 pub use date::Date;
+pub use decision::{AuditRecord, Decision, DecisionError, DecisionPlan};
 pub use directory::{Directory, DirectoryEntry};
 pub use email::{AddressInfo, EmailClassifier};
 pub use error::EnrichmentError;

@@ -42,14 +42,15 @@
 
 use std::collections::HashSet;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::catalog::{App, AppCatalog, AppStatus, Category};
 use crate::date::Date;
 use crate::error::EnrichmentError;
 
-/// `[[app]]`: the stance on one catalog app.
-#[derive(Debug, Clone, PartialEq, Deserialize)]
+/// `[[app]]`: the stance on one catalog app. Serialises like the TOML entry
+/// (absent keys left out): the shape of the audit log's `before`/`after`.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct AppRule {
     /// Catalog app id.
@@ -59,13 +60,13 @@ pub struct AppRule {
     /// Why (required: comply or explain).
     pub reason: String,
     /// Who answers for it.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub owner: Option<String>,
     /// Last day it holds; afterwards the app is unsanctioned.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expires: Option<Date>,
     /// The sanctioned app to offer instead (replaces the catalog's).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alternative: Option<String>,
 }
 
