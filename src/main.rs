@@ -9,7 +9,6 @@ use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use clap::CommandFactory;
 use clap::{Parser, Subcommand, ValueEnum};
-use comfy_table::{presets::UTF8_FULL_CONDENSED, Table};
 use floodlight_pipeline::ack::AckToken;
 use floodlight_pipeline::config::Config;
 use floodlight_pipeline::decode::registry::{decoder_for, format_ids, formats};
@@ -23,6 +22,7 @@ use tables::Fit;
 use tokio_util::sync::CancellationToken;
 
 mod analyst;
+mod decide;
 mod lookup;
 mod produce;
 mod progress;
@@ -152,6 +152,35 @@ enum Command {
         /// Config file (TOML) whose `[enrichments]` to use (default: the embedded demo's).
         #[arg(long, short)]
         config: Option<PathBuf>,
+    },
+    /// Record the organisation's decision on one app in the overlay (shows the change, asks, saves, audits).
+    Decide {
+        /// The app's catalog id (`floodlight query "SELECT app_id, name, status FROM apps"` lists them).
+        app: String,
+        /// The decision.
+        #[arg(long)]
+        status: floodlight_enrichments::AppStatus,
+        /// Why (required: comply or explain).
+        #[arg(long)]
+        reason: String,
+        /// Who answers for it (an address people can write to).
+        #[arg(long)]
+        owner: Option<String>,
+        /// Last day it holds (YYYY-MM-DD); afterwards the app counts as unsanctioned again.
+        #[arg(long)]
+        expires: Option<floodlight_enrichments::Date>,
+        /// The sanctioned app to offer instead (its catalog id).
+        #[arg(long)]
+        alternative: Option<String>,
+        /// Config file (TOML) whose `[enrichments] overlay` to change.
+        #[arg(long, short)]
+        config: PathBuf,
+        /// Save without asking.
+        #[arg(long, short)]
+        yes: bool,
+        /// The name recorded in the audit log (default: $USER).
+        #[arg(long = "as", value_name = "NAME")]
+        who: Option<String>,
     },
     /// List the input formats.
     Formats,
@@ -307,9 +336,13 @@ fn run_command(command: Command, quiet: bool) -> Result<i32> {
             println!("{}", serde_json::to_string_pretty(&v)?);
             Ok(0)
         }
+        Command::Decide { app, status, reason, owner, expires, alternative, config, yes, who } => {
+            let (cfg, base) = load_config(Some(&config))?;
+            let args = decide::DecideArgs { app, status, reason, owner, expires, alternative, yes, who };
+            decide::run(&cfg, &base, args)
+        }
         Command::Formats => {
-            let mut t = Table::new();
-            t.load_preset(UTF8_FULL_CONDENSED).set_header(["format", "classes", "reads"]);
+            let mut t = tables::table(&[("format", Fit::Whole), ("classes", Fit::Whole), ("reads", Fit::Rest)], false);
             for f in formats() {
                 let classes: Vec<_> = f.classes().iter().map(|c| c.as_str()).collect();
                 t.add_row([f.id, &classes.join(", "), f.description]);

@@ -1,0 +1,120 @@
+//! `floodlight decide`: record the organisation's decision on one app in the
+//! overlay file, from the command line ("comply or explain").
+//!
+//! ```text
+//! floodlight decide dropbox --status monitored --reason "Finance shares statements with the auditor" \
+//!     --owner it-finance@corp.example.com --expires 2027-03-31 --config floodlight.toml
+//! ```
+//!
+//! The decision is checked against the configured catalog (unknown app,
+//! empty reason, expiry in the past, an alternative that is not sanctioned:
+//! refused, nothing written), the change is shown as a diff, and after a
+//! confirmation (`--yes`, or `y` at the prompt on a terminal) the overlay is
+//! replaced atomically and the decision appended to `<overlay>.audit.jsonl`
+//! beside it. A running pipeline with hot reload picks the new overlay up.
+//! The work is done by [`floodlight_enrichments::DecisionPlan`].
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use floodlight_enrichments::config::{embedded_name, read_text, resolve};
+use floodlight_enrichments::{AppCatalog, AppStatus, Date, Decision, DecisionPlan};
+use floodlight_pipeline::config::Config;
+
+/// What `floodlight decide` was asked.
+pub struct DecideArgs {
+    pub app: String,
+    pub status: AppStatus,
+    pub reason: String,
+    pub owner: Option<String>,
+    pub expires: Option<Date>,
+    pub alternative: Option<String>,
+    pub yes: bool,
+    pub who: Option<String>,
+}
+
+/// The audit log beside `overlay`: `overlay.toml` → `overlay.audit.jsonl`.
+pub fn audit_log_for(overlay: &Path) -> PathBuf {
+    let stem = overlay.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "overlay".into());
+    overlay.with_file_name(format!("{stem}.audit.jsonl"))
+}
+
+/// The catalog before the overlay, as the pipeline loads it.
+fn base_catalog(cfg: &Config, base: &Path) -> Result<AppCatalog> {
+    match &cfg.enrichments.catalog {
+        Some(p) => {
+            let path = resolve(base, p);
+            let text = read_text(&path).with_context(|| format!("reading the catalog `{}`", path.display()))?;
+            Ok(AppCatalog::from_toml(&text, &path.display().to_string())?)
+        }
+        None => Ok(AppCatalog::try_embedded()?),
+    }
+}
+
+/// Plan, show, confirm, save. Exit code 0 when saved (or nothing to change),
+/// 1 when not confirmed.
+pub fn run(cfg: &Config, base: &Path, args: DecideArgs) -> Result<i32> {
+    let Some(overlay) = &cfg.enrichments.overlay else {
+        bail!(
+            "the config names no overlay file: add `overlay = \"overlay.toml\"` under [enrichments] \
+             (the file may not exist yet; it is created)"
+        );
+    };
+    if embedded_name(overlay).is_some() {
+        bail!(
+            "the overlay `{}` is bundled with floodlight and read-only: configure a file of your own",
+            overlay.display()
+        );
+    }
+    let path = resolve(base, overlay);
+    let catalog = base_catalog(cfg, base)?;
+    let mut decision = Decision::new(args.app, args.status, args.reason);
+    decision.owner = args.owner;
+    decision.expires = args.expires;
+    decision.alternative = args.alternative;
+    let plan = DecisionPlan::new(&path, &catalog, decision, Date::today_utc())?;
+
+    if plan.changes_file() {
+        print!("{}", plan.diff());
+    } else {
+        println!("{} already says this about `{}`.", path.display(), plan.after().id);
+    }
+    if !args.yes {
+        let stdin = std::io::stdin();
+        if !stdin.is_terminal() {
+            eprintln!("Not saved: add --yes to save without a prompt.");
+            return Ok(1);
+        }
+        eprint!("Save this decision to {}? [y/N] ", path.display());
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        stdin.lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            eprintln!("Not saved.");
+            return Ok(1);
+        }
+    }
+    let who = args.who.or_else(|| std::env::var("USER").ok()).unwrap_or_else(|| "unknown".into());
+    let audit = audit_log_for(&path);
+    let record = plan.save(&audit, &who)?;
+    eprintln!(
+        "Saved {}; recorded in {} ({} at {}). A running pipeline with hot reload applies it within seconds.",
+        path.display(),
+        audit.display(),
+        record.who,
+        record.time
+    );
+    Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_audit_log_sits_beside_the_overlay() {
+        assert_eq!(audit_log_for(Path::new("/etc/fl/overlay.toml")), PathBuf::from("/etc/fl/overlay.audit.jsonl"));
+        assert_eq!(audit_log_for(Path::new("ops/decisions")), PathBuf::from("ops/decisions.audit.jsonl"));
+    }
+}
