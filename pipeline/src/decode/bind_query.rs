@@ -55,6 +55,7 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
+use super::syslog::strip_pri;
 use super::text::{self, lower_case};
 use super::time::parse_any;
 use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
@@ -203,18 +204,6 @@ fn skip_structured_data(s: &str) -> Option<&str> {
         i += 1;
     }
     s.get(i..)
-}
-
-/// `<PRI>` at the start of a syslog line.
-fn strip_pri(s: &str) -> &str {
-    if let Some(rest) = s.strip_prefix('<') {
-        if let Some((pri, after)) = rest.split_once('>') {
-            if !pri.is_empty() && pri.len() <= 3 && pri.bytes().all(|b| b.is_ascii_digit()) {
-                return after;
-            }
-        }
-    }
-    s
 }
 
 /// One BIND label (`queries:`, `info:`, `debug 3:`, `infoblox-responses:`) at the start of `s`.

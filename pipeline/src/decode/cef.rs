@@ -47,7 +47,7 @@ use std::net::IpAddr;
 
 use std::borrow::Cow;
 
-use super::cisco_asa::{month_name_time, syslog_header_time, zone_offset};
+use super::syslog::{month_name_time, syslog_header_time, zone_offset};
 use super::text::{self, clean_host, map_opt, map_str, protocol_name, upper_case};
 use super::time::{from_epoch_number, parse_any};
 use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};

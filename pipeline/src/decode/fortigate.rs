@@ -37,7 +37,7 @@
 
 use std::borrow::Cow;
 
-use super::cisco_asa::{strip_pri, zone_offset};
+use super::syslog::{strip_pri, zone_offset};
 use super::text::{self, clean_host, lower_case, map_opt, map_str, protocol_name, upper_case, Pairs};
 use super::time::parse_any;
 use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};

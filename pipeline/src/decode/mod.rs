@@ -32,6 +32,7 @@ pub mod panos;
 pub mod registry;
 pub mod squid;
 pub mod stage;
+pub(crate) mod syslog;
 pub mod text;
 pub mod time;
 pub mod umbrella_dns;
