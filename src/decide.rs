@@ -17,20 +17,18 @@
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context, Result};
-use floodlight_enrichments::config::{embedded_name, read_text, resolve};
-use floodlight_enrichments::{AppCatalog, AppStatus, Date, Decision, DecisionPlan};
+use anyhow::{bail, Result};
+use floodlight_enrichments::config::resolve;
+use floodlight_enrichments::{base_catalog, Date, Decision, DecisionPlan};
 use floodlight_pipeline::config::Config;
 
 /// What `floodlight decide` was asked.
 pub struct DecideArgs {
-    pub app: String,
-    pub status: AppStatus,
-    pub reason: String,
-    pub owner: Option<String>,
-    pub expires: Option<Date>,
-    pub alternative: Option<String>,
+    /// The `[[app]]` entry to write.
+    pub decision: Decision,
+    /// Save without asking.
     pub yes: bool,
+    /// The name for the audit log (default: `$USER`).
     pub who: Option<String>,
 }
 
@@ -38,18 +36,6 @@ pub struct DecideArgs {
 pub fn audit_log_for(overlay: &Path) -> PathBuf {
     let stem = overlay.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "overlay".into());
     overlay.with_file_name(format!("{stem}.audit.jsonl"))
-}
-
-/// The catalog before the overlay, as the pipeline loads it.
-fn base_catalog(cfg: &Config, base: &Path) -> Result<AppCatalog> {
-    match &cfg.enrichments.catalog {
-        Some(p) => {
-            let path = resolve(base, p);
-            let text = read_text(&path).with_context(|| format!("reading the catalog `{}`", path.display()))?;
-            Ok(AppCatalog::from_toml(&text, &path.display().to_string())?)
-        }
-        None => Ok(AppCatalog::try_embedded()?),
-    }
 }
 
 /// Plan, show, confirm, save. Exit code 0 when saved (or nothing to change),
@@ -61,19 +47,9 @@ pub fn run(cfg: &Config, base: &Path, args: DecideArgs) -> Result<i32> {
              (the file may not exist yet; it is created)"
         );
     };
-    if embedded_name(overlay).is_some() {
-        bail!(
-            "the overlay `{}` is bundled with floodlight and read-only: configure a file of your own",
-            overlay.display()
-        );
-    }
     let path = resolve(base, overlay);
-    let catalog = base_catalog(cfg, base)?;
-    let mut decision = Decision::new(args.app, args.status, args.reason);
-    decision.owner = args.owner;
-    decision.expires = args.expires;
-    decision.alternative = args.alternative;
-    let plan = DecisionPlan::new(&path, &catalog, decision, Date::today_utc())?;
+    let catalog = base_catalog(&cfg.enrichments, base)?;
+    let plan = DecisionPlan::new(&path, &catalog, args.decision, Date::today_utc())?;
 
     if plan.changes_file() {
         print!("{}", plan.diff());

@@ -338,7 +338,8 @@ fn run_command(command: Command, quiet: bool) -> Result<i32> {
         }
         Command::Decide { app, status, reason, owner, expires, alternative, config, yes, who } => {
             let (cfg, base) = load_config(Some(&config))?;
-            let args = decide::DecideArgs { app, status, reason, owner, expires, alternative, yes, who };
+            let decision = floodlight_enrichments::Decision { id: app, status, reason, owner, expires, alternative };
+            let args = decide::DecideArgs { decision, yes, who };
             decide::run(&cfg, &base, args)
         }
         Command::Formats => {

@@ -81,16 +81,23 @@ fn read(setting: &'static str, base: &Path, p: &Path) -> Result<String, Enrichme
     config::read_text(&full).map_err(|source| EnrichmentError::Read { setting, path: full, source })
 }
 
+/// The app catalog `cfg` names (the bundled one when none), *before* the
+/// overlay: what [`Enrichments::load`] starts from, and what a
+/// [`DecisionPlan`] checks a decision against.
+pub fn base_catalog(cfg: &EnrichmentConfig, base_dir: &Path) -> Result<AppCatalog, EnrichmentError> {
+    match &cfg.catalog {
+        Some(p) => {
+            let text = read("enrichments.catalog", base_dir, p)?;
+            AppCatalog::from_toml(&text, &config::resolve(base_dir, p).display().to_string())
+        }
+        None => AppCatalog::try_embedded(),
+    }
+}
+
 impl Enrichments {
     /// Load what `cfg` names; relative paths resolve against `base_dir`.
     pub fn load(cfg: &EnrichmentConfig, base_dir: &Path) -> Result<Enrichments, EnrichmentError> {
-        let catalog = match &cfg.catalog {
-            Some(p) => {
-                let text = read("enrichments.catalog", base_dir, p)?;
-                AppCatalog::from_toml(&text, &config::resolve(base_dir, p).display().to_string())?
-            }
-            None => AppCatalog::try_embedded()?,
-        };
+        let catalog = base_catalog(cfg, base_dir)?;
         let catalog = match &cfg.overlay {
             Some(p) => {
                 let text = read("enrichments.overlay", base_dir, p)?;
