@@ -3,6 +3,8 @@
 # into FLOODLIGHT_CACHE (default ~/.cache/floodlight), outside the clone:
 #   the tansu Kafka broker        deploy/kafka/install-tansu.sh
 #   moto_server and schemathesis  deploy/install-python-tools.sh
+#   PostgreSQL, Chromium and ChromeDriver (Debian packages)
+#                                 deploy/install-system-packages.sh
 # Progress goes to stderr; exits non-zero if either install fails.
 #
 #   deploy/install-test-tools.sh >/dev/null && cargo test --workspace --locked
@@ -10,3 +12,4 @@ set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 "$here/kafka/install-tansu.sh" >/dev/null
 "$here/install-python-tools.sh" >/dev/null
+"$here/install-system-packages.sh" >/dev/null

@@ -15,7 +15,7 @@
 //! The work is done by [`floodlight_enrichments::DecisionPlan`].
 
 use std::io::{BufRead, IsTerminal, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use anyhow::{bail, Result};
 use floodlight_enrichments::config::resolve;
@@ -32,11 +32,7 @@ pub struct DecideArgs {
     pub who: Option<String>,
 }
 
-/// The audit log beside `overlay`: `overlay.toml` → `overlay.audit.jsonl`.
-pub fn audit_log_for(overlay: &Path) -> PathBuf {
-    let stem = overlay.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "overlay".into());
-    overlay.with_file_name(format!("{stem}.audit.jsonl"))
-}
+use floodlight_enrichments::decision::audit_log_for;
 
 /// Plan, show, confirm, save. Exit code 0 when saved (or nothing to change),
 /// 1 when not confirmed.
@@ -82,15 +78,4 @@ pub fn run(cfg: &Config, base: &Path, args: DecideArgs) -> Result<i32> {
         record.time
     );
     Ok(0)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_audit_log_sits_beside_the_overlay() {
-        assert_eq!(audit_log_for(Path::new("/etc/fl/overlay.toml")), PathBuf::from("/etc/fl/overlay.audit.jsonl"));
-        assert_eq!(audit_log_for(Path::new("ops/decisions")), PathBuf::from("ops/decisions.audit.jsonl"));
-    }
 }

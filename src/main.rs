@@ -374,7 +374,11 @@ async fn spawn_server(
     let base = base.to_path_buf();
     // Check the tokens now, so a bad secret stops the command before it runs.
     floodlight_server::Auth::from_config(&server, &base)?;
-    Ok(tokio::spawn(async move { floodlight_server::serve(lake, &server, &base, token).await }))
+    // The console's store is opened (and migrated) now, for the same reason.
+    let console = floodlight_server::Console::from_config(&server, &cfg.enrichments, &base)
+        .await
+        .context("cannot start the web console")?;
+    Ok(tokio::spawn(async move { floodlight_server::serve(lake, &server, &base, console, token).await }))
 }
 
 fn cmd_serve(config: &Path) -> Result<i32> {

@@ -36,7 +36,7 @@ use datafusion::execution::cache::cache_manager::CacheManagerConfig;
 use datafusion::execution::disk_manager::{DiskManagerBuilder, DiskManagerMode};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
-use floodlight_enrichments::Enrichments;
+use floodlight_enrichments::{AppCatalog, Enrichments};
 use floodlight_pipeline::schema::{finding_schema, ClassSchemas, EventClass, Timestamp};
 use floodlight_pipeline::sinks::lake::{LakeLocation, LakeStore};
 
@@ -168,7 +168,7 @@ impl Lake {
         )
         .await?;
         let (apps, users) = match &spec.enrichments {
-            Some(e) => (apps_batch(e)?, users_batch(e)?),
+            Some(e) => (apps_batch(&e.catalog)?, users_batch(e)?),
             None => (RecordBatch::new_empty(apps_schema()), RecordBatch::new_empty(users_schema())),
         };
         for (name, batch) in [("apps", apps), ("users", users)] {
@@ -192,6 +192,17 @@ impl Lake {
     /// The limits queries on this lake run with.
     pub fn limits(&self) -> QueryLimits {
         self.limits
+    }
+
+    /// Replace the `apps` table with `catalog` (the catalog with the
+    /// overlay applied), for a server that sees the overlay change: the
+    /// next query, report or page shows the new statuses.
+    pub fn set_catalog(&self, catalog: &AppCatalog) -> Result<(), AnalystError> {
+        let batch = apps_batch(catalog)?;
+        let table = MemTable::try_new(batch.schema(), vec![vec![batch]]).map_err(AnalystError::from)?;
+        self.ctx.deregister_table("apps").map_err(AnalystError::from)?;
+        self.ctx.register_table("apps", Arc::new(table)).map_err(AnalystError::from)?;
+        Ok(())
     }
 
     /// Wait for a turn to run a query (see `QueryLimits::concurrent`).
@@ -390,8 +401,8 @@ fn list_column<'a>(rows: impl Iterator<Item = &'a [String]>) -> ArrayRef {
     Arc::new(b.finish())
 }
 
-fn apps_batch(e: &Enrichments) -> Result<RecordBatch, AnalystError> {
-    let apps: Vec<_> = e.catalog.iter().collect();
+fn apps_batch(catalog: &AppCatalog) -> Result<RecordBatch, AnalystError> {
+    let apps: Vec<_> = catalog.iter().collect();
     let text = |f: &dyn Fn(&floodlight_enrichments::catalog::App) -> Option<String>| -> ArrayRef {
         Arc::new(apps.iter().copied().map(f).collect::<StringArray>())
     };

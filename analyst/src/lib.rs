@@ -27,6 +27,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod dashboard;
 pub mod dedup;
 pub mod error;
 pub mod format;

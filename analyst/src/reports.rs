@@ -133,39 +133,39 @@ const MAX_PAGE: usize = 500;
 
 /// Collects `$n` parameters next to the SQL that uses them.
 #[derive(Default)]
-struct Params {
-    values: Vec<ScalarValue>,
+pub(crate) struct Params {
+    pub(crate) values: Vec<ScalarValue>,
     conditions: Vec<String>,
 }
 
 impl Params {
-    fn text(&mut self, v: &str) -> String {
+    pub(crate) fn text(&mut self, v: &str) -> String {
         self.values.push(ScalarValue::Utf8(Some(v.to_string())));
         format!("${}", self.values.len())
     }
-    fn time(&mut self, t: Timestamp) -> String {
+    pub(crate) fn time(&mut self, t: Timestamp) -> String {
         self.values.push(ScalarValue::TimestampMicrosecond(Some(t.micros()), Some("UTC".into())));
         format!("${}", self.values.len())
     }
-    fn when(&mut self, condition: String) {
+    pub(crate) fn when(&mut self, condition: String) {
         self.conditions.push(condition);
     }
     /// `time >= since` (and `date >= since's day`, for pruning).
-    fn since(&mut self, since: Option<Timestamp>) {
+    pub(crate) fn since(&mut self, since: Option<Timestamp>) {
         if let Some(s) = since {
             let d = self.text(&s.date());
             let t = self.time(s);
             self.when(format!("date >= {d} AND time >= {t}"));
         }
     }
-    fn until(&mut self, until: Option<Timestamp>) {
+    pub(crate) fn until(&mut self, until: Option<Timestamp>) {
         if let Some(u) = until {
             let d = self.text(&u.date());
             let t = self.time(u);
             self.when(format!("date <= {d} AND time < {t}"));
         }
     }
-    fn where_clause(&self) -> String {
+    pub(crate) fn where_clause(&self) -> String {
         if self.conditions.is_empty() {
             String::new()
         } else {
@@ -441,11 +441,11 @@ impl Lake {
     }
 }
 
-fn text(row: &Map<String, Value>, column: &str) -> Option<String> {
+pub(crate) fn text(row: &Map<String, Value>, column: &str) -> Option<String> {
     row.get(column).and_then(Value::as_str).map(str::to_string)
 }
 
-fn int(row: &Map<String, Value>, column: &str) -> i64 {
+pub(crate) fn int(row: &Map<String, Value>, column: &str) -> i64 {
     row.get(column).and_then(Value::as_i64).unwrap_or(0)
 }
 

@@ -251,6 +251,13 @@ pub struct AuditRecord {
     pub file: String,
 }
 
+/// The audit log beside `overlay`, where `floodlight decide` and the console
+/// record decisions: `overlay.toml` → `overlay.audit.jsonl`.
+pub fn audit_log_for(overlay: &Path) -> PathBuf {
+    let stem = overlay.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "overlay".into());
+    overlay.with_file_name(format!("{stem}.audit.jsonl"))
+}
+
 /// A validated decision and the overlay text it produces, ready to show
 /// ([`DecisionPlan::diff`]) and to save ([`DecisionPlan::save`]).
 #[derive(Debug, Clone)]
@@ -645,6 +652,12 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    #[test]
+    fn the_audit_log_sits_beside_the_overlay() {
+        assert_eq!(audit_log_for(Path::new("/etc/fl/overlay.toml")), PathBuf::from("/etc/fl/overlay.audit.jsonl"));
+        assert_eq!(audit_log_for(Path::new("ops/decisions")), PathBuf::from("ops/decisions.audit.jsonl"));
+    }
 
     #[test]
     fn timestamps_are_rfc3339_utc_with_milliseconds() {

@@ -23,6 +23,13 @@
 //! name = "console"
 //! role = "admin"
 //! env = "FLOODLIGHT_ADMIN_TOKEN"    # or: file = "/run/secrets/admin-token"
+//!
+//! [server.console]                  # the web console under `/` (docs/console.md)
+//! enabled = true
+//! store = "console.db"              # SQLite file (relative to the config file), or
+//! # store_env = "FLOODLIGHT_CONSOLE_STORE"   # a variable holding `postgres://user:pass@host/db`
+//! session_ttl = "8h"                # a console login lasts this long
+//! # secure_cookies = true           # behind a proxy that terminates TLS (default: when serving HTTPS)
 //! ```
 
 use std::net::SocketAddr;
@@ -64,6 +71,47 @@ pub struct ServerConfig {
     /// Who may call the API. No tokens: the server refuses to start.
     #[serde(default)]
     pub tokens: Vec<TokenConfig>,
+    /// The web console served beside the API.
+    #[serde(default)]
+    pub console: ConsoleConfig,
+}
+
+/// `[server.console]`: the web console (`/`), its sessions and triage store.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// Serve the console (`false`: the API only).
+    pub enabled: bool,
+    /// Where sessions and triage are kept: a SQLite file (relative to the
+    /// config file; `console.db` beside it when neither this nor
+    /// `store_env` is set), or a `sqlite://` / `postgres://` URL without a
+    /// password. Several replicas need one PostgreSQL database.
+    pub store: Option<String>,
+    /// An environment variable holding the store's URL (for URLs with a password).
+    pub store_env: Option<String>,
+    /// How long a console login lasts (`8h`, `30m`).
+    pub session_ttl: String,
+    /// Mark the console's cookies `Secure`. Default: when the server serves
+    /// HTTPS itself; set `true` behind a proxy that terminates TLS.
+    pub secure_cookies: Option<bool>,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig { enabled: true, store: None, store_env: None, session_ttl: "8h".into(), secure_cookies: None }
+    }
+}
+
+impl ConsoleConfig {
+    /// The session lifetime.
+    pub fn session_ttl(&self) -> Result<std::time::Duration, String> {
+        let d = humantime::parse_duration(self.session_ttl.trim())
+            .map_err(|e| format!("`{}` is not a duration ({e}); write `8h` or `30m`", self.session_ttl))?;
+        if d < std::time::Duration::from_secs(60) || d > std::time::Duration::from_secs(30 * 86_400) {
+            return Err(format!("`{}`: must be between 1 minute and 30 days", self.session_ttl));
+        }
+        Ok(d)
+    }
 }
 
 fn default_listen() -> SocketAddr {
@@ -123,6 +171,21 @@ impl ServerConfig {
         }
         if self.tls_cert.is_some() != self.tls_key.is_some() {
             p.push(("tls_cert".into(), "set both `tls_cert` and `tls_key` for HTTPS, or neither".into()));
+        }
+        if self.console.store.is_some() && self.console.store_env.is_some() {
+            p.push(("console.store".into(), "set `store` or `store_env`, not both".into()));
+        }
+        if let Some(url) = &self.console.store {
+            if url.contains('@') && url.contains("://") {
+                p.push((
+                    "console.store".into(),
+                    "looks like a URL with credentials: put it in an environment variable and name it in `store_env`"
+                        .into(),
+                ));
+            }
+        }
+        if let Err(e) = self.console.session_ttl() {
+            p.push(("console.session_ttl".into(), e));
         }
         let mut names = std::collections::BTreeSet::new();
         for (i, t) in self.tokens.iter().enumerate() {

@@ -16,8 +16,9 @@
 //! 3. a panic catcher: a handler that panics answers 500 `internal`
 //!    instead of dropping the connection.
 //!
-//! Every answer also gets `Cache-Control: no-store`: findings and query
-//! results should not sit in shared caches.
+//! Every answer also gets `Cache-Control: no-store` (findings and query
+//! results should not sit in shared caches), unless it says otherwise itself:
+//! the console's static files are cached for good.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -59,7 +60,9 @@ pub async fn access_log(request: Request, next: Next) -> Response {
     );
     let headers = response.headers_mut();
     headers.insert(REQUEST_ID_HEADER, HeaderValue::from(id));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    if !headers.contains_key(header::CACHE_CONTROL) {
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
     response
 }
 
@@ -67,9 +70,12 @@ pub async fn access_log(request: Request, next: Next) -> Response {
 pub async fn json_errors(request: Request, next: Next) -> Response {
     let response = next.run(request).await;
     let status = response.status();
-    let is_json =
-        response.headers().get(header::CONTENT_TYPE).is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
-    if !(status.is_client_error() || status.is_server_error()) || is_json {
+    // JSON errors stay as they are, and so do the console's HTML pages.
+    let is_json_or_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json") || v.as_bytes().starts_with(b"text/html"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json_or_page {
         return response;
     }
     let (code, message) = match status {

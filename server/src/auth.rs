@@ -135,6 +135,12 @@ impl Auth {
         }
     }
 
+    /// The configured token named `name` as a caller (a console session
+    /// holds the name; a token removed from the config ends its sessions).
+    pub fn caller_named(&self, name: &str) -> Option<Caller> {
+        self.tokens.iter().find(|t| t.name == name).map(|t| Caller { name: t.name.as_str().into(), role: t.role })
+    }
+
     /// The configured tokens: (name, role), in configuration order.
     pub fn tokens(&self) -> impl Iterator<Item = (&str, Role)> {
         self.tokens.iter().map(|t| (t.name.as_str(), t.role))
@@ -188,7 +194,13 @@ mod tests {
     }
 
     fn config(tokens: Vec<TokenConfig>) -> ServerConfig {
-        ServerConfig { listen: "127.0.0.1:0".parse().expect("addr"), tls_cert: None, tls_key: None, tokens }
+        ServerConfig {
+            listen: "127.0.0.1:0".parse().expect("addr"),
+            tls_cert: None,
+            tls_key: None,
+            tokens,
+            console: Default::default(),
+        }
     }
 
     #[test]

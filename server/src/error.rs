@@ -48,6 +48,12 @@ pub enum ServerError {
     /// The `[server]` section has problems (setting, problem).
     #[error("[server]: {}", .0.iter().map(|(k, p)| format!("{k}: {p}")).collect::<Vec<_>>().join("; "))]
     Config(Vec<(String, String)>),
+    /// The console's store cannot be opened (the URL's password is never printed).
+    #[error("[server.console] store: {0}")]
+    Store(#[from] floodlight_store::StoreError),
+    /// The console's catalog or overlay cannot be loaded.
+    #[error("[server.console]: {0}")]
+    Console(String),
     /// A token's `sha256` is not 64 hex digits.
     #[error("token `{name}`: `sha256` must be 64 hex digits (`floodlight token hash`)")]
     TokenHash {

@@ -30,13 +30,14 @@
 //! # async fn demo(lake: floodlight_analyst::Lake, cfg: floodlight_pipeline::analyst_config::ServerConfig)
 //! # -> Result<(), floodlight_server::ServerError> {
 //! let shutdown = tokio_util::sync::CancellationToken::new();
-//! floodlight_server::serve(lake, &cfg, std::path::Path::new("/etc/floodlight"), shutdown).await?;
+//! floodlight_server::serve(lake, &cfg, std::path::Path::new("/etc/floodlight"), None, shutdown).await?;
 //! # Ok(()) }
 //! ```
 
 pub mod access;
 pub mod api;
 pub mod auth;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod model;
@@ -57,6 +58,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 pub use api::AppState;
 pub use auth::{hash_token, Auth, Caller};
+pub use console::Console;
 pub use error::{ApiError, ErrorBody, ServerError};
 pub use serve::{serve, serve_on, ConnectionLimits, Tls};
 
@@ -108,7 +110,14 @@ pub fn openapi() -> OpenApi {
 
 /// The API as an axum router: every route, its guard, the access log.
 pub fn router(lake: Lake, auth: Auth) -> Router {
+    app(lake, auth, None)
+}
+
+/// The API and, with `console`, the web console under `/` (see
+/// [`console`]): what `floodlight serve` answers.
+pub fn app(lake: Lake, auth: Auth, console: Option<Console>) -> Router {
     let auth = Arc::new(auth);
+    let console_routes = console.map(|c| console::router(lake.clone(), auth.clone(), c));
     // Serialized once, here rather than per request.
     let document = match openapi().to_json() {
         Ok(json) => Bytes::from(json),
@@ -122,9 +131,12 @@ pub fn router(lake: Lake, auth: Auth) -> Router {
         .merge(api::admin_routes().route_layer(from_fn(auth::require_admin)))
         .route_layer(from_fn_with_state(auth, auth::require_token));
     let (routes, _) = OpenApiRouter::new().merge(api::public_routes()).merge(guarded).split_for_parts();
+    let mut routes = routes.with_state(state);
+    if let Some(console) = console_routes {
+        routes = routes.merge(console);
+    }
     routes
         .fallback(api::not_found)
-        .with_state(state)
         .layer(DefaultBodyLimit::max(BODY_LIMIT))
         .layer(CatchPanicLayer::custom(access::panic_answer))
         .layer(from_fn(access::json_errors))

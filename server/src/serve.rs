@@ -37,6 +37,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
 use crate::auth::Auth;
+use crate::console::Console;
 use crate::error::ServerError;
 
 /// How long requests in flight may run on after shutdown is asked for.
@@ -105,13 +106,14 @@ impl Tls {
     }
 }
 
-/// Serve the API for `lake` as `cfg` says (tokens, listen address, TLS;
-/// relative paths against `base_dir`, the config file's directory) until
-/// `shutdown` is cancelled.
+/// Serve the API (and, with `console`, the web console) for `lake` as `cfg`
+/// says (tokens, listen address, TLS; relative paths against `base_dir`,
+/// the config file's directory) until `shutdown` is cancelled.
 pub async fn serve(
     lake: Lake,
     cfg: &ServerConfig,
     base_dir: &Path,
+    console: Option<Console>,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
     let problems = cfg.problems();
@@ -125,7 +127,7 @@ pub async fn serve(
     };
     let listener =
         TcpListener::bind(cfg.listen).await.map_err(|source| ServerError::Bind { addr: cfg.listen, source })?;
-    serve_on(listener, crate::router(lake, auth), tls, ConnectionLimits::default(), shutdown).await
+    serve_on(listener, crate::app(lake, auth, console), tls, ConnectionLimits::default(), shutdown).await
 }
 
 /// Serve `app` on a bound `listener` (HTTPS with `tls`) with `limits` on

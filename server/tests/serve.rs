@@ -130,13 +130,13 @@ async fn start_up_errors() {
 
     let mut cfg = server_config();
     cfg.tokens.clear();
-    let e = serve(lake.clone(), &cfg, dir.path(), CancellationToken::new()).await.expect_err("no tokens");
+    let e = serve(lake.clone(), &cfg, dir.path(), None, CancellationToken::new()).await.expect_err("no tokens");
     assert!(matches!(e, ServerError::Config(_)) && e.to_string().contains("no tokens"), "{e}");
 
     let mut cfg = server_config();
     cfg.tls_cert = Some("missing.crt".into());
     cfg.tls_key = Some("missing.key".into());
-    let e = serve(lake.clone(), &cfg, dir.path(), CancellationToken::new()).await.expect_err("no cert");
+    let e = serve(lake.clone(), &cfg, dir.path(), None, CancellationToken::new()).await.expect_err("no cert");
     assert!(matches!(e, ServerError::Tls(_)) && e.to_string().contains("missing.crt"), "{e}");
 
     std::fs::write(dir.path().join("bad.crt"), "not a certificate").expect("write");
@@ -150,6 +150,6 @@ async fn start_up_errors() {
     let taken = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let mut cfg = server_config();
     cfg.listen = taken.local_addr().expect("addr");
-    let e = serve(lake, &cfg, dir.path(), CancellationToken::new()).await.expect_err("in use");
+    let e = serve(lake, &cfg, dir.path(), None, CancellationToken::new()).await.expect_err("in use");
     assert!(matches!(e, ServerError::Bind { .. }), "{e}");
 }

@@ -219,6 +219,7 @@ pub fn server_config() -> ServerConfig {
         tls_cert: None,
         tls_key: None,
         tokens: vec![token("soc-alice", Role::Analyst, ANALYST_TOKEN), token("console", Role::Admin, ADMIN_TOKEN)],
+        console: Default::default(),
     }
 }
 
