@@ -218,12 +218,35 @@ async fn open_sqlite(url: &str, shown_url: &str) -> Result<SqlitePool, StoreErro
         .synchronous(SqliteSynchronous::Normal)
         .foreign_keys(true)
         .busy_timeout(SQLITE_BUSY_TIMEOUT);
-    SqlitePoolOptions::new()
-        .max_connections(SQLITE_MAX_CONNECTIONS)
-        .acquire_timeout(ACQUIRE_TIMEOUT)
-        .connect_with(options)
-        .await
-        .map_err(|source| StoreError::Connect { backend: "sqlite", source })
+    // Switching a new file to WAL needs a lock SQLite does not wait for (the
+    // busy timeout does not cover `PRAGMA journal_mode`): when several
+    // processes open a fresh file at once, the losers get SQLITE_BUSY. Retry
+    // those for as long as the busy timeout would have waited.
+    let started = std::time::Instant::now();
+    loop {
+        let opened = SqlitePoolOptions::new()
+            .max_connections(SQLITE_MAX_CONNECTIONS)
+            .acquire_timeout(ACQUIRE_TIMEOUT)
+            .connect_with(options.clone())
+            .await;
+        match opened {
+            Ok(pool) => return Ok(pool),
+            Err(source) if is_busy(&source) && started.elapsed() < SQLITE_BUSY_TIMEOUT => {
+                tokio::time::sleep(Duration::from_millis(25)).await;
+            }
+            Err(source) => return Err(StoreError::Connect { backend: "sqlite", source }),
+        }
+    }
+}
+
+/// SQLITE_BUSY (5) or SQLITE_LOCKED (6), by their primary code.
+fn is_busy(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::Database(db) => {
+            matches!(db.code().as_deref().and_then(|c| c.parse::<i32>().ok()).map(|c| c & 0xff), Some(5 | 6))
+        }
+        _ => false,
+    }
 }
 
 /// Opens the PostgreSQL pool for `url`.
