@@ -109,6 +109,16 @@ impl Lake {
         rows_json(&self.query_params(&sql, p.values, 200).await?.batches)
     }
 
+    /// How many people have findings since `since`.
+    pub async fn count_people_with_findings(&self, since: Option<Timestamp>) -> Result<i64, AnalystError> {
+        let mut p = Params::default();
+        p.when("\"user\" IS NOT NULL".into());
+        p.since(since);
+        let sql = format!("SELECT count(DISTINCT \"user\") AS people FROM findings_latest{}", p.where_clause());
+        let rows = rows_json(&self.query_params(&sql, p.values, 1).await?.batches)?;
+        Ok(rows.first().map(|r| int(r, "people")).unwrap_or(0))
+    }
+
     /// The people with findings since `since`, most findings first, at most
     /// `limit`: `user`, `findings`, `high` (high or critical ones), `rules`,
     /// `apps`, `last_seen`.

@@ -19,7 +19,7 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::{Extension, Form};
 use floodlight_analyst::reports::{DiscoveredApp, FindingFilter};
-use floodlight_enrichments::{AppStatus, Date, Decision, DecisionError};
+use floodlight_enrichments::{AppStatus, Date, Decision};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -562,7 +562,7 @@ pub async fn decide(
                 &viewer,
                 &id,
                 Span::default(),
-                refuse(explain(&e), form.clone()),
+                refuse(e.to_string(), form.clone()),
                 StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
@@ -592,15 +592,10 @@ pub async fn decide(
             Redirect::to(&format!("/apps/{}?saved=1", path_segment(&id))).into_response()
         }
         Err(e) => {
-            app_page(&state, &viewer, &id, Span::default(), refuse(explain(&e), form.clone()), StatusCode::CONFLICT)
+            app_page(&state, &viewer, &id, Span::default(), refuse(e.to_string(), form.clone()), StatusCode::CONFLICT)
                 .await
         }
     }
-}
-
-/// A decision error in the words of the form.
-fn explain(e: &DecisionError) -> String {
-    e.to_string()
 }
 
 fn preview_page(

@@ -231,14 +231,20 @@ pub fn app_link(app_id: &str, name: &str) -> Markup {
     html! { a href=(format!("/apps/{}", path_segment(app_id))) { (text) } }
 }
 
-/// Percent-encode one path segment.
-pub fn path_segment(s: &str) -> String {
+/// Percent-encode `s`, leaving unreserved characters and those in `keep`.
+pub fn percent_encode(s: &str, keep: &[u8]) -> String {
     s.bytes()
         .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'@' => (b as char).to_string(),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            b if keep.contains(&b) => (b as char).to_string(),
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Percent-encode one path segment.
+pub fn path_segment(s: &str) -> String {
+    percent_encode(s, b"@")
 }
 
 /// Percent-encode a query parameter value.

@@ -51,8 +51,8 @@ async fn overview(state: ConsoleState, viewer: Viewer, q: OverviewQuery) -> Resp
         Ok(a) => a,
         Err(e) => return layout::lake_error(&viewer, Section::Overview, &e),
     };
-    let people = match state.lake.people_with_findings(window.since(), 10_000).await {
-        Ok(p) => p.len(),
+    let people = match state.lake.count_people_with_findings(window.since()).await {
+        Ok(n) => n,
         Err(e) => return layout::lake_error(&viewer, Section::Overview, &e),
     };
     let findings: i64 = per_day.iter().map(|r| r.findings).sum();
@@ -83,7 +83,7 @@ async fn overview(state: ConsoleState, viewer: Viewer, q: OverviewQuery) -> Resp
         section .cards aria-label="Totals" {
             (card(findings, "findings", "/findings"))
             (card(high, "high or critical", "/findings?severity=high"))
-            (card(people as i64, "people with findings", "/people"))
+            (card(people, "people with findings", "/people"))
             (card(apps.len() as i64, "apps in use", "/apps"))
             (card(not_sanctioned.len() as i64, "not sanctioned", "/apps?status=unsanctioned"))
             (card(new_apps.len() as i64, "new in the last 7 days", "/apps?sort=first_seen&dir=desc"))

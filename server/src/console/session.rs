@@ -196,7 +196,7 @@ fn not_logged_in(request: &Request) -> Response {
     let htmx = request.headers().contains_key("hx-request");
     if matches!(*request.method(), Method::GET | Method::HEAD) && !htmx {
         let target = request.uri().path_and_query().map(|p| p.as_str()).unwrap_or("/");
-        let query: String = url_encode(target);
+        let query = layout::percent_encode(target, b"/");
         return Redirect::to(&format!("/login?next={query}")).into_response();
     }
     let mut response = (
@@ -211,15 +211,6 @@ fn not_logged_in(request: &Request) -> Response {
         response.headers_mut().insert("hx-redirect", HeaderValue::from_static("/login"));
     }
     response
-}
-
-fn url_encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' | b'/' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 fn csrf_refused() -> Response {
@@ -335,6 +326,6 @@ mod tests {
 
     #[test]
     fn next_is_encoded() {
-        assert_eq!(url_encode("/apps?q=a b&x=1"), "/apps%3Fq%3Da%20b%26x%3D1");
+        assert_eq!(layout::percent_encode("/apps?q=a b&x=1", b"/"), "/apps%3Fq%3Da%20b%26x%3D1");
     }
 }

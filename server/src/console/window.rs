@@ -94,6 +94,15 @@ pub struct Window {
 }
 
 impl Window {
+    /// `span` ending at `newest` (the lake's newest day).
+    pub fn ending_at(span: Span, newest: Option<NaiveDate>) -> Window {
+        let first = match (span.days(), newest) {
+            (Some(days), Some(n)) => n.checked_sub_days(Days::new(days - 1)),
+            _ => None,
+        };
+        Window { span, newest, first }
+    }
+
     /// The lower bound as a time, for the reports' `since`.
     pub fn since(&self) -> Option<Timestamp> {
         let start = self.first?.and_hms_opt(0, 0, 0)?.and_utc();
@@ -144,11 +153,7 @@ impl Anchor {
                 }
             }
         };
-        let first = match (span.days(), newest) {
-            (Some(days), Some(n)) => n.checked_sub_days(Days::new(days - 1)),
-            _ => None,
-        };
-        Window { span, newest, first }
+        Window::ending_at(span, newest)
     }
 }
 
@@ -159,11 +164,7 @@ mod tests {
     #[test]
     fn windows_end_at_the_newest_day() {
         let newest = NaiveDate::from_ymd_opt(2026, 11, 24);
-        let w = |span: Span| Window {
-            span,
-            newest,
-            first: span.days().and_then(|d| newest?.checked_sub_days(Days::new(d - 1))),
-        };
+        let w = |span: Span| Window::ending_at(span, newest);
         assert_eq!(w(Span::Week).describe(), "2026-11-18 – 2026-11-24");
         assert_eq!(w(Span::Day).describe(), "2026-11-24");
         assert_eq!(w(Span::All).describe(), "everything up to 2026-11-24");
