@@ -4,6 +4,8 @@
 # print the virtualenv's bin directory:
 #   moto_server   moto[server], an S3-compatible server on loopback (Apache-2.0)
 #   schemathesis  property-based testing of an OpenAPI API (MIT)
+#   aiosmtpd      an SMTP server on loopback, for the nudge e-mail tests
+#                 (nudge/tests/support/smtp_sink.py) (Apache-2.0)
 #
 #   deploy/install-python-tools.sh          # install if missing, print the bin directory
 #   deploy/install-python-tools.sh --path   # only print where the bin directory is (or would be)
@@ -13,8 +15,9 @@
 set -euo pipefail
 moto_version=5.2.5
 schemathesis_version=4.32.5
+aiosmtpd_version=1.4.6
 cache="${FLOODLIGHT_CACHE:-$HOME/.cache/floodlight}"
-tag="moto-$moto_version-schemathesis-$schemathesis_version"
+tag="moto-$moto_version-schemathesis-$schemathesis_version-aiosmtpd-$aiosmtpd_version"
 root="$cache/pytools-$tag"
 bin="$root/bin"
 # Written last, after a successful install: without it the venv is incomplete.
@@ -31,7 +34,7 @@ if command -v flock >/dev/null 2>&1; then
     flock 9
 fi
 # Already installed, and the interpreter it was made from is still there.
-if [[ -f "$marker" && -x "$bin/moto_server" && -x "$bin/schemathesis" ]] && "$bin/python" -c '' 2>/dev/null; then
+if [[ -f "$marker" && -x "$bin/moto_server" && -x "$bin/schemathesis" && -x "$bin/aiosmtpd" ]] && "$bin/python" -c '' 2>/dev/null; then
     echo "$bin"
     exit 0
 fi
@@ -41,7 +44,7 @@ make_venv() {
     python3 -m venv "$root" >&2
 }
 
-echo "installing moto[server] $moto_version and schemathesis $schemathesis_version into $root (about a minute, once)" >&2
+echo "installing moto[server] $moto_version, schemathesis $schemathesis_version and aiosmtpd $aiosmtpd_version into $root (about a minute, once)" >&2
 if ! make_venv; then
     # Debian's python3 comes without venv/ensurepip: that is python3-venv.
     if command -v apt-get >/dev/null 2>&1; then
@@ -55,6 +58,6 @@ if ! make_venv; then
     fi
 fi
 "$bin/python" -m pip install --quiet --disable-pip-version-check \
-    "moto[server]==$moto_version" "schemathesis==$schemathesis_version" >&2
+    "moto[server]==$moto_version" "schemathesis==$schemathesis_version" "aiosmtpd==$aiosmtpd_version" >&2
 touch "$marker"
 echo "$bin"

@@ -24,6 +24,7 @@ use tokio_util::sync::CancellationToken;
 mod analyst;
 mod decide;
 mod lookup;
+mod nudges;
 mod produce;
 mod progress;
 mod report;
@@ -367,6 +368,7 @@ async fn spawn_server(
     cfg: &Config,
     base: &Path,
     token: CancellationToken,
+    nudger: Option<Arc<floodlight_server::nudges::Nudger>>,
 ) -> Result<tokio::task::JoinHandle<Result<(), floodlight_server::ServerError>>> {
     let server = server_config(cfg)?.clone();
     let limits = analyst::limits(cfg)?;
@@ -375,9 +377,16 @@ async fn spawn_server(
     // Check the tokens now, so a bad secret stops the command before it runs.
     floodlight_server::Auth::from_config(&server, &base)?;
     // The console's store is opened (and migrated) now, for the same reason.
-    let console = floodlight_server::Console::from_config(&server, &cfg.enrichments, &base)
+    let mut console = floodlight_server::Console::from_config(&server, &cfg.enrichments, &base)
         .await
         .context("cannot start the web console")?;
+    if let Some(console) = console.as_mut() {
+        console.nudger = nudger.clone();
+    }
+    // Deferred nudges (quiet hours, the daily cap, retries) go out while serving.
+    if let Some(n) = nudger {
+        tokio::spawn(n.run(None, nudges::DELIVERY_INTERVAL, token.clone()));
+    }
     Ok(tokio::spawn(async move { floodlight_server::serve(lake, &server, &base, console, token).await }))
 }
 
@@ -390,7 +399,8 @@ fn cmd_serve(config: &Path) -> Result<i32> {
     runtime()?.block_on(async {
         let token = CancellationToken::new();
         runtime::cancel_on_signals(token.clone());
-        spawn_server(&cfg, &base, token).await?.await.context("the API task failed")??;
+        let nudger = nudges::open(&cfg, &base).await?;
+        spawn_server(&cfg, &base, token, nudger).await?.await.context("the API task failed")??;
         anyhow::Ok(0)
     })
 }
@@ -415,8 +425,16 @@ fn cmd_run(config: Option<&Path>, output: RunOutput, serve: bool) -> Result<i32>
     };
     let summary = rt.block_on(async {
         let server_stop = CancellationToken::new();
-        let server = if serve { Some(spawn_server(&cfg, &base, server_stop.clone()).await?) } else { None };
-        let pipeline = cfg.build(&base).await?;
+        let nudger = nudges::open(&cfg, &base).await?;
+        let server =
+            if serve { Some(spawn_server(&cfg, &base, server_stop.clone(), nudger.clone()).await?) } else { None };
+        let mut pipeline = cfg.build(&base).await?;
+        let nudges_stop = CancellationToken::new();
+        let nudge_task = nudger.map(|n| {
+            let (sink, rx) = floodlight_server::nudges::NudgeSink::new(n.clone());
+            pipeline.sinks.push(Box::new(sink));
+            tokio::spawn(n.run(Some(rx), nudges::DELIVERY_INTERVAL, nudges_stop.clone()))
+        });
         tracing::info!(
             sources = pipeline.sources.len(),
             rules = pipeline.engine.len(),
@@ -429,6 +447,11 @@ fn cmd_run(config: Option<&Path>, output: RunOutput, serve: bool) -> Result<i32>
         let token = CancellationToken::new();
         runtime::cancel_on_signals(token.clone());
         let summary = runtime::run(pipeline, token.clone()).await;
+        // Queue what the last batches selected and send what is due now.
+        nudges_stop.cancel();
+        if let Some(task) = nudge_task {
+            task.await.context("the nudge sender failed")?;
+        }
         if let Some(p) = progress {
             p.finish().await;
         }

@@ -391,6 +391,15 @@ pub struct App {
     pub expires: Option<Date>,
 }
 
+impl App {
+    /// Whether the organisation excepted this app for everyone: an overlay
+    /// `[[app]]` or `[[category]]` entry says `monitored` and has not expired
+    /// (the catalog's own `monitored` default is not an exception).
+    pub fn excepted_for_everyone(&self) -> bool {
+        self.status == AppStatus::Monitored && self.status_reason.is_some()
+    }
+}
+
 /// An `[[app]]` table as written in a catalog file: `risk` may be left out
 /// (then it is [`risk_score`] of `risk_factors`); overlay fields are not allowed.
 #[derive(Debug, Clone, Deserialize)]
@@ -511,6 +520,8 @@ pub struct AppCatalog {
     max_labels: usize,
     by_client_id: HashMap<String, usize>,
     by_oauth_name: HashMap<String, usize>,
+    /// The overlay's `[[exception]]` entries in force, by app id.
+    pub(crate) exceptions: HashMap<String, Vec<crate::overlay::ExceptionRule>>,
 }
 
 /// Longest host name we look up (RFC 1035: 253 characters).
@@ -704,7 +715,7 @@ impl AppCatalog {
                 }
             }
         }
-        Ok(AppCatalog { apps, by_id, by_domain, max_labels, by_client_id, by_oauth_name })
+        Ok(AppCatalog { apps, by_id, by_domain, max_labels, by_client_id, by_oauth_name, exceptions: HashMap::new() })
     }
 
     /// The bundled catalog, or why it is invalid (only possible when
@@ -792,6 +803,17 @@ impl AppCatalog {
     /// find `Otter.ai`.
     pub fn lookup_oauth_name(&self, name: &str) -> Option<&App> {
         self.by_oauth_name.get(normalize_app_name(name).as_ref()).and_then(|&i| self.apps.get(i))
+    }
+
+    /// The overlay's `[[exception]]` entries in force for the app `id`
+    /// (empty without an overlay, or when none names the app).
+    pub fn exceptions_for(&self, id: &str) -> &[crate::overlay::ExceptionRule] {
+        self.exceptions.get(id).map_or(&[], Vec::as_slice)
+    }
+
+    /// Whether any `[[exception]]` entry is in force.
+    pub fn has_exceptions(&self) -> bool {
+        !self.exceptions.is_empty()
     }
 
     /// The app with this id.

@@ -81,7 +81,7 @@ use crate::catalog::{AppCatalog, AppStatus};
 use crate::config;
 use crate::date::Date;
 use crate::error::EnrichmentError;
-use crate::overlay::{AppRule, Overlay};
+use crate::overlay::{AppRule, ExceptionRule, Overlay};
 
 /// One decision about one app: exactly the `[[app]]` entry it writes.
 ///
@@ -160,6 +160,13 @@ pub enum DecisionError {
         app_id: String,
         /// Whether it is one of the overlay's own `[[sanctioned]]` apps.
         own_app: bool,
+    },
+    /// An `[[exception]]` that names neither users nor departments (for
+    /// everyone, decide the app `monitored` instead).
+    #[error("app `{app_id}`: the exception names no users and no departments; to allow the app for everyone, decide it `monitored`")]
+    NoScope {
+        /// The app.
+        app_id: String,
     },
     /// The reason is empty or blank.
     #[error("app `{app_id}`: the reason is empty; every decision must say why (comply or explain)")]
@@ -342,15 +349,7 @@ impl DecisionPlan {
     /// Unified diff of the old and the new text, with headers
     /// `--- a/<file name>` and `+++ b/<file name>`; empty when nothing changes.
     pub fn diff(&self) -> String {
-        let name = self
-            .path
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_else(|| self.path.display().to_string());
-        TextDiff::from_lines(&self.old_text, &self.new_text)
-            .unified_diff()
-            .header(&format!("a/{name}"), &format!("b/{name}"))
-            .to_string()
+        unified_diff(&self.path, &self.old_text, &self.new_text)
     }
 
     /// Write the new text and record the decision in `audit_log` (appended,
@@ -367,55 +366,258 @@ impl DecisionPlan {
     /// ([`DecisionPlan::changes_file`] is `false`) is still recorded: the
     /// decision was confirmed.
     pub fn save(self, audit_log: impl AsRef<Path>, who: &str) -> Result<AuditRecord, DecisionError> {
-        let audit_path = audit_log.as_ref();
-        let write_err = |source: io::Error| DecisionError::Write { path: self.path.clone(), source };
-        let target = write_target(&self.path).map_err(write_err)?;
-        let dir = match target.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let file_name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{file_name}."))
-            .suffix(".tmp")
-            .tempfile_in(&dir)
-            .map_err(write_err)?;
-        tmp.write_all(self.new_text.as_bytes()).map_err(write_err)?;
-        match fs::metadata(&target) {
-            Ok(meta) => fs::set_permissions(tmp.path(), meta.permissions()).map_err(write_err)?,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => new_file_permissions(tmp.path()).map_err(write_err)?,
-            Err(e) => return Err(write_err(e)),
-        }
-        tmp.as_file().sync_all().map_err(write_err)?;
-
-        // Last moment before the rename: is the file still what we planned on?
-        if read_overlay(&self.path)? != self.old_text {
-            return Err(DecisionError::Conflict { path: self.path.clone() });
-        }
-        // Opened before the rename, so that a log we cannot write stops the save.
-        let mut audit = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(audit_path)
-            .map_err(|source| DecisionError::AuditOpen { path: audit_path.to_path_buf(), source })?;
-        tmp.persist(&target).map_err(|e| write_err(e.error))?;
-        sync_dir(&dir);
-
-        let record = AuditRecord {
-            time: rfc3339_utc(SystemTime::now()),
+        let file = self.path.display().to_string();
+        replace_and_audit(&self.path, &self.old_text, &self.new_text, audit_log.as_ref(), |time| AuditRecord {
+            time,
             who: who.to_string(),
             app_id: self.after.id.clone(),
-            before: self.before,
-            after: self.after,
-            file: self.path.display().to_string(),
-        };
-        let audit_err = |source: io::Error| DecisionError::AuditWrite { path: audit_path.to_path_buf(), source };
-        let mut line = serde_json::to_string(&record).map_err(|e| audit_err(io::Error::other(e)))?;
-        line.push('\n');
-        audit.write_all(line.as_bytes()).map_err(audit_err)?;
-        audit.sync_all().map_err(audit_err)?;
-        Ok(record)
+            before: self.before.clone(),
+            after: self.after.clone(),
+            file,
+        })
     }
+}
+
+/// Replace the overlay at `path` with `new_text` if it still holds
+/// `old_text`, then append `record(time)` to `audit_path`: the save step
+/// that [`DecisionPlan::save`] and [`ExceptionPlan::save`] share.
+fn replace_and_audit<R: Serialize>(
+    path: &Path,
+    old_text: &str,
+    new_text: &str,
+    audit_path: &Path,
+    record: impl FnOnce(String) -> R,
+) -> Result<R, DecisionError> {
+    let write_err = |source: io::Error| DecisionError::Write { path: path.to_path_buf(), source };
+    let target = write_target(path).map_err(write_err)?;
+    let dir = match target.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let file_name = target.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{file_name}."))
+        .suffix(".tmp")
+        .tempfile_in(&dir)
+        .map_err(write_err)?;
+    tmp.write_all(new_text.as_bytes()).map_err(write_err)?;
+    match fs::metadata(&target) {
+        Ok(meta) => fs::set_permissions(tmp.path(), meta.permissions()).map_err(write_err)?,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => new_file_permissions(tmp.path()).map_err(write_err)?,
+        Err(e) => return Err(write_err(e)),
+    }
+    tmp.as_file().sync_all().map_err(write_err)?;
+
+    // Last moment before the rename: is the file still what we planned on?
+    if read_overlay(path)? != old_text {
+        return Err(DecisionError::Conflict { path: path.to_path_buf() });
+    }
+    // Opened before the rename, so that a log we cannot write stops the save.
+    let mut audit = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(audit_path)
+        .map_err(|source| DecisionError::AuditOpen { path: audit_path.to_path_buf(), source })?;
+    tmp.persist(&target).map_err(|e| write_err(e.error))?;
+    sync_dir(&dir);
+
+    let record = record(rfc3339_utc(SystemTime::now()));
+    let audit_err = |source: io::Error| DecisionError::AuditWrite { path: audit_path.to_path_buf(), source };
+    let mut line = serde_json::to_string(&record).map_err(|e| audit_err(io::Error::other(e)))?;
+    line.push('\n');
+    audit.write_all(line.as_bytes()).map_err(audit_err)?;
+    audit.sync_all().map_err(audit_err)?;
+    Ok(record)
+}
+
+/// One line of the audit log for an `[[exception]]` entry: who granted
+/// which app to whom, until when. Told apart from an [`AuditRecord`] by its
+/// `exception` key.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExceptionAuditRecord {
+    /// When it was saved: RFC 3339, UTC, milliseconds.
+    pub time: String,
+    /// Who granted it, as the caller names them.
+    pub who: String,
+    /// The app.
+    pub app_id: String,
+    /// The `[[exception]]` entry written.
+    pub exception: ExceptionRule,
+    /// The overlay file, as the caller named it.
+    pub file: String,
+}
+
+/// A validated `[[exception]]` entry and the overlay text with it appended:
+/// how an accepted explanation ("I need WeTransfer for the 2 GB video
+/// recordings") becomes a scoped, expiring exception. Same three steps as
+/// [`DecisionPlan`]: plan ([`ExceptionPlan::new`] or
+/// [`ExceptionPlan::from_text`]), show ([`ExceptionPlan::diff`]), save
+/// ([`ExceptionPlan::save`], with the same conflict check, atomic replace
+/// and audit line).
+///
+/// An exception for everyone is not an `[[exception]]` entry: it is an
+/// `[[app]]` decision with status `monitored` ([`DecisionPlan`]).
+///
+/// ```
+/// use floodlight_enrichments::{AppCatalog, Date, ExceptionPlan, ExceptionRule};
+///
+/// # fn main() -> Result<(), Box<dyn std::error::Error>> {
+/// # let dir = tempfile::tempdir()?;
+/// let overlay = dir.path().join("overlay.toml");
+/// let exception = ExceptionRule {
+///     app: "wetransfer".into(),
+///     users: vec!["ana@corp.example.com".into()],
+///     departments: vec![],
+///     reason: "Teams cannot share the 2 GB event recordings".into(),
+///     owner: Some("it-collab@corp.example.com".into()),
+///     expires: "2027-03-31".parse()?,
+///     source: Some("nudge n-42".into()),
+/// };
+/// let today: Date = "2026-12-04".parse()?;
+/// let plan = ExceptionPlan::new(&overlay, &AppCatalog::embedded(), exception, today)?;
+/// assert!(plan.diff().contains("+[[exception]]"));
+/// let record = plan.save(dir.path().join("overlay.audit.jsonl"), "it-admin")?;
+/// assert_eq!(record.app_id, "wetransfer");
+/// # Ok(())
+/// # }
+/// ```
+#[derive(Debug, Clone)]
+pub struct ExceptionPlan {
+    path: PathBuf,
+    old_text: String,
+    new_text: String,
+    exception: ExceptionRule,
+}
+
+impl ExceptionPlan {
+    /// Read the overlay at `overlay_path` (missing: empty), check
+    /// `exception` against `base` as of `today` and compute the new text.
+    /// Writes nothing.
+    pub fn new(
+        overlay_path: impl AsRef<Path>,
+        base: &AppCatalog,
+        exception: ExceptionRule,
+        today: Date,
+    ) -> Result<ExceptionPlan, DecisionError> {
+        let path = overlay_path.as_ref();
+        let text = read_overlay(path)?;
+        ExceptionPlan::from_text(path, text, base, exception, today)
+    }
+
+    /// As [`ExceptionPlan::new`], from the text the caller already holds.
+    pub fn from_text(
+        overlay_path: impl AsRef<Path>,
+        current_text: impl Into<String>,
+        base: &AppCatalog,
+        exception: ExceptionRule,
+        today: Date,
+    ) -> Result<ExceptionPlan, DecisionError> {
+        let path = overlay_path.as_ref().to_path_buf();
+        if config::embedded_name(&path).is_some() {
+            return Err(DecisionError::Bundled { path });
+        }
+        let origin = path.display().to_string();
+        let old_text = current_text.into();
+        let current = Overlay::from_toml(&old_text, &origin).map_err(DecisionError::CurrentInvalid)?;
+        let app_id = exception.app.clone();
+        if base.get(&app_id).is_none() {
+            let own_app = current.sanctioned.iter().any(|s| s.id == app_id);
+            return Err(DecisionError::UnknownApp { app_id, own_app });
+        }
+        if exception.reason.trim().is_empty() {
+            return Err(DecisionError::EmptyReason { app_id });
+        }
+        if exception.expires < today {
+            return Err(DecisionError::ExpiryInPast { app_id, expires: exception.expires, today });
+        }
+        if exception.users.is_empty() && exception.departments.is_empty() {
+            return Err(DecisionError::NoScope { app_id });
+        }
+        let new_text = append_exception(&old_text, &exception, &path)?;
+        let overlay = Overlay::from_toml(&new_text, &origin).map_err(DecisionError::Invalid)?;
+        base.with_overlay(&overlay, today).map_err(DecisionError::Invalid)?;
+        Ok(ExceptionPlan { path, old_text, new_text, exception })
+    }
+
+    /// The overlay file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The entry the plan appends.
+    pub fn exception(&self) -> &ExceptionRule {
+        &self.exception
+    }
+
+    /// The text [`ExceptionPlan::save`] writes.
+    pub fn new_text(&self) -> &str {
+        &self.new_text
+    }
+
+    /// Unified diff of the old and the new text.
+    pub fn diff(&self) -> String {
+        unified_diff(&self.path, &self.old_text, &self.new_text)
+    }
+
+    /// Write the new text (refusing with [`DecisionError::Conflict`] if the
+    /// file changed since it was read) and append an
+    /// [`ExceptionAuditRecord`] to `audit_log` under the name `who`.
+    pub fn save(self, audit_log: impl AsRef<Path>, who: &str) -> Result<ExceptionAuditRecord, DecisionError> {
+        let file = self.path.display().to_string();
+        replace_and_audit(&self.path, &self.old_text, &self.new_text, audit_log.as_ref(), |time| ExceptionAuditRecord {
+            time,
+            who: who.to_string(),
+            app_id: self.exception.app.clone(),
+            exception: self.exception.clone(),
+            file,
+        })
+    }
+}
+
+/// `text` with `exception` appended as a new `[[exception]]` table at the end.
+fn append_exception(text: &str, exception: &ExceptionRule, path: &Path) -> Result<String, DecisionError> {
+    let doc: DocumentMut = text.parse().map_err(|e: toml_edit::TomlError| {
+        DecisionError::CurrentInvalid(EnrichmentError::Overlay {
+            origin: path.display().to_string(),
+            message: e.message().to_string(),
+        })
+    })?;
+    if doc.get("exception").is_some_and(|i| !i.is_array_of_tables()) {
+        return Err(DecisionError::Layout { path: path.to_path_buf() });
+    }
+    // Appending text keeps every byte above it: comments, order, layout.
+    let strings = |v: &[String]| {
+        let mut a = toml_edit::Array::new();
+        v.iter().for_each(|s| a.push(s.as_str()));
+        Value::Array(a)
+    };
+    let mut t = Table::new();
+    t.insert("app", Item::Value(Value::from(exception.app.as_str())));
+    if !exception.users.is_empty() {
+        t.insert("users", Item::Value(strings(&exception.users)));
+    }
+    if !exception.departments.is_empty() {
+        t.insert("departments", Item::Value(strings(&exception.departments)));
+    }
+    t.insert("reason", Item::Value(Value::from(exception.reason.as_str())));
+    if let Some(owner) = &exception.owner {
+        t.insert("owner", Item::Value(Value::from(owner.as_str())));
+    }
+    t.insert("expires", Item::Value(Value::from(exception.expires.to_string())));
+    if let Some(source) = &exception.source {
+        t.insert("source", Item::Value(Value::from(source.as_str())));
+    }
+    let mut entries = ArrayOfTables::new();
+    entries.push(t);
+    let mut one = DocumentMut::new();
+    one.insert("exception", Item::ArrayOfTables(entries));
+    Ok(format!("{text}{}{one}", separator(text)))
+}
+
+/// Unified diff of `old` and `new`, with headers `a/<file name>` and `b/<file name>`.
+fn unified_diff(path: &Path, old: &str, new: &str) -> String {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| path.display().to_string());
+    TextDiff::from_lines(old, new).unified_diff().header(&format!("a/{name}"), &format!("b/{name}")).to_string()
 }
 
 /// The overlay's text; a missing file is an empty overlay.
@@ -652,6 +854,77 @@ mod tests {
     use std::time::Duration;
 
     use super::*;
+
+    fn exception(users: &[&str], departments: &[&str], expires: &str) -> ExceptionRule {
+        ExceptionRule {
+            app: "wetransfer".into(),
+            users: users.iter().map(|s| s.to_string()).collect(),
+            departments: departments.iter().map(|s| s.to_string()).collect(),
+            reason: "Teams cannot share the \"2 GB\" recordings".into(),
+            owner: Some("it@corp.example.com".into()),
+            expires: expires.parse().unwrap(),
+            source: Some("nudge n1".into()),
+        }
+    }
+
+    #[test]
+    fn an_exception_is_appended_below_everything_and_audited() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("overlay.toml");
+        let old = "# Our decisions. Keep this comment.\n[[app]]\nid = \"dropbox\" # why\nstatus = \"monitored\"\nreason = \"x\"\n";
+        fs::write(&path, old).unwrap();
+        let today: Date = "2026-12-04".parse().unwrap();
+        let base = AppCatalog::embedded();
+        let plan = ExceptionPlan::new(&path, &base, exception(&["ana"], &["Marketing"], "2027-01-31"), today).unwrap();
+        assert!(plan.new_text().starts_with(old), "{}", plan.new_text());
+        assert!(plan.diff().contains("+[[exception]]"), "{}", plan.diff());
+        let audit = dir.path().join("overlay.audit.jsonl");
+        let record = plan.save(&audit, "it-admin").unwrap();
+        assert_eq!((record.who.as_str(), record.app_id.as_str()), ("it-admin", "wetransfer"));
+        // The file loads and says exactly what was planned, quotes and all.
+        let text = fs::read_to_string(&path).unwrap();
+        let overlay = Overlay::from_toml(&text, "t").unwrap();
+        assert_eq!(overlay.exceptions, vec![exception(&["ana"], &["Marketing"], "2027-01-31")]);
+        let line = fs::read_to_string(&audit).unwrap();
+        let back: ExceptionAuditRecord = serde_json::from_str(line.trim()).unwrap();
+        assert_eq!(back, record);
+        // An app-decision reader skips the line rather than misreading it.
+        assert!(serde_json::from_str::<AuditRecord>(line.trim()).is_err());
+        // A second one goes below the first.
+        ExceptionPlan::new(&path, &base, exception(&["joost"], &[], "2027-02-28"), today)
+            .unwrap()
+            .save(&audit, "it-admin")
+            .unwrap();
+        let overlay = Overlay::from_toml(&fs::read_to_string(&path).unwrap(), "t").unwrap();
+        assert_eq!(overlay.exceptions.len(), 2);
+        assert_eq!(fs::read_to_string(&audit).unwrap().lines().count(), 2);
+    }
+
+    #[test]
+    fn exceptions_without_scope_reason_or_future_are_refused_before_writing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("overlay.toml");
+        let today: Date = "2026-12-04".parse().unwrap();
+        let base = AppCatalog::embedded();
+        let plan = |x| ExceptionPlan::new(&path, &base, x, today);
+        let err = plan(exception(&[], &[], "2027-01-31")).unwrap_err();
+        assert!(matches!(err, DecisionError::NoScope { .. }), "{err}");
+        assert!(err.to_string().contains("monitored"), "{err}");
+        let err = plan(exception(&["ana"], &[], "2026-12-03")).unwrap_err();
+        assert!(matches!(err, DecisionError::ExpiryInPast { .. }), "{err}");
+        assert!(plan(exception(&["ana"], &[], "2026-12-04")).is_ok(), "today is the last day: fine");
+        let err = plan(ExceptionRule { reason: "  ".into(), ..exception(&["ana"], &[], "2027-01-31") }).unwrap_err();
+        assert!(matches!(err, DecisionError::EmptyReason { .. }), "{err}");
+        let err =
+            plan(ExceptionRule { app: "no-such-app".into(), ..exception(&["ana"], &[], "2027-01-31") }).unwrap_err();
+        assert!(matches!(err, DecisionError::UnknownApp { .. }), "{err}");
+        let err = plan(exception(&[" "], &[], "2027-01-31")).unwrap_err();
+        assert!(matches!(err, DecisionError::Invalid(_)), "{err}");
+        assert!(!path.exists(), "nothing was written");
+        let err = ExceptionPlan::new("embedded:overlay.toml", &base, exception(&["a"], &[], "2027-01-31"), today)
+            .unwrap_err();
+        assert!(matches!(err, DecisionError::Bundled { .. }), "{err}");
+    }
 
     #[test]
     fn the_audit_log_sits_beside_the_overlay() {

@@ -46,13 +46,13 @@ use std::path::Path;
 pub use catalog::{risk_score, App, AppCatalog, AppStatus, Category, RiskFactor};
 pub use config::{EnrichmentConfig, GeoFieldConfig, GeoIpConfig, ReloadConfig};
 pub use date::Date;
-pub use decision::{AuditRecord, Decision, DecisionError, DecisionPlan};
+pub use decision::{AuditRecord, Decision, DecisionError, DecisionPlan, ExceptionAuditRecord, ExceptionPlan};
 pub use directory::{Directory, DirectoryEntry};
 pub use email::{AddressInfo, EmailClassifier};
 pub use error::EnrichmentError;
 pub use geo::{CacheStats, ColumnType, CustomColumn, CustomValue, DbKind, GeoInfo, GeoIp, GeoRecord, NetworkType};
 pub use network::{AsnEntry, AsnKind, NetworkLists};
-pub use overlay::Overlay;
+pub use overlay::{ExceptionRule, Overlay};
 pub use reload::{watched_files, ReloadEvent, ReloadOptions, ReloadStats, Reloader, WatchedFile};
 pub use similarity::resembles_user;
 

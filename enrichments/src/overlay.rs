@@ -20,7 +20,30 @@
 //! name = "Corp Secure File Transfer"
 //! domains = ["sft.corp.example.com"]
 //! category = "file_sharing"
+//!
+//! [[exception]]                            # an exception for some people only
+//! app = "smallpdf"
+//! users = ["ana@corp.example.com"]         # directory user, e-mail or alias
+//! departments = ["Legal"]                  # and/or whole departments (directory)
+//! reason = "Converts scanned contracts until the Acrobat licence arrives"
+//! owner = "it-service@corp.example.com"
+//! expires = "2027-01-31"                   # required: scoped exceptions always end
+//! source = "nudge n-3f9c1a"                # optional: the explanation it answers
 //! ```
+//!
+//! **Exceptions.** An app counts as *excepted* for an event when an overlay
+//! entry says `monitored` and has not expired: an `[[app]]` or
+//! `[[category]]` entry excepts it for everyone, an `[[exception]]` entry
+//! for the people it names (by directory user, e-mail or alias, or by
+//! directory department). The enrichment writes the scope into the event's
+//! `app_exception` column (`everyone`, `user:<name>`, `department:<name>`)
+//! and, for a scoped exception, reports the app as `monitored` with the
+//! exception's reason and owner on that person's events only. The
+//! shadow-SaaS rules skip excepted events, so an accepted explanation stops
+//! the findings for its scope while everyone else's keep coming; once the
+//! expiry date has passed the exception no longer applies and the findings
+//! start again. The catalog's own `monitored` default is not an exception
+//! (nobody explained anything): it is only the catalog's view of the app.
 //!
 //! Precedence: an `[[app]]` entry beats a `[[category]]` entry, which beats
 //! the catalog default (an `[[app]]` entry without `alternative` takes its
@@ -46,6 +69,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::catalog::{App, AppCatalog, AppStatus, Category};
 use crate::date::Date;
+use crate::directory::{Directory, DirectoryEntry};
 use crate::error::EnrichmentError;
 
 /// `[[app]]`: the stance on one catalog app. Serialises like the TOML entry
@@ -120,6 +144,61 @@ pub struct OwnApp {
     pub notes: Option<String>,
 }
 
+/// `[[exception]]`: an app tolerated for some people (or departments) until
+/// a date — typically an employee's explanation that IT accepted.
+/// Serialises like the TOML entry (the audit log's `exception`).
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExceptionRule {
+    /// Catalog app id.
+    pub app: String,
+    /// People it covers: directory user names, e-mail addresses or aliases.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub users: Vec<String>,
+    /// Departments it covers (the directory's `department`, any case).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub departments: Vec<String>,
+    /// Why (required: comply or explain).
+    pub reason: String,
+    /// Who answers for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Last day it holds (required).
+    pub expires: Date,
+    /// Where the request came from (`nudge <id>`, a ticket number).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+impl ExceptionRule {
+    /// The scope this exception covers `user` with, if it does: `user:<name
+    /// as listed>` or `department:<name as listed>`. `entry` is the person's
+    /// directory entry (when known); a listed user matches when it is the
+    /// same directory person, or the same name ignoring case.
+    pub fn covers(&self, user: &str, entry: Option<&DirectoryEntry>, directory: &Directory) -> Option<String> {
+        let user = user.trim();
+        for listed in &self.users {
+            let same_name = listed.trim().eq_ignore_ascii_case(user);
+            let same_person = || {
+                entry.is_some_and(|e| directory.lookup(listed).is_some_and(|l| l.user.eq_ignore_ascii_case(&e.user)))
+            };
+            if same_name || same_person() {
+                return Some(format!("user:{listed}"));
+            }
+        }
+        let department = entry.and_then(|e| e.department.as_deref())?;
+        self.departments
+            .iter()
+            .find(|d| d.trim().eq_ignore_ascii_case(department.trim()))
+            .map(|d| format!("department:{d}"))
+    }
+
+    /// Whether the exception still holds on `today` (its expiry is the last day).
+    pub fn holds_on(&self, today: Date) -> bool {
+        today <= self.expires
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OverlayFile {
@@ -129,6 +208,8 @@ struct OverlayFile {
     category: Vec<CategoryRule>,
     #[serde(default)]
     sanctioned: Vec<OwnApp>,
+    #[serde(default)]
+    exception: Vec<ExceptionRule>,
 }
 
 /// A parsed overlay file.
@@ -142,6 +223,8 @@ pub struct Overlay {
     pub categories: Vec<CategoryRule>,
     /// `[[sanctioned]]` entries.
     pub sanctioned: Vec<OwnApp>,
+    /// `[[exception]]` entries (expired ones included).
+    pub exceptions: Vec<ExceptionRule>,
 }
 
 fn err(origin: &str, message: String) -> EnrichmentError {
@@ -180,11 +263,30 @@ impl Overlay {
                 return Err(err(origin, format!("[[sanctioned]] `{}`: listed twice", s.id)));
             }
         }
+        for (i, x) in file.exception.iter().enumerate() {
+            let entry = format!("[[exception]] #{} (`{}`)", i + 1, x.app);
+            if x.reason.trim().is_empty() {
+                return Err(err(origin, format!("{entry}: `reason` must say why")));
+            }
+            if x.users.is_empty() && x.departments.is_empty() {
+                return Err(err(
+                    origin,
+                    format!(
+                        "{entry}: name the people it covers in `users` or `departments` (an exception for \
+                         everyone is an [[app]] entry with status = \"monitored\")"
+                    ),
+                ));
+            }
+            if x.users.iter().chain(&x.departments).any(|v| v.trim().is_empty()) {
+                return Err(err(origin, format!("{entry}: `users` and `departments` must not contain empty names")));
+            }
+        }
         Ok(Overlay {
             origin: origin.to_string(),
             apps: file.app,
             categories: file.category,
             sanctioned: file.sanctioned,
+            exceptions: file.exception,
         })
     }
 }
@@ -327,7 +429,17 @@ impl AppCatalog {
                 a.alternative = None;
             }
         }
-        AppCatalog::from_apps(apps).map_err(|m| {
+        for (i, x) in overlay.exceptions.iter().enumerate() {
+            let entry = format!("[[exception]] #{} (`{}`)", i + 1, x.app);
+            match apps.iter().find(|a| a.id == x.app) {
+                None => return Err(err(origin, format!("{entry}: app: no such app in the catalog or the overlay"))),
+                Some(a) if a.status == AppStatus::Sanctioned => {
+                    return Err(err(origin, format!("{entry}: app: `{}` is sanctioned; it needs no exception", a.id)))
+                }
+                Some(_) => {}
+            }
+        }
+        let mut catalog = AppCatalog::from_apps(apps).map_err(|m| {
             let entry = overlay
                 .sanctioned
                 .iter()
@@ -335,7 +447,11 @@ impl AppCatalog {
                 .map(|s| format!("[[sanctioned]] `{}`: ", s.id))
                 .unwrap_or_default();
             err(origin, format!("{entry}{m}"))
-        })
+        })?;
+        for x in overlay.exceptions.iter().filter(|x| x.holds_on(today)) {
+            catalog.exceptions.entry(x.app.clone()).or_default().push(x.clone());
+        }
+        Ok(catalog)
     }
 }
 
@@ -534,5 +650,93 @@ reason = "Dropbox is the company store"
         let base = AppCatalog::embedded();
         assert_eq!(c.len(), base.len());
         assert!(c.iter().zip(base.iter()).all(|(a, b)| a == b));
+    }
+
+    const EXCEPTIONS: &str = r#"
+[[exception]]
+app = "smallpdf"
+users = ["ana@corp.example.com", "CORP\\joost"]
+reason = "Scanned contracts until the Acrobat licence arrives"
+owner = "it-service@corp.example.com"
+expires = "2027-01-31"
+source = "nudge 3f9c"
+
+[[exception]]
+app = "wetransfer"
+departments = ["Marketing"]
+reason = "Agency uploads"
+expires = "2026-12-31"
+"#;
+
+    fn directory() -> Directory {
+        let csv = "user,email,display_name,department\nana,ana@corp.example.com,Ana Pereira,Legal\n\
+                   joost,joost@corp.example.com,Joost de Vries,Finance\nmia,mia@corp.example.com,Mia,Marketing\n";
+        Directory::from_csv(csv, "enrichments.directory", "people.csv").unwrap()
+    }
+
+    #[test]
+    fn scoped_exceptions_cover_their_people_until_they_expire() {
+        let dir = directory();
+        let c = apply(EXCEPTIONS, "2026-12-01").unwrap();
+        assert!(c.has_exceptions());
+        let smallpdf = c.exceptions_for("smallpdf");
+        assert_eq!(smallpdf.len(), 1);
+        let x = &smallpdf[0];
+        assert_eq!(x.source.as_deref(), Some("nudge 3f9c"));
+        // The app itself stays unsanctioned for everyone else.
+        assert_eq!(c.get("smallpdf").unwrap().status, AppStatus::Unsanctioned);
+        assert!(!c.get("smallpdf").unwrap().excepted_for_everyone());
+        // By e-mail, by DOMAIN\user, by any alias of the same directory person, any case.
+        let ana = dir.lookup("ana");
+        assert_eq!(x.covers("ANA@corp.example.com", ana, &dir).as_deref(), Some("user:ana@corp.example.com"));
+        assert_eq!(x.covers("CORP\\ana", ana, &dir).as_deref(), Some("user:ana@corp.example.com"));
+        let joost = dir.lookup("joost@corp.example.com");
+        assert_eq!(x.covers("joost@corp.example.com", joost, &dir).as_deref(), Some("user:CORP\\joost"));
+        // A colleague is not covered; neither is an unknown user.
+        assert_eq!(x.covers("mia", dir.lookup("mia"), &dir), None);
+        assert_eq!(x.covers("someone", None, &dir), None);
+        // Departments come from the directory.
+        let wt = &c.exceptions_for("wetransfer")[0];
+        assert_eq!(wt.covers("mia", dir.lookup("mia"), &dir).as_deref(), Some("department:Marketing"));
+        assert_eq!(wt.covers("ana", dir.lookup("ana"), &dir), None);
+        assert_eq!(wt.covers("mia", None, &dir), None, "no directory entry, no department");
+        // Expired exceptions are not in force (the overlay keeps them).
+        let later = apply(EXCEPTIONS, "2027-01-01").unwrap();
+        assert!(later.exceptions_for("wetransfer").is_empty());
+        assert_eq!(later.exceptions_for("smallpdf").len(), 1);
+        let after = apply(EXCEPTIONS, "2027-02-01").unwrap();
+        assert!(!after.has_exceptions());
+        assert_eq!(Overlay::from_toml(EXCEPTIONS, "o.toml").unwrap().exceptions.len(), 2);
+    }
+
+    #[test]
+    fn overlay_monitored_entries_are_exceptions_for_everyone_catalog_defaults_are_not() {
+        let c = apply(DROPBOX, "2026-06-01").unwrap();
+        assert!(c.get("dropbox").unwrap().excepted_for_everyone());
+        let expired = apply(DROPBOX, "2027-06-01").unwrap();
+        assert!(!expired.get("dropbox").unwrap().excepted_for_everyone());
+        let catalog = AppCatalog::embedded();
+        let default_monitored = catalog.iter().find(|a| a.status == AppStatus::Monitored).unwrap();
+        assert!(!default_monitored.excepted_for_everyone(), "{}", default_monitored.id);
+    }
+
+    #[test]
+    fn broken_exceptions_name_the_entry() {
+        let one = "[[exception]]\napp = \"smallpdf\"\nusers = [\"ana\"]\nreason = \"r\"\nexpires = \"2027-01-31\"\n";
+        assert!(apply(one, "2026-06-01").is_ok());
+        let e = err(&one.replace("users = [\"ana\"]\n", ""));
+        assert!(e.contains("[[exception]] #1 (`smallpdf`): name the people it covers"), "{e}");
+        let e = err(&one.replace("expires = \"2027-01-31\"\n", ""));
+        assert!(e.contains("expires"), "{e}");
+        let e = err(&one.replace("reason = \"r\"", "reason = \"\""));
+        assert!(e.contains("`reason` must say why"), "{e}");
+        let e = err(&one.replace("[\"ana\"]", "[\" \"]"));
+        assert!(e.contains("must not contain empty names"), "{e}");
+        let e = err(&one.replace("smallpdf", "no-such-app"));
+        assert!(e.contains("[[exception]] #1 (`no-such-app`): app: no such app"), "{e}");
+        let e = err(&one.replace("smallpdf", "microsoft-onedrive"));
+        assert!(e.contains("is sanctioned; it needs no exception"), "{e}");
+        let e = err(&one.replace("users", "people"));
+        assert!(e.contains("people"), "{e}");
     }
 }

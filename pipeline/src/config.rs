@@ -78,6 +78,9 @@ pub struct Config {
     /// The analyst HTTP API (`floodlight serve`, `run --serve`).
     #[serde(default)]
     pub server: Option<ServerConfig>,
+    /// Nudges to people about their findings, and their answers.
+    #[serde(default)]
+    pub nudges: Option<crate::nudge_config::NudgesConfig>,
 }
 
 /// `[runtime]`.
@@ -595,6 +598,11 @@ impl Config {
         if let Some(server) = &self.server {
             for (setting, msg) in server.problems() {
                 p.push(problem(format!("server.{setting}"), msg));
+            }
+        }
+        if let Some(nudges) = &self.nudges {
+            for (setting, msg) in nudges.problems() {
+                p.push(problem(format!("nudges.{setting}"), msg));
             }
         }
         if let Some(l) = &self.sinks.lake {

@@ -29,6 +29,7 @@ pub mod detect;
 pub mod event_time;
 pub mod internal_events;
 pub mod kafka;
+pub mod nudge_config;
 pub mod origin;
 pub mod runtime;
 pub mod schema;

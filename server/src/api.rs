@@ -36,9 +36,9 @@ use crate::auth::Auth;
 use crate::error::{ApiError, ErrorBody, Origin};
 use crate::extract::{ApiPath, ApiQuery, JsonBody};
 use crate::model::{
-    DiscoveredAppsBody, FindingDetailBody, FindingsPageBody, FindingsParams, QueryAnswer, QueryColumn, QueryFormat,
-    QueryRequest, SinceParams, TablesBody, TokenBody, TokensBody, UserProfileBody, MAX_ROWS_LIMIT, MAX_TIMEOUT_MS,
-    MIN_TIMEOUT_MS,
+    DiscoveredAppsBody, ExplanationsBody, FindingDetailBody, FindingsPageBody, FindingsParams, QueryAnswer,
+    QueryColumn, QueryFormat, QueryRequest, SinceParams, TablesBody, TokenBody, TokensBody, UserProfileBody,
+    MAX_ROWS_LIMIT, MAX_TIMEOUT_MS, MIN_TIMEOUT_MS,
 };
 use crate::params::{parse_cursor, parse_time};
 
@@ -51,6 +51,10 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// The OpenAPI document, serialized once.
     pub openapi: Bytes,
+    /// The console's store (answers to nudges), when the console is on.
+    pub store: Option<floodlight_store::Store>,
+    /// Nudges, when configured (names of alternatives in reports).
+    pub nudger: Option<Arc<crate::nudges::Nudger>>,
 }
 
 /// Findings per page without `limit`.
@@ -76,6 +80,7 @@ pub fn analyst_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(finding))
         .routes(routes!(discovered_apps))
         .routes(routes!(user_profile))
+        .routes(routes!(explanations_report))
         .routes(routes!(tables))
 }
 
@@ -322,6 +327,51 @@ async fn user_profile(
     let profile =
         state.lake.user_profile(&user, since).await.map_err(|e| ApiError::from_analyst(e, Origin::Internal))?;
     Ok(Json(profile.into()))
+}
+
+/// What people answered to their nudges, grouped by app and by sanctioned
+/// alternative: the evidence for fixing the sanctioned tool.
+#[utoipa::path(
+    get,
+    path = "/api/v1/reports/explanations",
+    tag = "reports",
+    params(SinceParams),
+    responses(
+        (status = 200, description = "Answers grouped by app and by alternative, most \"need it\" first", body = ExplanationsBody),
+        (status = 400, description = "`bad_request`: `since` is not a time", body = ErrorBody),
+        (status = 401, description = "`unauthorized`: no valid bearer token", body = ErrorBody,
+            headers(("WWW-Authenticate" = String, description = "`Bearer`"))),
+        (status = 500, description = "`internal`: the store cannot be read", body = ErrorBody),
+    ),
+    security(("bearer" = []))
+)]
+async fn explanations_report(
+    State(state): State<AppState>,
+    ApiQuery(p): ApiQuery<SinceParams>,
+) -> Result<Json<ExplanationsBody>, ApiError> {
+    let since = parse_time("since", p.since.as_deref())?;
+    // Answers live in the console's store: without it nothing is collected.
+    let Some(store) = &state.store else {
+        return Ok(Json(ExplanationsBody {
+            since: since.map(Timestamp::to_rfc3339),
+            collecting: false,
+            answers: 0,
+            by_app: Vec::new(),
+            by_alternative: Vec::new(),
+        }));
+    };
+    let answers =
+        store.answers_since(since.map_or(0, Timestamp::micros), 100_000).await.map_err(|e| ApiError::internal(&e))?;
+    let nudger = state.nudger.clone();
+    let name = |id: &str| nudger.as_ref().and_then(|n| n.alternative_name(Some(id))).unwrap_or_else(|| id.to_string());
+    let (by_app, by_alternative) = crate::console::explanations::group(&answers, name);
+    Ok(Json(ExplanationsBody {
+        since: since.map(Timestamp::to_rfc3339),
+        collecting: true,
+        answers: answers.len() as u64,
+        by_app,
+        by_alternative,
+    }))
 }
 
 /// The tables and views analysts can query, with their columns.

@@ -54,6 +54,9 @@ pub enum ServerError {
     /// The console's catalog or overlay cannot be loaded.
     #[error("[server.console]: {0}")]
     Console(String),
+    /// `[nudges]` cannot be used (a secret, a channel, the templates).
+    #[error("[nudges]: {0}")]
+    Nudges(String),
     /// A token's `sha256` is not 64 hex digits.
     #[error("token `{name}`: `sha256` must be 64 hex digits (`floodlight token hash`)")]
     TokenHash {

@@ -41,6 +41,7 @@ pub mod console;
 pub mod error;
 pub mod extract;
 pub mod model;
+pub mod nudges;
 pub mod params;
 pub mod serve;
 
@@ -117,6 +118,8 @@ pub fn router(lake: Lake, auth: Auth) -> Router {
 /// [`console`]): what `floodlight serve` answers.
 pub fn app(lake: Lake, auth: Auth, console: Option<Console>) -> Router {
     let auth = Arc::new(auth);
+    let store = console.as_ref().map(|c| c.store.clone());
+    let nudger = console.as_ref().and_then(|c| c.nudger.clone());
     let console_routes = console.map(|c| console::router(lake.clone(), auth.clone(), c));
     // Serialized once, here rather than per request.
     let document = match openapi().to_json() {
@@ -126,7 +129,7 @@ pub fn app(lake: Lake, auth: Auth, console: Option<Console>) -> Router {
             Bytes::from_static(b"{}")
         }
     };
-    let state = AppState { lake, auth: auth.clone(), openapi: document };
+    let state = AppState { lake, auth: auth.clone(), openapi: document, store, nudger };
     let guarded = api::analyst_routes()
         .merge(api::admin_routes().route_layer(from_fn(auth::require_admin)))
         .route_layer(from_fn_with_state(auth, auth::require_token));

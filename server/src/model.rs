@@ -383,3 +383,19 @@ pub struct TokensBody {
     /// In configuration order.
     pub tokens: Vec<TokenBody>,
 }
+
+/// `GET /api/v1/reports/explanations`.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExplanationsBody {
+    /// The start of the report (`null`: every answer kept).
+    pub since: Option<String>,
+    /// Whether answers are collected here: `false` when the console (whose
+    /// store keeps them) is disabled.
+    pub collecting: bool,
+    /// Answers counted.
+    pub answers: u64,
+    /// By app, most "need it" answers first.
+    pub by_app: Vec<crate::console::explanations::AnswerGroup>,
+    /// By the sanctioned alternative the nudge offered.
+    pub by_alternative: Vec<crate::console::explanations::AnswerGroup>,
+}

@@ -61,6 +61,7 @@ async fn console_with(tokens: Vec<(&str, Role, &str)>, secure_cookies: bool, sto
         decisions: Arc::new(decisions),
         session_ttl: Duration::from_secs(3600),
         secure_cookies,
+        nudger: None,
     };
     Fixture { app: floodlight_server::app(lake, auth, Some(console)), dir, store }
 }

@@ -16,6 +16,7 @@ const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/findings/{id}"),
     ("get", "/api/v1/apps/discovered"),
     ("get", "/api/v1/users/{user}"),
+    ("get", "/api/v1/reports/explanations"),
     ("get", "/api/v1/tables"),
     ("get", "/api/v1/admin/tokens"),
     ("get", "/api/v1/openapi.json"),

@@ -40,6 +40,8 @@
 //! The modules:
 //! - [`sessions`]: console login sessions ([`Store::create_session`] and friends).
 //! - [`triage`]: status, assignee, history and notes of findings.
+//! - [`nudges`]: messages to people about their findings (an outbox and a
+//!   message log) and their answers ("comply or explain").
 //! - [`error`]: [`StoreError`], and how URLs are shown without their password.
 //! - `schema` (private): the versioned migrations `open` applies.
 //!
@@ -69,11 +71,16 @@ macro_rules! with_pool {
 }
 
 pub mod error;
+pub mod nudges;
 mod schema;
 pub mod sessions;
 pub mod triage;
 
 pub use error::StoreError;
+pub use nudges::{
+    Answer, AnswerChoice, AnswerDecision, AnswerVerdict, NewAnswer, NewNudge, Nudge, NudgeOutcome, NudgeState,
+    MAX_ANSWER_CHARS,
+};
 pub use sessions::{Session, SessionSecret};
 pub use triage::{
     Note, Triage, TriageChange, TriageStatus, TriageUpdate, MAX_FINDING_ID_CHARS, MAX_NAME_CHARS, MAX_NOTE_CHARS,
@@ -320,5 +327,14 @@ mod send_checks {
         send(store.add_note("", "", ""));
         send(store.notes(""));
         send(store.findings_with_status(TriageStatus::New, 1));
+        send(store.enqueue_nudge(&NewNudge::default()));
+        send(store.claim_due_nudges(0, 1, 0));
+        send(store.finish_nudge("", &NudgeOutcome::Skipped { reason: String::new() }));
+        send(store.last_nudge_to("", None, 0, ""));
+        send(store.count_sent_since(0));
+        send(store.answer_nudge("", &NewAnswer { choice: AnswerChoice::Switch, reason: None, requested_days: None }));
+        send(store.answers_since(0, 1));
+        send(store.recent_nudges(1));
+        send(store.nudge_for_finding(""));
     }
 }

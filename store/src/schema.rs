@@ -51,12 +51,20 @@ impl Migration {
 }
 
 /// Every migration, oldest first.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "console sessions, finding triage, triage history, notes",
-    sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
-    postgres: include_str!("../migrations/postgres/0001_initial.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "console sessions, finding triage, triage history, notes",
+        sqlite: include_str!("../migrations/sqlite/0001_initial.sql"),
+        postgres: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "nudges (outbox and message log) and their answers",
+        sqlite: include_str!("../migrations/sqlite/0002_nudges.sql"),
+        postgres: include_str!("../migrations/postgres/0002_nudges.sql"),
+    },
+];
 
 /// The table that records applied migrations (the same SQL on both backends).
 const VERSION_TABLE: &str = "CREATE TABLE IF NOT EXISTS floodlight_store_schema (

@@ -89,7 +89,7 @@ impl fmt::Debug for Session {
 }
 
 /// 32 bytes from the operating system's random generator, as 64 hex digits.
-fn random_hex() -> Result<String, StoreError> {
+pub(crate) fn random_hex() -> Result<String, StoreError> {
     let mut bytes = [0u8; 32];
     getrandom::fill(&mut bytes).map_err(|e| StoreError::Random(e.to_string()))?;
     Ok(hex::encode(bytes))

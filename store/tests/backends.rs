@@ -42,6 +42,9 @@ on_both_backends!(
     concurrent_opens,
     concurrent_set_triage_one_wins,
     bad_url_hides_the_password,
+    nudges_outbox_claims_and_throttle_queries,
+    nudge_answers_single_use_and_decided_once,
+    concurrent_claims_never_share_a_nudge,
 );
 
 /// URLs that cannot work fail clearly, without showing the password; the
@@ -115,7 +118,10 @@ mod scenarios {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use floodlight_store::{now_micros, Store, StoreError, Triage, TriageStatus, TriageUpdate};
+    use floodlight_store::{
+        now_micros, AnswerChoice, AnswerDecision, AnswerVerdict, NewAnswer, NewNudge, NudgeOutcome, NudgeState, Store,
+        StoreError, Triage, TriageStatus, TriageUpdate,
+    };
     use sha2::{Digest, Sha256};
 
     use crate::common::TestDb;
@@ -405,7 +411,10 @@ mod scenarios {
         let third = db.open().await;
         assert_eq!(second.triage("abc").await.unwrap(), Some(t));
         assert_eq!(third.session(secret.expose()).await.unwrap(), Some(session));
-        assert_eq!(db.raw_strings("SELECT CAST(version AS TEXT) FROM floodlight_store_schema").await, ["1"]);
+        assert_eq!(
+            db.raw_strings("SELECT CAST(version AS TEXT) FROM floodlight_store_schema ORDER BY version").await,
+            ["1", "2"]
+        );
         assert!(format!("{second:?}").contains(db.backend()));
     }
 
@@ -422,7 +431,10 @@ mod scenarios {
             let store = open.await.unwrap().unwrap_or_else(|e| panic!("concurrent open: {e}"));
             assert_eq!(store.triage("x").await.unwrap(), None);
         }
-        assert_eq!(db.raw_strings("SELECT CAST(version AS TEXT) FROM floodlight_store_schema").await, ["1"]);
+        assert_eq!(
+            db.raw_strings("SELECT CAST(version AS TEXT) FROM floodlight_store_schema ORDER BY version").await,
+            ["1", "2"]
+        );
     }
 
     pub async fn concurrent_set_triage_one_wins(db: &TestDb) {
@@ -494,5 +506,175 @@ mod scenarios {
         if db.backend() == "postgresql" {
             assert!(debug.contains(":***@127.0.0.1"), "{debug}");
         }
+    }
+
+    fn new_nudge(finding_id: &str, person: &str, app: &str) -> NewNudge {
+        NewNudge {
+            finding_id: finding_id.into(),
+            rule_id: "SS-04".into(),
+            rule_title: "Upload to a PDF converter".into(),
+            severity: "medium".into(),
+            family: "shadow_saas".into(),
+            person: person.into(),
+            person_name: Some("Ana Pereira".into()),
+            recipient: Some(format!("{person}@corp.example.com")),
+            department: Some("Legal".into()),
+            app_id: Some(app.into()),
+            app_name: Some("Smallpdf".into()),
+            app_category: Some("file_conversion".into()),
+            alternative: Some("Adobe Acrobat".into()),
+            event_count: Some(3),
+            bytes: Some(2_400_000),
+            first_seen: Some(1_000),
+            last_seen: Some(2_000),
+            channel: "email".into(),
+            language: "nl".into(),
+            not_before: 0,
+            link_expires_at: i64::MAX,
+        }
+    }
+
+    pub async fn nudges_outbox_claims_and_throttle_queries(db: &TestDb) {
+        let store = db.open().await;
+        let queued = store.enqueue_nudge(&new_nudge("f1", "ana", "smallpdf")).await.unwrap().expect("queued");
+        assert_eq!(queued.state, NudgeState::Pending);
+        assert_eq!(queued.id.len(), 32);
+        assert_eq!(queued.facts, new_nudge("f1", "ana", "smallpdf"), "every fact round-trips");
+        // One nudge per finding: a replay or a new revision queues nothing.
+        assert_eq!(store.enqueue_nudge(&new_nudge("f1", "ana", "smallpdf")).await.unwrap(), None);
+        let mut later = new_nudge("f2", "ana", "smallpdf");
+        later.not_before = 5_000;
+        let later = store.enqueue_nudge(&later).await.unwrap().unwrap();
+
+        // At t=1000 only f1 is due; claiming it twice gives it once.
+        let claimed = store.claim_due_nudges(1_000, 10, 60_000).await.unwrap();
+        assert_eq!(claimed.iter().map(|n| n.id.as_str()).collect::<Vec<_>>(), [queued.id.as_str()]);
+        assert_eq!(claimed[0].state, NudgeState::Sending);
+        assert!(store.claim_due_nudges(1_000, 10, 60_000).await.unwrap().is_empty(), "claimed: not due again");
+        // A sender that died: its claim is taken over once the lease ran out.
+        let retaken = store.claim_due_nudges(1_000 + 60_001, 10, 60_000).await.unwrap();
+        assert!(retaken.iter().any(|n| n.id == queued.id), "stale claim retaken");
+        assert!(retaken.iter().any(|n| n.id == later.id), "f2 is due by now");
+
+        store.finish_nudge(&queued.id, &NudgeOutcome::Sent { subject: "Over Smallpdf".into() }).await.unwrap();
+        let sent = store.nudge(&queued.id).await.unwrap().unwrap();
+        assert_eq!((sent.state, sent.subject.as_deref(), sent.attempts), (NudgeState::Sent, Some("Over Smallpdf"), 1));
+        let sent_at = sent.sent_at.expect("sent_at");
+        assert_eq!(store.nudge_for_finding("f1").await.unwrap().map(|n| n.id), Some(queued.id.clone()));
+
+        // Throttle and cap queries.
+        assert_eq!(store.last_nudge_to("ana", Some("smallpdf"), 0, &later.id).await.unwrap(), Some(sent_at));
+        assert_eq!(store.last_nudge_to("ana", Some("smallpdf"), 0, &queued.id).await.unwrap(), None, "itself excluded");
+        assert_eq!(store.last_nudge_to("ana", Some("wetransfer"), 0, &later.id).await.unwrap(), None);
+        assert_eq!(store.last_nudge_to("bob", Some("smallpdf"), 0, &later.id).await.unwrap(), None);
+        assert_eq!(store.last_nudge_to("ana", Some("smallpdf"), sent_at + 1, &later.id).await.unwrap(), None);
+        assert_eq!(store.count_sent_since(0).await.unwrap(), 1);
+        assert_eq!(store.count_sent_since(sent_at + 1).await.unwrap(), 0);
+
+        // Deferred goes back to pending with its reason; skipped and failed keep theirs.
+        let outcome = NudgeOutcome::Deferred { reason: "quiet hours".into(), not_before: 9_000, attempted: false };
+        store.finish_nudge(&later.id, &outcome).await.unwrap();
+        let d = store.nudge(&later.id).await.unwrap().unwrap();
+        assert_eq!(
+            (d.state, d.reason.as_deref(), d.facts.not_before),
+            (NudgeState::Pending, Some("quiet hours"), 9_000)
+        );
+        assert!(store.claim_due_nudges(8_999, 10, 60_000).await.unwrap().is_empty());
+        assert_eq!(store.claim_due_nudges(9_000, 10, 60_000).await.unwrap().len(), 1);
+        store.finish_nudge(&later.id, &NudgeOutcome::Skipped { reason: "throttled".into() }).await.unwrap();
+        let s = store.nudge(&later.id).await.unwrap().unwrap();
+        assert_eq!((s.state, s.reason.as_deref(), s.sent_at), (NudgeState::Skipped, Some("throttled"), None));
+        assert_eq!(store.count_sent_since(0).await.unwrap(), 1, "skipped does not count");
+        let log = store.recent_nudges(10).await.unwrap();
+        assert_eq!(log.len(), 2);
+    }
+
+    pub async fn nudge_answers_single_use_and_decided_once(db: &TestDb) {
+        let store = db.open().await;
+        let n = store.enqueue_nudge(&new_nudge("f9", "ana", "smallpdf")).await.unwrap().unwrap();
+        let need = |reason: Option<&str>, days| NewAnswer {
+            choice: AnswerChoice::Need,
+            reason: reason.map(str::to_string),
+            requested_days: days,
+        };
+        assert_invalid(store.answer_nudge(&n.id, &need(None, Some(30))).await, "say why");
+        assert_invalid(store.answer_nudge(&n.id, &need(Some("x"), Some(0))).await, "between 1 and 366");
+        assert_invalid(store.answer_nudge("nope", &need(Some("x"), None)).await, "no such nudge");
+        let a = store
+            .answer_nudge(&n.id, &need(Some("  Scanned contracts; Acrobat licence pending  "), Some(60)))
+            .await
+            .unwrap();
+        assert_eq!(
+            (a.choice, a.reason.as_deref(), a.requested_days),
+            (AnswerChoice::Need, Some("Scanned contracts; Acrobat licence pending"), Some(60))
+        );
+        assert_eq!(a.decision, None);
+        // Single use: a second answer, even a different one, is refused and changes nothing.
+        let again = NewAnswer { choice: AnswerChoice::NotMe, reason: None, requested_days: None };
+        assert_invalid(store.answer_nudge(&n.id, &again).await, "already used");
+        assert_eq!(store.answer(&n.id).await.unwrap(), Some(a.clone()));
+        let listed = store.answers_since(0, 10).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!((listed[0].0.id.as_str(), &listed[0].1), (n.id.as_str(), &a));
+
+        // Declining needs a reply; a decision is made once.
+        let decline =
+            AnswerVerdict { decision: AnswerDecision::Declined, scope: None, reply: None, exception_expires: None };
+        assert_invalid(store.decide_answer(&n.id, &decline, "it-admin").await, "reply");
+        let grant = AnswerVerdict {
+            decision: AnswerDecision::Granted,
+            scope: Some("person".into()),
+            reply: None,
+            exception_expires: Some("2027-01-31".into()),
+        };
+        let decided = store.decide_answer(&n.id, &grant, "it-admin").await.unwrap();
+        assert_eq!(
+            (
+                decided.decision,
+                decided.scope.as_deref(),
+                decided.exception_expires.as_deref(),
+                decided.decided_by.as_deref()
+            ),
+            (Some(AnswerDecision::Granted), Some("person"), Some("2027-01-31"), Some("it-admin"))
+        );
+        assert_invalid(store.decide_answer(&n.id, &grant, "someone-else").await, "already decided");
+        assert_eq!(store.answer(&n.id).await.unwrap().unwrap().decided_by.as_deref(), Some("it-admin"));
+        // A switch answer keeps no free text.
+        let m = store.enqueue_nudge(&new_nudge("f10", "bob", "smallpdf")).await.unwrap().unwrap();
+        let switch = NewAnswer { choice: AnswerChoice::Switch, reason: Some("ok".into()), requested_days: Some(3) };
+        let s = store.answer_nudge(&m.id, &switch).await.unwrap();
+        assert_eq!((s.reason, s.requested_days), (None, None));
+    }
+
+    pub async fn concurrent_claims_never_share_a_nudge(db: &TestDb) {
+        // Two replicas' senders claim from the same outbox at once: every
+        // nudge is claimed exactly once.
+        let a = db.open().await;
+        let b = db.open().await;
+        for i in 0..40 {
+            a.enqueue_nudge(&new_nudge(&format!("f{i}"), &format!("p{i}"), "smallpdf")).await.unwrap().unwrap();
+        }
+        let (x, y) = tokio::join!(
+            async {
+                let mut got = Vec::new();
+                for _ in 0..10 {
+                    got.extend(a.claim_due_nudges(1, 3, 60_000_000).await.unwrap());
+                }
+                got
+            },
+            async {
+                let mut got = Vec::new();
+                for _ in 0..10 {
+                    got.extend(b.claim_due_nudges(1, 3, 60_000_000).await.unwrap());
+                }
+                got
+            }
+        );
+        let mut ids: Vec<String> = x.iter().chain(&y).map(|n| n.id.clone()).collect();
+        let claimed = ids.len();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), claimed, "a nudge was claimed twice");
+        assert_eq!(claimed, 40, "every nudge claimed");
     }
 }

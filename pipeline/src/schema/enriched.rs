@@ -41,6 +41,11 @@ pub const APP_COLUMNS: &[ColumnDef] = &[
     ),
     col("app_owner", ColumnKind::Utf8, " Who answers for the overlay's decision on the app (its `owner`), when given."),
     col("app_alternative", ColumnKind::Utf8, " Name of the sanctioned app that does the same job, when there is one."),
+    col(
+        "app_exception",
+        ColumnKind::Utf8,
+        " The overlay exception that covers this event, if any: `everyone` (the overlay made the app `monitored`), or an `[[exception]]` entry's scope, `user:<name>` or `department:<name>`. The shadow-SaaS rules skip excepted events.",
+    ),
 ];
 
 /// Destination-IP columns of the `network` class (`dst_ip` looked up in the

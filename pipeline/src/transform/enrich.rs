@@ -265,16 +265,18 @@ impl Enricher {
         let users = || str_col(batch, "user").map(|u| user_index(snap, u));
         match class {
             EventClass::Network => {
+                let users_of = users()?;
                 let apps = app_index(snap, str_col(batch, "host")?);
-                columns.extend(app_columns(snap, &apps)?);
+                columns.extend(app_columns(snap, &apps, str_col(batch, "user")?, &users_of)?);
                 let dst = ip_index(snap, str_col(batch, "dst_ip")?);
                 columns.extend(dst_ip_columns(&dst)?);
-                columns.extend(user_columns(&users()?)?);
+                columns.extend(user_columns(&users_of)?);
             }
             EventClass::Dns => {
+                let users_of = users()?;
                 let apps = app_index(snap, str_col(batch, "query")?);
-                columns.extend(app_columns(snap, &apps)?);
-                columns.extend(user_columns(&users()?)?);
+                columns.extend(app_columns(snap, &apps, str_col(batch, "user")?, &users_of)?);
+                columns.extend(user_columns(&users_of)?);
             }
             EventClass::Auth => {
                 let ips = ip_index(snap, str_col(batch, "src_ip")?);
@@ -283,19 +285,20 @@ impl Enricher {
                 columns.extend(custom_columns(snap, &self.custom, &ips)?);
             }
             EventClass::Oauth => {
+                let users_of = users()?;
                 let apps = oauth_app_index(snap, str_col(batch, "client_id")?, str_col(batch, "client_app")?);
-                columns.extend(app_columns(snap, &apps)?);
+                columns.extend(app_columns(snap, &apps, str_col(batch, "user")?, &users_of)?);
                 let ips = ip_index(snap, str_col(batch, "src_ip")?);
                 columns.extend(ip_columns(&ips)?);
-                columns.extend(user_columns(&users()?)?);
+                columns.extend(user_columns(&users_of)?);
                 columns.extend(custom_columns(snap, &self.custom, &ips)?);
             }
             EventClass::Email => {
+                let users_of = users()?;
                 let sender_domain = domains_of(str_col(batch, "sender")?);
                 let apps = app_index(snap, &sender_domain);
                 columns.push(Arc::new(sender_domain.clone()));
-                columns.extend(app_columns(snap, &apps)?);
-                let users_of = users()?;
+                columns.extend(app_columns(snap, &apps, str_col(batch, "user")?, &users_of)?);
                 columns.extend(dest_columns(
                     snap,
                     str_col(batch, "user")?,
@@ -449,7 +452,18 @@ fn oauth_app_index<'s>(snap: &'s Enrichments, client_ids: &StringArray, names: &
 }
 
 /// [`APP_COLUMNS`](crate::schema::enriched::APP_COLUMNS), in order.
-fn app_columns(snap: &Enrichments, apps: &Distinct<AppHit<'_>>) -> Result<Vec<ArrayRef>, ArrowError> {
+///
+/// `app_exception` says which overlay exception covers the row: `everyone`
+/// for an app the overlay made `monitored`, or the scope of an
+/// `[[exception]]` entry naming the row's user (`users`) or their directory
+/// department (`people`). A scoped exception also makes that row's
+/// `app_status` `monitored`, with the exception's reason and owner.
+fn app_columns(
+    snap: &Enrichments,
+    apps: &Distinct<AppHit<'_>>,
+    users: &StringArray,
+    people: &Distinct<&DirectoryEntry>,
+) -> Result<Vec<ArrayRef>, ArrowError> {
     let v = &apps.values;
     let risk: Int32Array = v.iter().map(|a| a.map(|a| i32::from(a.risk))).collect();
     let alternatives: StringArray = v
@@ -458,7 +472,7 @@ fn app_columns(snap: &Enrichments, apps: &Distinct<AppHit<'_>>) -> Result<Vec<Ar
             a.and_then(|a| a.alternative.as_deref()).map(|id| snap.catalog.get(id).map_or(id, |alt| alt.name.as_str()))
         })
         .collect();
-    expand_all(
+    let mut columns = expand_all(
         vec![
             strings(v, |a| a.map(|a| a.id.as_str())),
             strings(v, |a| a.map(|a| a.name.as_str())),
@@ -470,9 +484,62 @@ fn app_columns(snap: &Enrichments, apps: &Distinct<AppHit<'_>>) -> Result<Vec<Ar
             strings(v, |a| a.and_then(|a| a.status_reason.as_deref())),
             strings(v, |a| a.and_then(|a| a.owner.as_deref())),
             Arc::new(alternatives),
+            strings(v, |a| a.filter(|a| a.excepted_for_everyone()).map(|_| "everyone")),
         ],
         &apps.rows,
-    )
+    )?;
+    if snap.catalog.has_exceptions() {
+        scoped_exceptions(snap, apps, users, people, &mut columns);
+    }
+    Ok(columns)
+}
+
+/// A row an `[[exception]]` covers: the row, the scope, the entry.
+type ExceptionHit<'a> = (usize, String, &'a floodlight_enrichments::ExceptionRule);
+
+/// Apply the overlay's `[[exception]]` entries to `columns` (from
+/// [`app_columns`]) row by row; only rows whose app has one are looked at.
+fn scoped_exceptions(
+    snap: &Enrichments,
+    apps: &Distinct<AppHit<'_>>,
+    users: &StringArray,
+    people: &Distinct<&DirectoryEntry>,
+    columns: &mut [ArrayRef],
+) {
+    const STATUS: usize = 6;
+    const REASON: usize = 7;
+    const OWNER: usize = 8;
+    const EXCEPTION: usize = 10;
+    let mut hits: Vec<ExceptionHit<'_>> = Vec::new();
+    for row in 0..users.len() {
+        let Some(Some(app)) = apps.get(row) else { continue };
+        if app.excepted_for_everyone() || users.is_null(row) {
+            continue;
+        }
+        let rules = snap.catalog.exceptions_for(&app.id);
+        let user = users.value(row);
+        let entry = people.get(row).copied();
+        if let Some((scope, rule)) = rules.iter().find_map(|x| x.covers(user, entry, &snap.directory).map(|s| (s, x))) {
+            hits.push((row, scope, rule));
+        }
+    }
+    if hits.is_empty() {
+        return;
+    }
+    let patch = |column: &ArrayRef, value: &dyn Fn(&ExceptionHit<'_>) -> Option<String>| {
+        let old = column.as_string::<i32>();
+        let mut out: Vec<Option<String>> = old.iter().map(|v| v.map(str::to_string)).collect();
+        for hit in &hits {
+            out[hit.0] = value(hit);
+        }
+        Arc::new(StringArray::from(out)) as ArrayRef
+    };
+    columns[STATUS] = patch(&columns[STATUS], &|_| Some("monitored".to_string()));
+    columns[REASON] = patch(&columns[REASON], &|(_, scope, x)| {
+        Some(format!("exception ({scope}) until {}: {}", x.expires, x.reason))
+    });
+    columns[OWNER] = patch(&columns[OWNER], &|(_, _, x)| x.owner.clone());
+    columns[EXCEPTION] = patch(&columns[EXCEPTION], &|(_, scope, _)| Some(scope.clone()));
 }
 
 // --- GeoIP -----------------------------------------------------------------

@@ -282,6 +282,18 @@ async fn finding_page(
             Ok(t) => t,
             Err(e) => return layout::store_error(&e),
         };
+    // The nudge about this finding and the person's answer, if any.
+    let nudge = match state.store.nudge_for_finding(id).await {
+        Ok(n) => n,
+        Err(e) => return layout::store_error(&e),
+    };
+    let answer = match &nudge {
+        Some(n) => match state.store.answer(&n.id).await {
+            Ok(a) => a,
+            Err(e) => return layout::store_error(&e),
+        },
+        None => None,
+    };
     let current = state.decisions.current(&state.lake).await;
     let f = &detail.finding;
     let title = field(f, "rule_title");
@@ -366,6 +378,36 @@ async fn finding_page(
                     input type="hidden" name=(CSRF_FIELD) value=(viewer.csrf);
                     label { "Add a note" textarea #note-text name="text" required {} }
                     div .actions { button type="submit" .secondary #note-save { "Add note" } }
+                }
+            }
+        }
+        @if let Some(n) = &nudge {
+            section #nudge {
+                h2 { "Nudge" }
+                p {
+                    (n.facts.channel) " to " (n.facts.recipient.as_deref().unwrap_or(&n.facts.person))
+                    " (" (n.facts.language) "): " strong { (n.state.as_str()) }
+                    @if let Some(at) = n.sent_at { span .muted { " " (micros_time(at)) } }
+                    @if let Some(r) = &n.reason { span .muted { " — " (r) } }
+                }
+                @if let Some(subject) = &n.subject { p { "Subject: " q { (subject) } } }
+                @if let Some(a) = &answer {
+                    h3 { "Their answer" }
+                    p { strong { (a.choice.as_str().replace('_', " ")) }
+                        @if let Some(d) = a.requested_days { " · asked for " (d) " days" }
+                        span .muted { " " (micros_time(a.answered_at)) } }
+                    @if let Some(r) = &a.reason { blockquote { (r) } }
+                    @if let Some(d) = a.decision {
+                        p { "IT " strong { (d.as_str()) }
+                            @if let Some(s) = &a.scope { " for " (s) }
+                            @if let Some(e) = &a.exception_expires { " until " (e) }
+                            @if let Some(by) = &a.decided_by { span .muted { " by " (by) } } }
+                        @if let Some(r) = &a.reply { p { "Reply: " q { (r) } } }
+                    } @else if a.choice == floodlight_store::AnswerChoice::Need {
+                        p { a href=(format!("/explanations#request-{}", n.id)) { "Decide on this request" } }
+                    }
+                } @else {
+                    p .muted { "No answer yet." }
                 }
             }
         }

@@ -30,16 +30,19 @@ pub enum Section {
     Findings,
     /// `/people`
     People,
+    /// `/explanations`
+    Explanations,
     /// `/sql`
     Sql,
 }
 
 impl Section {
-    const ALL: [(Section, &'static str, &'static str); 5] = [
+    const ALL: [(Section, &'static str, &'static str); 6] = [
         (Section::Overview, "/", "Overview"),
         (Section::Apps, "/apps", "Apps"),
         (Section::Findings, "/findings", "Findings"),
         (Section::People, "/people", "People"),
+        (Section::Explanations, "/explanations", "Explanations"),
         (Section::Sql, "/sql", "SQL"),
     ];
 }

@@ -43,6 +43,7 @@
 pub mod apps;
 pub mod assets;
 pub mod decisions;
+pub mod explanations;
 pub mod findings;
 pub mod layout;
 pub mod overview;
@@ -60,7 +61,7 @@ use axum::routing::{get, post};
 use axum::Router;
 use floodlight_analyst::Lake;
 use floodlight_enrichments::EnrichmentConfig;
-use floodlight_pipeline::analyst_config::ServerConfig;
+use floodlight_pipeline::analyst_config::{ConsoleConfig, ServerConfig};
 use floodlight_store::Store;
 
 use crate::auth::Auth;
@@ -80,6 +81,8 @@ pub struct Console {
     /// Mark cookies `Secure` (and name the session cookie `__Host-...`):
     /// when served over HTTPS, or behind a proxy that terminates it.
     pub secure_cookies: bool,
+    /// Nudges (`[nudges]`): the explain page, replies, the sender.
+    pub nudger: Option<Arc<crate::nudges::Nudger>>,
 }
 
 impl Console {
@@ -98,20 +101,27 @@ impl Console {
             return Ok(None);
         }
         let session_ttl = cfg.session_ttl().map_err(|e| ServerError::Console(format!("session_ttl: {e}")))?;
-        let url = match (&cfg.store, &cfg.store_env) {
-            (_, Some(var)) => std::env::var(var).ok().filter(|v| !v.trim().is_empty()).ok_or_else(|| {
-                ServerError::Console(format!("store_env: environment variable `{var}` is not set or empty"))
-            })?,
-            (Some(s), None) if s.contains("://") || s.starts_with("sqlite:") => s.clone(),
-            (Some(path), None) => format!("sqlite://{}", base_dir.join(path).display()),
-            (None, None) => format!("sqlite://{}", base_dir.join("console.db").display()),
-        };
-        let store = Store::open(url.trim()).await?;
+        let store = Store::open(&store_url(cfg, base_dir)?).await?;
         let decisions =
             Decisions::from_config(enrichments, base_dir).map_err(|e| ServerError::Console(e.to_string()))?;
         let secure_cookies = cfg.secure_cookies.unwrap_or(server.tls_cert.is_some());
-        Ok(Some(Console { store, decisions: Arc::new(decisions), session_ttl, secure_cookies }))
+        Ok(Some(Console { store, decisions: Arc::new(decisions), session_ttl, secure_cookies, nudger: None }))
     }
+}
+
+/// The store's URL `[server.console]` names: `store_env`'s value, a URL,
+/// or a SQLite file (`console.db` beside the config by default). `run`
+/// uses it too, for the nudge outbox, so both see the same answers.
+pub fn store_url(cfg: &ConsoleConfig, base_dir: &Path) -> Result<String, ServerError> {
+    let url = match (&cfg.store, &cfg.store_env) {
+        (_, Some(var)) => std::env::var(var).ok().filter(|v| !v.trim().is_empty()).ok_or_else(|| {
+            ServerError::Console(format!("store_env: environment variable `{var}` is not set or empty"))
+        })?,
+        (Some(s), None) if s.contains("://") || s.starts_with("sqlite:") => s.clone(),
+        (Some(path), None) => format!("sqlite://{}", base_dir.join(path).display()),
+        (None, None) => format!("sqlite://{}", base_dir.join("console.db").display()),
+    };
+    Ok(url.trim().to_string())
 }
 
 /// What every console handler shares.
@@ -131,6 +141,8 @@ pub struct ConsoleState {
     pub secure_cookies: bool,
     /// The anchor of the time windows (cached newest day of the lake).
     pub window: Arc<window::Anchor>,
+    /// Nudges, when configured (replies to decided explanations).
+    pub nudger: Option<Arc<crate::nudges::Nudger>>,
 }
 
 /// The console's routes, with their guards: `/login` and `/assets/*` are
@@ -145,6 +157,7 @@ pub fn router(lake: Lake, auth: Arc<Auth>, console: Console) -> Router {
         session_ttl: console.session_ttl,
         secure_cookies: console.secure_cookies,
         window: Arc::new(window::Anchor::default()),
+        nudger: console.nudger.clone(),
     };
     let guarded = Router::new()
         .route("/", get(overview::page))
@@ -157,14 +170,26 @@ pub fn router(lake: Lake, auth: Arc<Auth>, console: Console) -> Router {
         .route("/findings/{id}/notes", post(findings::note))
         .route("/people", get(people::list))
         .route("/people/{user}", get(people::page))
+        .route("/explanations", get(explanations::page_handler))
+        .route("/explanations/{id}/grant", post(explanations::grant))
+        .route("/explanations/{id}/decline", post(explanations::decline))
         .route("/sql", get(sql::form).post(sql::run))
         .route("/logout", post(session::logout))
         .route_layer(from_fn_with_state(state.clone(), session::require_session));
+    // The explain page: no session (the link's signature is the
+    // authentication), the console's security headers.
+    let explain = match console.nudger {
+        Some(n) => Router::new()
+            .route("/explain/{token}", get(crate::nudges::explain::form).post(crate::nudges::explain::submit))
+            .with_state(n),
+        None => Router::new(),
+    };
     Router::new()
         .route("/login", get(session::login_form).post(session::login))
         .route("/assets/{name}", get(assets::serve))
         .route("/favicon.ico", get(assets::favicon))
         .merge(guarded)
         .with_state(state)
+        .merge(explain)
         .layer(from_fn(session::security_headers))
 }

@@ -312,6 +312,18 @@ pub fn expiring_exceptions(overlay: &floodlight_enrichments::Overlay, today: Dat
                 owner: r.owner.clone(),
             })
         }))
+        .chain(overlay.exceptions.iter().filter(|x| x.expires <= horizon).map(|x| {
+            let who: Vec<String> =
+                x.users.iter().cloned().chain(x.departments.iter().map(|d| format!("department {d}"))).collect();
+            Expiring {
+                app_id: Some(x.app.clone()),
+                what: format!("{} for {}", x.app, who.join(", ")),
+                status: format!("exception for {}", who.join(", ")),
+                expires: x.expires,
+                days_left: x.expires.days_since_epoch() - today.days_since_epoch(),
+                owner: x.owner.clone(),
+            }
+        }))
         .collect();
     out.sort_by(|a, b| a.expires.cmp(&b.expires).then(a.what.cmp(&b.what)));
     out
@@ -342,6 +354,13 @@ id = "wetransfer"
 status = "monitored"
 reason = "later"
 expires = "2027-06-30"
+
+[[exception]]
+app = "smallpdf"
+users = ["ana.pereira"]
+departments = ["Finance"]
+reason = "An explanation IT accepted"
+expires = "2026-11-30"
 "#,
             "test",
         )
@@ -349,7 +368,8 @@ expires = "2027-06-30"
         let today: Date = "2026-12-03".parse().expect("date");
         let e = expiring_exceptions(&overlay, today);
         let ids: Vec<_> = e.iter().map(|x| (x.app_id.clone().unwrap_or_default(), x.days_left)).collect();
-        assert_eq!(ids, vec![("otter-ai".to_string(), -32), ("dropbox".to_string(), 7)]);
+        assert_eq!(ids, vec![("otter-ai".to_string(), -32), ("smallpdf".to_string(), -3), ("dropbox".to_string(), 7)]);
+        assert_eq!(e[1].status, "exception for ana.pereira, department Finance");
     }
 
     #[test]

@@ -301,7 +301,10 @@ pub async fn security_headers(request: Request, next: Next) -> Response {
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CONTENT_SECURITY_POLICY));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    // The explain page sets `no-referrer` itself (its address holds a token).
+    if !h.contains_key(header::REFERRER_POLICY) {
+        h.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    }
     h.insert("cross-origin-opener-policy", HeaderValue::from_static("same-origin"));
     // Pages are never cached (they hold names and findings); the assets
     // say for themselves how long they keep.
