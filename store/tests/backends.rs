@@ -656,16 +656,28 @@ mod scenarios {
         }
         let (x, y) = tokio::join!(
             async {
+                // A claim that loses a race returns fewer than asked for;
+                // a sender claims until nothing is left.
                 let mut got = Vec::new();
-                for _ in 0..10 {
-                    got.extend(a.claim_due_nudges(1, 3, 60_000_000).await.unwrap());
+                for _ in 0..40 {
+                    let batch = a.claim_due_nudges(1, 3, 60_000_000).await.unwrap();
+                    if batch.is_empty() {
+                        break;
+                    }
+                    got.extend(batch);
                 }
                 got
             },
             async {
+                // A claim that loses a race returns fewer than asked for;
+                // a sender claims until nothing is left.
                 let mut got = Vec::new();
-                for _ in 0..10 {
-                    got.extend(b.claim_due_nudges(1, 3, 60_000_000).await.unwrap());
+                for _ in 0..40 {
+                    let batch = b.claim_due_nudges(1, 3, 60_000_000).await.unwrap();
+                    if batch.is_empty() {
+                        break;
+                    }
+                    got.extend(batch);
                 }
                 got
             }

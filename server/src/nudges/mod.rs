@@ -386,7 +386,6 @@ impl Nudger {
             if due.is_empty() {
                 return Ok(sent);
             }
-            let n = due.len();
             for nudge in due {
                 let outcome = self.attempt(&nudge, now).await?;
                 if matches!(outcome, NudgeOutcome::Sent { .. } | NudgeOutcome::DryRun { .. }) {
@@ -395,9 +394,9 @@ impl Nudger {
                 log_outcome(&nudge, &outcome);
                 self.store.finish_nudge(&nudge.id, &outcome).await?;
             }
-            if (n as i64) < ROUND {
-                return Ok(sent);
-            }
+            // A claim that lost races to another sender returns fewer than
+            // asked for: go on until nothing is due. Nothing finished here
+            // is due again at the same `now` (deferrals are to later).
         }
     }
 
@@ -645,7 +644,11 @@ fn failed(e: &ChannelError, attempts: i64, now: DateTime<Utc>) -> NudgeOutcome {
         return NudgeOutcome::Failed { reason: e.to_string() };
     }
     // 1, 4, 16, 64 minutes, or what the server asked for.
-    let backoff = e.retry_after().unwrap_or(Duration::from_secs(60 * 4u64.pow(attempts.clamp(0, 4) as u32)));
+    // Never sooner than 30 s, even when a server says `Retry-After: 0`.
+    let backoff = e
+        .retry_after()
+        .unwrap_or(Duration::from_secs(60 * 4u64.pow(attempts.clamp(0, 4) as u32)))
+        .max(Duration::from_secs(30));
     NudgeOutcome::Deferred {
         reason: e.to_string(),
         not_before: micros(now) + backoff.as_micros() as i64,
