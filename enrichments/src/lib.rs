@@ -94,18 +94,24 @@ pub fn base_catalog(cfg: &EnrichmentConfig, base_dir: &Path) -> Result<AppCatalo
     }
 }
 
+/// The catalog `cfg` names with its overlay applied as of today (UTC): the
+/// statuses, reasons and alternatives the pipeline enriches with.
+pub fn effective_catalog(cfg: &EnrichmentConfig, base_dir: &Path) -> Result<AppCatalog, EnrichmentError> {
+    let catalog = base_catalog(cfg, base_dir)?;
+    match &cfg.overlay {
+        Some(p) => {
+            let text = read("enrichments.overlay", base_dir, p)?;
+            let overlay = Overlay::from_toml(&text, &config::resolve(base_dir, p).display().to_string())?;
+            catalog.with_overlay(&overlay, Date::today_utc())
+        }
+        None => Ok(catalog),
+    }
+}
+
 impl Enrichments {
     /// Load what `cfg` names; relative paths resolve against `base_dir`.
     pub fn load(cfg: &EnrichmentConfig, base_dir: &Path) -> Result<Enrichments, EnrichmentError> {
-        let catalog = base_catalog(cfg, base_dir)?;
-        let catalog = match &cfg.overlay {
-            Some(p) => {
-                let text = read("enrichments.overlay", base_dir, p)?;
-                let overlay = Overlay::from_toml(&text, &config::resolve(base_dir, p).display().to_string())?;
-                catalog.with_overlay(&overlay, Date::today_utc())?
-            }
-            None => catalog,
-        };
+        let catalog = effective_catalog(cfg, base_dir)?;
         let geo = GeoIp::from_config(cfg, base_dir)?;
         let mut email = EmailClassifier::embedded(cfg.corporate_domains.iter().cloned());
         if let Some(p) = &cfg.personal_domains {

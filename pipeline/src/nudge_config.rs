@@ -47,6 +47,8 @@ use std::time::Duration;
 
 use serde::Deserialize;
 
+use crate::detect::findings::SEVERITIES;
+
 /// `[nudges]`.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -188,7 +190,6 @@ pub struct WebhookConfig {
     pub timeout: String,
 }
 
-const SEVERITIES: [&str; 5] = ["info", "low", "medium", "high", "critical"];
 const LANGUAGES: [&str; 2] = ["en", "nl"];
 const CHANNELS: [&str; 3] = ["email", "slack", "teams"];
 const FAMILIES: [&str; 3] = ["shadow_saas", "email_forwarding", "public_network"];

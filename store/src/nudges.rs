@@ -653,10 +653,22 @@ impl Store {
         );
         let rows: Vec<RawAnswer> =
             with_pool!(self, pool => sqlx::query_as(&sql).bind(since).bind(limit).fetch_all(pool).await?);
+        // Their nudges in one query, not one per answer.
+        let nudges_sql = format!(
+            "SELECT {NUDGE_COLUMNS} FROM nudges WHERE id IN (SELECT nudge_id FROM nudge_answers \
+             WHERE answered_at >= $1 ORDER BY answered_at DESC, nudge_id LIMIT $2)"
+        );
+        let nudges: Vec<RawNudge> =
+            with_pool!(self, pool => sqlx::query_as(&nudges_sql).bind(since).bind(limit).fetch_all(pool).await?);
+        let mut by_id = std::collections::HashMap::with_capacity(nudges.len());
+        for raw in nudges {
+            let nudge = nudge_from_raw(raw)?;
+            by_id.insert(nudge.id.clone(), nudge);
+        }
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
             let answer = answer_from_raw(row)?;
-            if let Some(nudge) = self.nudge(&answer.nudge_id).await? {
+            if let Some(nudge) = by_id.remove(&answer.nudge_id) {
                 out.push((nudge, answer));
             }
         }

@@ -196,7 +196,7 @@ async fn render(state: &ConsoleState, viewer: &Viewer, problem: Option<String>, 
                 tbody {
                     @for n in &sent {
                         tr {
-                            td { (time_of(n.created_at)) }
+                            td { (layout::micros_time(n.created_at)) }
                             td { (n.facts.recipient.as_deref().unwrap_or(&n.facts.person)) }
                             td { (n.facts.channel) }
                             td { (n.state.as_str()) }
@@ -209,10 +209,6 @@ async fn render(state: &ConsoleState, viewer: &Viewer, problem: Option<String>, 
         }
     };
     (status, page(viewer, Section::Explanations, "Explanations", body)).into_response()
-}
-
-fn time_of(micros: i64) -> String {
-    chrono::DateTime::from_timestamp_micros(micros).map(|t| t.format("%Y-%m-%d %H:%M").to_string()).unwrap_or_default()
 }
 
 fn groups_table(groups: &[AnswerGroup], what: &str) -> Markup {

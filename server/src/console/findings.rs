@@ -367,12 +367,12 @@ async fn finding_page(
                     ul { @for c in &history { li {
                         (badge("triage", c.status.label()))
                         @if let Some(a) = &c.assignee { " → " (a) }
-                        span .muted { " by " (c.who) ", " (micros_time(c.at)) }
+                        span .muted { " by " (c.who) ", " (layout::micros_time(c.at)) }
                     } } }
                 }
                 h3 #notes { "Notes" }
                 @if notes.is_empty() { p .muted { "No notes yet." } } @else {
-                    ol .notes { @for n in &notes { li { strong { (n.author) } span .muted { " " (micros_time(n.created_at)) } br; (n.text) } } }
+                    ol .notes { @for n in &notes { li { strong { (n.author) } span .muted { " " (layout::micros_time(n.created_at)) } br; (n.text) } } }
                 }
                 form .stack method="post" action=(format!("/findings/{}/notes", path_segment(id))) {
                     input type="hidden" name=(CSRF_FIELD) value=(viewer.csrf);
@@ -387,7 +387,7 @@ async fn finding_page(
                 p {
                     (n.facts.channel) " to " (n.facts.recipient.as_deref().unwrap_or(&n.facts.person))
                     " (" (n.facts.language) "): " strong { (n.state.as_str()) }
-                    @if let Some(at) = n.sent_at { span .muted { " " (micros_time(at)) } }
+                    @if let Some(at) = n.sent_at { span .muted { " " (layout::micros_time(at)) } }
                     @if let Some(r) = &n.reason { span .muted { " — " (r) } }
                 }
                 @if let Some(subject) = &n.subject { p { "Subject: " q { (subject) } } }
@@ -395,7 +395,7 @@ async fn finding_page(
                     h3 { "Their answer" }
                     p { strong { (a.choice.as_str().replace('_', " ")) }
                         @if let Some(d) = a.requested_days { " · asked for " (d) " days" }
-                        span .muted { " " (micros_time(a.answered_at)) } }
+                        span .muted { " " (layout::micros_time(a.answered_at)) } }
                     @if let Some(r) = &a.reason { blockquote { (r) } }
                     @if let Some(d) = a.decision {
                         p { "IT " strong { (d.as_str()) }
@@ -442,12 +442,6 @@ async fn finding_page(
         }
     };
     (status, layout::page(viewer, Section::Findings, &title, body)).into_response()
-}
-
-fn micros_time(micros: i64) -> String {
-    chrono::DateTime::from_timestamp_micros(micros)
-        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
-        .unwrap_or_default()
 }
 
 /// The triage form's fields.

@@ -110,6 +110,13 @@ pub fn page(viewer: &Viewer, section: Section, title: &str, body: Markup) -> Mar
     }
 }
 
+/// A store timestamp (µs since the epoch) for people: `2026-12-04 09:14 UTC`.
+pub fn micros_time(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|t| t.format("%Y-%m-%d %H:%M UTC").to_string())
+        .unwrap_or_default()
+}
+
 /// The window selector (a `GET` form that keeps `keep`'s other parameters).
 pub fn window_form(action: &str, window: &Window, keep: &[(&str, &str)]) -> Markup {
     html! {

@@ -30,7 +30,6 @@
 
 pub mod explain;
 
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -38,13 +37,13 @@ use std::time::Duration;
 
 use chrono::{DateTime, NaiveTime, TimeZone, Timelike, Utc};
 use chrono_tz::Tz;
-use floodlight_enrichments::{AppCatalog, Date, Directory, Overlay};
+use floodlight_enrichments::{AppCatalog, Directory};
 use floodlight_nudge::{
     Channel, ChannelError, EmailChannel, EmailSettings, Language, LinkClaims, LinkSigner, Message, NudgeFacts,
     ReplyFacts, ReplyOutcome, SmtpTls, Templates, WebhookChannel,
 };
 use floodlight_pipeline::config::Config;
-use floodlight_pipeline::nudge_config::{NudgeRuleConfig, NudgesConfig};
+use floodlight_pipeline::nudge_config::NudgesConfig;
 use floodlight_pipeline::schema::Finding;
 use floodlight_pipeline::sinks::{Output, Sink, SinkError};
 use floodlight_store::{Answer, AnswerDecision, NewNudge, Nudge, NudgeOutcome, Store, StoreError, TriageStatus};
@@ -65,16 +64,14 @@ const ROUND: i64 = 100;
 /// `serve` (send, the explain page and replies).
 pub struct Nudger {
     store: Store,
-    enabled: bool,
+    /// The `[nudges]` table as written (rules, cap, languages, organisation).
+    cfg: NudgesConfig,
     public_url: String,
     link_ttl: Duration,
     period: Duration,
-    daily_cap: u32,
     quiet: Option<QuietHours>,
-    organisation: String,
+    /// The default language, parsed.
     language: Language,
-    department_languages: BTreeMap<String, Language>,
-    rules: Vec<NudgeRuleConfig>,
     templates: Templates,
     signer: LinkSigner,
     email: Option<Channel>,
@@ -88,7 +85,7 @@ pub struct Nudger {
 impl std::fmt::Debug for Nudger {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Nudger")
-            .field("enabled", &self.enabled)
+            .field("enabled", &self.cfg.enabled)
             .field("public_url", &self.public_url)
             .field("dry_run", &self.dry_run.as_ref().map(|(p, _)| p))
             .finish_non_exhaustive()
@@ -247,24 +244,16 @@ impl Nudger {
         let teams = n.teams.as_ref().map(|w| webhook("teams", w)).transpose()?;
         let directory = Directory::from_config(&cfg.enrichments, base)
             .map_err(|e| ServerError::Nudges(format!("the directory: {e}")))?;
-        let catalog = current_catalog(cfg, base)?;
-        let department_languages = n
-            .department_languages
-            .iter()
-            .map(|(d, l)| Ok((d.trim().to_lowercase(), language(l)?)))
-            .collect::<Result<_, ServerError>>()?;
+        let catalog = floodlight_enrichments::effective_catalog(&cfg.enrichments, base)
+            .map_err(|e| ServerError::Nudges(format!("the catalog: {e}")))?;
         Ok(Nudger {
             store,
-            enabled: n.enabled,
+            cfg: n.clone(),
             public_url: n.public_url.trim().trim_end_matches('/').to_string(),
             link_ttl: n.link_ttl().map_err(|e| ServerError::Nudges(format!("link_ttl: {e}")))?,
             period: n.period().map_err(|e| ServerError::Nudges(format!("period: {e}")))?,
-            daily_cap: n.daily_cap,
             quiet,
-            organisation: n.organisation.clone(),
             language: language(&n.language)?,
-            department_languages,
-            rules: n.rules.clone(),
             templates,
             signer,
             email,
@@ -283,18 +272,15 @@ impl Nudger {
 
     /// The language for a person in `department`.
     fn language_for(&self, department: Option<&str>) -> Language {
-        department
-            .and_then(|d| self.department_languages.get(&d.trim().to_lowercase()))
-            .copied()
-            .unwrap_or(self.language)
+        language(self.cfg.language_for(department)).unwrap_or(self.language)
     }
 
     /// The channel the first matching `[[nudges.rule]]` names for `f`.
     pub fn channel_for(&self, f: &Finding) -> Option<&str> {
-        if !self.enabled {
+        if !self.cfg.enabled {
             return None;
         }
-        self.rules.iter().find(|r| r.matches(&f.rule_id, &f.family, &f.severity)).map(|r| r.channel.as_str())
+        self.cfg.rules.iter().find(|r| r.matches(&f.rule_id, &f.family, &f.severity)).map(|r| r.channel.as_str())
     }
 
     /// Queue a nudge for `f` if a rule selects it and it names a person.
@@ -427,10 +413,10 @@ impl Nudger {
             });
         }
         let day_start = now.date_naive().and_hms_opt(0, 0, 0).map(|d| d.and_utc()).unwrap_or(now);
-        if self.store.count_sent_since(micros(day_start)).await? >= i64::from(self.daily_cap) {
+        if self.store.count_sent_since(micros(day_start)).await? >= i64::from(self.cfg.daily_cap) {
             let tomorrow = day_start + chrono::Duration::days(1);
             return Ok(NudgeOutcome::Deferred {
-                reason: format!("the daily cap of {} messages is reached", self.daily_cap),
+                reason: format!("the daily cap of {} messages is reached", self.cfg.daily_cap),
                 not_before: micros(tomorrow),
                 attempted: false,
             });
@@ -460,7 +446,7 @@ impl Nudger {
             last_seen: stamp(f.last_seen),
             explain_url: explain_url.clone(),
             link_expires: stamp(Some(f.link_expires_at)).unwrap_or_default(),
-            organisation: self.organisation.clone(),
+            organisation: self.cfg.organisation.clone(),
         };
         let rendered = match self.templates.render_nudge(lang, &facts) {
             Ok(r) => r,
@@ -509,7 +495,7 @@ impl Nudger {
             reply: answer.reply.clone(),
             alternative_name,
             alternative_url,
-            organisation: self.organisation.clone(),
+            organisation: self.cfg.organisation.clone(),
         };
         let rendered = self.templates.render_reply(lang, &facts).map_err(|e| e.to_string())?;
         let mut message = Message::from_rendered(rendered, lang);
@@ -692,19 +678,6 @@ fn write_dry_run(path: &Path, lock: &Mutex<()>, nudge: &Nudge, m: &Message) -> s
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
     writeln!(file, "{line}")?;
     file.sync_data()
-}
-
-/// The catalog with the configured overlay applied as of today (for the
-/// alternative's name and address).
-fn current_catalog(cfg: &Config, base: &Path) -> Result<AppCatalog, ServerError> {
-    let decisions = crate::console::decisions::Decisions::from_config(&cfg.enrichments, base)
-        .map_err(|e| ServerError::Nudges(format!("the catalog: {e}")))?;
-    let Some(path) = cfg.enrichments.overlay.as_ref() else { return Ok(decisions.base().clone()) };
-    let text = floodlight_enrichments::config::read_text(&floodlight_enrichments::config::resolve(base, path))
-        .unwrap_or_default();
-    let overlay = Overlay::from_toml(&text, &path.display().to_string())
-        .map_err(|e| ServerError::Nudges(format!("the overlay: {e}")))?;
-    decisions.base().with_overlay(&overlay, Date::today_utc()).map_err(|e| ServerError::Nudges(format!("{e}")))
 }
 
 #[cfg(test)]
