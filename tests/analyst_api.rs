@@ -307,10 +307,13 @@ fn run_serve_ingests_and_serves_from_one_process() {
     // The demo input is finite: once it is written, the API shows its findings.
     let started = Instant::now();
     let count = loop {
+        // Read the log before the query: a count taken while the last batch
+        // was still being written must not be paired with "still serving".
+        let finished = server.log().contains("still serving");
         let r = server.query(json!({ "sql": "SELECT count(*) AS n FROM findings_latest" }), ANALYST, None);
         assert_eq!(r.status, 200, "{}", r.text());
         let n = r.json()["rows"][0]["n"].as_u64().unwrap_or(0);
-        if n > 0 && server.log().contains("still serving") {
+        if n > 0 && finished {
             break n;
         }
         assert!(started.elapsed() < Duration::from_secs(120), "no findings served: {}", server.log());
