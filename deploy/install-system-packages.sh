@@ -28,10 +28,8 @@ if [[ $(id -u) -ne 0 ]]; then
     sudo_=sudo
 fi
 # One install at a time (CI starts one in the background while it compiles).
-lock="${FLOODLIGHT_CACHE:-$HOME/.cache/floodlight}/system-packages.lock"
-mkdir -p "$(dirname "$lock")"
-exec 9>"$lock"
-command -v flock >/dev/null 2>&1 && flock 9
+source "$(dirname "${BASH_SOURCE[0]}")/cache.sh"
+lock_cache system-packages
 echo "installing ${missing[*]} from Debian's packages" >&2
 $sudo_ apt-get update -qq >&2
 DEBIAN_FRONTEND=noninteractive $sudo_ apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2

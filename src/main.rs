@@ -2,6 +2,7 @@
 //! list rules. See `floodlight --help` and the README.
 
 use std::io::{BufRead, BufReader, IsTerminal, Read, Write};
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -10,11 +11,13 @@ use bytes::Bytes;
 use clap::CommandFactory;
 use clap::{Parser, Subcommand, ValueEnum};
 use floodlight_pipeline::ack::AckToken;
+use floodlight_pipeline::admin_config::AdminConfig;
 use floodlight_pipeline::config::Config;
 use floodlight_pipeline::decode::registry::{decoder_for, format_ids, formats};
 use floodlight_pipeline::decode::stage::decode_rows;
 use floodlight_pipeline::decode::DecodeOutcome;
 use floodlight_pipeline::detect::load_rules;
+use floodlight_pipeline::health::health;
 use floodlight_pipeline::origin::origin_string;
 use floodlight_pipeline::runtime::{self, RunSummary};
 use floodlight_pipeline::source::{RawBatch, RawRecord};
@@ -82,6 +85,9 @@ enum Command {
         /// and keep serving after a finite input ends, until Ctrl-C / SIGTERM.
         #[arg(long)]
         serve: bool,
+        /// Serve /healthz, /readyz and /metrics on this address (overrides `[admin] listen`).
+        #[arg(long, value_name = "ADDR")]
+        admin_listen: Option<std::net::SocketAddr>,
     },
     /// Ask the lake in SQL: findings, events, apps, people.
     ///
@@ -118,6 +124,9 @@ enum Command {
         /// Config file (TOML) with [server] and [sinks.lake].
         #[arg(long, short)]
         config: PathBuf,
+        /// Serve /healthz, /readyz and /metrics on this address (overrides `[admin] listen`).
+        #[arg(long, value_name = "ADDR")]
+        admin_listen: Option<std::net::SocketAddr>,
     },
     /// Create API tokens and hash them for [[server.tokens]].
     Token {
@@ -297,15 +306,18 @@ fn load_config(path: Option<&Path>) -> Result<(Config, PathBuf)> {
 
 fn run_command(command: Command, quiet: bool) -> Result<i32> {
     match command {
-        Command::Run { config, no_table, wide, serve } => {
-            cmd_run(config.as_deref(), RunOutput { no_table, wide, progress: progress::wanted(quiet) }, serve)
-        }
+        Command::Run { config, no_table, wide, serve, admin_listen } => cmd_run(
+            config.as_deref(),
+            RunOutput { no_table, wide, progress: progress::wanted(quiet) },
+            serve,
+            admin_listen,
+        ),
         Command::Query { sql, schema, config, format, since, output, max_rows, timeout } => {
             let (cfg, base) = load_config(config.as_deref())?;
             let args = analyst::QueryArgs { sql, schema, format, since, output, max_rows, timeout };
             analyst::cmd_query(&cfg, &base, args, &runtime()?)
         }
-        Command::Serve { config } => cmd_serve(&config),
+        Command::Serve { config, admin_listen } => cmd_serve(&config, admin_listen),
         Command::Token { command: TokenCommand::New { name, role } } => {
             if !matches!(role.as_str(), "analyst" | "admin") {
                 bail!("--role must be analyst or admin, not `{role}`");
@@ -390,19 +402,42 @@ async fn spawn_server(
     Ok(tokio::spawn(async move { floodlight_server::serve(lake, &server, &base, console, token).await }))
 }
 
-fn cmd_serve(config: &Path) -> Result<i32> {
+fn cmd_serve(config: &Path, admin_listen: Option<SocketAddr>) -> Result<i32> {
     let (cfg, base) = load_config(Some(config))?;
     let problems = cfg.problems(&base);
     if !problems.is_empty() {
         return Err(floodlight_pipeline::config::ConfigError::Invalid(problems).into());
     }
     runtime()?.block_on(async {
+        health().expect(API_CHECK, "opening the lake and the console");
+        let _admin = start_admin(&cfg, admin_listen).await?;
         let token = CancellationToken::new();
-        runtime::cancel_on_signals(token.clone());
+        let grace = floodlight_server::serve::SHUTDOWN_GRACE;
+        runtime::cancel_on_signals(token.clone(), Some(runtime::drain_deadline(grace)));
         let nudger = nudges::open(&cfg, &base).await?;
-        spawn_server(&cfg, &base, token, nudger).await?.await.context("the API task failed")??;
+        let server = spawn_server(&cfg, &base, token, nudger).await?;
+        health().pass(API_CHECK);
+        server.await.context("the API task failed")??;
         anyhow::Ok(0)
     })
+}
+
+/// The readiness check of the analyst API (`serve`, `run --serve`): the
+/// lake, the console's store and the tokens are open.
+const API_CHECK: &str = "api";
+
+/// Start the admin listener (`/healthz`, `/readyz`, `/metrics`) that
+/// `[admin]` or `--admin-listen` asks for. It runs until the process ends,
+/// answering through the drain.
+async fn start_admin(cfg: &Config, flag: Option<SocketAddr>) -> Result<Option<floodlight_server::admin::Admin>> {
+    let admin = match (flag, &cfg.admin) {
+        (Some(listen), Some(a)) => Some(AdminConfig { listen, ..a.clone() }),
+        (Some(listen), None) => Some(AdminConfig::on(listen)),
+        (None, a) => a.clone(),
+    };
+    let Some(admin) = admin else { return Ok(None) };
+    let started = floodlight_server::admin::start(&admin).await.context("cannot start the admin listener")?;
+    Ok(Some(started))
 }
 
 /// How `run` reports.
@@ -415,7 +450,7 @@ struct RunOutput {
     progress: bool,
 }
 
-fn cmd_run(config: Option<&Path>, output: RunOutput, serve: bool) -> Result<i32> {
+fn cmd_run(config: Option<&Path>, output: RunOutput, serve: bool, admin_listen: Option<SocketAddr>) -> Result<i32> {
     let (cfg, base) = load_config(config)?;
     let rt = runtime()?;
     let report = |summary: &RunSummary| {
@@ -424,10 +459,20 @@ fn cmd_run(config: Option<&Path>, output: RunOutput, serve: bool) -> Result<i32>
         report::print(summary, &cfg, &base, &options);
     };
     let summary = rt.block_on(async {
+        // Readiness first, then the admin listener: /readyz answers 503
+        // while the lake opens, the rules compile and the sources connect.
+        cfg.expect_readiness();
+        if serve {
+            health().expect(API_CHECK, "opening the lake and the console");
+        }
+        let _admin = start_admin(&cfg, admin_listen).await?;
         let server_stop = CancellationToken::new();
         let nudger = nudges::open(&cfg, &base).await?;
         let server =
             if serve { Some(spawn_server(&cfg, &base, server_stop.clone(), nudger.clone()).await?) } else { None };
+        if serve {
+            health().pass(API_CHECK);
+        }
         let mut pipeline = cfg.build(&base).await?;
         let nudges_stop = CancellationToken::new();
         let nudge_task = nudger.map(|n| {
@@ -445,7 +490,7 @@ fn cmd_run(config: Option<&Path>, output: RunOutput, serve: bool) -> Result<i32>
         let total: Option<u64> = pipeline.sources.iter().map(|s| s.input_bytes()).sum();
         let progress = output.progress.then(|| progress::RunProgress::start(total));
         let token = CancellationToken::new();
-        runtime::cancel_on_signals(token.clone());
+        runtime::cancel_on_signals(token.clone(), Some(runtime::drain_deadline(pipeline.options.drain_timeout)));
         let summary = runtime::run(pipeline, token.clone()).await;
         // Queue what the last batches selected and send what is due now.
         nudges_stop.cancel();

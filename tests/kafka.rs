@@ -8,6 +8,8 @@
 
 #[path = "support/corpus.rs"]
 mod corpus;
+#[path = "support/http.rs"]
+mod http;
 #[path = "support/traffic.rs"]
 mod traffic;
 
@@ -774,4 +776,229 @@ fn workdir() -> tempfile::TempDir {
         eprintln!("test directory kept: {}", dir.path().display());
     }
     dir
+}
+
+/// The sum of every sample of `name` in Prometheus text `scrape` whose
+/// labels include all of `labels`.
+fn metric(scrape: &str, name: &str, labels: &[(&str, &str)]) -> f64 {
+    scrape
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let (series, value) = l.rsplit_once(' ')?;
+            let (n, rest) = series.split_once('{').unwrap_or((series, ""));
+            (n == name && labels.iter().all(|(k, v)| rest.contains(&format!("{k}=\"{v}\""))))
+                .then(|| value.parse::<f64>().ok())
+                .flatten()
+        })
+        .sum()
+}
+
+/// Every label set of `name` in `scrape` (its series).
+fn series<'a>(scrape: &'a str, name: &str) -> Vec<&'a str> {
+    scrape.lines().filter(|l| l.starts_with(&format!("{name}{{")) || l.starts_with(&format!("{name} "))).collect()
+}
+
+/// `GET path` on the admin port, `None` while nothing listens there.
+fn admin_get(port: u16, path: &str) -> Option<http::Response> {
+    TcpStream::connect(("127.0.0.1", port)).ok()?;
+    Some(http::request(port, "GET", path, &[], b""))
+}
+
+/// What ops see, end to end: the admin listener answers from the start,
+/// `/readyz` is 503 until the rules are compiled and the consumer has
+/// joined, 200 while it works, 503 again from SIGTERM on; `/metrics`
+/// counts every record (received = decoded + skipped + dead-lettered, per
+/// source), lag falls to zero, and SIGTERM ends the process within the
+/// drain deadline with every offset committed.
+#[test]
+fn admin_endpoints_follow_the_lifecycle_and_the_counters_add_up() {
+    let _turn = serial();
+    let broker = Broker::start();
+    let addr = broker.addr();
+    broker.create_topic("a.fw", 2);
+    broker.create_topic("a.dns", 1);
+    let mut ends = Vec::new();
+    let mut produced = BTreeMap::new();
+    for (topic, family, parts, bad_every) in [("a.fw", "panos", 2, 97), ("a.dns", "dns", 1, 61)] {
+        let mut end = Vec::new();
+        let (mut total, mut bad) = (0u64, 0u64);
+        for p in 0..parts {
+            let lines: Vec<Vec<u8>> = (0..400)
+                .map(|i| {
+                    if i % bad_every == 13 {
+                        bad += 1;
+                        format!("not a {family} record #{i}").into_bytes()
+                    } else {
+                        corpus::line(family, i + 1000 * p as usize).into_bytes()
+                    }
+                })
+                .collect();
+            total += lines.len() as u64;
+            end.push(produce(&addr, topic, p, &lines).last().unwrap() + 1);
+        }
+        produced.insert(topic, (total, bad));
+        ends.push((topic, end));
+    }
+
+    let admin = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let dir = workdir();
+    let config = source_block(&addr, "ga", &[("a.fw", "panos"), ("a.dns", "zeek-dns")], "name = \"kafka\"")
+        + &format!(
+            "[admin]\nlisten = \"127.0.0.1:{admin}\"\n[sinks.lake]\npath = \"lake\"\n\
+             [sinks.dead_letter]\npath = \"dead.jsonl\"\n[sinks.findings]\npath = \"findings.jsonl\"\n"
+        );
+    let mut fl = start_floodlight(dir.path(), &config);
+
+    // From the first answer on: 503 while starting (the rules compiling
+    // among the checks waited for), then 200.
+    let started = Instant::now();
+    let mut answers: Vec<(u16, serde_json::Value)> = Vec::new();
+    loop {
+        assert!(started.elapsed() < Duration::from_secs(120), "never ready: {answers:?}\n{}", log_of(dir.path()));
+        if let Some(r) = admin_get(admin, "/readyz") {
+            answers.push((r.status, r.json()));
+            if r.status == 200 {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(answers.len() > 1 && answers[0].0 == 503, "503 before ready: {answers:?}");
+    assert!(
+        answers.iter().any(|(s, v)| *s == 503 && v["checks"]["rules"] == "waiting: compiling rules"),
+        "503 while the rules compile: {answers:?}"
+    );
+    assert!(answers.iter().filter(|(s, _)| *s == 503).all(|(_, v)| v["ready"] == false && v["draining"] == false));
+    let ready = &answers.last().unwrap().1;
+    for check in ["rules", "enrichments", "sources", "source kafka"] {
+        assert_eq!(ready["checks"][check], "ok", "{ready}");
+    }
+    assert_eq!(admin_get(admin, "/healthz").unwrap().status, 200);
+
+    // Scrape while it works, until every offset is committed and the lag is 0.
+    let mut scrapes = Vec::new();
+    let started = Instant::now();
+    loop {
+        let r = admin_get(admin, "/metrics").expect("the admin listener answers");
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("content-type"), Some("text/plain; version=0.0.4; charset=utf-8"));
+        let text = r.text();
+        let committed_all = ends.iter().all(|(t, end)| committed(&addr, "ga", t, end.len() as i32) == *end);
+        let lags: Vec<String> = series(&text, "floodlight_kafka_consumer_lag").into_iter().map(String::from).collect();
+        let lag_zero = lags.len() == 3 && metric(&text, "floodlight_kafka_consumer_lag", &[]) == 0.0;
+        assert_eq!(admin_get(admin, "/readyz").unwrap().status, 200, "ready while it works");
+        scrapes.push(text);
+        if committed_all && lag_zero {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(120), "not caught up: lag {lags:?}\n{}", log_of(dir.path()));
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(scrapes.len() > 1, "scraped while it worked");
+    let last = scrapes.last().unwrap();
+    // Counters never go down between scrapes.
+    for w in scrapes.windows(2) {
+        for name in ["floodlight_records_received_total", "floodlight_records_decoded_total"] {
+            assert!(metric(&w[1], name, &[]) >= metric(&w[0], name, &[]), "{name} went down");
+        }
+    }
+    // Per source stream (`kafka:<topic>`): every record counted once.
+    for (topic, (total, bad)) in &produced {
+        let stream = format!("kafka:{topic}");
+        let by = [("source", stream.as_str())];
+        let received = metric(last, "floodlight_records_received_total", &by);
+        let decoded = metric(last, "floodlight_records_decoded_total", &by);
+        let skipped = metric(last, "floodlight_records_skipped_total", &by);
+        let dead = metric(last, "floodlight_records_dead_lettered_total", &by);
+        assert_eq!(received, *total as f64, "every record of {topic} received\n{last}");
+        assert_eq!(received, decoded + skipped + dead, "{topic}: received = decoded + skipped + dead-lettered\n{last}");
+        assert_eq!(dead, *bad as f64, "every malformed record of {topic} dead-lettered\n{last}");
+        let component = [("component_kind", "source"), ("component_id", stream.as_str()), ("component_type", "kafka")];
+        assert_eq!(metric(last, "floodlight_component_received_events_total", &component), *total as f64);
+    }
+    for (topic, end) in &ends {
+        for (p, off) in end.iter().enumerate() {
+            let labels = [("topic", *topic), ("partition", &p.to_string())];
+            assert_eq!(
+                metric(last, "floodlight_kafka_committed_offset", &labels),
+                *off as f64,
+                "{topic}/{p}: {:?}",
+                last.lines().filter(|l| l.starts_with("floodlight_kafka")).collect::<Vec<_>>()
+            );
+        }
+    }
+    for stage in ["decode", "enrich", "detect", "sink"] {
+        let count = metric(last, "floodlight_stage_batch_duration_seconds_count", &[("stage", stage)]);
+        assert!(count > 0.0, "stage {stage} timed\n{last}");
+    }
+    assert!(metric(last, "floodlight_rule_duration_seconds_count", &[]) > 0.0);
+    assert!(metric(last, "floodlight_findings_raised_total", &[]) > 0.0, "the corpus raises findings");
+    assert!(!series(last, "floodlight_stream_watermark_seconds").is_empty());
+    assert!(metric(last, "floodlight_component_sent_events_total", &[("component_id", "lake")]) > 0.0);
+    assert_eq!(metric(last, "floodlight_ready", &[]), 1.0);
+    // Every floodlight metric rendered is a declared one, and so is every
+    // one the alerting rules use.
+    let declared: BTreeSet<&str> = floodlight_pipeline::internal_events::prom::ALL.iter().copied().collect();
+    let base = |n: &str| {
+        ["_bucket", "_count", "_sum"]
+            .iter()
+            .find_map(|s| n.strip_suffix(s).filter(|b| declared.contains(b)))
+            .map(str::to_string)
+            .unwrap_or_else(|| n.to_string())
+    };
+    for l in last.lines().filter(|l| l.starts_with("floodlight_")) {
+        let name = l.split(['{', ' ']).next().unwrap();
+        assert!(declared.contains(base(name).as_str()), "undeclared metric {name}");
+    }
+    let alerts = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/prometheus/alerts.yaml"))
+        .expect("deploy/prometheus/alerts.yaml");
+    let used: BTreeSet<String> = alerts
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| w.starts_with("floodlight_") && w.len() > "floodlight_".len())
+        .map(base)
+        .collect();
+    assert!(used.len() >= 8, "{used:?}");
+    for name in &used {
+        assert!(declared.contains(name.as_str()), "alerts.yaml uses {name}, which floodlight does not export");
+    }
+
+    // SIGTERM with the broker frozen: the drain cannot commit yet, so the
+    // process is visibly draining (503, still alive); once the broker is
+    // back it commits and exits 0 within the drain deadline (20 s + 5 s).
+    broker.freeze(true);
+    let term = Instant::now();
+    signal(fl.pid(), "TERM");
+    let draining = loop {
+        let r = admin_get(admin, "/readyz").expect("the admin listener answers while draining");
+        if r.status == 503 {
+            break r.json();
+        }
+        assert!(term.elapsed() < Duration::from_secs(5), "still ready after SIGTERM");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    assert_eq!(draining["draining"], true, "{draining}");
+    assert_eq!(admin_get(admin, "/healthz").unwrap().status, 200, "draining is not wedged");
+    assert!(admin_get(admin, "/metrics").unwrap().text().contains("floodlight_draining 1"));
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(fl.child.try_wait().unwrap().is_none(), "waits for the broker to commit");
+    broker.freeze(false);
+    let status = loop {
+        if let Some(s) = fl.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            term.elapsed() < Duration::from_secs(25),
+            "not stopped within the drain deadline\n{}",
+            log_of(dir.path())
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "exit {status}\n{}", log_of(dir.path()));
+    for (topic, end) in &ends {
+        assert_eq!(committed(&addr, "ga", topic, end.len() as i32), *end, "{topic} committed at SIGTERM");
+    }
+    let log = std::fs::read_to_string(dir.path().join("floodlight.log")).unwrap();
+    let drain = log.lines().find(|l| l.contains("shutdown requested")).unwrap_or_else(|| panic!("{log}"));
+    assert!(drain.contains("SIGTERM") && drain.contains("25s"), "{drain}");
 }

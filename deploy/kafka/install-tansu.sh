@@ -12,7 +12,7 @@
 # see docs/kafka.md.
 set -euo pipefail
 version=0.6.0
-cache="${FLOODLIGHT_CACHE:-$HOME/.cache/floodlight}"
+source "$(dirname "${BASH_SOURCE[0]}")/../cache.sh"
 features=libsql
 root="$cache/tansu-$version-$features"
 bin="$root/bin/tansu"
@@ -20,13 +20,8 @@ if [[ "${1:-}" == "--path" ]]; then
     echo "$bin"
     exit 0
 fi
-mkdir -p "$cache"
-# One install at a time: a second caller (CI starts one early in the
-# background) waits for the first and then finds the binary.
-if command -v flock >/dev/null 2>&1; then
-    exec 9>"$cache/tansu-$version.lock"
-    flock 9
-fi
+# A second caller waits for the first and then finds the binary.
+lock_cache "tansu-$version"
 if [[ ! -x "$bin" ]]; then
     echo "installing tansu $version into $root (about 20 minutes on 2 cores, once)" >&2
     mkdir -p "$root"

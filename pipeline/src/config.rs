@@ -40,6 +40,7 @@ use serde::Deserialize;
 pub use crate::analyst_config::{QueryConfig, Role, ServerConfig, TokenConfig};
 use crate::decode::registry::{decoder_for, format_ids};
 use crate::detect::{load_rules, DetectionEngine, RuleSettings, RuleSource, RuleWatch, Shared};
+use crate::health::health;
 use crate::runtime::{Pipeline, RuntimeOptions};
 use crate::schema::ClassSchemas;
 use crate::sinks::jsonl::{JsonLinesSink, Stream};
@@ -81,6 +82,9 @@ pub struct Config {
     /// Nudges to people about their findings, and their answers.
     #[serde(default)]
     pub nudges: Option<crate::nudge_config::NudgesConfig>,
+    /// The operations listener: `/healthz`, `/readyz`, `/metrics`.
+    #[serde(default)]
+    pub admin: Option<crate::admin_config::AdminConfig>,
 }
 
 /// `[runtime]`.
@@ -595,6 +599,11 @@ impl Config {
         if self.query.memory_limit_mib < 16 {
             p.push(problem("query.memory_limit_mib", "must be at least 16"));
         }
+        if let Some(admin) = &self.admin {
+            for (setting, msg) in admin.problems(self.server.as_ref().map(|s| s.listen)) {
+                p.push(problem(format!("admin.{setting}"), msg));
+            }
+        }
         if let Some(server) = &self.server {
             for (setting, msg) in server.problems() {
                 p.push(problem(format!("server.{setting}"), msg));
@@ -709,9 +718,20 @@ impl Config {
         Enrichments::load(&self.enrichments, base_dir).map_err(|e| ConfigError::Enrichments(e.to_string()))
     }
 
+    /// Expect the checks [`Config::build`] and the runtime pass: rules,
+    /// enrichments, sources ([`crate::health`]). Call it before the admin
+    /// listener answers, so `/readyz` never says ready before they do.
+    pub fn expect_readiness(&self) {
+        let h = health();
+        h.expect(crate::health::RULES, "compiling rules");
+        h.expect(crate::health::ENRICHMENTS, "loading enrichment data");
+        h.expect(crate::health::SOURCES, "starting sources");
+    }
+
     /// Validate and build a runnable pipeline.
     pub async fn build(&self, base_dir: &Path) -> Result<Pipeline, ConfigError> {
         let engine = self.compile_rules(base_dir, self.shared(self.state_dir(base_dir))).await?;
+        health().pass(crate::health::RULES);
         let (restored, resume) = engine.restore().map_err(ConfigError::State)?;
         if restored > 0 || !resume.is_empty() {
             tracing::info!(
@@ -721,6 +741,7 @@ impl Config {
             );
         }
         let enrichments = self.enrichments(base_dir)?;
+        health().pass(crate::health::ENRICHMENTS);
         let mut sources: Vec<Box<dyn Source>> = Vec::new();
         for (i, s) in self.sources.iter().enumerate() {
             sources.push(match s {
@@ -795,6 +816,7 @@ impl Config {
         }
         let enricher = Arc::new(Enricher::new(Arc::new(enrichments), self.class_schemas()));
         enricher.start_reloader(&self.enrichments, base_dir);
+        enricher.register_metrics();
         let mut options = self.runtime_options();
         let (source, settings) = self.rule_setup(base_dir);
         if self.rules.reload.unwrap_or(!self.rules.dirs.is_empty()) && matches!(source, RuleSource::Dirs(_)) {

@@ -1,10 +1,14 @@
 //! Everything worth observing, as one typed event each (Vector's
-//! `internal_events` pattern): an event emits its log line and updates its
-//! counters from one place, so logs, the end-of-run summary and (later) the
-//! Prometheus endpoint can never disagree.
+//! `internal_events` pattern): an event emits its log line, updates the
+//! run's counters (the end-of-run summary, the progress line) and records its
+//! Prometheus metrics (the admin listener's `/metrics`, through the `metrics`
+//! facade) from one place, so they can never disagree.
 //!
 //! Counters are process-wide, keyed by (metric name, label); they are touched
-//! once per batch, never per record.
+//! once per batch, never per record. The Prometheus names are in [`prom`],
+//! described (help text, unit) by [`describe_metrics`]; without an installed
+//! recorder (`floodlight run` without `[admin]`, the tests) recording them
+//! costs nothing.
 //!
 //! Logs stay readable under load: what happens per batch (rows decoded,
 //! findings raised) is logged at DEBUG and counted; INFO gets state changes
@@ -186,6 +190,219 @@ pub mod metric {
     pub const ENRICHMENT_RELOADS: &str = "enrichment_reloads_total";
 }
 
+/// The Prometheus metrics, one place: name constants (prefixed
+/// `floodlight_`, named the way Vector names its internal metrics) and
+/// [`describe_metrics`]. `docs/operations.md` lists them with their labels.
+pub mod prom {
+    /// Records read by a source (Vector's name; labels `component_kind="source"`, `component_id`, `component_type`).
+    pub const COMPONENT_RECEIVED_EVENTS: &str = "floodlight_component_received_events_total";
+    /// Bytes read by a source (labels as above).
+    pub const COMPONENT_RECEIVED_BYTES: &str = "floodlight_component_received_bytes_total";
+    /// Rows a sink wrote (labels `component_kind="sink"`, `component_id`, `component_type`).
+    pub const COMPONENT_SENT_EVENTS: &str = "floodlight_component_sent_events_total";
+    /// Errors of a component (labels as above, plus `error_type`).
+    pub const COMPONENT_ERRORS: &str = "floodlight_component_errors_total";
+    /// Batches waiting in a channel between stages (label `buffer_id`: `raw`, `processed`, `output`).
+    pub const BUFFER_EVENTS: &str = "floodlight_buffer_events";
+    /// A channel's capacity in batches (label `buffer_id`).
+    pub const BUFFER_MAX_EVENTS: &str = "floodlight_buffer_max_events";
+    /// Raw records read (label `source`).
+    pub const RECORDS_RECEIVED: &str = "floodlight_records_received_total";
+    /// Records decoded into at least one event (label `source`).
+    pub const RECORDS_DECODED: &str = "floodlight_records_decoded_total";
+    /// Records skipped as valid but irrelevant (labels `source`, `reason`).
+    pub const RECORDS_SKIPPED: &str = "floodlight_records_skipped_total";
+    /// Records dead-lettered by the decode stage (labels `source`, `reason`:
+    /// `parse`, `no_rows`, `panic`, `unknown_format`, `arrow`).
+    pub const RECORDS_DEAD_LETTERED: &str = "floodlight_records_dead_lettered_total";
+    /// Decoded records dead-lettered because a rule could not use them, being late (label `stream`).
+    pub const LATE_RECORDS: &str = "floodlight_late_records_total";
+    /// Enriched events handed to the sinks (label `class`).
+    pub const EVENTS_EMITTED: &str = "floodlight_events_emitted_total";
+    /// Records behind a partition's high watermark (labels `topic`, `partition`).
+    pub const KAFKA_LAG: &str = "floodlight_kafka_consumer_lag";
+    /// A partition's last committed offset (labels `topic`, `partition`).
+    pub const KAFKA_COMMITTED: &str = "floodlight_kafka_committed_offset";
+    /// Records consumed from a partition (labels `topic`, `partition`).
+    pub const KAFKA_CONSUMED: &str = "floodlight_kafka_records_consumed_total";
+    /// Offset commits that failed.
+    pub const KAFKA_COMMIT_ERRORS: &str = "floodlight_kafka_commit_errors_total";
+    /// Batches re-read after a sink failed to write them (labels `topic`, `partition`).
+    pub const KAFKA_REWINDS: &str = "floodlight_kafka_rewinds_total";
+    /// Times consumption paused for backpressure (label `reason`).
+    pub const KAFKA_PAUSES: &str = "floodlight_kafka_consumption_paused_total";
+    /// Errors reported by a librdkafka client (label `client`).
+    pub const KAFKA_CLIENT_ERRORS: &str = "floodlight_kafka_client_errors_total";
+    /// Partitions assigned / revoked (label `kind`).
+    pub const KAFKA_REBALANCED: &str = "floodlight_kafka_partitions_rebalanced_total";
+    /// How long one batch took in one stage (histogram; label `stage`: `decode`, `enrich`, `match`, `detect`, `sink`).
+    pub const STAGE_BATCH_DURATION: &str = "floodlight_stage_batch_duration_seconds";
+    /// How long one rule took over one batch (histogram; label `rule_id`).
+    pub const RULE_DURATION: &str = "floodlight_rule_duration_seconds";
+    /// Rows a rule matched (label `rule_id`).
+    pub const RULE_MATCHES: &str = "floodlight_rule_matches_total";
+    /// Rule execution errors (label `rule_id`).
+    pub const RULE_ERRORS: &str = "floodlight_rule_errors_total";
+    /// Keys a stateful rule holds (label `rule_id`).
+    pub const RULE_STATE_KEYS: &str = "floodlight_rule_state_keys";
+    /// Rows a rule could not use, being late (label `rule_id`).
+    pub const RULE_LATE_EVENTS: &str = "floodlight_rule_late_events_total";
+    /// Findings raised, new or updated (label `rule_id`).
+    pub const FINDINGS_RAISED: &str = "floodlight_findings_raised_total";
+    /// Matches suppressed by dedup (label `rule_id`).
+    pub const FINDINGS_SUPPRESSED: &str = "floodlight_findings_suppressed_total";
+    /// Rule reloads (label `result`: `ok`, `rejected`).
+    pub const RULE_RELOADS: &str = "floodlight_rule_reloads_total";
+    /// Rule-state checkpoints (label `result`: `ok`, `failed`).
+    pub const CHECKPOINTS: &str = "floodlight_rule_checkpoints_total";
+    /// Enrichment reloads (label `result`: `ok`, `rejected`).
+    pub const ENRICHMENT_RELOADS: &str = "floodlight_enrichment_reloads_total";
+    /// Seconds since the enrichment snapshot in service was loaded.
+    pub const ENRICHMENT_SNAPSHOT_AGE: &str = "floodlight_enrichment_snapshot_age_seconds";
+    /// GeoIP lookups answered from the cache.
+    pub const GEOIP_CACHE_HITS: &str = "floodlight_geoip_cache_hits_total";
+    /// GeoIP lookups that read the databases.
+    pub const GEOIP_CACHE_MISSES: &str = "floodlight_geoip_cache_misses_total";
+    /// A stream's watermark: event time up to which stateful rules consumed it, Unix seconds (label `stream`).
+    pub const STREAM_WATERMARK: &str = "floodlight_stream_watermark_seconds";
+    /// Sink write failures (label `sink`).
+    pub const SINK_ERRORS: &str = "floodlight_sink_errors_total";
+    /// Batches acknowledged to sources (label `status`).
+    pub const BATCHES_ACKED: &str = "floodlight_batches_acknowledged_total";
+    /// 1 when `/readyz` answers 200.
+    pub const READY: &str = "floodlight_ready";
+    /// 1 once SIGTERM / Ctrl-C started the drain.
+    pub const DRAINING: &str = "floodlight_draining";
+    /// Always 1 (label `version`).
+    pub const BUILD_INFO: &str = "floodlight_build_info";
+
+    /// Every metric above, for checks that a dashboard or alert names a real one.
+    pub const ALL: &[&str] = &[
+        COMPONENT_RECEIVED_EVENTS,
+        COMPONENT_RECEIVED_BYTES,
+        COMPONENT_SENT_EVENTS,
+        COMPONENT_ERRORS,
+        BUFFER_EVENTS,
+        BUFFER_MAX_EVENTS,
+        RECORDS_RECEIVED,
+        RECORDS_DECODED,
+        RECORDS_SKIPPED,
+        RECORDS_DEAD_LETTERED,
+        LATE_RECORDS,
+        EVENTS_EMITTED,
+        KAFKA_LAG,
+        KAFKA_COMMITTED,
+        KAFKA_CONSUMED,
+        KAFKA_COMMIT_ERRORS,
+        KAFKA_REWINDS,
+        KAFKA_PAUSES,
+        KAFKA_CLIENT_ERRORS,
+        KAFKA_REBALANCED,
+        STAGE_BATCH_DURATION,
+        RULE_DURATION,
+        RULE_MATCHES,
+        RULE_ERRORS,
+        RULE_STATE_KEYS,
+        RULE_LATE_EVENTS,
+        FINDINGS_RAISED,
+        FINDINGS_SUPPRESSED,
+        RULE_RELOADS,
+        CHECKPOINTS,
+        ENRICHMENT_RELOADS,
+        ENRICHMENT_SNAPSHOT_AGE,
+        GEOIP_CACHE_HITS,
+        GEOIP_CACHE_MISSES,
+        STREAM_WATERMARK,
+        SINK_ERRORS,
+        BATCHES_ACKED,
+        READY,
+        DRAINING,
+        BUILD_INFO,
+    ];
+}
+
+/// Give every Prometheus metric its help text and unit. Call once, after
+/// installing a recorder.
+pub fn describe_metrics() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    use prom::*;
+    describe_counter!(COMPONENT_RECEIVED_EVENTS, "Records read by a source.");
+    describe_counter!(COMPONENT_RECEIVED_BYTES, Unit::Bytes, "Bytes read by a source.");
+    describe_counter!(COMPONENT_SENT_EVENTS, "Rows a sink wrote durably.");
+    describe_counter!(COMPONENT_ERRORS, "Errors of a component.");
+    describe_gauge!(BUFFER_EVENTS, "Batches waiting in a channel between stages.");
+    describe_gauge!(BUFFER_MAX_EVENTS, "Capacity of a channel between stages, in batches.");
+    describe_counter!(RECORDS_RECEIVED, "Raw records read.");
+    describe_counter!(RECORDS_DECODED, "Records decoded into at least one event.");
+    describe_counter!(RECORDS_SKIPPED, "Records skipped as valid but irrelevant.");
+    describe_counter!(RECORDS_DEAD_LETTERED, "Records the decode stage sent to the dead-letter output.");
+    describe_counter!(LATE_RECORDS, "Records dead-lettered because a rule could not use them, being late.");
+    describe_counter!(EVENTS_EMITTED, "Enriched events handed to the sinks.");
+    describe_gauge!(KAFKA_LAG, "Records behind the partition's high watermark (librdkafka statistics).");
+    describe_gauge!(KAFKA_COMMITTED, "The partition's last committed offset (the next record to read).");
+    describe_counter!(KAFKA_CONSUMED, "Records consumed from the partition.");
+    describe_counter!(KAFKA_COMMIT_ERRORS, "Offset commits that failed.");
+    describe_counter!(KAFKA_REWINDS, "Batches re-read after a sink failed to write them.");
+    describe_counter!(KAFKA_PAUSES, "Times consumption paused for backpressure.");
+    describe_counter!(KAFKA_CLIENT_ERRORS, "Errors reported by a librdkafka client.");
+    describe_counter!(KAFKA_REBALANCED, "Partitions assigned or revoked by consumer-group rebalances.");
+    describe_histogram!(STAGE_BATCH_DURATION, Unit::Seconds, "How long one batch took in one stage.");
+    describe_histogram!(RULE_DURATION, Unit::Seconds, "How long one rule took over one batch.");
+    describe_counter!(RULE_MATCHES, "Rows a rule matched.");
+    describe_counter!(RULE_ERRORS, "Rule execution errors.");
+    describe_gauge!(RULE_STATE_KEYS, "Keys (windows, first-seen keys, correlation entities) a rule holds.");
+    describe_counter!(RULE_LATE_EVENTS, "Rows a rule could not use, being late.");
+    describe_counter!(FINDINGS_RAISED, "Findings raised (new ones and updates).");
+    describe_counter!(FINDINGS_SUPPRESSED, "Matches suppressed by dedup.");
+    describe_counter!(RULE_RELOADS, "Rules reloaded from changed files.");
+    describe_counter!(CHECKPOINTS, "Rule-state checkpoints written.");
+    describe_counter!(ENRICHMENT_RELOADS, "Enrichment snapshot reloads.");
+    describe_gauge!(ENRICHMENT_SNAPSHOT_AGE, Unit::Seconds, "Age of the enrichment snapshot in service.");
+    describe_counter!(GEOIP_CACHE_HITS, "GeoIP lookups answered from the cache.");
+    describe_counter!(GEOIP_CACHE_MISSES, "GeoIP lookups that read the databases.");
+    describe_gauge!(STREAM_WATERMARK, Unit::Seconds, "Event time up to which stateful rules consumed the stream.");
+    describe_counter!(SINK_ERRORS, "Sink write failures.");
+    describe_counter!(BATCHES_ACKED, "Batches acknowledged to sources.");
+    describe_gauge!(READY, "1 when the process is ready (/readyz answers 200).");
+    describe_gauge!(DRAINING, "1 once SIGTERM or Ctrl-C started the drain.");
+    describe_gauge!(BUILD_INFO, "Always 1; the version is a label.");
+}
+
+/// Something that records metrics read from state rather than from events
+/// (a cache's counters, a snapshot's age), run just before every scrape.
+pub type Collector = Box<dyn Fn() + Send + Sync>;
+
+fn collectors() -> &'static Mutex<BTreeMap<&'static str, Collector>> {
+    static C: OnceLock<Mutex<BTreeMap<&'static str, Collector>>> = OnceLock::new();
+    C.get_or_init(Mutex::default)
+}
+
+/// Run `collector` before every scrape, replacing the one registered under `name`.
+pub fn register_collector(name: &'static str, collector: Collector) {
+    collectors().lock().unwrap_or_else(|p| p.into_inner()).insert(name, collector);
+}
+
+/// Run every collector (the admin listener does, before rendering `/metrics`).
+pub fn collect() {
+    for c in collectors().lock().unwrap_or_else(|p| p.into_inner()).values() {
+        c();
+    }
+}
+
+/// Where a source's records come from, for `component_type`: the kind of
+/// source its stream names (`kafka:<topic>`, `stdin`, `demo:<file>`, or a file path).
+fn source_type(source: &str) -> &'static str {
+    if source.starts_with("kafka:") {
+        "kafka"
+    } else if source == "stdin" {
+        "stdin"
+    } else if source.starts_with("demo") {
+        "demo"
+    } else {
+        "file"
+    }
+}
+
 fn topic_partition(topic: &str, partition: i32) -> String {
     format!("{topic}/{partition}")
 }
@@ -204,6 +421,8 @@ impl InternalEvent for KafkaRecordsConsumed<'_> {
     fn emit(self) {
         debug!(topic = self.topic, partition = self.partition, records = self.records, "kafka records consumed");
         counters().add(metric::KAFKA_CONSUMED, &topic_partition(self.topic, self.partition), self.records);
+        metrics::counter!(prom::KAFKA_CONSUMED, "topic" => self.topic.to_string(), "partition" => self.partition.to_string())
+            .increment(self.records);
     }
 }
 
@@ -220,6 +439,8 @@ pub struct KafkaConsumerLag<'a> {
 impl InternalEvent for KafkaConsumerLag<'_> {
     fn emit(self) {
         counters().set(metric::KAFKA_LAG, &topic_partition(self.topic, self.partition), self.lag);
+        metrics::gauge!(prom::KAFKA_LAG, "topic" => self.topic.to_string(), "partition" => self.partition.to_string())
+            .set(self.lag as f64);
     }
 }
 
@@ -237,6 +458,8 @@ impl InternalEvent for KafkaOffsetCommitted<'_> {
     fn emit(self) {
         debug!(topic = self.topic, partition = self.partition, offset = self.offset, "kafka offset committed");
         counters().set(metric::KAFKA_COMMITTED, &topic_partition(self.topic, self.partition), self.offset);
+        metrics::gauge!(prom::KAFKA_COMMITTED, "topic" => self.topic.to_string(), "partition" => self.partition.to_string())
+            .set(self.offset as f64);
     }
 }
 
@@ -256,6 +479,7 @@ impl InternalEvent for KafkaCommitFailed<'_> {
             "kafka offset commit failed; it is retried with the next commit"
         );
         counters().add(metric::KAFKA_COMMIT_ERRORS, self.target, 1);
+        metrics::counter!(prom::KAFKA_COMMIT_ERRORS).increment(1);
     }
 }
 
@@ -281,6 +505,8 @@ impl InternalEvent for KafkaBatchRewound<'_> {
             "a sink failed to write a batch; re-reading the partition from its first offset"
         );
         counters().add(metric::KAFKA_REWINDS, &topic_partition(self.topic, self.partition), 1);
+        metrics::counter!(prom::KAFKA_REWINDS, "topic" => self.topic.to_string(), "partition" => self.partition.to_string())
+            .increment(1);
     }
 }
 
@@ -297,6 +523,7 @@ impl InternalEvent for KafkaConsumption {
         if self.paused {
             debug!(reason = self.reason, "kafka consumption paused");
             counters().add(metric::KAFKA_PAUSES, self.reason, 1);
+            metrics::counter!(prom::KAFKA_PAUSES, "reason" => self.reason).increment(1);
         } else {
             debug!("kafka consumption resumed");
         }
@@ -337,6 +564,7 @@ impl InternalEvent for KafkaRebalanced<'_> {
     fn emit(self) {
         info!(kind = self.kind, partitions = ?self.partitions, "kafka rebalance");
         counters().add(metric::KAFKA_REBALANCED, self.kind, self.partitions.len() as u64);
+        metrics::counter!(prom::KAFKA_REBALANCED, "kind" => self.kind).increment(self.partitions.len() as u64);
     }
 }
 
@@ -354,6 +582,7 @@ impl InternalEvent for KafkaClientError<'_> {
     fn emit(self) {
         warn!(client = self.client, error = self.error, reason = self.reason, "kafka client error");
         counters().add(metric::KAFKA_CLIENT_ERRORS, self.client, 1);
+        metrics::counter!(prom::KAFKA_CLIENT_ERRORS, "client" => self.client.to_string()).increment(1);
     }
 }
 
@@ -372,6 +601,14 @@ impl InternalEvent for RecordsReceived<'_> {
         debug!(source = self.source, records = self.records, bytes = self.bytes, "records received");
         counters().add(metric::RECORDS_RECEIVED, self.source, self.records);
         counters().add(metric::BYTES_RECEIVED, self.source, self.bytes);
+        let labels = [
+            ("component_kind", "source".to_string()),
+            ("component_id", self.source.to_string()),
+            ("component_type", source_type(self.source).to_string()),
+        ];
+        metrics::counter!(prom::COMPONENT_RECEIVED_EVENTS, &labels).increment(self.records);
+        metrics::counter!(prom::COMPONENT_RECEIVED_BYTES, &labels).increment(self.bytes);
+        metrics::counter!(prom::RECORDS_RECEIVED, "source" => self.source.to_string()).increment(self.records);
     }
 }
 
@@ -381,34 +618,39 @@ pub struct BatchDecoded<'a> {
     pub format: &'a str,
     /// Stream name.
     pub source: &'a str,
+    /// Records that produced rows.
+    pub records: u64,
     /// Rows produced.
     pub rows: u64,
     /// Skip reasons with counts.
     pub skipped: &'a [(&'static str, u64)],
-    /// Records dead-lettered.
-    pub dead_lettered: u64,
+    /// Records dead-lettered, by kind of reason (`parse`, `no_rows`,
+    /// `panic`, `unknown_format`, `arrow`: a label, not the record's reason).
+    pub dead_lettered: &'a [(&'static str, u64)],
 }
 
 impl InternalEvent for BatchDecoded<'_> {
     fn emit(self) {
-        debug!(
-            format = self.format,
-            source = self.source,
-            rows = self.rows,
-            dead_lettered = self.dead_lettered,
-            "batch decoded"
-        );
+        let dead_lettered: u64 = self.dead_lettered.iter().map(|(_, n)| n).sum();
+        debug!(format = self.format, source = self.source, rows = self.rows, dead_lettered, "batch decoded");
         counters().add(metric::EVENTS_DECODED, self.format, self.rows);
+        metrics::counter!(prom::RECORDS_DECODED, "source" => self.source.to_string()).increment(self.records);
         for (reason, n) in self.skipped {
             counters().add(metric::RECORDS_SKIPPED, reason, *n);
+            metrics::counter!(prom::RECORDS_SKIPPED, "source" => self.source.to_string(), "reason" => *reason)
+                .increment(*n);
         }
-        if self.dead_lettered > 0 {
-            counters().add(metric::DEAD_LETTERED, self.format, self.dead_lettered);
+        for (reason, n) in self.dead_lettered {
+            metrics::counter!(prom::RECORDS_DEAD_LETTERED, "source" => self.source.to_string(), "reason" => *reason)
+                .increment(*n);
+        }
+        if dead_lettered > 0 {
+            counters().add(metric::DEAD_LETTERED, self.format, dead_lettered);
             if let Some(suppressed) = rate_limited("records_dead_lettered", self.source) {
                 warn!(
                     format = self.format,
                     source = self.source,
-                    count = self.dead_lettered,
+                    count = dead_lettered,
                     similar_suppressed = suppressed,
                     "records dead-lettered (see the dead-letter output for each one and why)"
                 );
@@ -428,6 +670,7 @@ pub struct EventsEmitted {
 impl InternalEvent for EventsEmitted {
     fn emit(self) {
         counters().add(metric::EVENTS_EMITTED, self.class, self.rows);
+        metrics::counter!(prom::EVENTS_EMITTED, "class" => self.class).increment(self.rows);
     }
 }
 
@@ -448,9 +691,11 @@ impl InternalEvent for FindingsRaised<'_> {
         }
         if self.raised > 0 {
             counters().add(metric::FINDINGS, self.rule, self.raised);
+            metrics::counter!(prom::FINDINGS_RAISED, "rule_id" => self.rule.to_string()).increment(self.raised);
         }
         if self.suppressed > 0 {
             counters().add(metric::FINDINGS_SUPPRESSED, self.rule, self.suppressed);
+            metrics::counter!(prom::FINDINGS_SUPPRESSED, "rule_id" => self.rule.to_string()).increment(self.suppressed);
         }
     }
 }
@@ -500,6 +745,7 @@ impl InternalEvent for LateRowsDropped<'_> {
         if self.rows > 0 {
             debug!(stream = self.stream, rule = self.rule, rows = self.rows, "late rows not used by a rule");
             counters().add(metric::RULE_LATE_EVENTS, self.rule, self.rows);
+            metrics::counter!(prom::RULE_LATE_EVENTS, "rule_id" => self.rule.to_string()).increment(self.rows);
         }
     }
 }
@@ -518,6 +764,7 @@ impl InternalEvent for LateRecordsDeadLettered<'_> {
             return;
         }
         counters().add(metric::LATE_RECORDS, self.stream, self.records);
+        metrics::counter!(prom::LATE_RECORDS, "stream" => self.stream.to_string()).increment(self.records);
         if let Some(suppressed) = rate_limited("late_records", self.stream) {
             warn!(
                 stream = self.stream,
@@ -540,6 +787,7 @@ pub struct RuleStateSize<'a> {
 impl InternalEvent for RuleStateSize<'_> {
     fn emit(self) {
         counters().set(metric::RULE_STATE_KEYS, self.rule, i64::try_from(self.keys).unwrap_or(i64::MAX));
+        metrics::gauge!(prom::RULE_STATE_KEYS, "rule_id" => self.rule.to_string()).set(self.keys as f64);
     }
 }
 
@@ -557,10 +805,12 @@ impl InternalEvent for CheckpointWritten<'_> {
             Ok(path) => {
                 debug!(path, rules = self.rules, "rule state checkpointed");
                 counters().add(metric::CHECKPOINTS, "ok", 1);
+                metrics::counter!(prom::CHECKPOINTS, "result" => "ok").increment(1);
             }
             Err(error) => {
                 warn!(error, "rule state checkpoint failed; the previous one stays");
                 counters().add(metric::CHECKPOINTS, "failed", 1);
+                metrics::counter!(prom::CHECKPOINTS, "result" => "failed").increment(1);
             }
         }
     }
@@ -578,10 +828,12 @@ impl InternalEvent for RulesReloaded<'_> {
     fn emit(self) {
         info!(swapped = self.swapped, rejected = self.rejected.len(), "rules reloaded");
         counters().add(metric::RULE_RELOADS, "ok", self.swapped as u64);
+        metrics::counter!(prom::RULE_RELOADS, "result" => "ok").increment(self.swapped as u64);
         for e in self.rejected {
             warn!(error = %e, "changed rule rejected; the previous version keeps running");
         }
         counters().add(metric::RULE_RELOADS, "rejected", self.rejected.len() as u64);
+        metrics::counter!(prom::RULE_RELOADS, "result" => "rejected").increment(self.rejected.len() as u64);
     }
 }
 
@@ -616,6 +868,7 @@ impl InternalEvent for EnrichmentsReloaded<'_> {
     fn emit(self) {
         info!(changed = %self.files.join(", "), "enrichments reloaded");
         counters().add(metric::ENRICHMENT_RELOADS, "ok", 1);
+        metrics::counter!(prom::ENRICHMENT_RELOADS, "result" => "ok").increment(1);
     }
 }
 
@@ -635,6 +888,7 @@ impl InternalEvent for EnrichmentReloadFailed<'_> {
             "enrichment reload rejected; the previous snapshot stays in service"
         );
         counters().add(metric::ENRICHMENT_RELOADS, "failed", 1);
+        metrics::counter!(prom::ENRICHMENT_RELOADS, "result" => "rejected").increment(1);
     }
 }
 
@@ -649,6 +903,7 @@ pub struct RuleFailed<'a> {
 impl InternalEvent for RuleFailed<'_> {
     fn emit(self) {
         counters().add(metric::RULE_ERRORS, self.rule, 1);
+        metrics::counter!(prom::RULE_ERRORS, "rule_id" => self.rule.to_string()).increment(1);
         if let Some(suppressed) = rate_limited("rule_failed", self.rule) {
             error!(rule = self.rule, error = self.error, similar_suppressed = suppressed, "rule execution failed");
         }
@@ -659,6 +914,8 @@ impl InternalEvent for RuleFailed<'_> {
 pub struct SinkWritten<'a> {
     /// Sink name.
     pub sink: &'a str,
+    /// Sink kind ([`crate::sinks::Sink::kind`]).
+    pub kind: &'static str,
     /// Rows written.
     pub rows: u64,
 }
@@ -667,6 +924,7 @@ impl InternalEvent for SinkWritten<'_> {
     fn emit(self) {
         debug!(sink = self.sink, rows = self.rows, "sink wrote rows");
         counters().add(metric::SINK_ROWS, self.sink, self.rows);
+        metrics::counter!(prom::COMPONENT_SENT_EVENTS, &sink_labels(self.sink, self.kind)).increment(self.rows);
     }
 }
 
@@ -674,6 +932,8 @@ impl InternalEvent for SinkWritten<'_> {
 pub struct SinkFailed<'a> {
     /// Sink name.
     pub sink: &'a str,
+    /// Sink kind ([`crate::sinks::Sink::kind`]).
+    pub kind: &'static str,
     /// Error text.
     pub error: &'a str,
 }
@@ -681,6 +941,10 @@ pub struct SinkFailed<'a> {
 impl InternalEvent for SinkFailed<'_> {
     fn emit(self) {
         counters().add(metric::SINK_ERRORS, self.sink, 1);
+        metrics::counter!(prom::SINK_ERRORS, "sink" => self.sink.to_string()).increment(1);
+        let mut labels = sink_labels(self.sink, self.kind).to_vec();
+        labels.push(("error_type", "write_failed".to_string()));
+        metrics::counter!(prom::COMPONENT_ERRORS, &labels).increment(1);
         if let Some(suppressed) = rate_limited("sink_failed", self.sink) {
             error!(
                 sink = self.sink,
@@ -704,6 +968,146 @@ impl InternalEvent for BatchAcknowledged<'_> {
     fn emit(self) {
         debug!(source = self.source, status = self.status, "batch acknowledged");
         counters().add(metric::BATCHES_ACKED, self.status, 1);
+        metrics::counter!(prom::BATCHES_ACKED, "status" => self.status).increment(1);
+    }
+}
+
+/// Component labels of a sink.
+fn sink_labels(sink: &str, kind: &'static str) -> [(&'static str, String); 3] {
+    [("component_kind", "sink".to_string()), ("component_id", sink.to_string()), ("component_type", kind.to_string())]
+}
+
+/// A batch went through one stage.
+pub struct StageBatchTimed {
+    /// `decode`, `enrich`, `match`, `detect`, `sink`.
+    pub stage: &'static str,
+    /// How long it took.
+    pub elapsed: Duration,
+}
+
+impl InternalEvent for StageBatchTimed {
+    fn emit(self) {
+        metrics::histogram!(prom::STAGE_BATCH_DURATION, "stage" => self.stage).record(self.elapsed.as_secs_f64());
+    }
+}
+
+/// A rule ran over one batch.
+pub struct RuleEvaluated<'a> {
+    /// Rule id.
+    pub rule: &'a str,
+    /// How long it took.
+    pub elapsed: Duration,
+    /// Rows it matched.
+    pub matches: u64,
+}
+
+impl InternalEvent for RuleEvaluated<'_> {
+    fn emit(self) {
+        metrics::histogram!(prom::RULE_DURATION, "rule_id" => self.rule.to_string()).record(self.elapsed.as_secs_f64());
+        if self.matches > 0 {
+            metrics::counter!(prom::RULE_MATCHES, "rule_id" => self.rule.to_string()).increment(self.matches);
+        }
+    }
+}
+
+/// How full a channel between stages is.
+pub struct BufferLevel {
+    /// `raw`, `processed` or `output`.
+    pub buffer: &'static str,
+    /// Batches in it.
+    pub len: usize,
+    /// Its capacity.
+    pub capacity: usize,
+}
+
+impl InternalEvent for BufferLevel {
+    fn emit(self) {
+        metrics::gauge!(prom::BUFFER_EVENTS, "buffer_id" => self.buffer).set(self.len as f64);
+        metrics::gauge!(prom::BUFFER_MAX_EVENTS, "buffer_id" => self.buffer).set(self.capacity as f64);
+    }
+}
+
+/// A stream's watermark moved.
+pub struct WatermarkAdvanced<'a> {
+    /// Stream name.
+    pub stream: &'a str,
+    /// Event time up to which stateful rules consumed it, microseconds since the epoch.
+    pub micros: i64,
+}
+
+impl InternalEvent for WatermarkAdvanced<'_> {
+    fn emit(self) {
+        metrics::gauge!(prom::STREAM_WATERMARK, "stream" => self.stream.to_string()).set(self.micros as f64 / 1e6);
+    }
+}
+
+/// The enrichment stage as a scrape sees it.
+pub struct EnrichmentObserved {
+    /// Age of the snapshot in service.
+    pub snapshot_age: Duration,
+    /// GeoIP cache hits since the last observation.
+    pub geoip_hits: u64,
+    /// GeoIP cache misses since the last observation.
+    pub geoip_misses: u64,
+}
+
+impl InternalEvent for EnrichmentObserved {
+    fn emit(self) {
+        metrics::gauge!(prom::ENRICHMENT_SNAPSHOT_AGE).set(self.snapshot_age.as_secs_f64());
+        metrics::counter!(prom::GEOIP_CACHE_HITS).increment(self.geoip_hits);
+        metrics::counter!(prom::GEOIP_CACHE_MISSES).increment(self.geoip_misses);
+    }
+}
+
+/// Readiness or draining changed, or a scrape wants them current.
+pub struct HealthObserved {
+    /// `/readyz` answers 200.
+    pub ready: bool,
+    /// Draining started.
+    pub draining: bool,
+}
+
+impl InternalEvent for HealthObserved {
+    fn emit(self) {
+        metrics::gauge!(prom::READY).set(if self.ready { 1.0 } else { 0.0 });
+        metrics::gauge!(prom::DRAINING).set(if self.draining { 1.0 } else { 0.0 });
+    }
+}
+
+/// Draining started (SIGTERM, Ctrl-C).
+pub struct DrainStarted {
+    /// `SIGTERM` or `SIGINT`.
+    pub signal: &'static str,
+    /// How long the drain may take before the process exits anyway.
+    pub deadline: Option<Duration>,
+}
+
+impl InternalEvent for DrainStarted {
+    fn emit(self) {
+        let deadline = self.deadline.map(|d| humantime::format_duration(d).to_string());
+        info!(
+            signal = self.signal,
+            deadline = deadline.as_deref().unwrap_or("none"),
+            "shutdown requested: not ready any more, draining in-flight batches"
+        );
+        crate::health::health().set_draining();
+        emit(HealthObserved { ready: false, draining: true });
+    }
+}
+
+/// The drain did not finish in time: the process exits anyway.
+pub struct DrainDeadlineMissed {
+    /// The deadline.
+    pub deadline: Duration,
+}
+
+impl InternalEvent for DrainDeadlineMissed {
+    fn emit(self) {
+        error!(
+            deadline = %humantime::format_duration(self.deadline),
+            "the drain did not finish in time; exiting now. Uncommitted records are read again by the next \
+             consumer, rule state from the last checkpoint"
+        );
     }
 }
 

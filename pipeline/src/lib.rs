@@ -21,12 +21,14 @@
 //! * [`internal_events`]: every observable thing, as one typed event (log line + counter).
 
 pub mod ack;
+pub mod admin_config;
 pub mod analyst_config;
 pub mod config;
 pub mod dead_letter;
 pub mod decode;
 pub mod detect;
 pub mod event_time;
+pub mod health;
 pub mod internal_events;
 pub mod kafka;
 pub mod nudge_config;

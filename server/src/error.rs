@@ -92,6 +92,9 @@ pub enum ServerError {
     /// The TLS certificate or key cannot be loaded.
     #[error("TLS: {0}")]
     Tls(String),
+    /// `[admin]` or its metrics recorder cannot be set up.
+    #[error("[admin]: {0}")]
+    Admin(String),
     /// The listen address cannot be bound.
     #[error("cannot listen on {addr}: {source}")]
     Bind {

@@ -24,7 +24,8 @@
 //! - [`extract`]: extractors whose failures are JSON errors;
 //! - [`params`]: `since`, `until`, `cursor`: their documented grammar and its parser;
 //! - [`access`]: request ids, the access log, JSON for axum's own 404/405;
-//! - [`serve`](mod@serve): HTTP or HTTPS (rustls, ring), graceful shutdown.
+//! - [`serve`](mod@serve): HTTP or HTTPS (rustls, ring), graceful shutdown;
+//! - [`admin`]: the admin listener (`/healthz`, `/readyz`, `/metrics`), no token, its own port.
 //!
 //! ```no_run
 //! # async fn demo(lake: floodlight_analyst::Lake, cfg: floodlight_pipeline::analyst_config::ServerConfig)
@@ -35,6 +36,7 @@
 //! ```
 
 pub mod access;
+pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod console;

@@ -140,6 +140,18 @@ pub async fn serve_on(
     limits: ConnectionLimits,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
+    serve_named("API", listener, app, tls, limits, shutdown).await
+}
+
+/// [`serve_on`], with the listener's name (`API`, `admin listener`) in its log lines.
+pub(crate) async fn serve_named(
+    name: &'static str,
+    listener: TcpListener,
+    app: Router,
+    tls: Option<Tls>,
+    limits: ConnectionLimits,
+    shutdown: CancellationToken,
+) -> Result<(), ServerError> {
     let addr: SocketAddr = listener.local_addr()?;
     let listener = listener.into_std()?;
     let handle = Handle::new();
@@ -151,7 +163,7 @@ pub async fn serve_on(
         })
     };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    tracing::info!(target: "floodlight_server", %addr, scheme = %scheme, "API listening");
+    tracing::info!(target: "floodlight_server", %addr, scheme = %scheme, "{name} listening");
     let service = app.into_make_service();
     let served = match tls {
         Some(tls) => {
@@ -167,6 +179,6 @@ pub async fn serve_on(
     };
     stopper.abort();
     served?;
-    tracing::info!(target: "floodlight_server", %addr, "API stopped");
+    tracing::info!(target: "floodlight_server", %addr, "{name} stopped");
     Ok(())
 }

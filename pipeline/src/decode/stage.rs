@@ -24,10 +24,14 @@ pub struct Decoded {
     pub row_records: [Vec<u32>; 5],
     /// Records that failed.
     pub dead_letters: Vec<DeadLetter>,
+    /// Records that produced rows.
+    pub records: u64,
     /// Rows produced.
     pub rows: u64,
     /// Records skipped, by reason.
     pub skipped: BTreeMap<&'static str, u64>,
+    /// Records dead-lettered, by kind of reason (a metric label).
+    pub dead_lettered: BTreeMap<&'static str, u64>,
 }
 
 /// Decode every record of `batch` with `decoder`.
@@ -58,44 +62,75 @@ pub fn decode_batch(decoder: &dyn Decoder, batch: &RawBatch) -> Result<Decoded, 
                     }
                 }
                 out.rows += n as u64;
+                out.records += 1;
             }
-            Ok(Ok(DecodeOutcome::Parsed(_))) => out.dead_letters.push(DeadLetter::new(
-                &batch.source,
-                batch.partition,
-                rec.offset,
-                format,
-                format!("{format}: decoder reported rows but produced none"),
-                &rec.data,
-            )),
+            Ok(Ok(DecodeOutcome::Parsed(_))) => out.dead_letter(
+                "no_rows",
+                DeadLetter::new(
+                    &batch.source,
+                    batch.partition,
+                    rec.offset,
+                    format,
+                    format!("{format}: decoder reported rows but produced none"),
+                    &rec.data,
+                ),
+            ),
             Ok(Ok(DecodeOutcome::Skipped(reason))) => *out.skipped.entry(reason).or_default() += 1,
-            Ok(Err(e)) => out.dead_letters.push(DeadLetter::new(
-                &batch.source,
-                batch.partition,
-                rec.offset,
-                format,
-                e.reason,
-                &rec.data,
-            )),
-            Err(_) => out.dead_letters.push(DeadLetter::new(
-                &batch.source,
-                batch.partition,
-                rec.offset,
-                format,
-                format!("{format}: decoder panicked on this record (bug; please report)"),
-                &rec.data,
-            )),
+            Ok(Err(e)) => out.dead_letter(
+                "parse",
+                DeadLetter::new(&batch.source, batch.partition, rec.offset, format, e.reason, &rec.data),
+            ),
+            Err(_) => out.dead_letter(
+                "panic",
+                DeadLetter::new(
+                    &batch.source,
+                    batch.partition,
+                    rec.offset,
+                    format,
+                    format!("{format}: decoder panicked on this record (bug; please report)"),
+                    &rec.data,
+                ),
+            ),
         }
     }
     out.batches = builder.finish()?;
-    let skipped: Vec<_> = out.skipped.iter().map(|(k, v)| (*k, *v)).collect();
-    emit(BatchDecoded {
-        format,
-        source: &batch.source,
-        rows: out.rows,
-        skipped: &skipped,
-        dead_lettered: out.dead_letters.len() as u64,
-    });
+    out.emit(format, &batch.source);
     Ok(out)
+}
+
+impl Decoded {
+    /// Dead-letter one record; `kind` is the metric's reason label.
+    fn dead_letter(&mut self, kind: &'static str, letter: DeadLetter) {
+        *self.dead_lettered.entry(kind).or_default() += 1;
+        self.dead_letters.push(letter);
+    }
+
+    /// Every record of `batch` dead-lettered with `reason` (`kind` for the metric),
+    /// counted like a decoded batch.
+    pub fn rejected(batch: &RawBatch, format: &str, kind: &'static str, reason: &str) -> Decoded {
+        let mut out = Decoded::default();
+        for r in &batch.records {
+            out.dead_letter(
+                kind,
+                DeadLetter::new(&batch.source, batch.partition, r.offset, format, reason.to_string(), &r.data),
+            );
+        }
+        out.emit(format, &batch.source);
+        out
+    }
+
+    fn emit(&self, format: &str, source: &str) {
+        let skipped: Vec<_> = self.skipped.iter().map(|(k, v)| (*k, *v)).collect();
+        let dead_lettered: Vec<_> = self.dead_lettered.iter().map(|(k, v)| (*k, *v)).collect();
+        emit(BatchDecoded {
+            format,
+            source,
+            records: self.records,
+            rows: self.rows,
+            skipped: &skipped,
+            dead_lettered: &dead_lettered,
+        });
+    }
 }
 
 /// A raw batch's records decoded into rows without building Arrow batches

@@ -58,7 +58,9 @@ use tracing::Instrument;
 
 use crate::ack::AckToken;
 use crate::event_time::{Frontier, Resume, RowMargins};
-use crate::internal_events::{emit, CheckpointWritten, FindingsRaised, RuleFailed, RuleStateSize, RulesReloaded};
+use crate::internal_events::{
+    emit, CheckpointWritten, FindingsRaised, RuleEvaluated, RuleFailed, RuleStateSize, RulesReloaded,
+};
 use crate::schema::{ClassSchemas, EventClass, Finding, Timestamp};
 use checkpoint::Checkpoints;
 use correlation::{CorrelationSpec, CorrelationState};
@@ -876,11 +878,13 @@ impl DetectionEngine {
                 },
             };
             if input.num_rows() > 0 {
-                if let Some(output) = Self::run_rule(rule, &set.base_task, class, &input).await {
-                    let m = Matched { rule: rule.clone(), output };
-                    if m.rows() > 0 {
-                        out.matched.push(m);
-                    }
+                let started = std::time::Instant::now();
+                let output = Self::run_rule(rule, &set.base_task, class, &input).await;
+                let m = output.map(|output| Matched { rule: rule.clone(), output });
+                let matches = m.as_ref().map_or(0, |m| m.rows() as u64);
+                emit(RuleEvaluated { rule: rule.def.id(), elapsed: started.elapsed(), matches });
+                if let Some(m) = m.filter(|m| m.rows() > 0) {
+                    out.matched.push(m);
                 }
             }
             let Some(m) = margins else { continue };

@@ -797,7 +797,9 @@ pub fn substitute(sql: &str, params: &BTreeMap<String, toml::Value>) -> Result<S
     Ok(out)
 }
 
-/// Every `*.toml` rule file under `dir`, recursively, sorted.
+/// Every `*.toml` rule file under `dir`, recursively, sorted. Hidden
+/// directories are skipped: a Kubernetes ConfigMap volume keeps every file
+/// twice, once under a `..data` / `..<timestamp>` directory.
 pub fn rule_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
@@ -805,7 +807,7 @@ pub fn rule_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
         for entry in std::fs::read_dir(&d)? {
             let p = entry?.path();
             if p.is_dir() {
-                if p.file_name().is_some_and(|n| n != "fixtures") {
+                if p.file_name().is_some_and(|n| n != "fixtures" && !n.to_string_lossy().starts_with('.')) {
                     stack.push(p);
                 }
             } else if p.extension().is_some_and(|e| e == "toml") {
@@ -820,6 +822,19 @@ pub fn rule_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rule_files_skip_fixtures_and_hidden_directories() {
+        let dir = tempfile::tempdir().unwrap();
+        for f in ["a.toml", "sub/b.toml", "fixtures/SS-01/case.toml", "..data/a.toml", "..2026_12_05/a.toml", "c.sql"] {
+            let p = dir.path().join(f);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "").unwrap();
+        }
+        let found: Vec<PathBuf> =
+            rule_files(dir.path()).unwrap().iter().map(|p| p.strip_prefix(dir.path()).unwrap().to_path_buf()).collect();
+        assert_eq!(found, [PathBuf::from("a.toml"), PathBuf::from("sub/b.toml")]);
+    }
 
     const RULE: &str = r#"
 id = "SS-05"

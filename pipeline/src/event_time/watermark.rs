@@ -88,6 +88,16 @@ impl Watermarks {
         }
     }
 
+    /// Every open stream's watermark: its time over the batches received
+    /// without a gap, less its allowed lateness (by name; for metrics).
+    pub fn stream_watermarks(&self) -> Vec<(Arc<str>, Micros)> {
+        self.registry
+            .snapshot()
+            .into_iter()
+            .filter_map(|(id, s)| Some((s.name, self.stream_time(id)?.saturating_sub(s.lateness))))
+            .collect()
+    }
+
     /// The stream time of `stream` over the batches received without a gap.
     pub fn stream_time(&self, stream: StreamId) -> Option<Micros> {
         self.received.get(&stream).and_then(PrefixMax::max)

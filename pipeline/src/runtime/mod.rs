@@ -35,14 +35,16 @@ use tokio_util::sync::CancellationToken;
 use tracing::{info, warn, Instrument};
 
 use crate::dead_letter::DeadLetter;
-use crate::decode::stage::decode_batch;
+use crate::decode::stage::{decode_batch, Decoded};
 use crate::decode::{decoder_for, Decoder};
 use crate::detect::{DetectionEngine, Matched};
 use crate::event_time::{
     Micros, Position, RecordTimes, Resume, RowMargins, StreamClocks, StreamPos, StreamRegistry, Watermarks,
 };
+use crate::health::health;
 use crate::internal_events::{
-    counters, emit, EventsEmitted, FindingsSummary, LateRecordsDeadLettered, LateRowsDropped, SinkFailed, SinkWritten,
+    counters, emit, BufferLevel, DrainDeadlineMissed, DrainStarted, EventsEmitted, FindingsSummary,
+    LateRecordsDeadLettered, LateRowsDropped, SinkFailed, SinkWritten, StageBatchTimed, WatermarkAdvanced,
 };
 use crate::schema::{EventClass, Finding, Timestamp};
 use crate::sinks::{Output, Sink};
@@ -168,6 +170,11 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
     let mut source_tasks = Vec::new();
     for source in sources {
         let name = source.name().to_string();
+        let check = crate::source::readiness_check(&name);
+        match source.connects_to() {
+            Some(what) => health().expect(&check, what),
+            None => health().pass(&check),
+        }
         let ctx = SourceContext {
             out: raw_tx.clone(),
             shutdown: shutdown.clone(),
@@ -180,6 +187,7 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
         let handle = tokio::spawn(async move { source.run(ctx).await }.instrument(span));
         source_tasks.push((name, handle));
     }
+    health().pass(crate::health::SOURCES);
     drop(raw_tx);
 
     let raw_rx = Arc::new(Mutex::new(raw_rx));
@@ -295,9 +303,16 @@ pub struct Processed {
 async fn worker(rx: Arc<Mutex<mpsc::Receiver<RawBatch>>>, tx: mpsc::Sender<Processed>, ctx: WorkerContext) {
     let mut decoders: HashMap<String, Arc<dyn Decoder>> = HashMap::new();
     loop {
-        let batch = { rx.lock().await.recv().await };
+        let batch = {
+            let mut rx = rx.lock().await;
+            let batch = rx.recv().await;
+            emit(BufferLevel { buffer: "raw", len: rx.len(), capacity: rx.max_capacity() });
+            batch
+        };
         let Some(batch) = batch else { break };
+        let busy = health().busy("worker");
         let processed = process(&batch, &mut decoders, &ctx).await;
+        drop(busy);
         if tx.send(processed).await.is_err() {
             // The detection stage is gone (it failed): mark the batch failed
             // so nothing is committed.
@@ -305,15 +320,6 @@ async fn worker(rx: Arc<Mutex<mpsc::Receiver<RawBatch>>>, tx: mpsc::Sender<Proce
             break;
         }
     }
-}
-
-/// Dead-letter every record of `batch` with `reason`.
-fn reject_all(batch: &RawBatch, reason: &str) -> Vec<DeadLetter> {
-    batch
-        .records
-        .iter()
-        .map(|r| DeadLetter::new(&batch.source, batch.partition, r.offset, &batch.format, reason.to_string(), &r.data))
-        .collect()
 }
 
 /// Decode, enrich and match one raw batch: its events and dead letters, and
@@ -339,19 +345,25 @@ pub async fn process(
                 d
             }
             None => {
-                processed.output.dead_letters = reject_all(batch, &format!("unknown input format `{}`", batch.format));
+                let reason = format!("unknown input format `{}`", batch.format);
+                processed.output.dead_letters =
+                    Decoded::rejected(batch, &batch.format, "unknown_format", &reason).dead_letters;
                 return processed;
             }
         },
     };
+    let started = Instant::now();
     let decoded = match decode_batch(decoder.as_ref(), batch) {
         Ok(d) => d,
         Err(e) => {
-            processed.output.dead_letters = reject_all(batch, &format!("could not build the Arrow batch: {e}"));
+            let reason = format!("could not build the Arrow batch: {e}");
+            processed.output.dead_letters = Decoded::rejected(batch, decoder.id(), "arrow", &reason).dead_letters;
             return processed;
         }
     };
+    emit(StageBatchTimed { stage: "decode", elapsed: started.elapsed() });
     processed.output.dead_letters = decoded.dead_letters;
+    let started = Instant::now();
     let mut enriched = Vec::with_capacity(decoded.batches.len());
     for (class, b) in decoded.batches {
         match ctx.enricher.enrich(class, &b) {
@@ -367,6 +379,7 @@ pub async fn process(
             }
         }
     }
+    emit(StageBatchTimed { stage: "enrich", elapsed: started.elapsed() });
     // Event time: the batch's newest event goes to its stream's clock, and
     // the stream time before the batch comes back, to judge lateness by.
     let times: Vec<(EventClass, Vec<(u32, Micros)>)> =
@@ -378,12 +391,14 @@ pub async fn process(
     let stream = ctx.registry.as_ref().and_then(|r| r.get(batch.pos.stream));
     let stream_lateness = stream.as_ref().map_or(60_000_000, |s| s.lateness);
     let mut late: Vec<(String, Micros, EventClass, Vec<String>)> = Vec::new();
+    let started = Instant::now();
     for ((class, b), (_, rows)) in enriched.iter().zip(&times) {
         let margins = RowMargins::new(&record_times, before, rows.iter().copied());
         let m = ctx.engine.match_batch(*class, b, Some(&margins), stream_lateness).await;
         processed.matched.extend(m.matched);
         late.extend(m.late.into_iter().map(|l| (l.rule, l.lateness, *class, l.event_ids)));
     }
+    emit(StageBatchTimed { stage: "match", elapsed: started.elapsed() });
     if !late.is_empty() {
         let letters = late_dead_letters(batch, &enriched, &decoded.row_records, &late, before);
         processed.output.dead_letters.extend(letters);
@@ -492,14 +507,22 @@ impl DetectionStage {
             tokio::select! {
                 p = rx.recv() => {
                     let Some(p) = p else { break };
+                    emit(BufferLevel { buffer: "processed", len: rx.len(), capacity: rx.max_capacity() });
+                    let busy = health().busy("detection");
+                    let started = Instant::now();
                     if !self.receive(p).await {
                         return self.marks.table().clone();
                     }
+                    emit(StageBatchTimed { stage: "detect", elapsed: started.elapsed() });
+                    drop(busy);
                 }
                 _ = tick.tick() => {
                     // Idle streams stop holding the watermark back with time, not data.
                     if !self.advance().await {
                         return self.marks.table().clone();
+                    }
+                    for (stream, micros) in self.marks.stream_watermarks() {
+                        emit(WatermarkAdvanced { stream: &stream, micros });
                     }
                     if self.summary_since.elapsed() >= SUMMARY_EVERY {
                         self.summarize();
@@ -643,6 +666,9 @@ async fn sink_stage(
             }
         };
         let Some(output) = next else { break };
+        emit(BufferLevel { buffer: "output", len: rx.len(), capacity: rx.max_capacity() });
+        let busy = health().busy("sinks");
+        let started = Instant::now();
         for f in &output.findings {
             if result.findings.len() < options.keep_findings || result.findings.contains_key(&f.finding_id) {
                 result.findings.insert(f.finding_id.clone(), f.clone());
@@ -652,6 +678,8 @@ async fn sink_stage(
         if rx.is_empty() {
             tokio::task::block_in_place(|| flush_sinks(&mut sinks, false));
         }
+        emit(StageBatchTimed { stage: "sink", elapsed: started.elapsed() });
+        drop(busy);
         drop(output);
     }
     flush_all(&mut sinks, true);
@@ -664,9 +692,9 @@ fn write_output(sinks: &mut [Box<dyn Sink>], output: &Output) {
     tokio::task::block_in_place(|| {
         for sink in sinks.iter_mut() {
             match sink.write(output) {
-                Ok(rows) => emit(SinkWritten { sink: sink.name(), rows }),
+                Ok(rows) => emit(SinkWritten { sink: sink.name(), kind: sink.kind(), rows }),
                 Err(e) => {
-                    emit(SinkFailed { sink: sink.name(), error: &e.to_string() });
+                    emit(SinkFailed { sink: sink.name(), kind: sink.kind(), error: &e.to_string() });
                     output.ack.fail();
                 }
             }
@@ -681,35 +709,74 @@ fn flush_all(sinks: &mut [Box<dyn Sink>], force: bool) {
 fn flush_sinks(sinks: &mut [Box<dyn Sink>], force: bool) {
     for sink in sinks.iter_mut() {
         if let Err(e) = sink.flush(force) {
-            emit(SinkFailed { sink: sink.name(), error: &e.to_string() });
+            emit(SinkFailed { sink: sink.name(), kind: sink.kind(), error: &e.to_string() });
         }
     }
 }
 
-/// Cancel `token` on SIGINT or SIGTERM.
-pub fn cancel_on_signals(token: CancellationToken) {
+/// How long after [`drain_deadline`]'s drain timeout the process still
+/// gets to close sinks, write the last checkpoint and commit, before the
+/// watchdog of [`cancel_on_signals`] ends it.
+pub const DRAIN_MARGIN: Duration = Duration::from_secs(5);
+
+/// The hard deadline after SIGTERM for a run with this drain timeout:
+/// `drain_timeout` + [`DRAIN_MARGIN`]. Kubernetes' `terminationGracePeriodSeconds`
+/// must exceed it (plus any `preStop` pause).
+pub fn drain_deadline(drain_timeout: Duration) -> Duration {
+    drain_timeout + DRAIN_MARGIN
+}
+
+/// Cancel `token` on SIGINT or SIGTERM: the process stops being ready
+/// ([`DrainStarted`]) and drains. With a `deadline`, a watchdog ends the
+/// process (exit code 3, [`DrainDeadlineMissed`]) if the drain has not
+/// finished by then; a second signal ends it at once (exit code 130).
+pub fn cancel_on_signals(token: CancellationToken, deadline: Option<Duration>) {
     tokio::spawn(async move {
-        let ctrl_c = tokio::signal::ctrl_c();
-        #[cfg(unix)]
-        {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(e) => {
-                    warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the run gracefully");
-                    let _ = ctrl_c.await;
-                    token.cancel();
-                    return;
+        let Some(signal) = next_signal().await else {
+            return;
+        };
+        emit(DrainStarted { signal, deadline });
+        token.cancel();
+        let watchdog = async {
+            match deadline {
+                Some(d) => tokio::time::sleep(d).await,
+                None => std::future::pending().await,
+            }
+        };
+        tokio::select! {
+            _ = watchdog => {
+                if let Some(deadline) = deadline {
+                    emit(DrainDeadlineMissed { deadline });
                 }
-            };
-            tokio::select! {
-                _ = ctrl_c => info!("SIGINT received: draining in-flight batches"),
-                _ = term.recv() => info!("SIGTERM received: draining in-flight batches"),
+                std::process::exit(3);
+            }
+            Some(again) = next_signal() => {
+                tracing::warn!(signal = again, "second signal during the drain: exiting now");
+                std::process::exit(130);
             }
         }
-        #[cfg(not(unix))]
-        {
-            let _ = ctrl_c.await;
-        }
-        token.cancel();
     });
+}
+
+/// The next SIGINT or SIGTERM (`None`: no signal can be received).
+async fn next_signal() -> Option<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut term = match signal(SignalKind::terminate()) {
+            Ok(s) => s,
+            Err(e) => {
+                warn!(error = %e, "cannot listen for SIGTERM; only Ctrl-C stops the run gracefully");
+                return tokio::signal::ctrl_c().await.ok().map(|_| "SIGINT");
+            }
+        };
+        tokio::select! {
+            r = tokio::signal::ctrl_c() => r.ok().map(|_| "SIGINT"),
+            _ = term.recv() => Some("SIGTERM"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        tokio::signal::ctrl_c().await.ok().map(|_| "SIGINT")
+    }
 }

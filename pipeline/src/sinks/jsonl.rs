@@ -80,6 +80,10 @@ impl Sink for JsonLinesSink {
         &self.name
     }
 
+    fn kind(&self) -> &'static str {
+        "jsonl"
+    }
+
     fn write(&mut self, output: &Output) -> Result<u64, SinkError> {
         let n = match self.stream {
             Stream::Findings => output.findings.len(),

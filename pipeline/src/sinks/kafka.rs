@@ -113,7 +113,7 @@ impl ProducerContext for DeliveryContext {
 
     fn delivery(&self, result: &DeliveryResult<'_>, ack: Self::DeliveryOpaque) {
         if let Err((e, _)) = result {
-            emit(SinkFailed { sink: &self.client, error: &format!("delivery failed: {e}") });
+            emit(SinkFailed { sink: &self.client, kind: "kafka", error: &format!("delivery failed: {e}") });
             ack.fail();
         }
         // Dropping the token releases this message's hold on its batch.
@@ -206,6 +206,10 @@ impl KafkaSink {
 impl Sink for KafkaSink {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn kind(&self) -> &'static str {
+        "kafka"
     }
 
     fn write(&mut self, output: &Output) -> Result<u64, SinkError> {

@@ -59,8 +59,13 @@ pub enum SinkError {
 
 /// A destination for pipeline output.
 pub trait Sink: Send {
-    /// Name for logs and metrics.
+    /// Name for logs and metrics (`component_id`).
     fn name(&self) -> &str;
+
+    /// What kind of sink it is, for metrics (`component_type`: `jsonl`, `kafka`, `lake`...).
+    fn kind(&self) -> &'static str {
+        "custom"
+    }
 
     /// Write what this sink takes from `output`. A sink that is not durable
     /// yet when this returns keeps `output.ack.clone()` until it is. Returns

@@ -137,6 +137,11 @@ pub struct SourceReport {
     pub failed: u64,
 }
 
+/// The readiness check of the source named `name` ([`crate::health`]).
+pub fn readiness_check(name: &str) -> String {
+    format!("source {name}")
+}
+
 /// A producer of raw batches. Kafka implements the same trait.
 #[async_trait]
 pub trait Source: Send {
@@ -155,6 +160,14 @@ pub trait Source: Send {
     /// input (Kafka, stdin, followed files) and compressed files. Progress
     /// displays use it for a time left.
     fn input_bytes(&self) -> Option<u64> {
+        None
+    }
+
+    /// What the source must reach before the process is ready, when that
+    /// takes time (`joining consumer group floodlight`): the source then
+    /// passes its readiness check `source <name>` itself
+    /// ([`crate::health::Health::pass`]). `None` (files, stdin): ready once started.
+    fn connects_to(&self) -> Option<String> {
         None
     }
 

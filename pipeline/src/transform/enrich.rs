@@ -24,6 +24,7 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Instant;
 
 use arc_swap::ArcSwap;
 use arrow::array::{
@@ -39,7 +40,10 @@ use floodlight_enrichments::{
     EnrichmentError, Enrichments, GeoRecord, ReloadEvent, ReloadOptions, ReloadStats, Reloader,
 };
 
-use crate::internal_events::{emit, EnrichmentReloadFailed, EnrichmentReloaderStarted, EnrichmentsReloaded};
+use crate::internal_events::{
+    emit, register_collector, EnrichmentObserved, EnrichmentReloadFailed, EnrichmentReloaderStarted,
+    EnrichmentsReloaded,
+};
 use crate::schema::{ClassSchemas, EventClass};
 
 /// The classes that get the IP columns of `src_ip`, and so the custom GeoIP columns.
@@ -147,6 +151,8 @@ fn check_custom_columns(expected: &[CustomField], snap: &Enrichments) -> Result<
 /// Shared, hot-swappable enrichment stage.
 pub struct Enricher {
     snapshot: Arc<ArcSwap<Enrichments>>,
+    /// When the snapshot in service was loaded.
+    loaded: Arc<Mutex<Instant>>,
     schemas: ClassSchemas,
     /// The custom GeoIP columns of the schemas, in order.
     custom: Arc<[CustomField]>,
@@ -174,6 +180,7 @@ impl Enricher {
             .collect();
         Enricher {
             snapshot: Arc::new(ArcSwap::new(snapshot)),
+            loaded: Arc::new(Mutex::new(Instant::now())),
             schemas,
             custom: custom.into(),
             reloader: Mutex::new(None),
@@ -191,7 +198,29 @@ impl Enricher {
     pub fn swap(&self, snapshot: Arc<Enrichments>) -> Result<(), EnrichmentError> {
         check_custom_columns(&self.custom, &snapshot)?;
         self.snapshot.store(snapshot);
+        *self.loaded.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
         Ok(())
+    }
+
+    /// Report the snapshot's age and the GeoIP cache's hits and misses to
+    /// every `/metrics` scrape ([`crate::internal_events::register_collector`]),
+    /// for as long as this stage lives.
+    pub fn register_metrics(&self) {
+        let cell = Arc::downgrade(&self.snapshot);
+        let loaded = Arc::downgrade(&self.loaded);
+        // The cache counters already reported: a new snapshot's cache starts at zero.
+        let reported = Mutex::new((0u64, 0u64));
+        let collector = move || {
+            let (Some(cell), Some(loaded)) = (cell.upgrade(), loaded.upgrade()) else { return };
+            let age = loaded.lock().unwrap_or_else(PoisonError::into_inner).elapsed();
+            let stats = cell.load().geo.cache_stats();
+            let mut last = reported.lock().unwrap_or_else(PoisonError::into_inner);
+            let delta = |now: u64, before: u64| if now >= before { now - before } else { now };
+            let (hits, misses) = (delta(stats.hits, last.0), delta(stats.misses, last.1));
+            *last = (stats.hits, stats.misses);
+            emit(EnrichmentObserved { snapshot_age: age, geoip_hits: hits, geoip_misses: misses });
+        };
+        register_collector("enrichment", Box::new(collector));
     }
 
     /// The snapshot in service.
@@ -212,6 +241,7 @@ impl Enricher {
             return 0;
         }
         let cell = Arc::clone(&self.snapshot);
+        let loaded = Arc::clone(&self.loaded);
         let expected = Arc::clone(&self.custom);
         let reloader = Reloader::start_observed(
             self.snapshot(),
@@ -222,6 +252,7 @@ impl Enricher {
             move |ev| match ev {
                 ReloadEvent::Reloaded { snapshot, changed } => {
                     cell.store(snapshot);
+                    *loaded.lock().unwrap_or_else(PoisonError::into_inner) = Instant::now();
                     emit(EnrichmentsReloaded { files: changed });
                 }
                 ReloadEvent::Failed { error, .. } => {

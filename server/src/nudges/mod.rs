@@ -602,6 +602,10 @@ impl Sink for NudgeSink {
         "nudges"
     }
 
+    fn kind(&self) -> &'static str {
+        "nudges"
+    }
+
     fn write(&mut self, output: &Output) -> Result<u64, SinkError> {
         let findings: Vec<Finding> = output
             .findings

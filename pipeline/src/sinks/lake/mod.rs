@@ -278,6 +278,10 @@ impl Sink for LakeSink {
         &self.name
     }
 
+    fn kind(&self) -> &'static str {
+        "lake"
+    }
+
     fn write(&mut self, output: &Output) -> Result<u64, SinkError> {
         let mut rows = 0u64;
         if self.opts.events {
