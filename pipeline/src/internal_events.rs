@@ -565,6 +565,15 @@ impl InternalEvent for KafkaRebalanced<'_> {
         info!(kind = self.kind, partitions = ?self.partitions, "kafka rebalance");
         counters().add(metric::KAFKA_REBALANCED, self.kind, self.partitions.len() as u64);
         metrics::counter!(prom::KAFKA_REBALANCED, "kind" => self.kind).increment(self.partitions.len() as u64);
+        if self.kind == "revoked" {
+            // A partition this consumer no longer owns has no lag here: its new
+            // owner reports it. Without this, the last value would stay and a
+            // sum over replicas would count the partition twice.
+            for (topic, partition) in self.partitions.iter().filter_map(|l| l.rsplit_once('/')) {
+                metrics::gauge!(prom::KAFKA_LAG, "topic" => topic.to_string(), "partition" => partition.to_string())
+                    .set(0.0);
+            }
+        }
     }
 }
 

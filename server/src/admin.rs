@@ -183,6 +183,7 @@ mod tests {
     use super::*;
     use axum::body::Body;
     use axum::http::Request;
+    use floodlight_pipeline::internal_events::{KafkaConsumerLag, KafkaRebalanced};
     use http_body_util::BodyExt;
     use tower::ServiceExt;
 
@@ -226,6 +227,16 @@ mod tests {
         assert_eq!(ct.as_deref(), Some(CONTENT_TYPE));
         assert!(body.contains("floodlight_ready 1"), "{body}");
         assert!(body.contains(&format!("floodlight_build_info{{version=\"{}\"}} 1", env!("CARGO_PKG_VERSION"))));
+
+        // A revoked partition's lag is its new owner's to report.
+        emit(KafkaConsumerLag { topic: "fw", partition: 3, lag: 1200 });
+        assert!(get_path(&app, "/metrics")
+            .await
+            .1
+            .contains("floodlight_kafka_consumer_lag{topic=\"fw\",partition=\"3\"} 1200"));
+        emit(KafkaRebalanced { kind: "revoked", partitions: &["fw/3".to_string()] });
+        let body = get_path(&app, "/metrics").await.1;
+        assert!(body.contains("floodlight_kafka_consumer_lag{topic=\"fw\",partition=\"3\"} 0"), "{body}");
 
         health().set_draining();
         let (status, body, _) = get_path(&app, "/readyz").await;
