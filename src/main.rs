@@ -32,6 +32,7 @@ mod produce;
 mod progress;
 mod report;
 mod rules_test;
+mod sigma;
 mod tables;
 
 /// mimalloc instead of the system allocator: the pipeline allocates and frees
@@ -248,6 +249,41 @@ enum RulesCommand {
         #[arg(long)]
         wide: bool,
     },
+    /// Convert Sigma rules (files or directories) into floodlight rule files; print what was converted or refused and why.
+    ImportSigma {
+        /// Sigma rule files (.yml / .yaml) or directories of them; correlations may refer to any rule given.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Directory the rule files are written to.
+        #[arg(long, default_value = "queries/imported")]
+        out: PathBuf,
+        /// Extra log-source and field mappings (TOML, like sigma/data/mapping.toml); repeatable.
+        #[arg(long)]
+        mapping: Vec<PathBuf>,
+        /// Licence recorded on rules that do not name theirs (e.g. DRL-1.1 for SigmaHQ rules).
+        #[arg(long)]
+        license: Option<String>,
+        /// Convert and report, but write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// One line per rule, however wide.
+        #[arg(long)]
+        wide: bool,
+        /// One JSON object per Sigma document (file, document, title, result, rule_id / kind, reason) instead of the table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a rule of the config (default: the bundled pack) as a Sigma rule, if Sigma can express it; exit 1 if not.
+    ExportSigma {
+        /// Rule id (e.g. SS-04).
+        id: String,
+        /// Config file (TOML): its `[rules]` dirs apply.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Write the YAML to this file instead of standard output.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
     /// Run the rules' test cases (fixtures beside each rule) and print a pass/fail table; exit 1 on any failure.
     Test {
         /// A rules directory or rule file, or a filter on rule ids (default: every rule of the config).
@@ -333,6 +369,13 @@ fn run_command(command: Command, quiet: bool) -> Result<i32> {
             Ok(0)
         }
         Command::Man { out_dir } => cmd_man(out_dir.as_deref()),
+        Command::Rules { command: RulesCommand::ImportSigma { paths, out, mapping, license, dry_run, wide, json } } => {
+            sigma::import(sigma::ImportArgs { paths, out, mappings: mapping, license, dry_run, wide, json })
+        }
+        Command::Rules { command: RulesCommand::ExportSigma { id, config, out } } => {
+            let (cfg, base) = load_config(config.as_deref())?;
+            sigma::export(&cfg, &base, &id, out.as_deref())
+        }
         Command::Rules { command: RulesCommand::Test { path, config } } => {
             let (cfg, base) = load_config(config.as_deref())?;
             rules_test::run(&cfg, &base, path.as_deref(), false)

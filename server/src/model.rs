@@ -98,7 +98,7 @@ pub struct QueryAnswer {
 pub struct FindingsParams {
     /// Rule id (`SS-03`).
     pub rule: Option<String>,
-    /// Family (`shadow_saas`, `email_forwarding`, `public_network`).
+    /// Family (`shadow_saas`, `email_forwarding`, `public_network`, or `imported` for converted Sigma rules).
     pub family: Option<String>,
     /// Severity (`info`, `low`, `medium`, `high`, `critical`).
     pub severity: Option<String>,

@@ -57,6 +57,8 @@ pub enum Family {
     EmailForwarding,
     /// WF-xx: public Wi-Fi / tethering sign-ins.
     PublicNetwork,
+    /// Rules brought from another format (`floodlight rules import-sigma`).
+    Imported,
 }
 
 impl Family {
@@ -66,6 +68,7 @@ impl Family {
             Family::ShadowSaas => "shadow_saas",
             Family::EmailForwarding => "email_forwarding",
             Family::PublicNetwork => "public_network",
+            Family::Imported => "imported",
         }
     }
 }
@@ -274,7 +277,7 @@ pub struct RuleFile {
     /// Dedup settings.
     pub dedup: Dedup,
     /// Parameters with defaults, substituted into `{{name}}`.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, toml::Value>,
     /// Windowed mode settings.
     #[serde(default)]
@@ -285,6 +288,39 @@ pub struct RuleFile {
     /// Correlation mode settings.
     #[serde(default)]
     pub correlation: Option<CorrelationFile>,
+    /// Who wrote the rule, when it came from elsewhere (imported Sigma rules keep their author).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author: Option<String>,
+    /// The rule's licence when it is not the rule pack's (imported Sigma rules: `DRL-1.1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub license: Option<String>,
+    /// Where an imported rule came from; `rules export-sigma` reuses its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub imported: Option<ImportedFrom>,
+}
+
+/// `[imported]`: the provenance of a rule converted from another format.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportedFrom {
+    /// The source format (`sigma`).
+    pub format: String,
+    /// The rule's id in that format (a Sigma UUID).
+    pub id: String,
+    /// The file it was converted from, as given to the importer.
+    pub file: String,
+    /// The source rule's status (`stable`, `test`, `experimental`), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    /// The source's log source, as written (`product: okta, service: okta`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logsource: Option<String>,
+    /// Date of the source rule, and of its last change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<String>,
+    /// Last modification of the source rule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub modified: Option<String>,
 }
 
 fn default_mode() -> String {

@@ -181,7 +181,7 @@ pub async fn list(
             label { "Rule" input type="text" name="rule" value=(text(&q.rule)) placeholder="SS-04" size="8"; }
             label { "Family" select name="family" {
                 option value="" { "Any" }
-                @for f in ["shadow_saas", "email_forwarding", "public_network"] {
+                @for f in ["shadow_saas", "email_forwarding", "public_network", "imported"] {
                     option value=(f) selected[q.family.as_deref() == Some(f)] { (f.replace('_', " ")) }
                 }
             } }

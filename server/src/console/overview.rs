@@ -25,10 +25,11 @@ use super::ConsoleState;
 pub const EXPIRY_HORIZON_DAYS: u64 = 30;
 
 /// The families, in the order the charts stack them, with their colours.
-const FAMILIES: [(&str, &str, &str); 3] = [
+const FAMILIES: [(&str, &str, &str); 4] = [
     ("shadow_saas", "Shadow SaaS", "#0b5cad"),
     ("email_forwarding", "E-mail forwarding", "#a4161a"),
     ("public_network", "Public networks", "#b36b00"),
+    ("imported", "Imported rules", "#5b6770"),
 ];
 /// The severities, most severe first, with their colours.
 const SEVERITIES: [(&str, &str); 5] =
