@@ -357,13 +357,9 @@ pub fn rule_id(doc: &SigmaDoc) -> String {
         Some(id) => format!("SIGMA-{}", id.to_ascii_lowercase()),
         None => {
             let h = Sha256::digest(format!("{}#{}#{}", doc.file.display(), doc.index, doc.meta.title));
-            format!("SIGMA-{}", &hex(&h)[..16])
+            format!("SIGMA-{}", &hex::encode(h)[..16])
         }
     }
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 fn base_rule(doc: &SigmaDoc, license: Option<&str>, classes: Vec<String>) -> RuleFile {

@@ -187,12 +187,7 @@ impl Ctx<'_> {
         }
         let text = crate::document::text(Some(v))
             .ok_or_else(|| Refusal::new("invalid detection", format!("`{field}`: a value that is not a scalar")))?;
-        let refuse_kind = |what: &str| {
-            Refusal::new(
-                "unsupported match",
-                format!("`{field}` ({e}) is {what}: it cannot be matched with {}", describe(mods)),
-            )
-        };
+        let refuse_kind = |what: &str| unmatchable(field, e, mods, what);
         if has("fieldref") {
             let other = self.logsource.column(self.mapping, &text, self.class)?;
             return Ok(format!("coalesce({e} = {}, false)", other.expr));
@@ -263,12 +258,7 @@ impl Ctx<'_> {
         let has = |m: &str| mods.iter().any(|x| x == m);
         let e = &col.expr;
         let affix = has("contains") || has("startswith") || has("endswith");
-        let refuse_kind = |what: &str| {
-            Refusal::new(
-                "unsupported match",
-                format!("`{field}` ({e}) is {what}: it cannot be matched with {}", describe(mods)),
-            )
-        };
+        let refuse_kind = |what: &str| unmatchable(field, e, mods, what);
         match col.kind {
             Kind::Bool => {
                 let b = match v {
@@ -282,7 +272,7 @@ impl Ctx<'_> {
                     _ => Err(refuse_kind("a boolean")),
                 }
             }
-            Kind::Int | Kind::Float => match (text.parse::<f64>(), affix || has_wildcard(text)) {
+            Kind::Int | Kind::Float => match (text.parse::<f64>(), affix || like_pattern(text).1) {
                 (Ok(n), false) => Ok(format!("coalesce({e} = {}, false)", number(n))),
                 _ => Err(refuse_kind("a number")),
             },
@@ -349,13 +339,14 @@ fn number(n: f64) -> String {
     }
 }
 
-/// A SQL string literal.
-pub fn literal(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
+pub use floodlight_pipeline::detect::rule::sql_string as literal;
 
-fn has_wildcard(s: &str) -> bool {
-    like_pattern(s).1
+/// The refusal for a value that `field`'s column type cannot be matched with.
+fn unmatchable(field: &str, e: &str, mods: &[String], what: &str) -> Refusal {
+    Refusal::new(
+        "unsupported match",
+        format!("`{field}` ({e}) is {what}: it cannot be matched with {}", describe(mods)),
+    )
 }
 
 /// A Sigma value as a LIKE pattern (escape `\`), and whether it has a wildcard.

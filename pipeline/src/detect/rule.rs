@@ -767,10 +767,15 @@ fn line_of(text: &str, byte: usize) -> usize {
     text.get(..byte).map_or(1, |t| t.matches('\n').count() + 1)
 }
 
+/// A text as a SQL string literal: `it's` → `'it''s'`.
+pub fn sql_string(s: &str) -> String {
+    format!("'{}'", s.replace('\'', "''"))
+}
+
 /// Render a parameter as a SQL literal.
 fn literal(v: &toml::Value) -> Result<String, String> {
     Ok(match v {
-        toml::Value::String(s) => format!("'{}'", s.replace('\'', "''")),
+        toml::Value::String(s) => sql_string(s),
         toml::Value::Integer(i) => i.to_string(),
         toml::Value::Float(f) => f.to_string(),
         toml::Value::Boolean(b) => b.to_string(),
