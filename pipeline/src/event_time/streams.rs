@@ -16,6 +16,17 @@
 //! is recognised; for Kafka `topic/partition`). A checkpoint stores, per key,
 //! how far the stream was read and its stream time ([`Resume`]); sources ask
 //! [`StreamOpener::resume`] where to continue.
+//!
+//! A source's streams are not known before it runs (files are listed, Kafka
+//! partitions assigned), yet another source may already be sending. So the
+//! pipeline gives each source a [held](StreamRegistry::held_opener) opener
+//! before it starts any: the hold is a stream without records that keeps
+//! every watermark back until the source says it has
+//! [opened](StreamOpener::opened) the streams it reads first (or ends, or
+//! waits for input longer than the idle timeout: a Kafka consumer still
+//! waiting for its partitions). Without it, a source that happened to start
+//! later would find the watermark already past its records and lose them as
+//! late.
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -99,6 +110,20 @@ pub struct StreamState {
     /// Its stream time as the workers last published it (sources read the
     /// stream furthest behind first).
     pub stream_time: Option<Micros>,
+    /// A source's hold while it opens its first streams, not a stream of
+    /// records ([`StreamRegistry::held_opener`]).
+    pub hold: bool,
+}
+
+impl StreamState {
+    /// Start (or stop) counting how long the source has waited for input.
+    fn set_waiting(&mut self, waiting: bool) {
+        match (waiting, self.waiting_since) {
+            (true, None) => self.waiting_since = Some(Instant::now()),
+            (false, Some(_)) => self.waiting_since = None,
+            _ => {}
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -110,6 +135,34 @@ struct Inner {
     /// With a rule-state directory: per stream key, the position the last
     /// checkpoint written holds (`None`: no checkpointing).
     durable: Option<HashMap<String, Position>>,
+}
+
+impl Inner {
+    /// Register a stream (or a source's `hold`); its id.
+    fn insert(
+        &mut self,
+        name: Arc<str>,
+        key: Arc<str>,
+        lateness: Micros,
+        initial_time: Option<Micros>,
+        hold: bool,
+    ) -> StreamId {
+        let id = StreamId(self.next_id);
+        self.next_id += 1;
+        let state = StreamState {
+            name,
+            key,
+            lateness,
+            sent: 0,
+            finished: false,
+            waiting_since: None,
+            initial_time,
+            stream_time: initial_time,
+            hold,
+        };
+        self.streams.insert(id, state);
+        id
+    }
 }
 
 /// How far a source may commit a stream's offsets (Kafka).
@@ -158,7 +211,23 @@ impl StreamRegistry {
 
     /// An opener for a source whose streams allow `lateness` (`None`: the default).
     pub fn opener(self: &Arc<Self>, lateness: Option<Duration>) -> StreamOpener {
-        StreamOpener { registry: self.clone(), lateness: lateness.map_or(self.default_lateness, super::micros) }
+        StreamOpener {
+            registry: self.clone(),
+            lateness: lateness.map_or(self.default_lateness, super::micros),
+            hold: None,
+        }
+    }
+
+    /// An opener for the source `source`, which holds every watermark back
+    /// from now until the source has [opened](StreamOpener::opened) its
+    /// first streams (see the module docs). Take one for every source before
+    /// any of them starts.
+    pub fn held_opener(self: &Arc<Self>, source: &str, lateness: Option<Duration>) -> StreamOpener {
+        let mut opener = self.opener(lateness);
+        let name: Arc<str> = Arc::from(format!("source:{source} (opening its streams)").as_str());
+        let id = self.lock().insert(name.clone(), name, opener.lateness, None, true);
+        opener.hold = Some(Arc::new(SourceHold { registry: self.clone(), id }));
+        opener
     }
 
     /// Set the checkpointed positions sources resume from.
@@ -213,6 +282,31 @@ impl StreamRegistry {
 pub struct StreamOpener {
     registry: Arc<StreamRegistry>,
     lateness: Micros,
+    /// The source's hold on the watermark, until it opened its first streams.
+    hold: Option<Arc<SourceHold>>,
+}
+
+/// A stream without records that holds the watermark back while its source
+/// opens its first streams; ends when [`StreamOpener::opened`] is called or
+/// the last clone of the opener goes.
+#[derive(Debug)]
+struct SourceHold {
+    registry: Arc<StreamRegistry>,
+    id: StreamId,
+}
+
+impl SourceHold {
+    fn state(&self, change: impl FnOnce(&mut StreamState)) {
+        if let Some(s) = self.registry.lock().streams.get_mut(&self.id) {
+            change(s);
+        }
+    }
+}
+
+impl Drop for SourceHold {
+    fn drop(&mut self) {
+        self.state(|s| s.finished = true);
+    }
 }
 
 impl StreamOpener {
@@ -224,24 +318,10 @@ impl StreamOpener {
     /// Register a stream named `name` (for people), identified across restarts
     /// by `key`. It holds the watermark back from now on.
     pub fn open(&self, name: &str, key: &str) -> StreamHandle {
-        let mut inner = self.registry.lock();
-        let id = StreamId(inner.next_id);
-        inner.next_id += 1;
         let name: Arc<str> = Arc::from(name);
+        let mut inner = self.registry.lock();
         let initial_time = inner.resume.get(key).and_then(|r| r.stream_time);
-        inner.streams.insert(
-            id,
-            StreamState {
-                name: name.clone(),
-                key: Arc::from(key),
-                lateness: self.lateness,
-                sent: 0,
-                finished: false,
-                waiting_since: None,
-                initial_time,
-                stream_time: initial_time,
-            },
-        );
+        let id = inner.insert(name.clone(), Arc::from(key), self.lateness, initial_time, false);
         StreamHandle { registry: self.registry.clone(), id, name, next_seq: 0, finished: false }
     }
 
@@ -252,6 +332,24 @@ impl StreamOpener {
         let inner = self.registry.lock();
         inner.streams.values().any(|s| &*s.name == name && &*s.key != key)
             || inner.resume.iter().any(|(k, r)| r.name == name && k != key)
+    }
+
+    /// The source has opened the streams it reads first: its hold on the
+    /// watermark ends (streams it opens later start from their own first
+    /// batch, as new files and reassigned partitions do). Idempotent.
+    pub fn opened(&self) {
+        if let Some(hold) = &self.hold {
+            hold.state(|s| s.finished = true);
+        }
+    }
+
+    /// Say whether the source is waiting for input before it could open its
+    /// first streams (a Kafka consumer waiting for its assignment): after the
+    /// idle timeout its hold stops holding the watermark back.
+    pub fn set_waiting(&self, waiting: bool) {
+        if let Some(hold) = &self.hold {
+            hold.state(|s| s.set_waiting(waiting));
+        }
     }
 
     /// Where the last checkpoint says the stream `key` was read up to.
@@ -341,13 +439,8 @@ pub struct WaitingSignal {
 impl WaitingSignal {
     /// Say whether the source is waiting for new input on the stream.
     pub fn set_waiting(&self, waiting: bool) {
-        let mut inner = self.registry.lock();
-        if let Some(s) = inner.streams.get_mut(&self.id) {
-            match (waiting, s.waiting_since) {
-                (true, None) => s.waiting_since = Some(Instant::now()),
-                (false, Some(_)) => s.waiting_since = None,
-                _ => {}
-            }
+        if let Some(s) = self.registry.lock().streams.get_mut(&self.id) {
+            s.set_waiting(waiting);
         }
     }
 }

@@ -202,4 +202,45 @@ mod tests {
         assert!(!w.frontier(Instant::now()).active.is_empty(), "a sent a batch the stage has not seen");
         w.received(&a1, Some(120 * S));
     }
+
+    #[test]
+    fn a_source_holds_the_watermark_back_until_it_opened_its_streams() {
+        let reg = StreamRegistry::new(Duration::from_secs(0), Duration::from_secs(3600));
+        let mut w = Watermarks::new(reg.clone());
+        let first = reg.held_opener("first", None);
+        let late = reg.held_opener("late", None);
+        let mut a = first.open("a", "a");
+        first.opened();
+        let a0 = a.next_pos(Position::default());
+        w.received(&a0, Some(100 * S));
+        assert_eq!(w.frontier(Instant::now()).watermark(0), None, "`late` has not opened its streams");
+        let b = late.open("b", "b");
+        late.opened();
+        late.opened();
+        assert_eq!(w.frontier(Instant::now()).watermark(0), None, "b has sent nothing yet");
+        drop(b);
+        assert_eq!(w.frontier(Instant::now()).watermark(0), Some(100 * S));
+        assert!(w.sweep().len() >= 2, "ended holds are swept like streams");
+        assert!(w.table().keys().all(|k| k == "a"), "a hold is never checkpointed");
+
+        // A hold ends with the source's last opener, or idles out while the source waits.
+        let gone = reg.held_opener("gone", None);
+        let copy = gone.clone();
+        drop(gone);
+        assert_eq!(w.frontier(Instant::now()).watermark(0), None, "a clone of the opener still holds");
+        drop(copy);
+        assert_eq!(w.frontier(Instant::now()).watermark(0), Some(100 * S));
+        let quick = StreamRegistry::new(Duration::from_secs(0), Duration::from_millis(0));
+        let mut w = Watermarks::new(quick.clone());
+        let kafka = quick.held_opener("kafka", None);
+        let files = quick.held_opener("files", None);
+        let mut f = files.open("f", "f");
+        files.opened();
+        w.received(&f.next_pos(Position::default()), Some(50 * S));
+        assert_eq!(w.frontier(Instant::now()).watermark(0), None);
+        kafka.set_waiting(true);
+        assert_eq!(w.frontier(Instant::now()).watermark(0), Some(50 * S), "waiting for its assignment: idle");
+        kafka.set_waiting(false);
+        assert_eq!(w.frontier(Instant::now()).watermark(0), None);
+    }
 }

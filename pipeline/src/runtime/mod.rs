@@ -39,7 +39,8 @@ use crate::decode::stage::{decode_batch, Decoded};
 use crate::decode::{decoder_for, Decoder};
 use crate::detect::{DetectionEngine, Matched};
 use crate::event_time::{
-    Micros, Position, RecordTimes, Resume, RowMargins, StreamClocks, StreamPos, StreamRegistry, Watermarks,
+    Micros, Position, RecordTimes, Resume, RowMargins, StreamClocks, StreamOpener, StreamPos, StreamRegistry,
+    Watermarks,
 };
 use crate::health::health;
 use crate::internal_events::{
@@ -167,8 +168,13 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
     let abort = CancellationToken::new();
 
     let flush_sinks = Arc::new(tokio::sync::Notify::new());
+    // Every source holds the watermark back until it has opened its first
+    // streams, so each gets its opener before any of them starts: a source
+    // scheduled late must not find the watermark past its records.
+    let openers: Vec<StreamOpener> =
+        sources.iter().map(|s| registry.held_opener(s.name(), s.allowed_lateness())).collect();
     let mut source_tasks = Vec::new();
-    for source in sources {
+    for (source, streams) in sources.into_iter().zip(openers) {
         let name = source.name().to_string();
         let check = crate::source::readiness_check(&name);
         match source.connects_to() {
@@ -181,7 +187,7 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
             limits: options.limits,
             drain_timeout: options.drain_timeout,
             flush_sinks: flush_sinks.clone(),
-            streams: registry.opener(source.allowed_lateness()),
+            streams,
         };
         let span = tracing::info_span!("source", source = %name);
         let handle = tokio::spawn(async move { source.run(ctx).await }.instrument(span));

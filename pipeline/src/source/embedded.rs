@@ -58,6 +58,7 @@ impl Source for EmbeddedDemoSource {
                     (LineStream::new(streams.open(&label, &label), Arc::from(*format), limits, 0), *bytes)
                 })
                 .collect();
+            streams.opened();
             for (mut stream, bytes) in pending.drain(..) {
                 let mut reader = bytes;
                 let flow = stream.pump(&mut reader, &mut acks, &out, &shutdown, false).unwrap_or(Flow::Stop);

@@ -68,8 +68,10 @@
 //! first; among equals, the one read least recently). Streams then advance
 //! together, and the rows the stateful rules must hold until the watermark
 //! passes them stay few. Files beyond the first [`MAX_OPEN_FILES`] are opened
-//! (registered) as others end, and hold nothing back until then. A file read
-//! to its end ends its stream.
+//! (registered) as others end; until the last is open, the source's hold
+//! ([`crate::event_time::streams`]) keeps the watermark back for them, so
+//! their records are not late for having been read last (the rules then
+//! hold more rows meanwhile). A file read to its end ends its stream.
 //!
 //! # Following
 //!
@@ -758,6 +760,12 @@ fn read_once(
                 }
             }
         }
+        if queue.is_empty() {
+            // Every file is a stream now. Until then (more files than may be
+            // open at once) the source holds the watermark back: the files
+            // still queued may hold the oldest records.
+            opening.streams.opened();
+        }
         if out.stopped() {
             break;
         }
@@ -842,6 +850,9 @@ fn follow(
     let mut paths = first;
     loop {
         let copies = files.scan(paths, opening);
+        // The files there at the start are streams now; files that appear
+        // later start from their own first batch.
+        opening.streams.opened();
         files.check_displaced(copies);
         if files.read_round(out, times) == Flow::Stop || files.age_displaced(out) == Flow::Stop {
             break;
@@ -1112,7 +1123,7 @@ mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::event_time::StreamRegistry;
+    use crate::event_time::{StreamRegistry, StreamState};
 
     /// A record the source sent, with what came with it.
     #[derive(Debug, Clone)]
@@ -1150,6 +1161,11 @@ mod tests {
         registry
     }
 
+    /// The file streams registered (not the source's hold).
+    fn files(registry: &StreamRegistry) -> Vec<StreamState> {
+        registry.snapshot().into_iter().map(|(_, s)| s).filter(|s| !s.hold).collect()
+    }
+
     fn batches_of(max_records: usize) -> BatchLimits {
         BatchLimits { max_records, ..BatchLimits::default() }
     }
@@ -1168,7 +1184,7 @@ mod tests {
             limits,
             drain_timeout: Duration::from_secs(5),
             flush_sinks: Arc::new(tokio::sync::Notify::new()),
-            streams: registry.opener(None),
+            streams: registry.held_opener("test", None),
         };
         let source = tokio::spawn(Box::new(source).run(ctx));
         let got = Arc::new(Mutex::new(Vec::new()));
@@ -1176,7 +1192,7 @@ mod tests {
             let (got, registry) = (got.clone(), registry.clone());
             tokio::spawn(async move {
                 while let Some(b) = rx.recv().await {
-                    let registered = registry.snapshot().len();
+                    let registered = files(&registry).len();
                     let headers: Vec<String> =
                         b.headers.iter().map(|h| String::from_utf8_lossy(h).into_owned()).collect();
                     let mut got = got.lock().unwrap();
@@ -1307,13 +1323,13 @@ mod tests {
         );
         assert!(got.iter().all(|g| g.registered == 3), "all three files were registered before the first batch");
         assert_eq!((report.records, report.batches, report.delivered), (12, 6, 6));
-        let streams = registry.snapshot();
+        let streams = files(&registry);
         assert_eq!(streams.len(), 3, "an empty file has no stream");
-        assert!(streams.iter().all(|(_, s)| s.finished), "every stream ended");
-        let a = streams.iter().find(|(_, s)| s.name.ends_with("/a.log")).unwrap();
+        assert!(streams.iter().all(|s| s.finished), "every stream ended");
+        let a = streams.iter().find(|s| s.name.ends_with("/a.log")).unwrap();
         let content = lines("a", 1..=4);
-        assert_eq!(&*a.1.key, Fingerprint::of(content.as_bytes()).key());
-        assert_eq!(&*a.1.name, format!("file:{}", dir.join("a.log").display()));
+        assert_eq!(&*a.key, Fingerprint::of(content.as_bytes()).key());
+        assert_eq!(&*a.name, format!("file:{}", dir.join("a.log").display()));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1350,14 +1366,19 @@ mod tests {
             std::fs::write(dir.join(format!("{n:02}.log")), format!("file{n:02}\n")).unwrap();
         }
         let registry = registry(vec![]);
-        // Called before every read: what is registered and open then.
+        // Called before every read (once per open file): what is registered
+        // and open then, and whether the source still holds the watermark back.
         let (first_read, most_open) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let holds = Arc::new(Mutex::new(Vec::new()));
         let times: Arc<StreamTimes> = {
             let (registry, first_read, most_open) = (registry.clone(), first_read.clone(), most_open.clone());
+            let holds = holds.clone();
             Arc::new(move |_| {
-                let streams = registry.snapshot();
+                let streams = files(&registry);
                 let _ = first_read.compare_exchange(0, streams.len(), Ordering::Relaxed, Ordering::Relaxed);
-                most_open.fetch_max(streams.iter().filter(|(_, s)| !s.finished).count(), Ordering::Relaxed);
+                most_open.fetch_max(streams.iter().filter(|s| !s.finished).count(), Ordering::Relaxed);
+                let held = registry.snapshot().iter().any(|(_, s)| s.hold && !s.finished);
+                holds.lock().unwrap().push(held);
                 None
             })
         };
@@ -1371,7 +1392,12 @@ mod tests {
             MAX_OPEN_FILES,
             "the first 64 were registered before any was read"
         );
-        assert_eq!(registry.snapshot().len(), 70);
+        assert_eq!(files(&registry).len(), 70);
+        // While files wait for a slot, the source holds the watermark back
+        // (they may hold the oldest records); once all are open it does not.
+        let holds = holds.lock().unwrap().clone();
+        assert!(holds[0], "held while 6 files wait to be opened");
+        assert!(!holds[holds.len() - 1], "released once the last was opened");
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1385,7 +1411,7 @@ mod tests {
         let (_, got) = run.finish().await;
         assert_once(&got, &["a1", "a2", "a3", "a4"]);
         assert!(got[0].source.ends_with("/fw.log"), "read from the file with the most of it");
-        assert_eq!(registry.snapshot().len(), 1);
+        assert_eq!(files(&registry).len(), 1);
     }
 
     /// The checkpoint of `content` read through line `record`.
@@ -1424,7 +1450,7 @@ mod tests {
         let (report, got) = run.finish().await;
         assert!(got.is_empty(), "{got:?}");
         assert_eq!(report.records, 0);
-        assert!(registry.snapshot().iter().all(|(_, s)| s.finished && s.initial_time == Some(5)));
+        assert!(files(&registry).iter().all(|s| s.finished && s.initial_time == Some(5)));
     }
 
     const ZEEK: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n\

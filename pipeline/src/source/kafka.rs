@@ -700,6 +700,8 @@ impl ConsumerContext for KafkaContext {
                     for (topic, partition) in &tps {
                         st.partition(topic, *partition);
                     }
+                    // The source's hold on the watermark ends with its first assignment.
+                    st.streams.opened();
                 }
             }
             Rebalance::Revoke(_) => {}
@@ -724,6 +726,9 @@ impl ConsumerContext for KafkaContext {
 impl KafkaSource {
     fn consume(self, ctx: SourceContext) -> Result<SourceReport, SourceError> {
         let SourceContext { out, shutdown, limits, drain_timeout, flush_sinks, streams } = ctx;
+        // Waiting for the group to assign partitions: after the idle timeout
+        // the source stops holding other sources' watermarks back.
+        streams.set_waiting(true);
         let io = |message: String| SourceError::Io { source_name: self.name.clone(), message };
         let routes = Routes::new(&self.config).map_err(io)?;
         let mut defaults: Vec<(&str, &str)> = CONSUMER_DEFAULTS.to_vec();

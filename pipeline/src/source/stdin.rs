@@ -74,6 +74,7 @@ impl Source for StdinSource {
         let handle = tokio::task::spawn_blocking(move || -> Result<(AckReceiver, SourceReport), SourceError> {
             let mut acks = AckReceiver::new();
             let mut stream = LineStream::new(streams.open("stdin", "stdin"), format, limits, 0);
+            streams.opened();
             let stdin = std::io::stdin();
             // While a read blocks, the stream is waiting for input: after the
             // idle timeout it stops holding back the watermark.
