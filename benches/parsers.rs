@@ -105,6 +105,7 @@ fn inputs() -> Vec<Input> {
             include_str!("../tests/data/vendor/google-workspace/google-workspace.documented.jsonl"),
         ),
         sample("github-audit", include_str!("../tests/data/vendor/github/github-audit.documented.jsonl")),
+        sample("github-webhook", include_str!("../tests/data/vendor/github/github-webhook.jsonl")),
         sample("m365-message-trace", include_str!("../tests/data/vendor/m365/message-trace.documented.jsonl")),
     ]);
     v

@@ -125,6 +125,7 @@ fn mixed() -> Vec<Item> {
         Record("google-workspace", line("google-workspace/google-workspace.documented.jsonl", 1)),
         Record("m365-message-trace", line("m365/message-trace-powershell.csv", 2)),
         Record("github-audit", line("github/github-audit.documented.jsonl", 1)),
+        Record("github-webhook", line("github/github-webhook.jsonl", 1)),
         // Not `paloalto-sample-lines.txt` line 1: a PAN-OS line that starts with the receive time (no
         // syslog header, no leading FUTURE_USE field) parses as `panos` but `auto` does not recognise it
         // (its marker wants `,<time>,<serial>,<TYPE>,`). Line 2 has the syslog header and the field.
@@ -145,6 +146,7 @@ fn mixed() -> Vec<Item> {
         Record("umbrella-dns", line("umbrella/umbrella-dns-documented.csv", 4)),
         Record("m365-audit", line("m365/m365-audit.documented.jsonl", 5)),
         Record("github-audit", line("github/github-audit.documented.jsonl", 4)),
+        Record("github-webhook", line("github/github-webhook.jsonl", 3)),
         Record("zeek-ssl", line("zeek/ssl-doc.json", 2)),
         Record("entra-audit", line("entra/entra-audit.documented.jsonl", 3)),
         // The JSON formats again, with the lower-cased keys collectors write.
@@ -154,6 +156,7 @@ fn mixed() -> Vec<Item> {
         Record("entra-audit", lower_keys(&line("entra/entra-audit.documented.jsonl", 1))),
         Record("google-workspace", lower_keys(&line("google-workspace/google-workspace.documented.jsonl", 1))),
         Record("github-audit", lower_keys(&line("github/github-audit.documented.jsonl", 1))),
+        Record("github-webhook", lower_keys(&line("github/github-webhook.jsonl", 2))),
         Record("umbrella-dns", lower_keys(&panther("umbrella/CiscoUmbrella.DNS.jsonl", 1))),
         Record("m365-message-trace", lower_keys(&line("m365/message-trace.documented.jsonl", 1))),
     ];

@@ -14,6 +14,7 @@
 //! | JSON with `activityDisplayName`, or `"category": "AuditLogs"` | `entra-audit` |
 //! | JSON with `userPrincipalName` and `createdDateTime` (Graph signIn) | `entra-signin` |
 //! | JSON with `"kind": "admin#reports#activity"`, or `id.applicationName` and `events` | `google-workspace` |
+//! | JSON with an `X-GitHub-Event` key (a captured webhook request's header), or `guid` and `delivered_at` (a webhook delivery from GitHub's REST API) | `github-webhook` |
 //! | JSON with `_document_id`, or `action` and `actor` and (`@timestamp` or `created_at`) | `github-audit` |
 //! | JSON with `internalIp` and `responseCode` | `umbrella-dns` |
 //! | JSON with `MessageTraceId`, or `SenderAddress` and `RecipientAddress` (any case; Graph `exchangeMessageTrace` pages too) | `m365-message-trace` |
@@ -41,7 +42,7 @@
 
 use super::{
     bind_query::BindQuery, cef::Cef, cisco_asa::CiscoAsa, entra_audit::EntraAudit, entra_signin::EntraSignin,
-    floodlight_json::FloodlightJson, fortigate::Fortigate, github_audit::GithubAudit,
+    floodlight_json::FloodlightJson, fortigate::Fortigate, github_audit::GithubAudit, github_webhook::GithubWebhook,
     google_workspace::GoogleWorkspace, m365_audit::M365Audit, m365_message_trace, m365_message_trace::M365MessageTrace,
     okta::Okta, panos::Panos, squid::Squid, umbrella_dns::UmbrellaDns, w3c, w3c::W3c, windows_dns::WindowsDns,
     zeek_conn::ZeekConn, zeek_dns::ZeekDns, zeek_http::ZeekHttp, zeek_ssl::ZeekSsl, DecodeError, DecodeOutcome,
@@ -88,6 +89,10 @@ pub fn recognise(record: &[u8], ctx: RecordContext<'_>) -> Option<&'static dyn D
         }
         if has("admin#reports#activity") || (has("\"applicationname\"") && has("\"events\"")) {
             return Some(&GoogleWorkspace);
+        }
+        // Before `github-audit`: a webhook payload has `action`, and an installation's `created_at`.
+        if has("\"x-github-event\"") || (has("\"guid\"") && has("\"delivered_at\"")) {
+            return Some(&GithubWebhook);
         }
         if has("\"_document_id\"")
             || (has("\"action\"") && has("\"actor\"") && (has("\"@timestamp\"") || has("\"created_at\"")))
@@ -354,6 +359,7 @@ mod tests {
                 include_str!("../../../tests/data/vendor/google-workspace/google-workspace.documented.jsonl"),
             ),
             ("github-audit", include_str!("../../../tests/data/vendor/github/github-audit.documented.jsonl")),
+            ("github-webhook", include_str!("../../../tests/data/vendor/github/github-webhook.jsonl")),
             ("zeek-conn", include_str!("../../../tests/data/vendor/zeek/opt.basic_conn.log")),
             ("zeek-http", include_str!("../../../tests/data/vendor/zeek/opt.basic_http.log")),
             ("zeek-ssl", include_str!("../../../tests/data/vendor/zeek/ssl-doc.json")),
@@ -403,6 +409,7 @@ mod tests {
             ),
             ("github-audit", include_str!("../../../tests/data/vendor/github/github-audit.documented.jsonl")),
             ("github-audit", include_str!("../../../tests/data/vendor/github/GitHub.Audit.jsonl")),
+            ("github-webhook", include_str!("../../../tests/data/vendor/github/github-webhook.jsonl")),
             ("umbrella-dns", include_str!("../../../tests/data/vendor/umbrella/CiscoUmbrella.DNS.jsonl")),
             ("zeek-ssl", include_str!("../../../tests/data/vendor/zeek/ssl-doc.json")),
         ];
@@ -443,6 +450,38 @@ mod tests {
             }
             assert!(total > 0 && recognised == total, "{want}: {recognised} of {total}");
         }
+    }
+
+    /// GitHub webhook deliveries and GitHub audit events are told apart, both ways, and a webhook
+    /// payload without its delivery (no event to read) is not taken for either.
+    #[test]
+    fn github_webhook_deliveries_are_not_audit_events() {
+        let id = |line: &str| recognise(line.as_bytes(), RecordContext::default()).map(|d| d.id());
+        let webhook = include_str!("../../../tests/data/vendor/github/github-webhook.jsonl");
+        for line in webhook.lines() {
+            assert_eq!(id(line), Some("github-webhook"), "{line}");
+        }
+        let audit = include_str!("../../../tests/data/vendor/github/github-audit.documented.jsonl");
+        for line in audit.lines() {
+            assert_eq!(id(line), Some("github-audit"), "{line}");
+        }
+        for line in include_str!("../../../tests/data/vendor/github/GitHub.Audit.jsonl").lines() {
+            assert_ne!(id(line), Some("github-webhook"), "{line}");
+        }
+        // The bare payload of an installation delivery: `action` and `created_at`, but no `actor`.
+        let delivery: serde_json::Value = serde_json::from_str(webhook.lines().next().unwrap()).unwrap();
+        let payload = delivery["request"]["payload"].to_string();
+        assert_eq!(id(&payload), None);
+        let mut rows = Vec::new();
+        assert_eq!(
+            Auto.decode(webhook.lines().nth(6).unwrap().as_bytes(), RecordContext::default(), &mut rows),
+            Ok(DecodeOutcome::Skipped("github-webhook: event not modelled")),
+            "a push delivery"
+        );
+        let err = Auto.decode(webhook.lines().nth(9).unwrap().as_bytes(), RecordContext::default(), &mut rows);
+        assert_eq!(err.unwrap_err().reason, "auto (github-webhook): github-webhook: no event time");
+        Auto.decode(webhook.lines().next().unwrap().as_bytes(), RecordContext::default(), &mut rows).unwrap();
+        assert_eq!(rows[0].to_json()["format"], "github-webhook");
     }
 
     /// A Zeek line that fits its header is Zeek even when its text looks like

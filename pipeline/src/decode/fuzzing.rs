@@ -24,7 +24,7 @@ use crate::schema::Row;
 pub const FAMILIES: &[(&str, &[&str])] = &[
     ("network", &["panos", "fortigate", "cisco-asa", "zeek-conn", "zeek-http", "zeek-ssl", "squid", "cef", "w3c"]),
     ("dns", &["zeek-dns", "bind-query", "windows-dns", "umbrella-dns"]),
-    ("identity", &["okta", "entra-signin", "entra-audit", "google-workspace", "github-audit"]),
+    ("identity", &["okta", "entra-signin", "entra-audit", "google-workspace", "github-audit", "github-webhook"]),
     ("email", &["m365-audit", "m365-message-trace"]),
     ("auto", &["auto", "floodlight-json"]),
 ];

@@ -108,7 +108,10 @@ fn vendor_fields(obj: &Map<String, Value>, mapped: &[&str]) -> VendorFields<'sta
     out
 }
 
-fn scopes_of(obj: &Map<String, Value>) -> Vec<Str<'static>> {
+/// The scopes of an event or of a GitHub App installation: `scopes`, else
+/// `token_scopes`, else `oauth_scopes` (array, or comma / space separated),
+/// then the `permissions` object as `name:level`; in order, without repeats.
+pub(super) fn scopes_of(obj: &Map<String, Value>) -> Vec<Str<'static>> {
     let mut out: Vec<Str<'static>> = Vec::new();
     let mut push = |s: &str| {
         for x in s.split([',', ' ']).map(str::trim).filter(|x| !x.is_empty()) {

@@ -23,6 +23,7 @@ pub mod fortigate;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod github_audit;
+pub mod github_webhook;
 pub mod google_workspace;
 pub mod json;
 pub mod m365_audit;

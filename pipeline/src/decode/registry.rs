@@ -135,6 +135,11 @@ static FORMATS: &[FormatInfo] = &[
         make: || Arc::new(super::github_audit::GithubAudit),
     },
     FormatInfo {
+        id: "github-webhook",
+        description: "GitHub App webhook deliveries (REST API deliveries or captured requests): App installations, repository access changes, revoked user authorizations (oauth)",
+        make: || Arc::new(super::github_webhook::GithubWebhook),
+    },
+    FormatInfo {
         id: "auto",
         description: "recognise each record's format among the above (mixed topics and files); rows keep the recognised format",
         make: || Arc::new(super::auto::Auto),
