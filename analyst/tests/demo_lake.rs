@@ -180,3 +180,60 @@ async fn limits_stop_runaway_and_memory_hungry_queries() {
     // The empty lake still answers (nothing written yet).
     assert_eq!(count(&lake, "SELECT count(*) FROM findings").await, 0);
 }
+
+/// Every `.parquet` file under `dir`.
+fn parquet_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            parquet_files(&p, out);
+        } else if p.extension().is_some_and(|e| e == "parquet") {
+            out.push(p);
+        }
+    }
+}
+
+/// A lake written by an older version, whose email files lack columns this
+/// version adds (`sender_is_personal`, `dest_partner`), still reads: the
+/// missing columns are null in old files, and queries naming them work.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_written_before_a_column_was_added_read_as_null() {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use parquet::arrow::ArrowWriter;
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = demo_run(dir.path()).await;
+    let mut files = Vec::new();
+    parquet_files(&dir.path().join("floodlight-demo-out/lake/events/class=email"), &mut files);
+    assert!(!files.is_empty(), "the demo writes email events");
+    for f in &files {
+        let reader = ParquetRecordBatchReaderBuilder::try_new(std::fs::File::open(f).expect("open"))
+            .expect("parquet")
+            .build()
+            .expect("reader");
+        let batches: Vec<_> = reader.map(|b| b.expect("batch")).collect();
+        let keep: Vec<usize> = (0..batches[0].num_columns())
+            .filter(|&i| {
+                !["sender_is_personal", "dest_partner"].contains(&batches[0].schema().field(i).name().as_str())
+            })
+            .collect();
+        assert_eq!(keep.len() + 2, batches[0].num_columns(), "this version writes both columns");
+        let old: Vec<_> = batches.iter().map(|b| b.project(&keep).expect("project")).collect();
+        let mut w =
+            ArrowWriter::try_new(std::fs::File::create(f).expect("rewrite"), old[0].schema(), None).expect("writer");
+        for b in &old {
+            w.write(b).expect("write");
+        }
+        w.close().expect("close");
+    }
+    let lake = open(&cfg, dir.path(), QueryLimits::default()).await;
+    let all = count(&lake, "SELECT count(*) FROM email").await;
+    assert!(all > 0);
+    let nulls =
+        count(&lake, "SELECT count(*) FROM email WHERE sender_is_personal IS NULL AND dest_partner IS NULL").await;
+    assert_eq!(nulls, all, "old files read the new columns as null");
+    assert!(
+        count(&lake, "SELECT count(*) FROM email WHERE dest_address LIKE '%@%'").await > 0,
+        "by name, not position"
+    );
+}

@@ -337,13 +337,21 @@ impl EnrichmentConfig {
                 }
             }
         };
-        match catalog {
-            Ok(c) => match c.with_overlay(&overlay, crate::Date::today_utc()) {
+        let today = crate::Date::today_utc();
+        let mut problems = match catalog {
+            Ok(c) => match c.with_overlay(&overlay, today) {
                 Ok(_) => Vec::new(),
                 Err(e) => vec![e.to_string()],
             },
             Err(e) => vec![format!("enrichments.overlay: cannot check against the catalog: {e}")],
+        };
+        // Partner domains against the organisation's domains and the bundled
+        // mail lists (the configured extra lists are checked on load).
+        let mut email = crate::EmailClassifier::embedded(self.corporate_domains.iter().cloned());
+        if let Err(message) = email.add_partners(&overlay.partners, today) {
+            problems.push(crate::EnrichmentError::Overlay { origin: overlay.origin.clone(), message }.to_string());
         }
+        problems
     }
 }
 
@@ -378,5 +386,27 @@ mod tests {
         assert!(all.contains("enrichments.catalog:") && all.contains("Bad Id"), "{all}");
         assert!(all.contains("`localhost` is not a domain name"), "{all}");
         assert_eq!(p.len(), 5, "{all}");
+    }
+
+    #[test]
+    fn validate_checks_partner_domains_against_the_mail_lists() {
+        let dir = tempfile::tempdir().unwrap();
+        let partner = |domain: &str| {
+            format!("[[partner]]\nname = \"P\"\ndomains = [\"{domain}\"]\nreason = \"r\"\nexpires = \"2099-12-31\"\n")
+        };
+        let cfg: EnrichmentConfig =
+            toml::from_str("overlay = \"o.toml\"\ncorporate_domains = [\"corp.example.com\"]\n").unwrap();
+        std::fs::write(dir.path().join("o.toml"), partner("audit.example.nl")).unwrap();
+        assert!(cfg.validate(dir.path()).is_empty(), "{:?}", cfg.validate(dir.path()));
+        std::fs::write(dir.path().join("o.toml"), partner("GMAIL.com")).unwrap();
+        let all = cfg.validate(dir.path()).join("\n");
+        assert!(all.starts_with("enrichments.overlay: "), "{all}");
+        assert!(
+            all.contains("[[partner]] #1 (`P`): domains: `gmail.com` is a free-mail or disposable provider"),
+            "{all}"
+        );
+        std::fs::write(dir.path().join("o.toml"), partner("corp.example.com")).unwrap();
+        let all = cfg.validate(dir.path()).join("\n");
+        assert!(all.contains("`corp.example.com` is one of the organisation's own domains"), "{all}");
     }
 }

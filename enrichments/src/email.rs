@@ -12,8 +12,16 @@
 //! A subdomain of a listed domain counts as listed (`eu.mailinator.com`).
 //! A corporate domain (or a subdomain of one) is never personal or
 //! disposable, whatever the lists say.
+//!
+//! The overlay's `[[partner]]` entries (see [`crate::overlay`]) add the
+//! destinations the organisation agreed to: [`EmailClassifier::add_partners`]
+//! takes the ones that hold today, and [`AddressInfo::partner`] names the
+//! partner an address belongs to (its own address first, then its domain).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+
+use crate::date::Date;
+use crate::overlay::PartnerRule;
 
 /// The bundled free-mail list.
 pub const EMBEDDED_FREEMAIL: &str = include_str!("../data/email/freemail/free.txt");
@@ -35,6 +43,9 @@ pub struct AddressInfo {
     pub is_disposable: bool,
     /// One of the organisation's domains (or a subdomain of one).
     pub is_corporate: bool,
+    /// The overlay `[[partner]]` (its name) the address belongs to, while
+    /// the agreement holds.
+    pub partner: Option<String>,
 }
 
 /// Classifies addresses against domain lists.
@@ -43,6 +54,10 @@ pub struct EmailClassifier {
     personal: HashSet<String>,
     disposable: HashSet<String>,
     corporate: Vec<String>,
+    /// Partner domain → partner name.
+    partner_domains: HashMap<String, String>,
+    /// Partner address (`local@domain`, lower case) → partner name.
+    partner_addresses: HashMap<String, String>,
 }
 
 /// Domains of a list file: one per line, `#` comments, blank lines ignored.
@@ -79,17 +94,14 @@ pub fn split_address(address: &str) -> Option<(String, String)> {
     Some((local, domain))
 }
 
+/// `domain` and the parent domains it belongs to, down to two labels:
+/// `a.eu.mailinator.com`, `eu.mailinator.com`, `mailinator.com`.
+fn suffixes(domain: &str) -> impl Iterator<Item = &str> {
+    std::iter::successors(Some(domain), |d| d.split_once('.').map(|(_, rest)| rest).filter(|r| r.contains('.')))
+}
+
 fn listed(set: &HashSet<String>, domain: &str) -> bool {
-    let mut d = domain;
-    loop {
-        if set.contains(d) {
-            return true;
-        }
-        match d.split_once('.') {
-            Some((_, rest)) if rest.contains('.') => d = rest,
-            _ => return false,
-        }
-    }
+    suffixes(domain).any(|d| set.contains(d))
 }
 
 impl EmailClassifier {
@@ -107,6 +119,8 @@ impl EmailClassifier {
                 .map(|d| d.trim().trim_start_matches('@').trim_end_matches('.').to_ascii_lowercase())
                 .filter(|d| !d.is_empty())
                 .collect(),
+            partner_domains: HashMap::new(),
+            partner_addresses: HashMap::new(),
         }
     }
 
@@ -129,6 +143,51 @@ impl EmailClassifier {
         self.disposable.extend(domains);
     }
 
+    /// Whether `domain` (lower case) is a mailbox provider anyone can sign up
+    /// to: a free-mail or disposable domain that is not the organisation's.
+    /// Mail from such a domain comes from a person, never from a vendor.
+    pub fn is_mailbox_provider(&self, domain: &str) -> bool {
+        !self.is_corporate_domain(domain) && (listed(&self.personal, domain) || listed(&self.disposable, domain))
+    }
+
+    /// Add the overlay's `[[partner]]` entries that hold on `today` (UTC).
+    /// A partner domain that is a free-mail or disposable provider, or one
+    /// of the organisation's own, is refused with the entry named: it would
+    /// agree to every mailbox of that provider. Checks every entry, expired
+    /// ones included, so a mistake shows before the day it would matter.
+    pub fn add_partners(&mut self, partners: &[PartnerRule], today: Date) -> Result<(), String> {
+        for (i, p) in partners.iter().enumerate() {
+            let entry = format!("[[partner]] #{} (`{}`)", i + 1, p.name);
+            let (domains, addresses) = p.normalised().map_err(|e| format!("{entry}: {e}"))?;
+            for d in &domains {
+                if self.is_corporate_domain(d) {
+                    return Err(format!("{entry}: domains: `{d}` is one of the organisation's own domains"));
+                }
+                if self.is_mailbox_provider(d) {
+                    return Err(format!(
+                        "{entry}: domains: `{d}` is a free-mail or disposable provider; list the partner's \
+                         `addresses` there instead"
+                    ));
+                }
+            }
+            if p.holds_on(today) {
+                for d in domains {
+                    self.partner_domains.entry(d).or_insert_with(|| p.name.clone());
+                }
+                for a in addresses {
+                    self.partner_addresses.entry(a).or_insert_with(|| p.name.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn partner_of(&self, local: &str, domain: &str) -> Option<String> {
+        let by_address = || self.partner_addresses.get(&format!("{local}@{domain}"));
+        let by_domain = || suffixes(domain).find_map(|d| self.partner_domains.get(d));
+        (!self.partner_addresses.is_empty()).then(by_address).flatten().or_else(by_domain).cloned()
+    }
+
     /// Whether `domain` is one of the organisation's own.
     pub fn is_corporate_domain(&self, domain: &str) -> bool {
         self.corporate.iter().any(|c| domain == c || domain.strip_suffix(c.as_str()).is_some_and(|p| p.ends_with('.')))
@@ -145,6 +204,7 @@ impl EmailClassifier {
             is_personal: !is_corporate && listed(&self.personal, &domain),
             is_disposable: !is_corporate && listed(&self.disposable, &domain),
             is_corporate,
+            partner: if is_corporate { None } else { self.partner_of(&local, &domain) },
             local_part: Some(local),
             domain: Some(domain),
         }
@@ -258,5 +318,71 @@ mod tests {
         ] {
             assert_eq!(c().classify(junk), AddressInfo::default(), "{junk}");
         }
+    }
+
+    fn partners(text: &str) -> Vec<PartnerRule> {
+        crate::Overlay::from_toml(text, "o.toml").unwrap().partners
+    }
+
+    const PARTNERS: &str = r#"
+[[partner]]
+name = "Auditor"
+domains = ["audit.example.nl"]
+reason = "Statutory audit"
+expires = "2027-06-30"
+
+[[partner]]
+name = "Jan (translator)"
+addresses = ["J.deVries@gmail.com"]
+reason = "Translates customer letters"
+expires = "2027-01-31"
+"#;
+
+    #[test]
+    fn partners_hold_for_their_domains_and_addresses_until_they_expire() {
+        let today: Date = "2026-11-24".parse().unwrap();
+        let mut e = c();
+        e.add_partners(&partners(PARTNERS), today).unwrap();
+        let p = |a: &str| e.classify(a).partner;
+        assert_eq!(p("team@audit.example.nl").as_deref(), Some("Auditor"));
+        assert_eq!(p("x@eu.audit.example.nl").as_deref(), Some("Auditor"), "a subdomain counts");
+        assert_eq!(p("x@notaudit.example.nl"), None);
+        assert_eq!(p("Jan <j.devries@GMAIL.com>").as_deref(), Some("Jan (translator)"));
+        let other = e.classify("someone.else@gmail.com");
+        assert_eq!(other.partner, None, "only the listed address of a free-mail provider");
+        assert!(other.is_personal);
+        assert_eq!(p("ana@corp.example.com"), None);
+        // Expired entries are checked but not applied.
+        let mut later = c();
+        later.add_partners(&partners(PARTNERS), "2027-02-01".parse().unwrap()).unwrap();
+        assert_eq!(later.classify("team@audit.example.nl").partner.as_deref(), Some("Auditor"));
+        assert_eq!(later.classify("j.devries@gmail.com").partner, None);
+    }
+
+    #[test]
+    fn a_partner_domain_cannot_be_a_mailbox_provider_or_our_own() {
+        let today: Date = "2026-11-24".parse().unwrap();
+        let gmail = PARTNERS.replace("audit.example.nl", "gmail.com");
+        let e = c().add_partners(&partners(&gmail), today).unwrap_err();
+        assert!(
+            e.contains("[[partner]] #1 (`Auditor`): domains: `gmail.com` is a free-mail or disposable provider"),
+            "{e}"
+        );
+        let e = c().add_partners(&partners(&PARTNERS.replace("audit.example.nl", "mailinator.com")), today);
+        assert!(e.unwrap_err().contains("`mailinator.com` is a free-mail or disposable provider"));
+        let e = c().add_partners(&partners(&PARTNERS.replace("audit.example.nl", "hr.corp.example.com")), today);
+        assert!(e.unwrap_err().contains("`hr.corp.example.com` is one of the organisation's own domains"));
+    }
+
+    #[test]
+    fn mailbox_providers_are_free_mail_and_disposable_domains_but_never_ours() {
+        let e = c();
+        assert!(e.is_mailbox_provider("gmail.com"));
+        assert!(e.is_mailbox_provider("hotmail.com"));
+        assert!(e.is_mailbox_provider("eu.mailinator.com"));
+        assert!(!e.is_mailbox_provider("paddle.com"));
+        assert!(!e.is_mailbox_provider("mail.notion.so"));
+        let ours = EmailClassifier::embedded(["gmail.com".to_string()]);
+        assert!(!ours.is_mailbox_provider("gmail.com"), "Google's own staff: corporate wins");
     }
 }

@@ -20,7 +20,8 @@
 //!   manager, role, flags), joined on user or email.
 //! * [`reload`] — watches every configured file and builds a new snapshot
 //!   on change; a bad file keeps the old one.
-//! * [`email`] — address → personal (free-mail) / disposable / corporate.
+//! * [`email`] — address → personal (free-mail) / disposable / corporate,
+//!   and the overlay's partners.
 //! * [`similarity`] — does a personal address look like the employee's own?
 //! * [`config`] — the `[enrichments]` settings and their validation.
 //!
@@ -52,7 +53,7 @@ pub use email::{AddressInfo, EmailClassifier};
 pub use error::EnrichmentError;
 pub use geo::{CacheStats, ColumnType, CustomColumn, CustomValue, DbKind, GeoInfo, GeoIp, GeoRecord, NetworkType};
 pub use network::{AsnEntry, AsnKind, NetworkLists};
-pub use overlay::{ExceptionRule, Overlay};
+pub use overlay::{ExceptionRule, Overlay, PartnerRule};
 pub use reload::{watched_files, ReloadEvent, ReloadOptions, ReloadStats, Reloader, WatchedFile};
 pub use similarity::resembles_user;
 
@@ -94,16 +95,19 @@ pub fn base_catalog(cfg: &EnrichmentConfig, base_dir: &Path) -> Result<AppCatalo
     }
 }
 
+/// The overlay `cfg` names, parsed; `None` without one.
+fn read_overlay(cfg: &EnrichmentConfig, base_dir: &Path) -> Result<Option<Overlay>, EnrichmentError> {
+    let Some(p) = &cfg.overlay else { return Ok(None) };
+    let text = read("enrichments.overlay", base_dir, p)?;
+    Overlay::from_toml(&text, &config::resolve(base_dir, p).display().to_string()).map(Some)
+}
+
 /// The catalog `cfg` names with its overlay applied as of today (UTC): the
 /// statuses, reasons and alternatives the pipeline enriches with.
 pub fn effective_catalog(cfg: &EnrichmentConfig, base_dir: &Path) -> Result<AppCatalog, EnrichmentError> {
     let catalog = base_catalog(cfg, base_dir)?;
-    match &cfg.overlay {
-        Some(p) => {
-            let text = read("enrichments.overlay", base_dir, p)?;
-            let overlay = Overlay::from_toml(&text, &config::resolve(base_dir, p).display().to_string())?;
-            catalog.with_overlay(&overlay, Date::today_utc())
-        }
+    match read_overlay(cfg, base_dir)? {
+        Some(overlay) => catalog.with_overlay(&overlay, Date::today_utc()),
         None => Ok(catalog),
     }
 }
@@ -111,7 +115,8 @@ pub fn effective_catalog(cfg: &EnrichmentConfig, base_dir: &Path) -> Result<AppC
 impl Enrichments {
     /// Load what `cfg` names; relative paths resolve against `base_dir`.
     pub fn load(cfg: &EnrichmentConfig, base_dir: &Path) -> Result<Enrichments, EnrichmentError> {
-        let catalog = effective_catalog(cfg, base_dir)?;
+        let overlay = read_overlay(cfg, base_dir)?;
+        let catalog = base_catalog(cfg, base_dir)?;
         let geo = GeoIp::from_config(cfg, base_dir)?;
         let mut email = EmailClassifier::embedded(cfg.corporate_domains.iter().cloned());
         if let Some(p) = &cfg.personal_domains {
@@ -125,7 +130,23 @@ impl Enrichments {
             );
         }
         let directory = Directory::from_config(cfg, base_dir)?;
-        Ok(Enrichments { catalog, geo, email, directory })
+        let base = Enrichments { catalog, geo, email, directory };
+        match overlay {
+            Some(o) => base.with_overlay(&o, Date::today_utc()),
+            None => Ok(base),
+        }
+    }
+
+    /// This snapshot with `overlay` applied as of `today` (UTC date): the
+    /// catalog's statuses and exceptions, and the partners the mail
+    /// classifier knows. [`Enrichments::load`] applies the configured
+    /// overlay this way; rule fixtures apply theirs on the bundled default.
+    pub fn with_overlay(mut self, overlay: &Overlay, today: Date) -> Result<Enrichments, EnrichmentError> {
+        self.catalog = self.catalog.with_overlay(overlay, today)?;
+        self.email
+            .add_partners(&overlay.partners, today)
+            .map_err(|message| EnrichmentError::Overlay { origin: overlay.origin.clone(), message })?;
+        Ok(self)
     }
 
     /// Everything bundled: catalog, lists, MaxMind test databases, and the

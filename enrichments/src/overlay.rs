@@ -29,6 +29,14 @@
 //! owner = "it-service@corp.example.com"
 //! expires = "2027-01-31"                   # required: scoped exceptions always end
 //! source = "nudge n-3f9c1a"                # optional: the explanation it answers
+//!
+//! [[partner]]                              # a destination the organisation agreed to
+//! name = "Auditor (KPMG)"
+//! domains = ["kpmg.nl"]                    # whole domains (and their subdomains)
+//! addresses = ["j.devries@gmail.com"]      # and/or single addresses (a freelancer's)
+//! reason = "Statutory audit 2026: the audit team receives the finance mailbox"
+//! owner = "cfo-office@corp.example.com"
+//! expires = "2027-06-30"                   # required: agreements are reviewed
 //! ```
 //!
 //! **Exceptions.** An app counts as *excepted* for an event when an overlay
@@ -59,6 +67,17 @@
 //! Unknown ids, categories and fields are errors naming the file, the entry
 //! and the setting.
 //!
+//! **Partners.** A `[[partner]]` entry names mail destinations the
+//! organisation agreed to (an auditor, an outsourced payroll office, a
+//! freelancer's own address): while it holds, forwarding to them and
+//! sharing files with them is not shadow IT, and the enrichment names the
+//! partner in the event's `dest_partner` column (the forwarding rules
+//! skip such events). A partner's `domains` cannot be a free-mail or
+//! disposable provider (that would agree to every Gmail user; list the
+//! person's `addresses` instead) nor one of the organisation's own; these
+//! are checked when the enrichments load, against the mail lists. After its
+//! `expires` date the entry no longer applies and the findings start again.
+//!
 //! [`AppCatalog::with_overlay`] applies an [`Overlay`] and returns the
 //! effective catalog: `App::status` is the effective status, and
 //! `status_reason`, `owner` and `expires` say why and until when.
@@ -70,6 +89,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::{App, AppCatalog, AppStatus, Category};
 use crate::date::Date;
 use crate::directory::{Directory, DirectoryEntry};
+use crate::email::split_address;
 use crate::error::EnrichmentError;
 
 /// `[[app]]`: the stance on one catalog app. Serialises like the TOML entry
@@ -199,6 +219,60 @@ impl ExceptionRule {
     }
 }
 
+/// `[[partner]]`: mail destinations the organisation agreed to, until a
+/// date. Serialises like the TOML entry.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PartnerRule {
+    /// Who the partner is (shown in `dest_partner`).
+    pub name: String,
+    /// Whole domains (a subdomain of one counts).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub domains: Vec<String>,
+    /// Single addresses.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub addresses: Vec<String>,
+    /// Why (required: comply or explain).
+    pub reason: String,
+    /// Who answers for it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// Last day it holds (required).
+    pub expires: Date,
+}
+
+impl PartnerRule {
+    /// Whether the agreement still holds on `today` (its expiry is the last day).
+    pub fn holds_on(&self, today: Date) -> bool {
+        today <= self.expires
+    }
+
+    /// `domains` and `addresses` (`local@domain`) as compared: lower case,
+    /// internationalised domains in punycode; the first one that is not a
+    /// domain name or an address is the error.
+    pub fn normalised(&self) -> Result<(Vec<String>, Vec<String>), String> {
+        let domains = self
+            .domains
+            .iter()
+            .map(|d| {
+                split_address(&format!("x@{d}"))
+                    .map(|(_, domain)| domain)
+                    .ok_or_else(|| format!("domains: `{d}` is not a domain name"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        let addresses = self
+            .addresses
+            .iter()
+            .map(|a| {
+                split_address(a)
+                    .map(|(local, domain)| format!("{local}@{domain}"))
+                    .ok_or_else(|| format!("addresses: `{a}` is not an e-mail address"))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((domains, addresses))
+    }
+}
+
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct OverlayFile {
@@ -210,6 +284,8 @@ struct OverlayFile {
     sanctioned: Vec<OwnApp>,
     #[serde(default)]
     exception: Vec<ExceptionRule>,
+    #[serde(default)]
+    partner: Vec<PartnerRule>,
 }
 
 /// A parsed overlay file.
@@ -225,6 +301,8 @@ pub struct Overlay {
     pub sanctioned: Vec<OwnApp>,
     /// `[[exception]]` entries (expired ones included).
     pub exceptions: Vec<ExceptionRule>,
+    /// `[[partner]]` entries (expired ones included).
+    pub partners: Vec<PartnerRule>,
 }
 
 fn err(origin: &str, message: String) -> EnrichmentError {
@@ -281,12 +359,30 @@ impl Overlay {
                 return Err(err(origin, format!("{entry}: `users` and `departments` must not contain empty names")));
             }
         }
+        let mut seen = HashSet::new();
+        for (i, p) in file.partner.iter().enumerate() {
+            let entry = format!("[[partner]] #{} (`{}`)", i + 1, p.name);
+            if p.name.trim().is_empty() {
+                return Err(err(origin, format!("[[partner]] #{}: `name` must say who the partner is", i + 1)));
+            }
+            if !seen.insert(p.name.trim().to_lowercase()) {
+                return Err(err(origin, format!("{entry}: listed twice")));
+            }
+            if p.reason.trim().is_empty() {
+                return Err(err(origin, format!("{entry}: `reason` must say why")));
+            }
+            if p.domains.is_empty() && p.addresses.is_empty() {
+                return Err(err(origin, format!("{entry}: name its `domains` or `addresses`")));
+            }
+            p.normalised().map_err(|e| err(origin, format!("{entry}: {e}")))?;
+        }
         Ok(Overlay {
             origin: origin.to_string(),
             apps: file.app,
             categories: file.category,
             sanctioned: file.sanctioned,
             exceptions: file.exception,
+            partners: file.partner,
         })
     }
 }
@@ -738,5 +834,45 @@ expires = "2026-12-31"
         assert!(e.contains("is sanctioned; it needs no exception"), "{e}");
         let e = err(&one.replace("users", "people"));
         assert!(e.contains("people"), "{e}");
+    }
+
+    const PARTNER: &str = "[[partner]]\nname = \"Auditor\"\ndomains = [\"Audit.Example.NL\"]\n\
+                           addresses = [\"Jan <J.deVries@Gmail.com>\"]\nreason = \"Statutory audit\"\n\
+                           expires = \"2027-06-30\"\n";
+
+    #[test]
+    fn partners_parse_with_normalised_domains_and_addresses() {
+        let o = Overlay::from_toml(PARTNER, "o.toml").unwrap();
+        assert_eq!(o.partners.len(), 1);
+        let p = &o.partners[0];
+        assert_eq!(p.name, "Auditor");
+        assert_eq!(
+            p.normalised().unwrap(),
+            (vec!["audit.example.nl".to_string()], vec!["j.devries@gmail.com".to_string()])
+        );
+        assert!(p.holds_on(day("2027-06-30")) && !p.holds_on(day("2027-07-01")));
+        // A partner does not touch the catalog.
+        assert_eq!(apply(PARTNER, "2026-06-01").unwrap().apps.len(), AppCatalog::embedded().apps.len());
+    }
+
+    #[test]
+    fn broken_partners_name_the_entry() {
+        let e = err(&PARTNER.replace("reason = \"Statutory audit\"", "reason = \" \""));
+        assert!(e.contains("[[partner]] #1 (`Auditor`): `reason` must say why"), "{e}");
+        let e = err(&PARTNER.replace("name = \"Auditor\"", "name = \"\""));
+        assert!(e.contains("[[partner]] #1: `name` must say who the partner is"), "{e}");
+        let none = PARTNER
+            .replace("domains = [\"Audit.Example.NL\"]\n", "")
+            .replace("addresses = [\"Jan <J.deVries@Gmail.com>\"]\n", "");
+        let e = err(&none);
+        assert!(e.contains("[[partner]] #1 (`Auditor`): name its `domains` or `addresses`"), "{e}");
+        let e = err(&PARTNER.replace("Audit.Example.NL", "not a domain"));
+        assert!(e.contains("domains: `not a domain` is not a domain name"), "{e}");
+        let e = err(&PARTNER.replace("Jan <J.deVries@Gmail.com>", "jan at gmail"));
+        assert!(e.contains("addresses: `jan at gmail` is not an e-mail address"), "{e}");
+        let e = err(&PARTNER.replace("expires = \"2027-06-30\"\n", ""));
+        assert!(e.contains("expires"), "{e}");
+        let e = err(&format!("{PARTNER}\n{}", PARTNER.replace("Auditor", "auditor")));
+        assert!(e.contains("[[partner]] #2 (`auditor`): listed twice"), "{e}");
     }
 }

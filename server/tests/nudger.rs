@@ -1,7 +1,8 @@
 //! The nudge sender's own rules, driven directly on a real SQLite store:
 //! findings triaged false positive are never nudged, a person without an
 //! address is skipped rather than retried, only the rules and severities
-//! configured select findings, and a finding is queued at most once.
+//! configured select findings, a finding an overlay exception covers is
+//! never queued, and a finding is queued at most once.
 
 use std::path::Path;
 
@@ -97,4 +98,21 @@ async fn false_positives_unknown_people_and_unselected_findings_are_never_sent()
     let token = url.rsplit('/').next().expect("token");
     assert_eq!(n.verify(token, now).expect("valid").nudge_id, ok.id);
     assert_eq!(store.nudge(&ok.id).await.expect("read").expect("row").state, NudgeState::DryRun);
+}
+
+#[tokio::test]
+async fn findings_an_overlay_exception_covers_are_never_queued() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (n, store) = nudger(dir.path()).await;
+    let now = Utc::now();
+    // The discovery rules report the exception in the evidence: not queued,
+    // whatever the severity.
+    let mut f = finding("fx", "ana.pereira", "critical");
+    f.evidence = Some(r#"{"app_exception":"user:ana.pereira","host":"wetransfer.com"}"#.into());
+    assert!(n.enqueue(&f, now).await.expect("enqueue").is_none());
+    assert!(store.nudge_for_finding("fx").await.expect("read").is_none(), "nothing stored");
+    // The same finding without an exception is.
+    f.evidence = Some(r#"{"app_exception":null,"host":"wetransfer.com"}"#.into());
+    let queued = n.enqueue(&f, now).await.expect("enqueue").expect("queued");
+    assert_eq!(queued.facts.finding_id, "fx");
 }

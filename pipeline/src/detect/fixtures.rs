@@ -5,6 +5,15 @@
 //!
 //! ```toml
 //! description = "an upload to iLovePDF raises one finding"
+//! # optional: an overlay for this case (as `enrichments.overlay` holds it)
+//! # and the UTC date its expiries are judged on (default: today)
+//! overlay = """
+//! [[app]]
+//! id = "ilovepdf"
+//! status = "unsanctioned"
+//! reason = "Use Acrobat"
+//! """
+//! today = "2026-11-24"
 //! [[input]]                  # one or more; each is a stream of its own
 //! format = "panos"           # any input format id
 //! data = """
@@ -62,6 +71,13 @@ pub struct CaseFile {
     /// Parameter overrides for this case.
     #[serde(default)]
     pub params: BTreeMap<String, toml::Value>,
+    /// An overlay (TOML, as `enrichments.overlay` holds it) applied to the
+    /// bundled default for this case.
+    #[serde(default)]
+    pub overlay: Option<String>,
+    /// The UTC date the overlay's expiries are judged on (default: today).
+    #[serde(default)]
+    pub today: Option<floodlight_enrichments::Date>,
     /// Expected number of findings (default: the number of `[[expect]]`).
     #[serde(default)]
     pub findings: Option<usize>,
@@ -259,7 +275,13 @@ async fn execute(
     let engine = DetectionEngine::compile(vec![def], &schemas)
         .await
         .map_err(|e| e.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))?;
-    let snapshot = floodlight_enrichments::Enrichments::embedded_default().map_err(|e| e.to_string())?;
+    let mut snapshot = floodlight_enrichments::Enrichments::embedded_default().map_err(|e| e.to_string())?;
+    if let Some(text) = &file.overlay {
+        let origin = format!("{} (overlay)", case.path.display());
+        let overlay = floodlight_enrichments::Overlay::from_toml(text, &origin).map_err(|e| e.to_string())?;
+        let today = file.today.unwrap_or_else(floodlight_enrichments::Date::today_utc);
+        snapshot = snapshot.with_overlay(&overlay, today).map_err(|e| e.to_string())?;
+    }
     let engine = Arc::new(engine);
     // Each input is a stream of its own, as a source's file would be; the
     // rule sees them as a run would: lateness, watermarks, one interval at a time.

@@ -101,18 +101,31 @@ pub const IP_COLUMNS: &[ColumnDef] = &[
 ];
 
 /// Sender-side columns of the `email` class.
-pub const SENDER_COLUMNS: &[ColumnDef] = &[col("sender_domain", ColumnKind::Utf8, " Domain of `sender`, lower case.")];
+pub const SENDER_COLUMNS: &[ColumnDef] = &[
+    col("sender_domain", ColumnKind::Utf8, " Domain of `sender`, lower case."),
+    col(
+        "sender_is_personal",
+        ColumnKind::Bool,
+        " Whether `sender_domain` is a free-mail or disposable provider: the mail comes from a person's own mailbox (a customer on gmail.com), never from a vendor.",
+    ),
+];
 
 /// Destination-address columns of the `email` class: the first external
-/// address among `forward_to` then `recipients`.
+/// address among `forward_to` then `recipients` (one that is not a
+/// partner's before a partner's).
 pub const DEST_COLUMNS: &[ColumnDef] = &[
-    col("dest_address", ColumnKind::Utf8, " The destination that matters: the first non-corporate address of `forward_to`, then of `recipients` (else the first address)."),
+    col("dest_address", ColumnKind::Utf8, " The destination that matters: the first non-corporate address of `forward_to`, then of `recipients`, one outside the overlay's partners first (else the first address)."),
     col("dest_domain", ColumnKind::Utf8, " Domain of `dest_address`."),
     col("dest_is_personal", ColumnKind::Bool, " Whether `dest_domain` is a free-mail provider (personal mailbox)."),
     col("dest_is_disposable", ColumnKind::Bool, " Whether `dest_domain` is a disposable-mail provider."),
     col("dest_is_corporate", ColumnKind::Bool, " Whether `dest_domain` is one of the organisation's own domains."),
     col("dest_resembles_user", ColumnKind::Bool, " Whether a personal `dest_address` looks like the mailbox owner's own (name similarity with `user` and, when known, the directory display name)."),
     col("external_dest_count", ColumnKind::Int32, " How many destination addresses are outside the organisation's domains."),
+    col(
+        "dest_partner",
+        ColumnKind::Utf8,
+        " The overlay `[[partner]]` (its name) `dest_address` belongs to, while the agreement holds; set only when every external destination is a partner's. The forwarding and sharing rules skip such events.",
+    ),
 ];
 
 /// The enrichment column groups appended to `class`, in order.

@@ -328,7 +328,9 @@ impl Enricher {
                 let users_of = users()?;
                 let sender_domain = domains_of(str_col(batch, "sender")?);
                 let apps = app_index(snap, &sender_domain);
+                let sender_is_personal = mailbox_providers(snap, &sender_domain);
                 columns.push(Arc::new(sender_domain.clone()));
+                columns.push(Arc::new(sender_is_personal));
                 columns.extend(app_columns(snap, &apps, str_col(batch, "user")?, &users_of)?);
                 columns.extend(dest_columns(
                     snap,
@@ -700,6 +702,13 @@ fn domains_of(addresses: &StringArray) -> StringArray {
         .collect()
 }
 
+/// For each domain, whether it is a free-mail or disposable provider (null
+/// for a null domain); one look-up per distinct domain.
+fn mailbox_providers(snap: &Enrichments, domains: &StringArray) -> BooleanArray {
+    let mut seen: HashMap<&str, bool> = HashMap::new();
+    domains.iter().map(|d| d.map(|d| *seen.entry(d).or_insert_with(|| snap.email.is_mailbox_provider(d)))).collect()
+}
+
 /// Append the addresses of `list`'s `row` to `out`, borrowed.
 fn push_list_values<'a>(list: &'a ListArray, values: Option<&'a StringArray>, row: usize, out: &mut Vec<&'a str>) {
     let Some(values) = values else { return };
@@ -730,6 +739,7 @@ fn dest_columns(
     let mut corporate = BooleanBuilder::with_capacity(n);
     let mut resembles = BooleanBuilder::with_capacity(n);
     let mut external = Int32Builder::with_capacity(n);
+    let mut partner = StringBuilder::with_capacity(n, 0);
     let fwd_values = forward_to.values().as_string_opt::<i32>();
     let rcpt_values = recipients.values().as_string_opt::<i32>();
     // One classification per distinct address per batch.
@@ -745,10 +755,10 @@ fn dest_columns(
         }
         let is_external = |i: &&AddressInfo| i.domain.is_some() && !i.is_corporate;
         let ext = candidates.iter().filter_map(|a| classified.get(a)).filter(is_external).count();
-        let chosen = candidates
-            .iter()
-            .filter_map(|a| classified.get(a))
-            .find(is_external)
+        let infos = || candidates.iter().filter_map(|a| classified.get(a));
+        let chosen = infos()
+            .find(|i| is_external(i) && i.partner.is_none())
+            .or_else(|| infos().find(is_external))
             .or_else(|| candidates.first().and_then(|a| classified.get(a)));
         match chosen {
             Some(info) => {
@@ -774,6 +784,7 @@ fn dest_columns(
                 };
                 resembles.append_value(looks_own);
                 external.append_value(ext as i32);
+                partner.append_option(info.partner.as_deref());
             }
             None => {
                 address.append_null();
@@ -783,6 +794,7 @@ fn dest_columns(
                 corporate.append_null();
                 resembles.append_null();
                 external.append_value(0);
+                partner.append_null();
             }
         }
     }
@@ -794,6 +806,7 @@ fn dest_columns(
         Arc::new(corporate.finish()),
         Arc::new(resembles.finish()),
         Arc::new(external.finish()),
+        Arc::new(partner.finish()),
     ]
 }
 

@@ -284,9 +284,15 @@ impl Nudger {
     }
 
     /// Queue a nudge for `f` if a rule selects it and it names a person.
-    /// `None`: not selected, or the finding already has a nudge.
+    /// `None`: not selected, covered by an overlay exception (the person's
+    /// explanation was accepted: a discovery rule may still record the use,
+    /// at `info`, but nobody is asked again), or the finding already has a
+    /// nudge.
     pub async fn enqueue(&self, f: &Finding, now: DateTime<Utc>) -> Result<Option<Nudge>, StoreError> {
         let Some(channel) = self.channel_for(f) else { return Ok(None) };
+        if excepted(f) {
+            return Ok(None);
+        }
         let Some(user) = f.user.as_deref().map(str::trim).filter(|u| !u.is_empty()) else { return Ok(None) };
         let entry = self.directory.lookup(user);
         let person = entry.map_or_else(|| user.to_lowercase(), |e| e.user.to_lowercase());
@@ -682,6 +688,14 @@ fn write_dry_run(path: &Path, lock: &Mutex<()>, nudge: &Nudge, m: &Message) -> s
     let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
     writeln!(file, "{line}")?;
     file.sync_data()
+}
+
+/// Whether the finding's evidence says an overlay exception covers it (a
+/// non-null `app_exception`, as the discovery rules report it).
+fn excepted(f: &Finding) -> bool {
+    let Some(evidence) = f.evidence.as_deref() else { return false };
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(evidence)
+        .is_ok_and(|e| e.get("app_exception").is_some_and(|x| !x.is_null()))
 }
 
 #[cfg(test)]
