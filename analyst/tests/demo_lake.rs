@@ -194,8 +194,9 @@ fn parquet_files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 }
 
 /// A lake written by an older version, whose email files lack columns this
-/// version adds (`sender_is_personal`, `dest_partner`), still reads: the
-/// missing columns are null in old files, and queries naming them work.
+/// version adds (`time_inferred`, `sender_is_personal`, `dest_partner`),
+/// still reads: the missing columns are null in old files, and queries
+/// naming them work.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_written_before_a_column_was_added_read_as_null() {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -214,10 +215,11 @@ async fn files_written_before_a_column_was_added_read_as_null() {
         let batches: Vec<_> = reader.map(|b| b.expect("batch")).collect();
         let keep: Vec<usize> = (0..batches[0].num_columns())
             .filter(|&i| {
-                !["sender_is_personal", "dest_partner"].contains(&batches[0].schema().field(i).name().as_str())
+                !["time_inferred", "sender_is_personal", "dest_partner"]
+                    .contains(&batches[0].schema().field(i).name().as_str())
             })
             .collect();
-        assert_eq!(keep.len() + 2, batches[0].num_columns(), "this version writes both columns");
+        assert_eq!(keep.len() + 3, batches[0].num_columns(), "this version writes the three columns");
         let old: Vec<_> = batches.iter().map(|b| b.project(&keep).expect("project")).collect();
         let mut w =
             ArrowWriter::try_new(std::fs::File::create(f).expect("rewrite"), old[0].schema(), None).expect("writer");
@@ -230,7 +232,7 @@ async fn files_written_before_a_column_was_added_read_as_null() {
     let all = count(&lake, "SELECT count(*) FROM email").await;
     assert!(all > 0);
     let nulls =
-        count(&lake, "SELECT count(*) FROM email WHERE sender_is_personal IS NULL AND dest_partner IS NULL").await;
+        count(&lake, "SELECT count(*) FROM email WHERE time_inferred IS NULL AND sender_is_personal IS NULL AND dest_partner IS NULL").await;
     assert_eq!(nulls, all, "old files read the new columns as null");
     assert!(
         count(&lake, "SELECT count(*) FROM email WHERE dest_address LIKE '%@%'").await > 0,

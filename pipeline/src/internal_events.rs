@@ -146,6 +146,8 @@ pub mod metric {
     pub const RECORDS_SKIPPED: &str = "records_skipped_total";
     /// Records sent to the dead-letter output (label: format).
     pub const DEAD_LETTERED: &str = "records_dead_lettered_total";
+    /// Records kept with an inferred time (label: format).
+    pub const TIME_INFERRED: &str = "records_time_inferred_total";
     /// Enriched events handed to sinks (label: class).
     pub const EVENTS_EMITTED: &str = "events_emitted_total";
     /// Findings raised (label: rule).
@@ -215,6 +217,9 @@ pub mod prom {
     /// Records dead-lettered by the decode stage (labels `source`, `reason`:
     /// `parse`, `no_rows`, `panic`, `unknown_format`, `arrow`).
     pub const RECORDS_DEAD_LETTERED: &str = "floodlight_records_dead_lettered_total";
+    /// Records of a known format without a usable time of their own, kept
+    /// with an inferred time (`time_inferred`) (label `source`).
+    pub const RECORDS_TIME_INFERRED: &str = "floodlight_records_time_inferred_total";
     /// Decoded records dead-lettered because a rule could not use them, being late (label `stream`).
     pub const LATE_RECORDS: &str = "floodlight_late_records_total";
     /// Enriched events handed to the sinks (label `class`).
@@ -288,6 +293,7 @@ pub mod prom {
         RECORDS_DECODED,
         RECORDS_SKIPPED,
         RECORDS_DEAD_LETTERED,
+        RECORDS_TIME_INFERRED,
         LATE_RECORDS,
         EVENTS_EMITTED,
         KAFKA_LAG,
@@ -336,6 +342,10 @@ pub fn describe_metrics() {
     describe_counter!(RECORDS_DECODED, "Records decoded into at least one event.");
     describe_counter!(RECORDS_SKIPPED, "Records skipped as valid but irrelevant.");
     describe_counter!(RECORDS_DEAD_LETTERED, "Records the decode stage sent to the dead-letter output.");
+    describe_counter!(
+        RECORDS_TIME_INFERRED,
+        "Records of a known format without a usable time of their own, kept with an inferred time."
+    );
     describe_counter!(LATE_RECORDS, "Records dead-lettered because a rule could not use them, being late.");
     describe_counter!(EVENTS_EMITTED, "Enriched events handed to the sinks.");
     describe_gauge!(KAFKA_LAG, "Records behind the partition's high watermark (librdkafka statistics).");
@@ -636,6 +646,8 @@ pub struct BatchDecoded<'a> {
     /// Records dead-lettered, by kind of reason (`parse`, `no_rows`,
     /// `panic`, `unknown_format`, `arrow`: a label, not the record's reason).
     pub dead_lettered: &'a [(&'static str, u64)],
+    /// Records kept with an inferred time (no usable time of their own).
+    pub time_inferred: u64,
 }
 
 impl InternalEvent for BatchDecoded<'_> {
@@ -644,6 +656,20 @@ impl InternalEvent for BatchDecoded<'_> {
         debug!(format = self.format, source = self.source, rows = self.rows, dead_lettered, "batch decoded");
         counters().add(metric::EVENTS_DECODED, self.format, self.rows);
         metrics::counter!(prom::RECORDS_DECODED, "source" => self.source.to_string()).increment(self.records);
+        if self.time_inferred > 0 {
+            counters().add(metric::TIME_INFERRED, self.format, self.time_inferred);
+            metrics::counter!(prom::RECORDS_TIME_INFERRED, "source" => self.source.to_string())
+                .increment(self.time_inferred);
+            if let Some(suppressed) = rate_limited("records_time_inferred", self.source) {
+                warn!(
+                    format = self.format,
+                    source = self.source,
+                    count = self.time_inferred,
+                    similar_suppressed = suppressed,
+                    "records without a usable time kept with their stream's time (column time_inferred)"
+                );
+            }
+        }
         for (reason, n) in self.skipped {
             counters().add(metric::RECORDS_SKIPPED, reason, *n);
             metrics::counter!(prom::RECORDS_SKIPPED, "source" => self.source.to_string(), "reason" => *reason)

@@ -48,8 +48,8 @@
 //! events (`github-webhook: action not modelled`). Dead-lettered: invalid JSON
 //! or not a JSON object; no event (no `event` and no `X-GitHub-Event`
 //! header); for a modelled event, no payload or one that is not a JSON object,
-//! no `action`, no time (`github-webhook: no event time`) or a time that is
-//! not one.
+//! no `action`. No time, or one that is not a time, keeps the row with the
+//! time inferred (`time_inferred`, see `docs/schema.md`).
 
 use std::borrow::Cow;
 
@@ -185,7 +185,8 @@ fn decode_delivery(delivery: &Map<String, Value>, out: &mut Vec<Row>) -> Result<
     let Some(oauth_act) = oauth_action(&ev, &action.to_ascii_lowercase()) else {
         return Ok(DecodeOutcome::Skipped(ACTION_NOT_MODELLED));
     };
-    let time = time_of(delivery, &ev, &payload)?;
+    // No or an unreadable time: kept, with the time inferred (`time_inferred`).
+    let time = time_of(delivery, &ev, &payload).unwrap_or(Timestamp::UNKNOWN);
 
     let installation = json::get(&payload, "installation").and_then(Value::as_object);
     let client_id = json::str_at(&payload, &["installation", "client_id"]);
@@ -526,8 +527,11 @@ mod tests {
     #[test]
     fn what_is_dead_lettered() {
         let reason = |l: &str| decode(l).unwrap_err().reason;
-        // No time at all (a captured `github_app_authorization` request has none).
-        assert_eq!(reason(line(9)), NO_TIME);
+        // No time at all (a captured `github_app_authorization` request has
+        // none): not dead-lettered, kept for the pipeline to infer a time.
+        let (outcome, rows) = decode(line(9)).unwrap();
+        assert_eq!((outcome, rows[0].time()), (DecodeOutcome::Parsed(1), Timestamp::UNKNOWN));
+        assert_eq!(time_of(&Map::new(), "github_app_authorization", &Map::new()).unwrap_err().reason, NO_TIME);
         // The collector cut the line short.
         assert!(reason(line(10)).starts_with("invalid JSON at line 1 column"), "{}", reason(line(10)));
         assert_eq!(SAMPLE.lines().count(), 11);
@@ -551,11 +555,14 @@ mod tests {
             reason(r#"{"headers":{"X-GitHub-Event":"installation"},"payload":{"sender":{"login":"x"}}}"#),
             "github-webhook: `installation` delivery without `action`"
         );
+        // A time that is not one, or none: kept, with the time left to infer.
         let bad_time = line(0).replace("\"2026-11-30T09:14:03Z\"", "\"soon\"");
-        assert_eq!(reason(&bad_time), "github-webhook: `delivered_at` `soon` is not a time");
         let no_time =
             r#"{"headers":{"X-GitHub-Event":"installation"},"payload":{"action":"created","installation":{"id":1}}}"#;
-        assert_eq!(reason(no_time), NO_TIME);
+        for untimed in [bad_time.as_str(), no_time] {
+            let (outcome, rows) = decode(untimed).unwrap();
+            assert_eq!((outcome, rows[0].time()), (DecodeOutcome::Parsed(1), Timestamp::UNKNOWN), "{untimed}");
+        }
     }
 
     #[test]
@@ -570,7 +577,7 @@ mod tests {
             .collect();
         let mut want = vec!["parsed 1"; 6];
         want.extend(["skipped: github-webhook: event not modelled"; 2]);
-        want.extend(["parsed 1", "dead-lettered: github-webhook: no event time", "dead-lettered: invalid JSON"]);
+        want.extend(["parsed 1", "parsed 1", "dead-lettered: invalid JSON"]);
         assert_eq!(outcomes, want);
     }
 

@@ -8,7 +8,7 @@
 //!   **API page** (the JSON array `GET /api/v1/logs` returns) gives a row per
 //!   event. The batch stays one record with one outcome: if any of its events is
 //!   malformed, the whole batch is dead-lettered naming the event
-//!   (`data.events[1]: okta: missing `published``), so replaying it loses and
+//!   (`data.events[1]: okta: missing `eventType``), so replaying it loses and
 //!   duplicates nothing; a batch of only unmodelled events is skipped;
 //! * an **AWS EventBridge** event from Okta's log streaming (`{"detail-type":
 //!   "SystemLog", "detail": {event}}`) is unwrapped to its `detail`.
@@ -22,7 +22,7 @@
 //!
 //! | Okta field | column |
 //! |---|---|
-//! | `published` | `time` |
+//! | `published` (none, or not a time: the event is kept with the time inferred, `time_inferred`) | `time` |
 //! | `eventType` | `event_type` |
 //! | `actor.alternateId` / `actor.displayName` | `user` / `user_name` |
 //! | `client.ipAddress` | `src_ip` |
@@ -39,7 +39,7 @@ use serde_json::{Map, Value};
 use super::entra_signin::{decode_items, keep_paths};
 use super::time::parse_any;
 use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
-use crate::schema::{AuthEvent, EventClass, OauthEvent, Row, Str, VendorFields};
+use crate::schema::{AuthEvent, EventClass, OauthEvent, Row, Str, Timestamp, VendorFields};
 
 /// Decoder for `okta`.
 pub struct Okta;
@@ -139,9 +139,8 @@ impl Decoder for Okta {
 /// Decode one System Log event.
 fn decode_event(obj: &Map<String, Value>, out: &mut Vec<Row<'_>>) -> Result<DecodeOutcome, DecodeError> {
     let event_type = json::str_at(obj, &["eventType"]).ok_or_else(|| DecodeError::new("okta: missing `eventType`"))?;
-    let published = json::str_at(obj, &["published"]).ok_or_else(|| DecodeError::new("okta: missing `published`"))?;
-    let time = parse_any(&published)
-        .ok_or_else(|| DecodeError::new(format!("okta: `published` `{published}` is not a time")))?;
+    // No or an unreadable `published`: kept, with the time inferred (`time_inferred`).
+    let time = json::str_at(obj, &["published"]).and_then(|p| parse_any(&p)).unwrap_or(Timestamp::UNKNOWN);
     let et = event_type.to_ascii_lowercase();
     let user = json::str_at(obj, &["actor", "alternateId"]);
     let src_ip = json::str_at(obj, &["client", "ipAddress"]);
@@ -337,9 +336,16 @@ mod tests {
         );
 
         // One malformed event dead-letters the whole delivery, saying which and why.
-        let bad = hook.replacen("\"published\"", "\"pub\"", 1);
+        let untyped = events[0].replacen("\"eventType\"", "\"type\"", 1);
+        let bad = hook.replacen(events[0], &untyped, 1);
         let err = decode(&bad).unwrap_err();
-        assert_eq!(err.reason, "data.events[0]: okta: missing `published`");
+        assert_eq!(err.reason, "data.events[0]: okta: missing `eventType`");
+        // An event without `published` is not malformed: kept, its time left to infer.
+        let untimed = hook.replacen("\"published\"", "\"pub\"", 1);
+        let (outcome, rows) = decode(&untimed).unwrap();
+        assert_eq!(outcome, DecodeOutcome::Parsed(3));
+        assert_eq!(rows[0].time(), Timestamp::UNKNOWN);
+        assert_ne!(rows[1].time(), Timestamp::UNKNOWN);
         let not_object = hook.replacen("\"events\":[", "\"events\":[7,", 1);
         assert_eq!(decode(&not_object).unwrap_err().reason, "data.events[0]: is not a JSON object");
         // An API page (the array `GET /api/v1/logs` returns) decodes like the delivery.
@@ -390,9 +396,11 @@ mod tests {
         let (mut ok, mut redacted) = (0, 0);
         for line in samples() {
             match decode(&line) {
-                Ok(_) => ok += 1,
-                // The corpus redacts or omits some timestamps; those must be rejected, naming the field.
-                Err(e) if e.reason.contains("`published`") => redacted += 1,
+                // The corpus redacts or omits some timestamps: those events are kept, their time left to infer.
+                Ok((_, rows)) => {
+                    ok += 1;
+                    redacted += usize::from(rows.iter().any(|r| r.time() == Timestamp::UNKNOWN));
+                }
                 Err(e) => panic!("{line}: {e}"),
             }
         }
@@ -402,10 +410,8 @@ mod tests {
         let broken = DEMO.lines().last().unwrap();
         assert!(decode(broken).unwrap_err().reason.contains("invalid JSON"));
         assert!(decode(r#"{"published":"2026-01-01T00:00:00Z"}"#).unwrap_err().reason.contains("eventType"));
-        assert!(decode(r#"{"eventType":"user.session.start","published":"yesterday"}"#)
-            .unwrap_err()
-            .reason
-            .contains("not a time"));
+        let (_, rows) = decode(r#"{"eventType":"user.session.start","published":"yesterday"}"#).unwrap();
+        assert_eq!(rows[0].time(), Timestamp::UNKNOWN, "not a time: left to infer");
     }
 
     proptest! {

@@ -9,9 +9,10 @@ use arrow::record_batch::RecordBatch;
 
 use super::{DecodeOutcome, Decoder, RecordContext};
 use crate::dead_letter::DeadLetter;
+use crate::event_time::RecordTimes;
 use crate::internal_events::{emit, BatchDecoded};
 use crate::origin::{event_id, origin_string, OriginWriter};
-use crate::schema::{ClassBatchBuilder, EventClass, Row, RowOrigin};
+use crate::schema::{ClassBatchBuilder, EventClass, Row, RowOrigin, Timestamp};
 use crate::source::RawBatch;
 
 /// What the decode stage made of one raw batch.
@@ -32,6 +33,9 @@ pub struct Decoded {
     pub skipped: BTreeMap<&'static str, u64>,
     /// Records dead-lettered, by kind of reason (a metric label).
     pub dead_lettered: BTreeMap<&'static str, u64>,
+    /// Records whose rows have no usable time of their own
+    /// ([`Timestamp::UNKNOWN`](crate::schema::Timestamp::UNKNOWN), `time_inferred`).
+    pub time_inferred: u64,
 }
 
 /// Decode every record of `batch` with `decoder`.
@@ -52,6 +56,10 @@ pub fn decode_batch(decoder: &dyn Decoder, batch: &RawBatch) -> Result<Decoded, 
             Ok(Ok(DecodeOutcome::Parsed(_))) if !rows.is_empty() => {
                 let (id, origin) = ids.record(rec.offset);
                 let n = rows.len();
+                // `|`, not `||`: every row is marked.
+                if rows.iter_mut().fold(false, |any, r| r.mark_time_inferred() | any) {
+                    out.time_inferred += 1;
+                }
                 for (i, row) in rows.iter().enumerate() {
                     out.row_records[row.class().index()].push(rec_index as u32);
                     if n == 1 {
@@ -129,18 +137,21 @@ impl Decoded {
             rows: self.rows,
             skipped: &skipped,
             dead_lettered: &dead_lettered,
+            time_inferred: self.time_inferred,
         });
     }
 }
 
 /// A raw batch's records decoded into rows without building Arrow batches
-/// (for `floodlight parse`): (offset, rows or error).
+/// (for `floodlight parse`): (offset, rows or error). A row without a usable
+/// time gets the newest time of the records before it in the batch, or the
+/// time it was read, as the pipeline would give it at the start of a stream.
 pub fn decode_rows(
     decoder: &dyn Decoder,
     batch: &RawBatch,
 ) -> Vec<(u64, Result<DecodeOutcome, String>, Vec<Row<'static>>)> {
     let ctx = RecordContext { headers: &batch.headers };
-    batch
+    let mut decoded: Vec<_> = batch
         .records
         .iter()
         .map(|rec| {
@@ -164,10 +175,22 @@ pub fn decode_rows(
                 .map(|(i, mut row)| {
                     let id = if n == 1 { id.clone() } else { format!("{id}-{i}") };
                     row.set_origin(&id, &origin, decoder.id());
+                    row.mark_time_inferred();
                     row.into_static()
                 })
                 .collect();
             (rec.offset, outcome, rows)
         })
-        .collect()
+        .collect();
+    let known = decoded.iter().enumerate().flat_map(|(i, (_, _, rows)): (usize, &(_, _, Vec<Row>))| {
+        rows.iter().filter(|r| !r.time_inferred()).map(move |r| (i as u32, r.time().micros()))
+    });
+    let times = RecordTimes::new(decoded.len(), known);
+    let read = Timestamp::now();
+    for (i, (_, _, rows)) in decoded.iter_mut().enumerate() {
+        for row in rows.iter_mut().filter(|r| r.time_inferred() && r.time() == Timestamp::UNKNOWN) {
+            row.set_time(times.stream_time_before(None, i as u32).map_or(read, Timestamp));
+        }
+    }
+    decoded
 }

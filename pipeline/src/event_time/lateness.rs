@@ -50,12 +50,18 @@ impl RecordTimes {
     /// before it in its stream, given the stream time `before` the batch.
     /// Negative or zero: not behind. `None`: nothing came before it.
     pub fn margin(&self, before: Option<Micros>, record: u32, time: Micros) -> Option<Micros> {
+        Some(self.stream_time_before(before, record)?.saturating_sub(time))
+    }
+
+    /// The newest event time before record `record` in its stream, given the
+    /// stream time `before` the batch: what a record without a usable time
+    /// of its own is given (`time_inferred`). `None`: nothing came before it.
+    pub fn stream_time_before(&self, before: Option<Micros>, record: u32) -> Option<Micros> {
         let within = self.newest_before.get(record as usize).copied().flatten();
-        let threshold = match (before, within) {
-            (Some(a), Some(b)) => a.max(b),
-            (x, None) | (None, x) => x?,
-        };
-        Some(threshold.saturating_sub(time))
+        match (before, within) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (x, None) | (None, x) => x,
+        }
     }
 }
 

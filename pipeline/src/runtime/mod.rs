@@ -28,7 +28,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use arrow::array::Array;
+use arrow::array::{Array, BooleanArray, TimestampMicrosecondArray};
 use arrow::record_batch::RecordBatch;
 use tokio::sync::{mpsc, Mutex};
 use tokio_util::sync::CancellationToken;
@@ -388,12 +388,19 @@ pub async fn process(
     emit(StageBatchTimed { stage: "enrich", elapsed: started.elapsed() });
     // Event time: the batch's newest event goes to its stream's clock, and
     // the stream time before the batch comes back, to judge lateness by.
-    let times: Vec<(EventClass, Vec<(u32, Micros)>)> =
-        enriched.iter().map(|(class, b)| (*class, row_times(b, &decoded.row_records[class.index()]))).collect();
-    let record_times = RecordTimes::new(batch.records.len(), times.iter().flat_map(|(_, t)| t.iter().copied()));
+    // Inferred times (records without a usable time) never move the clock.
+    let known: Vec<(EventClass, Vec<(u32, Micros)>)> =
+        enriched.iter().map(|(class, b)| (*class, row_times(b, &decoded.row_records[class.index()], false))).collect();
+    let record_times = RecordTimes::new(batch.records.len(), known.iter().flat_map(|(_, t)| t.iter().copied()));
     processed.newest = record_times.newest();
     publication.publish(processed.newest);
     let before = ctx.clocks.before(&batch.pos, &ctx.stop).await;
+    let times = if decoded.time_inferred == 0 {
+        known
+    } else {
+        infer_times(&mut enriched, &decoded.row_records, &record_times, before);
+        enriched.iter().map(|(class, b)| (*class, row_times(b, &decoded.row_records[class.index()], true))).collect()
+    };
     let stream = ctx.registry.as_ref().and_then(|r| r.get(batch.pos.stream));
     let stream_lateness = stream.as_ref().map_or(60_000_000, |s| s.lateness);
     let mut late: Vec<(String, Micros, EventClass, Vec<String>)> = Vec::new();
@@ -413,13 +420,67 @@ pub async fn process(
     processed
 }
 
-/// (record index, event time) of every row of an enriched class batch.
-fn row_times(batch: &RecordBatch, records: &[u32]) -> Vec<(u32, Micros)> {
+/// (record index, event time) of the rows of an enriched class batch, in
+/// row order: every row, or (`with_inferred` false) those whose time is the
+/// record's own.
+fn row_times(batch: &RecordBatch, records: &[u32], with_inferred: bool) -> Vec<(u32, Micros)> {
     let Some(col) = batch.column_by_name("time") else { return Vec::new() };
-    let Some(times) = col.as_any().downcast_ref::<arrow::array::TimestampMicrosecondArray>() else {
+    let Some(times) = col.as_any().downcast_ref::<TimestampMicrosecondArray>() else {
         return Vec::new();
     };
-    records.iter().zip(times.iter()).filter_map(|(r, t)| t.map(|t| (*r, t))).collect()
+    let inferred = batch.column_by_name("time_inferred").and_then(|c| c.as_any().downcast_ref::<BooleanArray>());
+    let own = |row: usize| with_inferred || inferred.is_none_or(|i| !i.is_valid(row) || !i.value(row));
+    records
+        .iter()
+        .zip(times.iter())
+        .enumerate()
+        .filter(|(row, _)| own(*row))
+        .filter_map(|(_, (r, t))| t.map(|t| (*r, t)))
+        .collect()
+}
+
+/// Give every row the decoder could not time ([`Timestamp::UNKNOWN`],
+/// `time_inferred`) its stream's time before its record: the newest event
+/// time of the stream's earlier records (batches before this one and
+/// records before it in this one), which does not depend on batch sizes or
+/// workers; the time it was read when nothing came before it.
+fn infer_times(
+    enriched: &mut [(EventClass, RecordBatch)],
+    row_records: &[Vec<u32>; 5],
+    record_times: &RecordTimes,
+    before: Option<Micros>,
+) {
+    let read = Timestamp::now().micros();
+    for (class, batch) in enriched.iter_mut() {
+        let Some(index) = batch.schema().index_of("time").ok() else { continue };
+        let Some(times) = batch.column(index).as_any().downcast_ref::<TimestampMicrosecondArray>() else {
+            continue;
+        };
+        if !times.values().contains(&Timestamp::UNKNOWN.micros()) {
+            continue;
+        }
+        let records = &row_records[class.index()];
+        let values: Vec<Micros> = times
+            .values()
+            .iter()
+            .zip(records)
+            .map(|(&t, &rec)| {
+                if t == Timestamp::UNKNOWN.micros() {
+                    record_times.stream_time_before(before, rec).unwrap_or(read)
+                } else {
+                    t
+                }
+            })
+            .collect();
+        let inferred = TimestampMicrosecondArray::from(values).with_data_type(times.data_type().clone());
+        let mut columns = batch.columns().to_vec();
+        columns[index] = Arc::new(inferred);
+        match RecordBatch::try_new(batch.schema(), columns) {
+            Ok(b) => *batch = b,
+            // Same schema, same length: cannot fail.
+            Err(e) => tracing::error!(class = class.as_str(), error = %e, "could not set inferred times"),
+        }
+    }
 }
 
 /// One dead letter per record whose rows some rule could not use because

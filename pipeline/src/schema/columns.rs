@@ -111,6 +111,11 @@ impl ColumnDef {
 pub struct Timestamp(pub i64);
 
 impl Timestamp {
+    /// What a decoder gives a row whose record (of a format it recognised)
+    /// has no usable time, with `time_inferred` set: the pipeline replaces it
+    /// with the stream's time before the record (see `time_inferred`).
+    pub const UNKNOWN: Timestamp = Timestamp(i64::MIN);
+
     /// Microseconds since the Unix epoch.
     pub fn micros(self) -> i64 {
         self.0
@@ -528,7 +533,7 @@ impl ColumnValue for VendorFields<'_> {
 
 /// Declares an event row type (borrowing its text from the raw record), its
 /// Arrow schema and its builder from one field list. Adds the shared
-/// columns: `event_id`, `time`, `origin`, `format` first, `vendor_fields`
+/// columns: `event_id`, `time`, `origin`, `format`, `time_inferred` first, `vendor_fields`
 /// last.
 ///
 /// ```ignore
@@ -564,6 +569,9 @@ macro_rules! event_class {
             /// Input format id that decoded the record (e.g. `panos`).
             #[serde(default, skip_serializing_if = "crate::schema::ColumnValue::is_absent")]
             pub format: $crate::schema::Str<$lt>,
+            /// Whether `time` was inferred: the record is of a known format but had no usable time of its own, so it carries its stream's time (the newest event time before it), or the time it was read when nothing came before it.
+            #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+            pub time_inferred: bool,
             $(
                 $(#[doc = $doc])+
                 #[serde(default, skip_serializing_if = "crate::schema::ColumnValue::is_absent")]
@@ -601,6 +609,13 @@ macro_rules! event_class {
                     nullable: false,
                     doc: " Input format id that decoded the record (e.g. `panos`).",
                 },
+                $crate::schema::ColumnDef {
+                    name: "time_inferred",
+                    kind: $crate::schema::ColumnKind::Bool,
+                    // Always written; nullable so lakes written before the column existed still read.
+                    nullable: true,
+                    doc: " Whether `time` was inferred: the record is of a known format but had no usable time of its own, so it carries its stream's time (the newest event time before it), or the time it was read when nothing came before it.",
+                },
                 $( $crate::schema::ColumnDef {
                     name: stringify!($field),
                     kind: <$ty as $crate::schema::ColumnValue>::KIND,
@@ -622,6 +637,7 @@ macro_rules! event_class {
                     time: self.time,
                     origin: $crate::schema::IntoStatic::into_static(self.origin),
                     format: $crate::schema::IntoStatic::into_static(self.format),
+                    time_inferred: self.time_inferred,
                     $( $field: $crate::schema::IntoStatic::into_static(self.$field), )*
                     vendor_fields: $crate::schema::IntoStatic::into_static(self.vendor_fields),
                 }
@@ -634,6 +650,7 @@ macro_rules! event_class {
             time: ::arrow::array::TimestampMicrosecondBuilder,
             origin: ::arrow::array::StringBuilder,
             format: ::arrow::array::StringBuilder,
+            time_inferred: ::arrow::array::BooleanBuilder,
             $( $field: <$ty as $crate::schema::ColumnValue>::Builder, )*
             vendor_fields: <$crate::schema::VendorFields<$lt> as $crate::schema::ColumnValue>::Builder,
             len: usize,
@@ -648,6 +665,7 @@ macro_rules! event_class {
                     time: <$crate::schema::Timestamp as $crate::schema::ColumnValue>::builder(capacity),
                     origin: ::arrow::array::StringBuilder::with_capacity(capacity, capacity * 32),
                     format: ::arrow::array::StringBuilder::with_capacity(capacity, capacity * 8),
+                    time_inferred: ::arrow::array::BooleanBuilder::with_capacity(capacity),
                     $( $field: <$ty as $crate::schema::ColumnValue>::builder(capacity), )*
                     vendor_fields: <$crate::schema::VendorFields<$lt> as $crate::schema::ColumnValue>::builder(capacity),
                     len: 0,
@@ -662,6 +680,7 @@ macro_rules! event_class {
                 self.time.append_value(row.time.0);
                 self.origin.append_value(origin.origin);
                 self.format.append_value(if row.format.is_empty() { origin.format } else { &row.format });
+                self.time_inferred.append_value(row.time_inferred);
                 $( $crate::schema::ColumnValue::append(&mut self.$field, &row.$field); )*
                 $crate::schema::ColumnValue::append(&mut self.vendor_fields, &row.vendor_fields);
                 self.len += 1;
@@ -685,6 +704,7 @@ macro_rules! event_class {
                     ::std::sync::Arc::new(self.time.finish()),
                     ::std::sync::Arc::new(self.origin.finish()),
                     ::std::sync::Arc::new(self.format.finish()),
+                    ::std::sync::Arc::new(self.time_inferred.finish()),
                     $( <$ty as $crate::schema::ColumnValue>::finish(&mut self.$field), )*
                     <$crate::schema::VendorFields<$lt> as $crate::schema::ColumnValue>::finish(&mut self.vendor_fields),
                 ]

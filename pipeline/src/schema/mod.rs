@@ -244,6 +244,27 @@ impl<'a> Row<'a> {
         each_row!(self, e => e.time)
     }
 
+    /// Whether the row's time is inferred (its record had no usable time).
+    pub fn time_inferred(&self) -> bool {
+        each_row!(self, e => e.time_inferred)
+    }
+
+    /// Set the event time (an inferred one: see `time_inferred`).
+    pub fn set_time(&mut self, time: Timestamp) {
+        each_row!(self, e => e.time = time)
+    }
+
+    /// Mark the row as one whose record had no usable time if its time is
+    /// [`Timestamp::UNKNOWN`] (what a decoder gives such a row); returns
+    /// whether it did.
+    pub fn mark_time_inferred(&mut self) -> bool {
+        let unknown = self.time() == Timestamp::UNKNOWN;
+        if unknown {
+            each_row!(self, e => e.time_inferred = true);
+        }
+        unknown
+    }
+
     /// The same row detached from the record it borrows from.
     pub fn into_static(self) -> Row<'static> {
         match self {
@@ -360,8 +381,8 @@ mod tests {
     #[test]
     fn every_class_has_the_shared_origin_columns_first() {
         for class in EventClass::ALL {
-            let names: Vec<_> = class.base_columns().iter().map(|c| c.name).take(4).collect();
-            assert_eq!(names, ["event_id", "time", "origin", "format"], "{class}");
+            let names: Vec<_> = class.base_columns().iter().map(|c| c.name).take(5).collect();
+            assert_eq!(names, ["event_id", "time", "origin", "format", "time_inferred"], "{class}");
         }
     }
 
