@@ -44,7 +44,7 @@ fn decoded(format: &str, line: fn(&mut corpus::Mix, usize) -> String) -> (EventC
         partition: None,
         format: Arc::from(format),
         headers: Arc::from(Vec::<Bytes>::new()),
-        records: (0..ROWS).map(|i| RawRecord { offset: i as u64, data: Bytes::from(line(&mut mix, i)) }).collect(),
+        records: (0..ROWS).map(|i| RawRecord::new(i as u64, Bytes::from(line(&mut mix, i)))).collect(),
         ack: AckToken::detached(0),
         pos: floodlight_pipeline::event_time::StreamPos::detached(),
     };

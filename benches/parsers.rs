@@ -122,12 +122,7 @@ fn bench(c: &mut Criterion) {
             partition: None,
             format: Arc::from(input.format),
             headers: Arc::from(input.headers),
-            records: input
-                .records
-                .iter()
-                .enumerate()
-                .map(|(i, r)| RawRecord { offset: i as u64, data: r.clone() })
-                .collect(),
+            records: input.records.iter().enumerate().map(|(i, r)| RawRecord::new(i as u64, r.clone())).collect(),
             ack: AckToken::detached(0),
             pos: floodlight_pipeline::event_time::StreamPos::detached(),
         };

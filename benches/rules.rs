@@ -55,7 +55,7 @@ fn batch(
         partition: None,
         format: Arc::from(format),
         headers: Arc::from(headers),
-        records: (0..rows).map(|i| RawRecord { offset: i as u64, data: Bytes::from(line(&mut mix, i)) }).collect(),
+        records: (0..rows).map(|i| RawRecord::new(i as u64, Bytes::from(line(&mut mix, i)))).collect(),
         ack: AckToken::detached(0),
         pos: floodlight_pipeline::event_time::StreamPos::detached(),
     };

@@ -728,7 +728,7 @@ fn cmd_parse(format: &str, file: Option<&Path>, quiet: bool) -> Result<i32> {
             headers.push(Bytes::copy_from_slice(&buf));
             continue;
         }
-        records.push(RawRecord { offset: line_no, data: Bytes::copy_from_slice(&buf) });
+        records.push(RawRecord::new(line_no, Bytes::copy_from_slice(&buf)));
         if records.len() >= 4096 {
             flush(&mut records, &headers, &mut out)?;
             if let Some(p) = &progress {

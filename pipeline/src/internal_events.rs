@@ -215,7 +215,7 @@ pub mod prom {
     /// Records skipped as valid but irrelevant (labels `source`, `reason`).
     pub const RECORDS_SKIPPED: &str = "floodlight_records_skipped_total";
     /// Records dead-lettered by the decode stage (labels `source`, `reason`:
-    /// `parse`, `no_rows`, `panic`, `unknown_format`, `arrow`).
+    /// `parse`, `too_long`, `no_rows`, `panic`, `unknown_format`, `arrow`).
     pub const RECORDS_DEAD_LETTERED: &str = "floodlight_records_dead_lettered_total";
     /// Records of a known format without a usable time of their own, kept
     /// with an inferred time (`time_inferred`) (label `source`).
@@ -643,7 +643,7 @@ pub struct BatchDecoded<'a> {
     pub rows: u64,
     /// Skip reasons with counts.
     pub skipped: &'a [(&'static str, u64)],
-    /// Records dead-lettered, by kind of reason (`parse`, `no_rows`,
+    /// Records dead-lettered, by kind of reason (`parse`, `too_long`, `no_rows`,
     /// `panic`, `unknown_format`, `arrow`: a label, not the record's reason).
     pub dead_lettered: &'a [(&'static str, u64)],
     /// Records kept with an inferred time (no usable time of their own).

@@ -7,10 +7,25 @@ use serde_json::{Map, Value};
 use super::DecodeError;
 use crate::schema::{Str, VendorFields};
 
-/// Parse a record as JSON, naming the position of a syntax error.
+/// How many arrays and objects deep JSON may nest: below serde_json's
+/// recursion limit (128), which refuses a deeper document as it reads it,
+/// before it costs stack or memory.
+pub const MAX_DEPTH: usize = 127;
+
+/// Parse a record as JSON, naming the position of a syntax error, or the
+/// nesting limit when the record goes deeper than [`MAX_DEPTH`].
 fn parse_value(text: &str) -> Result<Value, DecodeError> {
-    serde_json::from_str::<Value>(text)
-        .map_err(|e| DecodeError::new(format!("invalid JSON at line {} column {}: {e}", e.line(), e.column())))
+    serde_json::from_str::<Value>(text).map_err(|e| {
+        let (line, column) = (e.line(), e.column());
+        // serde_json tells this error apart by its message only.
+        if e.to_string().starts_with("recursion limit exceeded") {
+            DecodeError::new(format!(
+                "invalid JSON: nested more than {MAX_DEPTH} levels deep (the limit) at line {line} column {column}"
+            ))
+        } else {
+            DecodeError::new(format!("invalid JSON at line {line} column {column}: {e}"))
+        }
+    })
 }
 
 /// Parse a record as a JSON object.
@@ -147,4 +162,34 @@ pub(crate) fn lowercase_keys(record: &str) -> String {
         }
     }
     walk(serde_json::from_str(record).expect("a JSON record")).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn nested(depth: usize, open: &str, close: &str) -> String {
+        format!("{}1{}", open.repeat(depth), close.repeat(depth))
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_naming_it() {
+        let limit = "invalid JSON: nested more than 127 levels deep (the limit) at line 1 column";
+        for (open, close) in [("{\"a\":", "}"), ("[", "]")] {
+            // The limit counts the arrays and objects around the innermost value.
+            assert!(parse_value(&nested(MAX_DEPTH, open, close)).is_ok(), "{open}: {MAX_DEPTH} levels are read");
+            for depth in [MAX_DEPTH + 1, 10_000] {
+                let reason = parse_value(&nested(depth, open, close)).unwrap_err().reason;
+                assert!(reason.starts_with(limit), "{open} x {depth}: {reason}");
+            }
+        }
+        let deep_object = format!("{{\"eventType\":\"x\",\"v\":{}}}", nested(10_000, "[", "]"));
+        assert!(parse_object(&deep_object).unwrap_err().reason.starts_with(limit));
+        assert!(parse_array(&nested(10_000, "[", "]")).unwrap_err().reason.starts_with(limit));
+        // Other syntax errors keep naming their position.
+        assert_eq!(
+            parse_value("{\"a\": ").unwrap_err().reason,
+            "invalid JSON at line 1 column 6: EOF while parsing a value at line 1 column 6"
+        );
+    }
 }

@@ -48,6 +48,23 @@ pub fn decode_batch(decoder: &dyn Decoder, batch: &RawBatch) -> Result<Decoded, 
     let mut ids = OriginWriter::new(&batch.source, batch.partition);
     for (rec_index, rec) in batch.records.iter().enumerate() {
         rows.clear();
+        if let Some(limit) = rec.cut_at {
+            out.dead_letter(
+                "too_long",
+                DeadLetter::new(
+                    &batch.source,
+                    batch.partition,
+                    rec.offset,
+                    format,
+                    format!(
+                        "a piece of a line longer than max_record_bytes ({limit} bytes): the line is \
+                         dead-lettered in pieces, never decoded"
+                    ),
+                    &rec.data,
+                ),
+            );
+            continue;
+        }
         // A decoder must not panic, but a bug must not take the process down
         // or lose the record either: catch it and dead-letter the record.
         let result =

@@ -384,7 +384,7 @@ fn batches(path: &Path, n: usize, format: &str, data: &str) -> Vec<RawBatch> {
             headers.push(Bytes::copy_from_slice(line.as_bytes()));
             continue;
         }
-        records.push(RawRecord { offset: i as u64 + 1, data: Bytes::copy_from_slice(line.as_bytes()) });
+        records.push(RawRecord::new(i as u64 + 1, Bytes::copy_from_slice(line.as_bytes())));
     }
     flush(&mut records, &headers, &mut out);
     out

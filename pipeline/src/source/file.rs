@@ -1,7 +1,10 @@
 //! The file source: files named by paths or glob patterns, read once
 //! (replay, trials) or followed like `tail -F` (new lines, rotation,
 //! truncation, files appearing later). Gzip files (by magic bytes) are
-//! decompressed on the fly; they are read once even when following.
+//! decompressed on the fly; they are read once even when following. A gzip
+//! file that inflates past [`MAX_GZIP_RATIO`] times the compressed bytes read
+//! (plus [`GZIP_ALLOWANCE`]) is a decompression bomb: it is not read further,
+//! and the source names it among the files it could not read.
 //!
 //! # Which file is which: fingerprints
 //!
@@ -127,6 +130,31 @@ pub const DISPLACED_POLLS: u32 = 2;
 const ROUND_BUDGET: Duration = Duration::from_secs(1);
 
 const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// How many bytes of content a gzip file may inflate to per compressed byte
+/// read, beyond [`GZIP_ALLOWANCE`]. Logs compress 5–20:1 (the demo logs
+/// concatenated over and over, up to 170:1); deflate's most, what a
+/// decompression bomb uses, is about 1,000:1. Reading a bomb to its end would
+/// take time, and dead-letter output, out of all proportion to the file.
+pub const MAX_GZIP_RATIO: u64 = 200;
+
+/// Content every gzip file may inflate to, whatever its ratio (a short file of repeated lines).
+pub const GZIP_ALLOWANCE: u64 = 16 << 20;
+
+/// A gzip file inflated past [`MAX_GZIP_RATIO`]: not read further.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "gzip content inflates to more than {MAX_GZIP_RATIO} times its compressed size (limit: {MAX_GZIP_RATIO}:1 \
+     beyond the first {} MiB): {content} bytes from {compressed} compressed bytes. A decompression bomb? \
+     The file is not read further",
+    GZIP_ALLOWANCE >> 20
+)]
+pub struct InflationLimit {
+    /// Bytes of content inflated so far.
+    pub content: u64,
+    /// Compressed bytes read so far.
+    pub compressed: u64,
+}
 
 /// Configuration of a file source.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -363,17 +391,55 @@ struct Input {
 
 enum InputKind {
     Plain(File),
-    Gzip(Box<MultiGzDecoder<BufReader<File>>>),
+    Gzip(Box<Gunzip>),
+}
+
+/// A reader that counts the bytes read through it.
+struct Counting<R> {
+    inner: R,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// A gzip file's content (every member), refused with [`InflationLimit`]
+/// once it inflates past [`MAX_GZIP_RATIO`].
+struct Gunzip {
+    decoder: MultiGzDecoder<BufReader<Counting<File>>>,
+    /// Bytes of content inflated so far.
+    content: u64,
+}
+
+impl Gunzip {
+    fn new(file: File) -> Gunzip {
+        Gunzip { decoder: MultiGzDecoder::new(BufReader::new(Counting { inner: file, bytes: 0 })), content: 0 }
+    }
+}
+
+impl Read for Gunzip {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.decoder.read(buf)?;
+        self.content += n as u64;
+        // What the decoder took from the file, a buffer ahead of what it inflated.
+        let compressed = self.decoder.get_ref().get_ref().bytes;
+        if self.content > compressed.saturating_mul(MAX_GZIP_RATIO).saturating_add(GZIP_ALLOWANCE) {
+            let limit = InflationLimit { content: self.content, compressed };
+            return Err(io::Error::new(io::ErrorKind::InvalidData, limit));
+        }
+        Ok(n)
+    }
 }
 
 impl Input {
     /// `file`'s content from its start.
     fn new(file: File, gzip: bool) -> Input {
-        let kind = if gzip {
-            InputKind::Gzip(Box::new(MultiGzDecoder::new(BufReader::new(file))))
-        } else {
-            InputKind::Plain(file)
-        };
+        let kind = if gzip { InputKind::Gzip(Box::new(Gunzip::new(file))) } else { InputKind::Plain(file) };
         Input { kind, read: 0 }
     }
 
@@ -1689,6 +1755,35 @@ mod tests {
         run.polls(5).await;
         let (_, got) = run.end().await;
         assert_once(&got, &["a1", "a2", "a3", "z1", "z2"]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_gzip_bomb_is_not_read_past_its_inflation_limit() {
+        let (_tmp, dir) = tempdir();
+        // Three lines, then 1 GiB of zeros without a line end in 1 MB (a
+        // 64 MiB member, 16 times), then a line the limit keeps unread.
+        let mut zeros = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        for _ in 0..64 {
+            zeros.write_all(&[0; 1 << 20]).unwrap();
+        }
+        let zeros = zeros.finish().unwrap();
+        let mut bomb = gzip(&lines("a", 1..=3));
+        for _ in 0..16 {
+            bomb.extend_from_slice(&zeros);
+        }
+        bomb.extend(gzip(&format!("\n{}", lines("z", 1..=1))));
+        std::fs::write(dir.join("bomb.log.gz"), &bomb).unwrap();
+        std::fs::write(dir.join("good.log"), lines("b", 1..=3)).unwrap();
+        let run = start(&dir, config(&["*"], false), registry(vec![]), BatchLimits::default());
+        let (report, got) = run.outcome().await;
+        let err = report.expect_err("the bomb is a file that could not be read").to_string();
+        assert!(err.contains("bomb.log.gz: gzip content inflates to more than 200 times"), "{err}");
+        let (pieces, lines): (Vec<Got>, Vec<Got>) = got.into_iter().partition(|g| g.text.starts_with('\0'));
+        assert_once(&lines, &["a1", "a2", "a3", "b1", "b2", "b3"]);
+        // Inflating stopped at 200 × the compressed bytes read (a buffer
+        // ahead of what was inflated) + 16 MiB: some 30 of the 1,024 MiB.
+        assert!((16..=40).contains(&pieces.len()), "{} pieces of 1 MiB read", pieces.len());
+        assert!(pieces.iter().all(|p| p.text.len() == 1 << 20 && p.source.ends_with("bomb.log.gz")));
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

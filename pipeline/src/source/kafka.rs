@@ -442,7 +442,7 @@ impl State {
             started: Instant::now(),
         });
         pending.bytes += data.len();
-        pending.records.push(RawRecord { offset: offset.max(0) as u64, data });
+        pending.records.push(RawRecord::new(offset.max(0) as u64, data));
     }
 
     /// Send every pending batch that is full or old enough (or all, when

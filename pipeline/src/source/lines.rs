@@ -14,6 +14,14 @@
 //! the line is cut: at end of input by [`LineStream::finish`], never by a
 //! flush, so a stream that stops in the middle of a line resumes at its start.
 //!
+//! The pieces of a cut line are records, whatever their bytes: a piece that
+//! starts with `#` is not a header line, and a `\r` at the end of a piece
+//! that is not the line's last is data, not half of a CRLF. Each carries
+//! [`RawRecord::cut_at`], so the decode stage dead-letters it whole, naming
+//! the limit, and never decodes it (a fragment that looks like a log line
+//! must not become an event). So every byte of the line reaches the
+//! dead-letter output, and the headers stay those of the lines around it.
+//!
 //! Header lines (`#...`: Zeek `#fields`, W3C `#Fields:`) give the records
 //! after them their context. A header block that starts with `#separator`
 //! (Zeek) replaces the headers before it; other header lines add to them.
@@ -61,6 +69,8 @@ pub struct LineStream {
     pub batches: u64,
     skip_through: u64,
     eof: bool,
+    /// The last line cut was a piece of a longer line whose end is still to come.
+    cutting: bool,
 }
 
 /// Why sending stopped.
@@ -70,6 +80,17 @@ pub enum Flow {
     Continue,
     /// Downstream is gone or shutdown was requested.
     Stop,
+}
+
+/// Where a line cut off the buffer sits in its input line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    /// A whole line.
+    Whole,
+    /// A piece of a line longer than `max_record_bytes`; more of it follows.
+    Piece,
+    /// The rest of such a line, up to its terminator (or the end of input).
+    LastPiece,
 }
 
 /// What a line cut from the input turned out to be.
@@ -104,6 +125,7 @@ impl LineStream {
             batches: 0,
             skip_through,
             eof: false,
+            cutting: false,
         }
     }
 
@@ -122,6 +144,8 @@ impl LineStream {
     /// read but not yet cut into lines are dropped: they came from before
     /// the position.
     pub fn resume_at(&mut self, position: Position) {
+        // Whether the position is inside a cut line stays as the read of the
+        // part before it (`read_headers`) left it.
         self.buf.clear();
         self.line_no = position.record;
         self.consumed = position.byte;
@@ -195,8 +219,8 @@ impl LineStream {
                 return Ok(Flow::Stop);
             }
             while self.batches == sent {
-                let Some(line) = self.cut_line() else { break };
-                if self.push_line(line.freeze(), acks, out) == Flow::Stop {
+                let Some((line, cut)) = self.cut_line() else { break };
+                if self.push_line(line.freeze(), cut, acks, out) == Flow::Stop {
                     return Ok(Flow::Stop);
                 }
             }
@@ -222,10 +246,17 @@ impl LineStream {
         let skip = std::mem::replace(&mut self.skip_through, u64::MAX);
         let result = (|| {
             while self.fill(reader)? > 0 {
-                while let Some(line) = self.cut_line() {
+                while let Some((line, cut)) = self.cut_line() {
                     // Every line is skipped, so nothing is batched that a header would flush.
-                    self.take_line(line.freeze());
+                    self.take_line(line.freeze(), cut);
                 }
+            }
+            // A resume point after a piece of a cut line leaves that piece
+            // here, exactly `max_record_bytes` without its line's end: a
+            // continuous read cut it as a piece once more of the line came.
+            if self.buf.len() == self.limits.max_record_bytes {
+                let (piece, cut) = self.cut_piece(self.limits.max_record_bytes);
+                self.take_line(piece.freeze(), cut);
             }
             Ok((self.line_no, self.consumed))
         })();
@@ -264,45 +295,56 @@ impl LineStream {
     /// end has been read yet: where a long line is cut then depends only on
     /// the input, not on how reads happened to return it, so a resumed read
     /// numbers lines as a continuous one did.
-    fn cut_line(&mut self) -> Option<BytesMut> {
+    fn cut_line(&mut self) -> Option<(BytesMut, Cut)> {
         let max = self.limits.max_record_bytes;
         match memchr::memchr(b'\n', &self.buf) {
             Some(i) if i <= max => {
                 let mut line = self.buf.split_to(i + 1);
                 line.truncate(i);
                 self.consumed += i as u64 + 1;
-                Some(line)
+                Some((line, self.line_end()))
             }
-            Some(_) => self.cut_piece(max),
-            None if self.buf.len() > max => self.cut_piece(max),
+            Some(_) => Some(self.cut_piece(max)),
+            None if self.buf.len() > max => Some(self.cut_piece(max)),
             None => None,
         }
     }
 
-    fn cut_piece(&mut self, max: usize) -> Option<BytesMut> {
+    fn cut_piece(&mut self, max: usize) -> (BytesMut, Cut) {
         self.consumed += max as u64;
-        Some(self.buf.split_to(max))
+        self.cutting = true;
+        (self.buf.split_to(max), Cut::Piece)
+    }
+
+    /// What the line ending here is: whole, or the rest of a cut line.
+    fn line_end(&mut self) -> Cut {
+        if std::mem::take(&mut self.cutting) {
+            Cut::LastPiece
+        } else {
+            Cut::Whole
+        }
     }
 
     fn split_lines(&mut self, acks: &mut AckReceiver, out: &mpsc::Sender<RawBatch>) -> Flow {
-        while let Some(line) = self.cut_line() {
-            if self.push_line(line.freeze(), acks, out) == Flow::Stop {
+        while let Some((line, cut)) = self.cut_line() {
+            if self.push_line(line.freeze(), cut, acks, out) == Flow::Stop {
                 return Flow::Stop;
             }
         }
         Flow::Continue
     }
 
-    /// Number a line and take in what it says about headers.
-    fn take_line(&mut self, mut line: Bytes) -> Line {
+    /// Number a line and take in what it says about headers. Only a whole
+    /// line can be a header, and only a line's end can be a CRLF.
+    fn take_line(&mut self, mut line: Bytes, cut: Cut) -> Line {
         self.line_no += 1;
-        if line.last() == Some(&b'\r') {
+        if cut != Cut::Piece && line.last() == Some(&b'\r') {
             line.truncate(line.len() - 1);
         }
         if line.is_empty() {
             return Line::Nothing;
         }
-        if line.first() == Some(&b'#') {
+        if cut == Cut::Whole && line.first() == Some(&b'#') {
             // Header context (Zeek `#fields`, W3C `#Fields:`) for the records after it.
             self.pending_headers.push(line);
             if self.pending_headers.len() > MAX_PENDING_HEADERS {
@@ -325,8 +367,8 @@ impl LineStream {
         Line::Record(line)
     }
 
-    fn push_line(&mut self, line: Bytes, acks: &mut AckReceiver, out: &mpsc::Sender<RawBatch>) -> Flow {
-        let line = match self.take_line(line) {
+    fn push_line(&mut self, line: Bytes, cut: Cut, acks: &mut AckReceiver, out: &mpsc::Sender<RawBatch>) -> Flow {
+        let line = match self.take_line(line, cut) {
             Line::Record(line) => line,
             // The batch so far was read with the headers before this one: send it with them.
             Line::Header if !self.batch.is_empty() => return self.flush(acks, out),
@@ -336,7 +378,8 @@ impl LineStream {
             self.batch_started = Some(Instant::now());
         }
         self.batch_bytes += line.len();
-        self.batch.push(RawRecord { offset: self.line_no, data: line });
+        let cut_at = (cut != Cut::Whole).then_some(self.limits.max_record_bytes);
+        self.batch.push(RawRecord { offset: self.line_no, data: line, cut_at });
         self.records += 1;
         if self.batch.len() >= self.limits.max_records || self.batch_bytes >= self.limits.max_bytes {
             return self.flush(acks, out);
@@ -349,7 +392,8 @@ impl LineStream {
         if !self.buf.is_empty() {
             let rest = self.buf.split().freeze();
             self.consumed += rest.len() as u64;
-            if self.push_line(rest, acks, out) == Flow::Stop {
+            let cut = self.line_end();
+            if self.push_line(rest, cut, acks, out) == Flow::Stop {
                 return Flow::Stop;
             }
         }
@@ -541,5 +585,60 @@ mod tests {
         s.finish(&mut h.acks, &h.tx);
         let sizes: Vec<usize> = h.batches().iter().map(|b| b.records.len()).collect();
         assert_eq!(sizes, [2, 2, 1]);
+    }
+
+    #[test]
+    fn pieces_of_a_cut_line_are_records_whatever_their_bytes() {
+        let mut h = Harness::new();
+        let mut s = h.stream(BatchLimits { max_record_bytes: 8, ..BatchLimits::default() }, 0);
+        // A long CRLF line whose first piece ends in `\r` and whose second
+        // starts with `#`, a real header, a record, and an unterminated long
+        // last line whose rest starts with `#`.
+        let long = b"aaaaaaa\r#bbbbbbbcc";
+        let input = [&long[..], b"\r\n#f\tx\nr\ndddddddd#e"].concat();
+        s.pump(&mut &input[..], &mut h.acks, &h.tx, &h.stop, false).unwrap();
+        s.finish(&mut h.acks, &h.tx);
+        let batches = h.batches();
+        let records: Vec<(u64, &[u8])> =
+            batches.iter().flat_map(|b| &b.records).map(|r| (r.offset, &r.data[..])).collect();
+        assert_eq!(
+            records,
+            [(1, &b"aaaaaaa\r"[..]), (2, b"#bbbbbbb"), (3, b"cc"), (5, b"r"), (6, b"dddddddd"), (7, b"#e")],
+            "no piece is a header line, only the line's end loses its CR"
+        );
+        assert_eq!(records[..3].iter().flat_map(|(_, d)| d.iter().copied()).collect::<Vec<u8>>(), long);
+        assert!(batches[0].headers.is_empty(), "a piece starting with `#` is no header");
+        let last = batches.last().unwrap();
+        assert_eq!(&*last.headers, [Bytes::from_static(b"#f\tx")], "only the real header");
+        assert_eq!(s.position(), Position { record: 7, byte: input.len() as u64 });
+    }
+
+    #[test]
+    fn resuming_inside_a_cut_line_reads_its_pieces_as_a_continuous_read_does() {
+        let input = b"x\n#aaaaaaa#bbbbbbbcc\nd\n";
+        let limits = BatchLimits { max_records: 1, max_record_bytes: 8, ..BatchLimits::default() };
+        let mut h = Harness::new();
+        let mut s = h.stream(limits, 0);
+        s.pump(&mut &input[..], &mut h.acks, &h.tx, &h.stop, false).unwrap();
+        s.finish(&mut h.acks, &h.tx);
+        let all = h.batches();
+        let got = |batches: &[RawBatch]| -> Vec<(u64, String)> {
+            batches.iter().flat_map(|b| &b.records).map(|r| (r.offset, text(r).to_string())).collect()
+        };
+        let continuous = got(&all);
+        assert_eq!(continuous.iter().map(|(n, _)| *n).collect::<Vec<_>>(), [1, 2, 3, 4, 5]);
+        // Resumed after the first piece of the long line.
+        let resume = all[1].pos.position;
+        assert_eq!(resume, Position { record: 2, byte: 10 });
+        let mut h2 = Harness::new();
+        let mut s2 = h2.stream(limits, 0);
+        let counted = s2.read_headers(&mut (&input[..]).take(resume.byte)).unwrap();
+        assert_eq!(counted, (resume.record, resume.byte), "the piece before the resume point is counted");
+        s2.resume_at(resume);
+        s2.pump(&mut &input[resume.byte as usize..], &mut h2.acks, &h2.tx, &h2.stop, false).unwrap();
+        s2.finish(&mut h2.acks, &h2.tx);
+        let resumed = h2.batches();
+        assert_eq!(got(&resumed), continuous[2..], "the rest of the line is pieces, not a header");
+        assert!(resumed.iter().all(|b| b.headers.is_empty()));
     }
 }

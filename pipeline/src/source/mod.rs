@@ -38,6 +38,18 @@ pub struct RawRecord {
     pub offset: u64,
     /// The raw bytes, without the line terminator.
     pub data: Bytes,
+    /// Set when the record is a piece of a line longer than the input's
+    /// `max_record_bytes` (this limit): no decoder sees it, it is
+    /// dead-lettered whole, naming the limit, so that a fragment that
+    /// happens to look like a log line never becomes an event.
+    pub cut_at: Option<usize>,
+}
+
+impl RawRecord {
+    /// A whole record.
+    pub fn new(offset: u64, data: Bytes) -> Self {
+        RawRecord { offset, data, cut_at: None }
+    }
 }
 
 /// A batch of raw records from one stream, in one format.
