@@ -182,10 +182,14 @@ impl EmailClassifier {
         Ok(())
     }
 
+    /// The partner `local@domain` belongs to: by its own address first, then by its domain.
     fn partner_of(&self, local: &str, domain: &str) -> Option<String> {
-        let by_address = || self.partner_addresses.get(&format!("{local}@{domain}"));
-        let by_domain = || suffixes(domain).find_map(|d| self.partner_domains.get(d));
-        (!self.partner_addresses.is_empty()).then(by_address).flatten().or_else(by_domain).cloned()
+        if !self.partner_addresses.is_empty() {
+            if let Some(p) = self.partner_addresses.get(&format!("{local}@{domain}")) {
+                return Some(p.clone());
+            }
+        }
+        suffixes(domain).find_map(|d| self.partner_domains.get(d)).cloned()
     }
 
     /// Whether `domain` is one of the organisation's own.

@@ -203,10 +203,10 @@ pub fn decode_rows(
         rows.iter().filter(|r| !r.time_inferred()).map(move |r| (i as u32, r.time().micros()))
     });
     let times = RecordTimes::new(decoded.len(), known);
-    let read = Timestamp::now();
+    let read = Timestamp::now().micros();
     for (i, (_, _, rows)) in decoded.iter_mut().enumerate() {
-        for row in rows.iter_mut().filter(|r| r.time_inferred() && r.time() == Timestamp::UNKNOWN) {
-            row.set_time(times.stream_time_before(None, i as u32).map_or(read, Timestamp));
+        for row in rows.iter_mut().filter(|r| r.time() == Timestamp::UNKNOWN) {
+            row.set_time(Timestamp(times.inferred_time(None, i as u32, read)));
         }
     }
     decoded

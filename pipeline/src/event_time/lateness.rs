@@ -63,6 +63,13 @@ impl RecordTimes {
             (x, None) | (None, x) => x,
         }
     }
+
+    /// The time a record without a usable time of its own is given
+    /// (`time_inferred`): [`Self::stream_time_before`], else `read` (the time
+    /// it was read) when nothing came before it in its stream.
+    pub fn inferred_time(&self, before: Option<Micros>, record: u32, read: Micros) -> Micros {
+        self.stream_time_before(before, record).unwrap_or(read)
+    }
 }
 
 /// The margins of one class batch's rows, in row order.

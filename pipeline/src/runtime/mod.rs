@@ -464,13 +464,15 @@ fn infer_times(
             .values()
             .iter()
             .zip(records)
-            .map(|(&t, &rec)| {
-                if t == Timestamp::UNKNOWN.micros() {
-                    record_times.stream_time_before(before, rec).unwrap_or(read)
-                } else {
-                    t
-                }
-            })
+            .map(
+                |(&t, &rec)| {
+                    if t == Timestamp::UNKNOWN.micros() {
+                        record_times.inferred_time(before, rec, read)
+                    } else {
+                        t
+                    }
+                },
+            )
             .collect();
         let inferred = TimestampMicrosecondArray::from(values).with_data_type(times.data_type().clone());
         let mut columns = batch.columns().to_vec();

@@ -705,8 +705,8 @@ fn domains_of(addresses: &StringArray) -> StringArray {
 /// For each domain, whether it is a free-mail or disposable provider (null
 /// for a null domain); one look-up per distinct domain.
 fn mailbox_providers(snap: &Enrichments, domains: &StringArray) -> BooleanArray {
-    let mut seen: HashMap<&str, bool> = HashMap::new();
-    domains.iter().map(|d| d.map(|d| *seen.entry(d).or_insert_with(|| snap.email.is_mailbox_provider(d)))).collect()
+    let providers = distinct(domains, |d| Some(snap.email.is_mailbox_provider(d)));
+    (0..domains.len()).map(|row| providers.get(row).copied()).collect()
 }
 
 /// Append the addresses of `list`'s `row` to `out`, borrowed.
