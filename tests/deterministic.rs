@@ -9,6 +9,9 @@
 //! `suppressed_count`, first and last seen, message), for windowed (SS-02,
 //! SS-03), first-seen (SS-01), correlation (WF-03) and streaming rules.
 //! Windowed and correlation findings must count each source record once.
+//! A DNS log that names no user rides along: every SS-05 finding it raises
+//! names the person the firewalls showed on that desk (attribution in event
+//! time), with every scheduling.
 //!
 //! A second input feeds two streams whose clocks are 20 minutes apart:
 //! nothing within the allowed lateness is dropped, and rows planted further
@@ -66,7 +69,8 @@ fn summary_count(stderr: &str, label: &str) -> u64 {
 
 #[test]
 fn findings_do_not_depend_on_workers_batches_or_interleaving() {
-    let input = generate(50_000);
+    let mut input = generate(50_000);
+    input.files.push(input.dns.clone());
     let dir = tempfile::tempdir().unwrap();
     for (name, _, text) in &input.files {
         std::fs::write(dir.path().join(name), text).unwrap();
@@ -108,6 +112,16 @@ fn findings_do_not_depend_on_workers_batches_or_interleaving() {
                 for f in wf03 {
                     let key = (f["user"].as_str().unwrap().to_string(), hour_of(f));
                     assert_eq!(f["event_count"].as_i64(), Some(input.pairs[&key].len() as i64), "{f}");
+                }
+                // Attribution: the DNS log names only desks; each SS-05
+                // finding names the person of the desk, once per person.
+                let ss05 = by_rule(&last, "SS-05");
+                let named: BTreeSet<&str> = ss05.iter().map(|f| f["user"].as_str().unwrap()).collect();
+                let want: BTreeSet<&str> = input.anydesk_users.iter().map(String::as_str).collect();
+                assert_eq!(named, want, "SS-05 names the people at the desks");
+                for f in &ss05 {
+                    let evidence: Value = serde_json::from_str(f["evidence"].as_str().unwrap()).unwrap();
+                    assert_eq!(evidence["user_source"], "ip_lease", "{f}");
                 }
                 reference = Some((what, last));
             }

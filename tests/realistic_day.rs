@@ -71,7 +71,7 @@ fn key_of(f: &Value) -> day::Key {
         text(&f["evidence"]).map_or(Value::Null, |e| serde_json::from_str(&e).expect("evidence JSON"));
     let user = text(&f["user"]);
     let src = text(&f["src_ip"]);
-    let who = if rule == "SS-05" { src.clone() } else { user.clone().or_else(|| src.clone()) };
+    let who = user.clone().or_else(|| src.clone());
     let what = text(&f["app_id"]).or_else(|| text(&evidence["dest_address"])).or_else(|| {
         if user.is_some() {
             src.clone()
@@ -261,8 +261,20 @@ fn a_realistic_day_raises_exactly_the_planted_findings() {
         assert_eq!(f["severity"], *severity, "{k:?}: {f}");
     }
 
+    // Attribution: AnyDesk resolved from the hot desk, DNS only, names the
+    // person the firewall showed there that afternoon, not the morning's.
+    let afternoon = day.users[day::HOT_DESK_AFTERNOON].account.clone();
+    let morning = day.users[day::HOT_DESK_MORNING].account.clone();
+    let ss05 = latest.get(&("SS-05".into(), afternoon.clone(), "anydesk".into())).expect("SS-05 for the hot desk");
+    assert_eq!(text(&ss05["src_ip"]).as_deref(), Some(day::HOT_DESK), "{ss05}");
+    let evidence: Value = serde_json::from_str(&text(&ss05["evidence"]).unwrap()).unwrap();
+    assert_eq!(evidence["user_source"], "ip_lease", "{ss05}");
+    assert!(text(&ss05["message"]).unwrap().starts_with(&format!("{afternoon} ({})", day::HOT_DESK)), "{ss05}");
+    assert!(!latest.keys().any(|k| k.1 == morning && k.2 == "anydesk"), "the morning's colleague is not named");
+    assert!(!latest.keys().any(|k| k.1 == day::HOT_DESK), "the desk is never the finding's subject");
+
     // Shadow-SaaS findings offer the sanctioned alternative.
-    let converter = format!("corp\\{}", day.users[day::ILOVEPDF_USER].account);
+    let converter = day.users[day::ILOVEPDF_USER].account.clone();
     let ilovepdf = latest[&("SS-04".into(), converter.clone(), "ilovepdf".into())];
     assert_eq!(ilovepdf["app_alternative"], "Adobe Acrobat", "{ilovepdf}");
     let message = text(&ilovepdf["message"]).unwrap();

@@ -14,6 +14,8 @@
 //! | `department`, `manager`, `role` | no | free text |
 //! | `flags` | no | `;`-separated labels (`vip;contractor;travels`), lower-cased; a JSON array also works |
 //! | `aliases` | no | `;`-separated further addresses of the same person |
+//! | `ips` | no | `;`-separated addresses assigned to this person alone (a fixed workstation) |
+//! | `hosts` | no | `;`-separated device names assigned to this person alone (`LT-0042`) |
 //!
 //! Other columns are ignored (a warning names them once per load). Empty
 //! cells are absent values.
@@ -30,13 +32,42 @@
 //! Entries whose `user` is itself `DOMAIN\name` or `name@domain` are also
 //! found by the bare `name`, unless two entries share it.
 //!
+//! # One id per person
+//!
+//! Logs name one person many ways: `CORP\Ana`, `ana@corp.example.com`,
+//! `ANA`. [`Directory::person`] gives each name one *canonical id*, the same
+//! for every alias, following these rules in order:
+//!
+//! 1. a name the directory knows (by the lookup above) is the entry's id:
+//!    its `user` in lower case without a `DOMAIN\` prefix or an
+//!    `@domain` suffix (`CORP\agarcia` → `agarcia`), or the whole `user`
+//!    in lower case when two entries share the bare name;
+//! 2. any other name is lower-cased, loses a `DOMAIN\` prefix, and loses
+//!    an `@domain` suffix when the domain is the organisation's
+//!    (`CORP\Bob` → `bob`, `bob@corp.example.com` → `bob`); an address at
+//!    any other domain stays whole (`bob@gmail.com`), as it may be anyone.
+//!
+//! The id is the `user_id` column of every event; rules that count people
+//! count ids.
+//!
+//! # Static addresses
+//!
+//! `ips` and `hosts` say which person a fixed workstation belongs to.
+//! A record that names no user but comes from such an address or device is
+//! that person's ([`Directory::by_ip`], [`Directory::by_host`];
+//! `user_source = 'directory'`). Do not list shared desks, terminal servers
+//! or NAT addresses: for those, attribution learned from the logs at the
+//! event's time is what names the person (docs/enrichment.md).
+//!
 //! # Rules
 //!
 //! `user` is required and unique; an email or alias belongs to one entry
-//! only and contains `@`. Errors name the setting, the file and the line
+//! only and contains `@`; an address in `ips` is an IP address and belongs
+//! to one entry only, and so does a device in `hosts`. Errors name the setting, the file and the line
 //! (CSV, JSON lines) or entry (JSON array).
 
 use std::collections::{BTreeSet, HashMap, HashSet};
+use std::net::IpAddr;
 use std::path::Path;
 
 use serde::Deserialize;
@@ -62,6 +93,12 @@ pub struct DirectoryEntry {
     pub flags: Vec<String>,
     /// Further addresses, lower case.
     pub aliases: Vec<String>,
+    /// Addresses assigned to this person alone.
+    pub ips: Vec<IpAddr>,
+    /// Device names assigned to this person alone, lower case.
+    pub hosts: Vec<String>,
+    /// The canonical id (see the module docs); set when the directory is built.
+    pub id: String,
 }
 
 impl DirectoryEntry {
@@ -77,11 +114,14 @@ pub struct Directory {
     entries: Vec<DirectoryEntry>,
     by_user: HashMap<String, usize>,
     by_email: HashMap<String, usize>,
+    by_ip: HashMap<IpAddr, usize>,
+    by_host: HashMap<String, usize>,
     domains: BTreeSet<String>,
     origin: Option<String>,
 }
 
-const KNOWN: &[&str] = &["user", "email", "display_name", "department", "manager", "role", "flags", "aliases"];
+const KNOWN: &[&str] =
+    &["user", "email", "display_name", "department", "manager", "role", "flags", "aliases", "ips", "hosts"];
 
 #[derive(Deserialize)]
 #[serde(untagged)]
@@ -108,6 +148,10 @@ struct JsonEntry {
     flags: Option<ListOrText>,
     #[serde(default)]
     aliases: Option<ListOrText>,
+    #[serde(default)]
+    ips: Option<ListOrText>,
+    #[serde(default)]
+    hosts: Option<ListOrText>,
     #[serde(flatten)]
     other: HashMap<String, serde_json::Value>,
 }
@@ -140,6 +184,8 @@ struct Builder {
     /// Where each user / email key was defined (for error messages).
     user_at: HashMap<String, String>,
     email_at: HashMap<String, String>,
+    /// Where each static address and device was given.
+    static_at: HashMap<String, String>,
     ignored: BTreeSet<String>,
 }
 
@@ -169,7 +215,29 @@ impl Builder {
                 return Err(self.err(format!("{at}: address `{a}` is already used at {prev}")));
             }
         }
+        let mut ips = Vec::new();
+        for a in split_list(e.ips) {
+            let ip: IpAddr = a.parse().map_err(|_| self.err(format!("{at}: `{a}` in `ips` is not an IP address")))?;
+            ips.push(ip);
+        }
+        let hosts = split_list(e.hosts);
+        for k in ips.iter().map(IpAddr::to_string).chain(hosts.iter().cloned()) {
+            if let Some(prev) = self.static_at.get(&k) {
+                return Err(self.err(format!(
+                    "{at}: `{k}` is already assigned at {prev}; list only addresses and devices one person uses \
+                     (attribution from the logs names the person on a shared one)"
+                )));
+            }
+        }
         let idx = self.dir.entries.len();
+        for ip in &ips {
+            self.static_at.insert(ip.to_string(), at.clone());
+            self.dir.by_ip.insert(*ip, idx);
+        }
+        for h in &hosts {
+            self.static_at.insert(h.clone(), at.clone());
+            self.dir.by_host.insert(h.clone(), idx);
+        }
         self.user_at.insert(key.clone(), at.clone());
         self.dir.by_user.insert(key, idx);
         let mut own = HashSet::new();
@@ -191,6 +259,9 @@ impl Builder {
             role: non_empty(e.role),
             flags: split_list(e.flags),
             aliases,
+            ips,
+            hosts,
+            id: String::new(),
         });
         Ok(())
     }
@@ -203,11 +274,13 @@ impl Builder {
                 *bare_count.entry(b.to_string()).or_default() += 1;
             }
         }
-        for (i, e) in self.dir.entries.iter().enumerate() {
+        for (i, e) in self.dir.entries.iter_mut().enumerate() {
             let lower = e.user.to_lowercase();
+            e.id = lower.clone();
             if let Some(b) = bare(&lower) {
-                if bare_count.get(b) == Some(&1) {
-                    self.dir.by_user.entry(b.to_string()).or_insert(i);
+                if bare_count.get(b) == Some(&1) && self.dir.by_user.get(b).is_none_or(|j| *j == i) {
+                    self.dir.by_user.insert(b.to_string(), i);
+                    e.id = b.to_string();
                 }
             }
         }
@@ -234,6 +307,7 @@ impl Directory {
             dir: Directory::default(),
             user_at: HashMap::new(),
             email_at: HashMap::new(),
+            static_at: HashMap::new(),
             ignored: BTreeSet::new(),
         }
     }
@@ -272,6 +346,8 @@ impl Directory {
                     "role" => e.role = v,
                     "flags" => e.flags = v.map(ListOrText::Text),
                     "aliases" => e.aliases = v.map(ListOrText::Text),
+                    "ips" => e.ips = v.map(ListOrText::Text),
+                    "hosts" => e.hosts = v.map(ListOrText::Text),
                     other => {
                         e.other.insert(other.to_string(), serde_json::Value::Null);
                     }
@@ -330,11 +406,12 @@ impl Directory {
     /// corporate domains as organisation domains. Relative paths resolve
     /// against `base_dir`.
     pub fn from_config(cfg: &crate::EnrichmentConfig, base_dir: &Path) -> Result<Directory, EnrichmentError> {
-        match &cfg.directory {
-            None => Ok(Directory::default()),
-            Some(p) => Ok(Directory::load(&crate::config::resolve(base_dir, p), "enrichments.directory")?
-                .with_domains(cfg.corporate_domains.iter().cloned())),
-        }
+        let dir = match &cfg.directory {
+            None => Directory::default(),
+            Some(p) => Directory::load(&crate::config::resolve(base_dir, p), "enrichments.directory")?,
+        };
+        // Without a directory file the corporate domains still shape ids.
+        Ok(dir.with_domains(cfg.corporate_domains.iter().cloned()))
     }
 
     /// Also treat `domains` (and their subdomains) as the organisation's for
@@ -383,6 +460,53 @@ impl Directory {
                 self.is_own_domain(d).then(|| self.by_user.get(n)).flatten()
             })?;
         self.entries.get(*idx)
+    }
+
+    /// The canonical id of the person `name` names, and their entry when the
+    /// directory knows them (see "One id per person" in the module docs).
+    /// `None` for a blank name.
+    pub fn person(&self, name: &str) -> Option<(String, Option<&DirectoryEntry>)> {
+        let k = name.trim();
+        if k.is_empty() {
+            return None;
+        }
+        if let Some(e) = self.lookup(k) {
+            return Some((e.id.clone(), Some(e)));
+        }
+        let k = k.to_lowercase();
+        let id = match k.rsplit_once('\\') {
+            Some((_, n)) if !n.is_empty() => n.to_string(),
+            _ => match k.rsplit_once('@') {
+                Some((n, d)) if !n.is_empty() && self.is_own_domain(d) => n.to_string(),
+                _ => k,
+            },
+        };
+        Some((id, None))
+    }
+
+    /// Whether any entry has `ips` or `hosts`.
+    pub fn has_fixed_workstations(&self) -> bool {
+        !self.by_ip.is_empty() || !self.by_host.is_empty()
+    }
+
+    /// The person a fixed workstation address is assigned to (`ips`).
+    pub fn by_ip(&self, ip: &str) -> Option<&DirectoryEntry> {
+        if self.by_ip.is_empty() {
+            return None;
+        }
+        let ip: IpAddr = ip.trim().parse().ok()?;
+        self.by_ip.get(&ip).and_then(|i| self.entries.get(*i))
+    }
+
+    /// The person a device is assigned to (`hosts`, case-insensitive; a
+    /// fully qualified name also matches its first label).
+    pub fn by_host(&self, host: &str) -> Option<&DirectoryEntry> {
+        if self.by_host.is_empty() {
+            return None;
+        }
+        let h = host.trim().trim_end_matches('.').to_lowercase();
+        let short = h.split('.').next().unwrap_or(&h);
+        self.by_host.get(&h).or_else(|| self.by_host.get(short)).and_then(|i| self.entries.get(*i))
     }
 
     /// The person with this user name (exact, case-insensitive).
@@ -459,6 +583,56 @@ mod tests {
         assert_eq!(d.lookup_email("ANA.GARCIA@corp.example.com").unwrap().user, "agarcia");
         assert!(d.lookup_email("agarcia").is_none());
         assert!(Directory::default().lookup("agarcia").is_none());
+    }
+
+    #[test]
+    fn every_alias_of_a_person_has_one_id() {
+        let d = Directory::load(&fixture("users.csv"), "enrichments.directory")
+            .unwrap()
+            .with_domains(["corp.example.com".to_string()]);
+        let id = |k: &str| d.person(k).map(|(id, e)| (id, e.map(|e| e.user.clone())));
+        for k in ["agarcia", "CORP\\AGarcia", "ana.garcia@corp.example.com", "a.garcia@corp.example.com", "AGARCIA"] {
+            assert_eq!(id(k), Some(("agarcia".into(), Some("agarcia".into()))), "{k}");
+        }
+        // A directory user given as DOMAIN\name or a UPN: the bare name.
+        assert_eq!(id("jchen").unwrap().0, "jchen");
+        assert_eq!(id("CORP\\JChen").unwrap().0, "jchen");
+        assert_eq!(id("bob.ext@partner.example.net").unwrap().0, "bob.ext");
+        // Unknown people: the same rules without the directory.
+        assert_eq!(id("EU\\Zoe"), Some(("zoe".into(), None)));
+        assert_eq!(id("zoe@eu.corp.example.com"), Some(("zoe".into(), None)));
+        assert_eq!(id("Zoe@gmail.com"), Some(("zoe@gmail.com".into(), None)));
+        assert_eq!(id("  "), None);
+        // Without a directory file, the corporate domains still apply.
+        let bare = Directory::default().with_domains(["corp.example.com".to_string()]);
+        for k in ["corp\\ana", "ana@corp.example.com", "Ana"] {
+            assert_eq!(bare.person(k).unwrap().0, "ana", "{k}");
+        }
+    }
+
+    #[test]
+    fn fixed_workstations_name_their_person() {
+        let d = Directory::from_csv(
+            "user,email,ips,hosts\nana,ana@x.example,10.1.2.3;2001:db8::7,LT-0042\nbob,bob@x.example,,\n",
+            "enrichments.directory",
+            "users.csv",
+        )
+        .unwrap();
+        assert_eq!(d.by_ip("10.1.2.3").unwrap().user, "ana");
+        assert_eq!(d.by_ip("2001:DB8::7").unwrap().user, "ana");
+        assert!(d.by_ip("10.1.2.4").is_none() && d.by_ip("not an ip").is_none());
+        assert_eq!(d.by_host("lt-0042").unwrap().user, "ana");
+        assert_eq!(d.by_host("LT-0042.corp.example.com.").unwrap().user, "ana");
+        assert!(d.by_host("LT-0043").is_none());
+        let err = |t: &str| Directory::from_csv(t, "enrichments.directory", "users.csv").unwrap_err().to_string();
+        assert_eq!(
+            err("user,ips\nana,10.1.2.300\n"),
+            "enrichments.directory: `users.csv`: line 2: `10.1.2.300` in `ips` is not an IP address"
+        );
+        assert!(
+            err("user,ips\nana,10.1.2.3\nbob,10.1.2.3\n").contains("line 3: `10.1.2.3` is already assigned at line 2")
+        );
+        assert!(err("user,hosts\nana,DESK-1\nbob,desk-1\n").contains("line 3: `desk-1` is already assigned at line 2"));
     }
 
     #[test]

@@ -157,7 +157,7 @@ impl Enrichments {
             catalog: AppCatalog::try_embedded()?,
             geo: GeoIp::test_databases()?.with_corporate_cidrs(corporate),
             email: EmailClassifier::embedded(DEMO_CORPORATE_DOMAINS.iter().map(|d| d.to_string())),
-            directory: Directory::default(),
+            directory: Directory::default().with_domains(DEMO_CORPORATE_DOMAINS.iter().map(|d| d.to_string())),
         })
     }
 }

@@ -199,8 +199,11 @@ impl ExceptionRule {
         let user = user.trim();
         for listed in &self.users {
             let same_name = listed.trim().eq_ignore_ascii_case(user);
-            let same_person = || {
-                entry.is_some_and(|e| directory.lookup(listed).is_some_and(|l| l.user.eq_ignore_ascii_case(&e.user)))
+            // One person under another alias (`CORP\\ana` for `ana@corp.example.com`).
+            let same_person = || match (directory.person(listed), entry) {
+                (Some((id, _)), Some(e)) => id == e.id,
+                (Some((id, _)), None) => directory.person(user).is_some_and(|(u, _)| u == id),
+                (None, _) => false,
             };
             if same_name || same_person() {
                 return Some(format!("user:{listed}"));

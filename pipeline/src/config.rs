@@ -203,6 +203,38 @@ pub struct RulesConfig {
     /// has passed it; findings are raised and updated at these steps.
     #[serde(default = "default_evaluation_interval")]
     pub evaluation_interval: String,
+    /// Naming the person behind an internal address (`[rules.attribution]`).
+    #[serde(default)]
+    pub attribution: AttributionConfig,
+}
+
+/// `[rules.attribution]`: rows that name no person get the one the logs
+/// showed on their source address at their event time (docs/enrichment.md).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AttributionConfig {
+    /// Off: rows without a user stay without a person.
+    pub enabled: bool,
+    /// How long after their last sighting on an address a person is still
+    /// taken to be on it.
+    pub max_age: String,
+    /// Which rows without a user wait for attribution: `unsanctioned_apps`
+    /// (to a catalog app that is not sanctioned) or `all`.
+    pub rows: crate::attribute::HeldRows,
+    /// Internal networks, whose addresses are attributed; the private
+    /// ranges when empty.
+    pub networks: Vec<ipnet::IpNet>,
+}
+
+impl Default for AttributionConfig {
+    fn default() -> Self {
+        AttributionConfig {
+            enabled: true,
+            max_age: "1h".into(),
+            rows: crate::attribute::HeldRows::UnsanctionedApps,
+            networks: Vec::new(),
+        }
+    }
 }
 
 impl Default for RulesConfig {
@@ -216,6 +248,7 @@ impl Default for RulesConfig {
             reload: None,
             reload_interval: default_rule_poll(),
             evaluation_interval: default_evaluation_interval(),
+            attribution: AttributionConfig::default(),
         }
     }
 }
@@ -507,6 +540,9 @@ impl Config {
         if duration("rules.evaluation_interval", &self.rules.evaluation_interval, &mut p).is_zero() {
             p.push(problem("rules.evaluation_interval", "must be longer than zero"));
         }
+        if duration("rules.attribution.max_age", &self.rules.attribution.max_age, &mut p).is_zero() {
+            p.push(problem("rules.attribution.max_age", "must be longer than zero"));
+        }
         duration("rules.checkpoint_interval", &self.rules.checkpoint_interval, &mut p);
         duration("rules.reload_interval", &self.rules.reload_interval, &mut p);
         if let Some(dir) = &self.rules.state_dir {
@@ -660,7 +696,14 @@ impl Config {
     fn shared(&self, state_dir: Option<PathBuf>) -> Arc<Shared> {
         let mut ignore = Vec::new();
         let interval = duration("", &self.rules.evaluation_interval, &mut ignore);
-        Shared::with_interval(self.runtime.dedup_capacity.max(1), state_dir, interval)
+        let a = &self.rules.attribution;
+        let attribution = crate::attribute::AttributionSettings {
+            enabled: a.enabled,
+            max_age: crate::event_time::micros(duration("", &a.max_age, &mut ignore)).max(1),
+            rows: a.rows,
+            networks: if a.networks.is_empty() { crate::attribute::private_networks() } else { a.networks.clone() },
+        };
+        Shared::with_attribution(self.runtime.dedup_capacity.max(1), state_dir, interval, attribution)
     }
 
     async fn compile_rules(&self, base_dir: &Path, shared: Arc<Shared>) -> Result<DetectionEngine, ConfigError> {

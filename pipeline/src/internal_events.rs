@@ -148,6 +148,8 @@ pub mod metric {
     pub const DEAD_LETTERED: &str = "records_dead_lettered_total";
     /// Records kept with an inferred time (label: format).
     pub const TIME_INFERRED: &str = "records_time_inferred_total";
+    /// Rows held for attribution, by what it found (label: `attributed`, `unattributed`, `late_sighting`).
+    pub const ATTRIBUTION: &str = "attribution_rows_total";
     /// Enriched events handed to sinks (label: class).
     pub const EVENTS_EMITTED: &str = "events_emitted_total";
     /// Findings raised (label: rule).
@@ -220,6 +222,10 @@ pub mod prom {
     /// Records of a known format without a usable time of their own, kept
     /// with an inferred time (`time_inferred`) (label `source`).
     pub const RECORDS_TIME_INFERRED: &str = "floodlight_records_time_inferred_total";
+    /// Rows without a user held for attribution, by result (label `result`:
+    /// `attributed`, `unattributed`), and sightings that came too late to
+    /// learn from (`late_sighting`).
+    pub const ATTRIBUTION_ROWS: &str = "floodlight_attribution_rows_total";
     /// Decoded records dead-lettered because a rule could not use them, being late (label `stream`).
     pub const LATE_RECORDS: &str = "floodlight_late_records_total";
     /// Enriched events handed to the sinks (label `class`).
@@ -294,6 +300,7 @@ pub mod prom {
         RECORDS_SKIPPED,
         RECORDS_DEAD_LETTERED,
         RECORDS_TIME_INFERRED,
+        ATTRIBUTION_ROWS,
         LATE_RECORDS,
         EVENTS_EMITTED,
         KAFKA_LAG,
@@ -345,6 +352,10 @@ pub fn describe_metrics() {
     describe_counter!(
         RECORDS_TIME_INFERRED,
         "Records of a known format without a usable time of their own, kept with an inferred time."
+    );
+    describe_counter!(
+        ATTRIBUTION_ROWS,
+        "Rows without a user held for attribution, by result; sightings too late to learn from."
     );
     describe_counter!(LATE_RECORDS, "Records dead-lettered because a rule could not use them, being late.");
     describe_counter!(EVENTS_EMITTED, "Enriched events handed to the sinks.");
@@ -762,6 +773,45 @@ impl InternalEvent for FindingsSummary<'_> {
             rules = %rules.join("; "),
             "findings written"
         );
+    }
+}
+
+/// Attribution released rows without a user: how many it named a person
+/// for, how many it could not, and sightings that came too late to learn.
+pub struct RowsAttributed {
+    /// Rows given a person (`user_source = 'ip_lease'`).
+    pub attributed: u64,
+    /// Rows no sighting named a person for.
+    pub unattributed: u64,
+    /// Sightings behind what attribution had already released.
+    pub late_sightings: u64,
+}
+
+impl InternalEvent for RowsAttributed {
+    fn emit(self) {
+        for (result, n) in [
+            ("attributed", self.attributed),
+            ("unattributed", self.unattributed),
+            ("late_sighting", self.late_sightings),
+        ] {
+            if n > 0 {
+                counters().add(metric::ATTRIBUTION, result, n);
+                metrics::counter!(prom::ATTRIBUTION_ROWS, "result" => result).increment(n);
+            }
+        }
+        if self.attributed + self.unattributed > 0 {
+            debug!(attributed = self.attributed, unattributed = self.unattributed, "rows attributed");
+        }
+        if self.late_sightings > 0 {
+            if let Some(suppressed) = rate_limited("late_sightings", "attribution") {
+                warn!(
+                    sightings = self.late_sightings,
+                    similar_suppressed = suppressed,
+                    "sightings of a person on an address came after attribution had passed their time; not learned \
+                     (see `allowed_lateness`)"
+                );
+            }
+        }
     }
 }
 

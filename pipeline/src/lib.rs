@@ -11,7 +11,8 @@
 //!
 //! * [`source`]: where raw records come from (files, stdin, the embedded demo, Kafka).
 //! * [`decode`]: vendor formats → rows of one of the five [`schema`] event classes → Arrow batches.
-//! * [`transform`]: batch-at-a-time enrichment (app catalog, GeoIP, email classes).
+//! * [`transform`]: batch-at-a-time enrichment (app catalog, GeoIP, email classes, who each row is about).
+//! * [`attribute`]: the person behind an internal address at an event's time, learned from the logs.
 //! * [`detect`]: SQL rules from `queries/`, compiled once with DataFusion, run per micro-batch.
 //! * [`event_time`]: streams, stream time, lateness and watermarks: why findings do not depend on scheduling.
 //! * [`sinks`]: findings to JSON lines, a Parquet lake and Kafka; rejected records to a dead-letter file or topic.
@@ -23,6 +24,7 @@
 pub mod ack;
 pub mod admin_config;
 pub mod analyst_config;
+pub mod attribute;
 pub mod config;
 pub mod dead_letter;
 pub mod decode;

@@ -44,8 +44,7 @@ const MIDNIGHT: u64 = 1_795_478_400;
 pub const CORP: &str = "corp.example.com";
 
 /// A finding as the test compares it: (rule id, who, what). `who` is the
-/// finding's user, else its source IP (SS-05: always the source IP, its
-/// dedup entity); `what` is the app id, else the evidence's destination
+/// finding's user, else its source IP; `what` is the app id, else the evidence's destination
 /// address, else the source IP, else empty.
 pub type Key = (String, String, String);
 
@@ -181,6 +180,12 @@ const LAST: [&str; 40] = [
     "Matos",
 ];
 
+/// A hot desk at HQ (no one's own workstation) and who sits there: one
+/// person in the morning, another from 13:00.
+pub const HOT_DESK: &str = "10.10.0.250";
+pub const HOT_DESK_MORNING: usize = 72;
+pub const HOT_DESK_AFTERNOON: usize = 73;
+
 /// Number of people in the directory.
 pub const USERS: usize = 300;
 
@@ -276,12 +281,9 @@ impl User {
         format!("corp\\{}", self.account)
     }
 
-    /// How Squid's `%[un` logs the NTLM user, and what it decodes to.
+    /// How Squid's `%[un` logs the NTLM user (it decodes to `CORP\account`).
     fn squid_logged(&self) -> String {
         format!("CORP%5C{}", self.account)
-    }
-    fn squid_user(&self) -> String {
-        format!("CORP\\{}", self.account)
     }
 
     /// Every string a finding could name this person by.
@@ -491,8 +493,14 @@ enum Class {
 struct Usage {
     t: T,
     class: Class,
-    /// `coalesce(user, src_ip)` / `coalesce(user, client_ip)` as the rules see it.
+    /// `coalesce(user_id, src_ip)` / `coalesce(user_id, client_ip)` as the
+    /// rules see it: the person's canonical id (the directory's account)
+    /// where the log names them, else the address (attributed in
+    /// `derive_network` where `attributable`).
     entity: String,
+    /// A row that names nobody from an address the firewall names people on
+    /// (HQ's BIND log): attribution may name the person.
+    attributable: bool,
     src_ip: String,
     app: &'static str,
     category: &'static str,
@@ -574,6 +582,10 @@ struct Gen {
     severities: BTreeMap<Key, &'static str>,
     /// Why the next expectations are raised.
     why: String,
+    /// Sightings of people on internal addresses (rows that name the user,
+    /// from a private source address), as logged (whole seconds): address →
+    /// (time, account). Attribution learns from these.
+    sightings: BTreeMap<String, Vec<(T, String)>>,
 }
 
 fn key(rule: &str, who: &str, what: &str) -> Key {
@@ -632,6 +644,7 @@ impl Gen {
             expected: BTreeMap::new(),
             severities: BTreeMap::new(),
             why: String::new(),
+            sightings: BTreeMap::new(),
         }
     }
 
@@ -644,6 +657,33 @@ impl Gen {
         self.planted.insert(i);
         self.why = format!("{} ({}): {why}", self.users[i].account, self.users[i].email);
         self.user(i)
+    }
+
+    /// `u` was named on their workstation at `t` by a log that writes whole seconds.
+    fn seen(&mut self, u: &User, t: T) {
+        self.sightings.entry(u.ws_ip.clone()).or_default().push((T(t.0 / 1000 * 1000), u.account.clone()));
+    }
+
+    /// Who attribution names on `ip` at `t` (`[rules.attribution]`'s
+    /// defaults): the person of the latest sighting at or before `t` if
+    /// within an hour, unless three or more turns reach into that hour.
+    fn attributed(&self, ip: &str, t: T) -> Option<String> {
+        let mut seen: Vec<&(T, String)> = self.sightings.get(ip)?.iter().filter(|(s, _)| *s <= t).collect();
+        seen.sort();
+        let (last_t, who) = seen.last()?;
+        if last_t.0 + HOUR < t.0 {
+            return None;
+        }
+        // Turns (runs of one person) whose last sighting is within the hour.
+        let mut turns: Vec<(&str, T)> = Vec::new();
+        for (st, w) in &seen {
+            match turns.last_mut() {
+                Some((p, last)) if *p == w.as_str() => *last = *st,
+                _ => turns.push((w.as_str(), *st)),
+            }
+        }
+        let reaching = turns.iter().filter(|(_, last)| last.0 + HOUR >= t.0).count();
+        (reaching <= 2).then(|| who.clone())
     }
 
     fn expect(&mut self, rule: &str, who: &str, what: &str) {
@@ -685,7 +725,7 @@ impl Gen {
             Site::Branch => {
                 let line = umbrella_line(dns_t, u, host, w.blocked);
                 self.push("umbrella-dns", dns_t, line, Outcome::Row);
-                Some(u.email.clone())
+                Some(u.account.clone())
             }
             Site::Lab => {
                 let uid = format!("D{:x}", self.next_sess());
@@ -704,16 +744,18 @@ impl Gen {
                 let action = if w.blocked { "block-url" } else { "alert" };
                 let line = panos_url(t, &u.ws_ip, &dst, &u.panos_user(), &format!("{host}{path}"), action, sess, sport);
                 self.push("panos", t, line, Outcome::Row);
+                self.seen(u, t);
                 if !w.blocked {
                     // The session's TRAFFIC log: bytes, but no host.
                     let end = t.plus_ms(2_000 + self.rng.below(60_000));
                     let line = panos_traffic(end, &u.ws_ip, &dst, &u.panos_user(), "ssl", w.up, w.down, sess, sport);
                     self.push("panos", end, line, Outcome::Row);
+                    self.seen(u, end);
                     if w.down > 104_857_600 {
                         self.downloads.push(Download { t: end, email: u.email.clone() });
                     }
                 }
-                (u.panos_user(), None, None)
+                (u.account.clone(), None, None)
             }
             Site::Branch => {
                 if w.webfilter {
@@ -744,7 +786,7 @@ impl Gen {
                     squid_line(t, &u.ws_ip, code, w.down, "CONNECT", &format!("{host}:443"), u, &dst)
                 };
                 self.push("squid", t, line, Outcome::Row);
-                (u.squid_user(), Some(if w.post { "POST" } else { "CONNECT" }), None)
+                (u.account.clone(), Some(if w.post { "POST" } else { "CONNECT" }), None)
             }
         };
         if let Some((app, category, _status)) = app {
@@ -752,6 +794,7 @@ impl Gen {
                 self.usage.push(Usage {
                     t: dns_t,
                     class: Class::Dns,
+                    attributable: u.site == Site::Hq,
                     entity: e,
                     src_ip: u.ws_ip.clone(),
                     app,
@@ -764,6 +807,7 @@ impl Gen {
             self.usage.push(Usage {
                 t,
                 class: Class::Net,
+                attributable: false,
                 entity,
                 src_ip: u.ws_ip.clone(),
                 app,
@@ -771,6 +815,28 @@ impl Gen {
                 allowed: !w.blocked,
                 method,
                 bytes_out,
+            });
+        }
+    }
+
+    /// A DNS query from `u`'s desk at HQ (BIND) and nothing else: the
+    /// connection never shows in a web log.
+    fn dns_only(&mut self, u: &User, t: T, host: &str) {
+        assert_eq!(u.site, Site::Hq, "BIND logs HQ's queries");
+        let line = bind_line(t, &u.ws_ip, 49152 + self.rng.below(16000), host);
+        self.push("bind-query", t, line, Outcome::Row);
+        if let Some((app, category, _status)) = shadow_app(host) {
+            self.usage.push(Usage {
+                t,
+                class: Class::Dns,
+                attributable: true,
+                entity: u.ws_ip.clone(),
+                src_ip: u.ws_ip.clone(),
+                app,
+                category,
+                allowed: true,
+                method: None,
+                bytes_out: None,
             });
         }
     }
@@ -966,7 +1032,12 @@ impl Gen {
     /// recorded usage of unsanctioned apps (defaults of each rule's [params];
     /// SS-01's and SS-10's `learning` set to 0s by the config).
     fn derive_network(&mut self) {
-        let usage = std::mem::take(&mut self.usage);
+        let mut usage = std::mem::take(&mut self.usage);
+        for u in usage.iter_mut().filter(|u| u.attributable) {
+            if let Some(who) = self.attributed(&u.src_ip, u.t) {
+                u.entity = who;
+            }
+        }
         for u in &usage {
             self.why = format!("{} reached {} ({:?} row)", u.entity, u.app, u.class);
             let allowed = u.class == Class::Dns || u.allowed;
@@ -983,9 +1054,9 @@ impl Gen {
             {
                 self.expect("SS-04", &u.entity, u.app);
             }
-            // SS-05: remote access, by client address.
+            // SS-05: remote access, by person (the address when nobody is known).
             if allowed && ["remote_access", "vpn_proxy"].contains(&u.category) {
-                self.expect("SS-05", &u.src_ip, u.app);
+                self.expect("SS-05", &u.entity, u.app);
             }
         }
         // SS-02 / SS-03: bytes per (user, app, hour).
@@ -1010,7 +1081,7 @@ impl Gen {
                 self.expect("SS-02", &entity, app);
             }
         }
-        // SS-10: at least 10 distinct users (as the logs name them) of one app in the day.
+        // SS-10: at least 10 distinct people (canonical ids, or addresses) of one app in the day.
         let mut users_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for u in &usage {
             users_of.entry(u.app).or_default().insert(u.entity.as_str());
@@ -1818,6 +1889,16 @@ fn plant_network(g: &mut Gen) {
         let w = Web { webfilter: u.site == Site::Branch, ..Web::browse(20_000, 300_000) };
         g.web(&u, at(18, 2 + k as u64 * 4, 0), "www.perplexity.ai", "/search", w);
     }
+    // HQ: a hot desk changes hands at lunch; AnyDesk resolved from it in the
+    // afternoon, seen only in DNS. SS-05 (and SS-01) name the person the
+    // firewall shows at the desk then, not the morning's colleague.
+    let mut morning = g.plant(HOT_DESK_MORNING, "works at the hot desk in the morning");
+    morning.ws_ip = HOT_DESK.into();
+    g.browse(&morning, at(8, 0, 0), at(12, 0, 0), 40);
+    let mut afternoon = g.plant(HOT_DESK_AFTERNOON, "takes the hot desk after lunch and resolves AnyDesk there");
+    afternoon.ws_ip = HOT_DESK.into();
+    g.browse(&afternoon, at(13, 0, 0), at(16, 0, 0), 30);
+    g.dns_only(&afternoon, at(15, 10, 0), "relay-9f1e.net.anydesk.com");
 }
 
 /// Sign-ins from public networks, OAuth consents.

@@ -82,6 +82,12 @@ pub type GenAiHours = BTreeMap<(String, u64), (i64, i64)>;
 /// The generated input: files and what SS-03 and WF-03 must count.
 pub struct Input {
     pub files: Vec<(String, String, String)>,
+    /// A Zeek DNS log that names no user: queries from people's desks,
+    /// some to AnyDesk (not in `files`: the Kafka test has no DNS topic).
+    pub dns: (String, String, String),
+    /// SS-05: the people whose desk resolved AnyDesk (the firewalls name
+    /// them on the same addresses).
+    pub anydesk_users: BTreeSet<String>,
     pub genai: GenAiHours,
     /// WF-03: per (user, hour of the sign-in), the distinct sign-ins and consents paired.
     pub pairs: BTreeMap<(String, u64), BTreeSet<String>>,
@@ -158,7 +164,28 @@ pub fn generate(per_device: u64) -> Input {
             }
         }
     }
+    // DNS from the desks, from half an hour in (every desk has been seen
+    // by then); one query in ten to AnyDesk.
+    let mut dns_rng = Rng(0xd15_0000_0000_0005);
+    let mut dns = String::new();
+    let mut anydesk_users = BTreeSet::new();
+    for i in 0..1_500u64 {
+        let t = start + 1800 + i * (span - 3600) / 1_500;
+        let u = dns_rng.below(users.len() as u64) as usize;
+        let ip = format!("10.20.{}.{}", u / 200, u % 200 + 10);
+        let query = if i % 10 == 3 {
+            anydesk_users.insert(users[u].clone());
+            format!("relay-{i}.net.anydesk.com")
+        } else {
+            "www.example.org".to_string()
+        };
+        dns.push_str(&format!(
+            "{{\"ts\": {t}.0, \"uid\": \"D{i}\", \"id.orig_h\": \"{ip}\", \"id.orig_p\": 53211, \"id.resp_h\": \"10.0.0.2\", \"id.resp_p\": 53, \"proto\": \"udp\", \"query\": \"{query}\", \"qtype_name\": \"A\", \"rcode_name\": \"NOERROR\", \"answers\": [\"192.0.2.10\"]}}\n"
+        ));
+    }
     Input {
+        dns: ("dns.log".into(), "zeek-dns".into(), dns),
+        anydesk_users,
         files: vec![
             ("fw-hq.log".into(), "fortigate".into(), hq),
             ("fw-branch.log".into(), "fortigate".into(), branch),

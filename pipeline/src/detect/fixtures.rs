@@ -333,7 +333,10 @@ async fn execute(
                 ));
             }
             marks.received(&processed.pos, processed.newest);
-            if let Some(late) = engine.ingest(processed.matched, &out).first() {
+            let mut late = engine.ingest(processed.matched, &out);
+            let attributed = engine.defer(processed.deferred, &out);
+            late.extend(engine.match_attributed(&ctx.enricher, attributed, &out).await);
+            if let Some(late) = late.first() {
                 return Err(format!(
                     "{}: input {}: a row came late for the rule: {}",
                     case.path.display(),
@@ -341,13 +344,27 @@ async fn execute(
                     late.row
                 ));
             }
-            for f in engine.advance(&marks.frontier(Instant::now()), Timestamp::now(), &out).await {
+            let (raised, late) =
+                engine.advance_all(Some(&marks.frontier(Instant::now())), &ctx.enricher, Timestamp::now(), &out).await;
+            if let Some(late) = late.first() {
+                return Err(format!(
+                    "{}: input {}: a row came late for the rule: {}",
+                    case.path.display(),
+                    n + 1,
+                    late.row
+                ));
+            }
+            for f in raised {
                 findings.insert(f.finding_id.clone(), f);
             }
         }
         stream.finish();
     }
-    for f in engine.flush(Timestamp::now(), &out).await {
+    let (raised, late) = engine.advance_all(None, &ctx.enricher, Timestamp::now(), &out).await;
+    if let Some(late) = late.first() {
+        return Err(format!("{}: a row came late for the rule: {}", case.path.display(), late.row));
+    }
+    for f in raised {
         findings.insert(f.finding_id.clone(), f);
     }
     let findings: Vec<Finding> = findings.into_values().collect();

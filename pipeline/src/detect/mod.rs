@@ -57,6 +57,7 @@ use serde_json::{Map, Value};
 use tracing::Instrument;
 
 use crate::ack::AckToken;
+use crate::attribute::{Attributed, Attribution, AttributionSettings, AttributionState, Deferred};
 use crate::event_time::{Frontier, Resume, RowMargins};
 use crate::internal_events::{
     emit, CheckpointWritten, FindingsRaised, RuleEvaluated, RuleFailed, RuleStateSize, RulesReloaded,
@@ -264,6 +265,9 @@ struct Saved {
     /// Per stream key: how far it was read and its stream time.
     #[serde(default)]
     streams: BTreeMap<String, Resume>,
+    /// Attribution's table and held rows.
+    #[serde(default)]
+    attribution: Option<AttributionState>,
 }
 
 /// One rule's checkpointed state, restored only into a rule with the same fingerprint.
@@ -338,6 +342,8 @@ pub struct Shared {
     dedup_capacity: usize,
     /// The evaluation interval, microseconds.
     interval: i64,
+    /// Who is behind an address (checkpointed with the rules).
+    attribution: Attribution,
 }
 
 impl Shared {
@@ -349,10 +355,21 @@ impl Shared {
 
     /// As [`Shared::new`], evaluating stateful rules every `interval` of event time.
     pub fn with_interval(dedup_capacity: usize, state_dir: Option<PathBuf>, interval: Duration) -> Arc<Shared> {
+        Self::with_attribution(dedup_capacity, state_dir, interval, AttributionSettings::default())
+    }
+
+    /// As [`Shared::with_interval`], attributing user-less rows with `attribution`.
+    pub fn with_attribution(
+        dedup_capacity: usize,
+        state_dir: Option<PathBuf>,
+        interval: Duration,
+        attribution: AttributionSettings,
+    ) -> Arc<Shared> {
         Arc::new(Shared {
             checkpoints: Checkpoints::new(state_dir),
             dedup_capacity: dedup_capacity.max(1),
             interval: crate::event_time::micros(interval).max(1),
+            attribution: Attribution::new(attribution),
         })
     }
 }
@@ -1000,6 +1017,86 @@ impl DetectionEngine {
         late
     }
 
+    /// Attribution: its settings, and the split workers make of each batch.
+    pub fn attribution(&self) -> &Attribution {
+        &self.shared.attribution
+    }
+
+    /// File what a worker deferred for attribution (in the detection
+    /// stage), under the checkpoint gate of its batch's `ack`. Held rows
+    /// behind what attribution already released come back attributed, to be
+    /// matched at once ([`DetectionEngine::match_attributed`]).
+    pub fn defer(&self, deferred: Deferred, ack: &AckToken) -> Vec<Attributed> {
+        if deferred.is_empty() {
+            return Vec::new();
+        }
+        let _gate = self.shared.checkpoints.enter(ack);
+        self.shared.attribution.file(deferred, self.shared.interval).unwrap_or_else(|e| {
+            emit(RuleFailed { rule: "attribution", error: &format!("held rows could not be filed: {e}") });
+            Vec::new()
+        })
+    }
+
+    /// Enrich attributed rows again with their person, run every rule over
+    /// them and file the output as [`DetectionEngine::ingest`] does.
+    pub async fn match_attributed(
+        &self,
+        enricher: &crate::transform::Enricher,
+        rows: Vec<Attributed>,
+        ack: &AckToken,
+    ) -> Vec<StageLate> {
+        let mut late = Vec::new();
+        for a in rows {
+            match enricher.enrich_attributed(a.class, &a.batch, &a.leased) {
+                Ok(batch) => {
+                    let m = self.match_batch(a.class, &batch, None, 0).await;
+                    late.extend(self.ingest(m.matched, ack));
+                }
+                Err(e) => emit(RuleFailed {
+                    rule: "attribution",
+                    error: &format!("attributed {} rows could not be enriched: {e}", a.class),
+                }),
+            }
+        }
+        late
+    }
+
+    /// Everything the watermarks of `frontier` allow (everything, when
+    /// `None`: the input ended): attribution first, then every rule (see
+    /// [`DetectionEngine::advance`] and [`DetectionEngine::flush`]). Returns
+    /// the findings raised or updated, and rows that came late for a rule.
+    pub async fn advance_all(
+        &self,
+        frontier: Option<&Frontier>,
+        enricher: &crate::transform::Enricher,
+        now: Timestamp,
+        out: &AckToken,
+    ) -> (Vec<Finding>, Vec<StageLate>) {
+        let interval = self.shared.interval;
+        let target = match frontier {
+            Some(f) => f.watermark(0).map(|wm| Some(pending::interval_of(wm, interval))),
+            None => Some(None),
+        };
+        let mut late = Vec::new();
+        if let Some(target) = target {
+            let released = {
+                let _gate = self.shared.checkpoints.enter(out);
+                self.shared.attribution.release(target, interval)
+            };
+            match released {
+                Ok(rows) => late = self.match_attributed(enricher, rows, out).await,
+                Err(e) => {
+                    emit(RuleFailed { rule: "attribution", error: &format!("held rows could not be released: {e}") })
+                }
+            }
+        }
+        let findings = match frontier {
+            Some(f) => self.advance(f, now, out).await,
+            None => self.flush(now, out).await,
+        };
+        (findings, late)
+    }
+
     /// Consume, for every rule, the whole intervals its watermark (from
     /// `frontier`) has passed, in event-time order; returns the findings
     /// raised or updated, detected at `now`. The state change is part of the
@@ -1207,6 +1304,9 @@ impl DetectionEngine {
             format!("the rule-state checkpoint in {dir} is not readable ({e}); move it away to start with empty state")
         })?;
         let mut restored = 0;
+        if let Some(state) = saved.attribution {
+            self.shared.attribution.restore(state);
+        }
         for (id, rule_state) in saved.rules {
             if let Some(r) = self.rule(&id).filter(|r| r.fingerprint == rule_state.fingerprint) {
                 let mut state = rule_state.state;
@@ -1232,7 +1332,12 @@ impl DetectionEngine {
                     (r.def.id().to_string(), SavedRule { fingerprint: r.fingerprint.clone(), state })
                 })
                 .collect();
-            let saved = Saved { version: CHECKPOINT_VERSION, rules, streams: streams.clone() };
+            let saved = Saved {
+                version: CHECKPOINT_VERSION,
+                rules,
+                streams: streams.clone(),
+                attribution: Some(self.shared.attribution.snapshot()),
+            };
             serde_json::to_vec(&saved).map_err(|e| format!("cannot serialise rule state: {e}"))
         });
         Some((epoch, json))

@@ -34,10 +34,11 @@ use tokio::sync::{mpsc, Mutex};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn, Instrument};
 
+use crate::attribute::Deferred;
 use crate::dead_letter::DeadLetter;
 use crate::decode::stage::{decode_batch, Decoded};
 use crate::decode::{decoder_for, Decoder};
-use crate::detect::{DetectionEngine, Matched};
+use crate::detect::{DetectionEngine, Matched, StageLate};
 use crate::event_time::{
     Micros, Position, RecordTimes, Resume, RowMargins, StreamClocks, StreamOpener, StreamPos, StreamRegistry,
     Watermarks,
@@ -213,6 +214,7 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
 
     let stage = DetectionStage {
         engine: engine.clone(),
+        enricher: enricher.clone(),
         marks,
         clocks: clocks.clone(),
         out: out_tx,
@@ -300,6 +302,8 @@ pub struct Processed {
     pub output: Output,
     /// Rule output, to be folded in by the detection stage.
     pub matched: Vec<Matched>,
+    /// Sightings and rows held for attribution, to be filed by the detection stage.
+    pub deferred: Deferred,
     /// The batch's stream position.
     pub pos: StreamPos,
     /// Its newest event time.
@@ -340,6 +344,7 @@ pub async fn process(
     let mut processed = Processed {
         output: Output { events: Vec::new(), findings: Vec::new(), dead_letters: Vec::new(), ack: batch.ack.clone() },
         matched: Vec::new(),
+        deferred: Deferred::default(),
         pos: batch.pos,
         newest: None,
     };
@@ -407,7 +412,26 @@ pub async fn process(
     let started = Instant::now();
     for ((class, b), (_, rows)) in enriched.iter().zip(&times) {
         let margins = RowMargins::new(&record_times, before, rows.iter().copied());
-        let m = ctx.engine.match_batch(*class, b, Some(&margins), stream_lateness).await;
+        // Rows without a person from an internal address wait for
+        // attribution; the others (and the sightings) go on now.
+        let on_time = |row: usize| margins.margin(row) <= stream_lateness;
+        let keep = ctx.engine.attribution().split(*class, b, on_time, &mut processed.deferred).unwrap_or_else(|e| {
+            tracing::error!(class = class.as_str(), error = %e, "attribution could not read the batch; rows go on unattributed");
+            None
+        });
+        let m = match keep.map(|mask| (arrow::compute::filter_record_batch(b, &mask), mask)) {
+            None => ctx.engine.match_batch(*class, b, Some(&margins), stream_lateness).await,
+            Some((Ok(kept), mask)) => {
+                let kept_rows = rows.iter().zip(mask.values().iter()).filter(|(_, k)| *k).map(|(r, _)| *r);
+                let margins = RowMargins::new(&record_times, before, kept_rows);
+                ctx.engine.match_batch(*class, &kept, Some(&margins), stream_lateness).await
+            }
+            Some((Err(e), _)) => {
+                tracing::error!(class = class.as_str(), error = %e, "could not set held rows aside; batch marked failed");
+                processed.output.ack.fail();
+                continue;
+            }
+        };
         processed.matched.extend(m.matched);
         late.extend(m.late.into_iter().map(|l| (l.rule, l.lateness, *class, l.event_ids)));
     }
@@ -545,9 +569,33 @@ fn late_dead_letters(
         .collect()
 }
 
+/// The dead letter of a rule row that reached the detection stage behind
+/// what its rule had consumed, counted.
+fn stage_late_letter(stream: &str, late: StageLate) -> DeadLetter {
+    emit(LateRowsDropped { stream, rule: &late.rule, rows: 1 });
+    emit(LateRecordsDeadLettered { stream, records: 1 });
+    DeadLetter::new(
+        stream,
+        None,
+        0,
+        "floodlight-rule-row",
+        format!(
+            "late for {}: event time {} is behind {}, up to which the rule had consumed its input (the stream was \
+             idle, or started after the watermark had passed); event ids {}",
+            late.rule,
+            Timestamp(late.time).to_rfc3339(),
+            Timestamp(late.released).to_rfc3339(),
+            late.event_ids.join(", ")
+        ),
+        &bytes::Bytes::from(late.row),
+    )
+}
+
 /// The detection stage: the one place rule state changes; see the module docs.
 struct DetectionStage {
     engine: Arc<DetectionEngine>,
+    /// Enriches attributed rows again with their person.
+    enricher: Arc<Enricher>,
     marks: Watermarks,
     clocks: Arc<StreamClocks>,
     out: mpsc::Sender<Output>,
@@ -605,8 +653,8 @@ impl DetectionStage {
         // state directory, pending rows stay in the checkpoint instead.
         if !self.shutdown.is_cancelled() || !self.engine.has_state_dir() {
             let ack = crate::ack::AckToken::detached(u64::MAX);
-            let findings = self.engine.flush(Timestamp::now(), &ack).await;
-            self.send_findings(findings, ack).await;
+            let (findings, late) = self.engine.advance_all(None, &self.enricher, Timestamp::now(), &ack).await;
+            self.send_findings(findings, late, ack).await;
         } else {
             self.advance().await;
         }
@@ -628,26 +676,11 @@ impl DetectionStage {
         self.marks.received(&p.pos, p.newest);
         let stream_name = self.marks.registry().get(p.pos.stream).map(|s| s.name.to_string());
         let mut output = p.output;
-        for late in self.engine.ingest(p.matched, &output.ack) {
-            let stream = stream_name.as_deref().unwrap_or("?");
-            emit(LateRowsDropped { stream, rule: &late.rule, rows: 1 });
-            emit(LateRecordsDeadLettered { stream, records: 1 });
-            output.dead_letters.push(DeadLetter::new(
-                stream,
-                None,
-                0,
-                "floodlight-rule-row",
-                format!(
-                    "late for {}: event time {} is behind {}, up to which the rule had consumed its input (the \
-                     stream was idle, or started after the watermark had passed); event ids {}",
-                    late.rule,
-                    Timestamp(late.time).to_rfc3339(),
-                    Timestamp(late.released).to_rfc3339(),
-                    late.event_ids.join(", ")
-                ),
-                &bytes::Bytes::from(late.row),
-            ));
-        }
+        let mut late_rows = self.engine.ingest(p.matched, &output.ack);
+        let attributed = self.engine.defer(p.deferred, &output.ack);
+        late_rows.extend(self.engine.match_attributed(&self.enricher, attributed, &output.ack).await);
+        let stream = stream_name.as_deref().unwrap_or("?");
+        output.dead_letters.extend(late_rows.into_iter().map(|late| stage_late_letter(stream, late)));
         if self.out.send(output).await.is_err() {
             return false;
         }
@@ -661,14 +694,17 @@ impl DetectionStage {
     async fn advance(&mut self) -> bool {
         let frontier = self.marks.frontier(std::time::Instant::now());
         let ack = crate::ack::AckToken::detached(u64::MAX);
-        let findings = self.engine.advance(&frontier, Timestamp::now(), &ack).await;
-        self.send_findings(findings, ack).await
+        let (findings, late) = self.engine.advance_all(Some(&frontier), &self.enricher, Timestamp::now(), &ack).await;
+        self.send_findings(findings, late, ack).await
     }
 
-    async fn send_findings(&mut self, findings: Vec<Finding>, ack: crate::ack::AckToken) -> bool {
-        if findings.is_empty() {
+    /// Findings, and rows released by attribution that a rule had already
+    /// passed (dead letters), to the sinks.
+    async fn send_findings(&mut self, findings: Vec<Finding>, late: Vec<StageLate>, ack: crate::ack::AckToken) -> bool {
+        if findings.is_empty() && late.is_empty() {
             return true;
         }
+        let dead_letters: Vec<DeadLetter> = late.into_iter().map(|l| stage_late_letter("attribution", l)).collect();
         for f in &findings {
             let e = self.summary.entry(f.rule_id.clone()).or_default();
             if f.revision.unwrap_or(1) <= 1 {
@@ -677,7 +713,7 @@ impl DetectionStage {
                 e.1 += 1;
             }
         }
-        let output = Output { events: Vec::new(), findings, dead_letters: Vec::new(), ack };
+        let output = Output { events: Vec::new(), findings, dead_letters, ack };
         self.out.send(output).await.is_ok()
     }
 

@@ -56,10 +56,21 @@ pub const DST_IP_COLUMNS: &[ColumnDef] = &[
     col("dst_as_org", ColumnKind::Utf8, " Autonomous system organisation (or ISP) of `dst_ip`."),
 ];
 
-/// User-directory columns (`[enrichments] directory`), joined on the class's
-/// `user` column (`DOMAIN\user`, `user@domain` and addresses are matched as
-/// `docs/enrichment.md` describes); null when the user is not in the directory.
+/// Who the event is about: the person's canonical id and how it is known,
+/// then the user-directory columns (`[enrichments] directory`), joined on
+/// `user_id`; the directory columns are null when the person is not in the
+/// directory.
 pub const USER_COLUMNS: &[ColumnDef] = &[
+    col(
+        "user_id",
+        ColumnKind::Utf8,
+        " The person, one id for all their aliases (`CORP\\Ana`, `ana@corp.example.com` and `ana` are `ana`): the log's `user` made canonical with the directory, or, when the log names nobody, the person the directory or the logs attribute the source address or device to. Rules that count people count this.",
+    ),
+    col(
+        "user_source",
+        ColumnKind::Utf8,
+        " How `user_id` is known: `log` (the record names the user), `directory` (a fixed workstation's `ips` / `hosts`), `ip_lease` (the person the logs showed on the source address at the event's time; rules see it, the events sinks keep what was known when the record was read) or `none`.",
+    ),
     col("user_display_name", ColumnKind::Utf8, " The user's display name from the directory."),
     col("user_email", ColumnKind::Utf8, " The user's primary address from the directory."),
     col("user_department", ColumnKind::Utf8, " The user's department from the directory."),

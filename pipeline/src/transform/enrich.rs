@@ -290,56 +290,74 @@ impl Enricher {
 
     /// `batch` (of `class`'s base schema) with the enrichment columns appended.
     pub fn enrich(&self, class: EventClass, batch: &RecordBatch) -> Result<RecordBatch, ArrowError> {
+        self.enrich_with(class, batch, None)
+    }
+
+    /// As [`Enricher::enrich`], for rows whose person attribution learned
+    /// from the logs: where `leased` has a value (a canonical id) and the
+    /// row's own `user` is empty, that is the row's `user_id`, with
+    /// `user_source = 'ip_lease'` (see [`crate::attribute`]).
+    pub fn enrich_attributed(
+        &self,
+        class: EventClass,
+        batch: &RecordBatch,
+        leased: &StringArray,
+    ) -> Result<RecordBatch, ArrowError> {
+        self.enrich_with(class, batch, Some(leased))
+    }
+
+    fn enrich_with(
+        &self,
+        class: EventClass,
+        batch: &RecordBatch,
+        leased: Option<&StringArray>,
+    ) -> Result<RecordBatch, ArrowError> {
         let snap = self.snapshot.load();
         let snap: &Enrichments = &snap;
         let mut columns: Vec<ArrayRef> = batch.columns().to_vec();
-        let users = || str_col(batch, "user").map(|u| user_index(snap, u));
+        let who = people(snap, class, batch, leased)?;
         match class {
             EventClass::Network => {
-                let users_of = users()?;
                 let apps = app_index(snap, str_col(batch, "host")?);
-                columns.extend(app_columns(snap, &apps, str_col(batch, "user")?, &users_of)?);
+                columns.extend(app_columns(snap, &apps, &who.ids, &who.entries)?);
                 let dst = ip_index(snap, str_col(batch, "dst_ip")?);
                 columns.extend(dst_ip_columns(&dst)?);
-                columns.extend(user_columns(&users_of)?);
+                columns.extend(user_columns(who)?);
             }
             EventClass::Dns => {
-                let users_of = users()?;
                 let apps = app_index(snap, str_col(batch, "query")?);
-                columns.extend(app_columns(snap, &apps, str_col(batch, "user")?, &users_of)?);
-                columns.extend(user_columns(&users_of)?);
+                columns.extend(app_columns(snap, &apps, &who.ids, &who.entries)?);
+                columns.extend(user_columns(who)?);
             }
             EventClass::Auth => {
                 let ips = ip_index(snap, str_col(batch, "src_ip")?);
                 columns.extend(ip_columns(&ips)?);
-                columns.extend(user_columns(&users()?)?);
+                columns.extend(user_columns(who)?);
                 columns.extend(custom_columns(snap, &self.custom, &ips)?);
             }
             EventClass::Oauth => {
-                let users_of = users()?;
                 let apps = oauth_app_index(snap, str_col(batch, "client_id")?, str_col(batch, "client_app")?);
-                columns.extend(app_columns(snap, &apps, str_col(batch, "user")?, &users_of)?);
+                columns.extend(app_columns(snap, &apps, &who.ids, &who.entries)?);
                 let ips = ip_index(snap, str_col(batch, "src_ip")?);
                 columns.extend(ip_columns(&ips)?);
-                columns.extend(user_columns(&users_of)?);
+                columns.extend(user_columns(who)?);
                 columns.extend(custom_columns(snap, &self.custom, &ips)?);
             }
             EventClass::Email => {
-                let users_of = users()?;
                 let sender_domain = domains_of(str_col(batch, "sender")?);
                 let apps = app_index(snap, &sender_domain);
                 let sender_is_personal = mailbox_providers(snap, &sender_domain);
                 columns.push(Arc::new(sender_domain.clone()));
                 columns.push(Arc::new(sender_is_personal));
-                columns.extend(app_columns(snap, &apps, str_col(batch, "user")?, &users_of)?);
+                columns.extend(app_columns(snap, &apps, &who.ids, &who.entries)?);
                 columns.extend(dest_columns(
                     snap,
                     str_col(batch, "user")?,
-                    &users_of,
+                    &who.entries,
                     list_col(batch, "forward_to")?,
                     list_col(batch, "recipients")?,
                 ));
-                columns.extend(user_columns(&users_of)?);
+                columns.extend(user_columns(who)?);
             }
         }
         RecordBatch::try_new(self.schemas.get(class), columns)
@@ -663,17 +681,80 @@ fn custom_columns(
 
 // --- user directory --------------------------------------------------------
 
-fn user_index<'s>(snap: &'s Enrichments, users: &StringArray) -> Distinct<&'s DirectoryEntry> {
-    if snap.directory.is_empty() {
-        return Distinct::none(users.len());
+/// `user_source` of a row whose record names the user.
+pub const SOURCE_LOG: &str = "log";
+/// `user_source` of a row whose fixed workstation the directory assigns.
+pub const SOURCE_DIRECTORY: &str = "directory";
+/// `user_source` of a row attributed from the logs at its event time.
+pub const SOURCE_IP_LEASE: &str = "ip_lease";
+/// `user_source` of a row whose person is not known.
+pub const SOURCE_NONE: &str = "none";
+
+/// The source-address column of `class` (the one attribution keys on).
+pub fn source_address_column(class: EventClass) -> &'static str {
+    match class {
+        EventClass::Dns => "client_ip",
+        _ => "src_ip",
     }
-    distinct(users, |u| snap.directory.lookup(u))
+}
+
+/// Who each row is about: `user_id`, `user_source`, and the directory entry
+/// of the id (see [`people`]).
+struct People<'s> {
+    ids: StringArray,
+    sources: StringArray,
+    entries: Distinct<&'s DirectoryEntry>,
+}
+
+/// Each row's person, by precedence: the record's `user` (made canonical by
+/// [`floodlight_enrichments::Directory::person`]), the `leased` id, the
+/// directory's fixed workstation for the source address or device; else none.
+fn people<'s>(
+    snap: &'s Enrichments,
+    class: EventClass,
+    batch: &RecordBatch,
+    leased: Option<&StringArray>,
+) -> Result<People<'s>, ArrowError> {
+    let directory = &snap.directory;
+    let users = str_col(batch, "user")?;
+    let named = distinct(users, |u| directory.person(u).map(|(id, _)| id));
+    let optional = |name: &str| batch.column_by_name(name).and_then(|c| c.as_string_opt::<i32>());
+    let fixed_ip = optional(source_address_column(class))
+        .filter(|_| directory.has_fixed_workstations())
+        .map(|ips| distinct(ips, |ip| directory.by_ip(ip)));
+    let fixed_host = optional("device")
+        .filter(|_| directory.has_fixed_workstations())
+        .map(|hosts| distinct(hosts, |h| directory.by_host(h)));
+    let n = batch.num_rows();
+    let mut ids = StringBuilder::with_capacity(n, n * 8);
+    let mut sources = StringBuilder::with_capacity(n, n * 3);
+    for row in 0..n {
+        let fixed =
+            || fixed_ip.as_ref().and_then(|d| d.get(row)).or_else(|| fixed_host.as_ref().and_then(|d| d.get(row)));
+        if let Some(id) = named.get(row) {
+            ids.append_value(id);
+            sources.append_value(SOURCE_LOG);
+        } else if let Some(id) = leased.filter(|l| l.is_valid(row)).map(|l| l.value(row)) {
+            ids.append_value(id);
+            sources.append_value(SOURCE_IP_LEASE);
+        } else if let Some(e) = fixed() {
+            ids.append_value(&e.id);
+            sources.append_value(SOURCE_DIRECTORY);
+        } else {
+            ids.append_null();
+            sources.append_value(SOURCE_NONE);
+        }
+    }
+    let ids = ids.finish();
+    let entries = if directory.is_empty() { Distinct::none(n) } else { distinct(&ids, |id| directory.lookup(id)) };
+    Ok(People { ids, sources: sources.finish(), entries })
 }
 
 /// [`USER_COLUMNS`](crate::schema::enriched::USER_COLUMNS), in order.
-fn user_columns(users: &Distinct<&DirectoryEntry>) -> Result<Vec<ArrayRef>, ArrowError> {
-    let v = &users.values;
-    expand_all(
+fn user_columns(who: People<'_>) -> Result<Vec<ArrayRef>, ArrowError> {
+    let v = &who.entries.values;
+    let mut columns: Vec<ArrayRef> = vec![Arc::new(who.ids), Arc::new(who.sources)];
+    columns.extend(expand_all(
         vec![
             strings(v, |e| e.display_name.as_deref()),
             strings(v, |e| e.email.as_deref()),
@@ -682,8 +763,9 @@ fn user_columns(users: &Distinct<&DirectoryEntry>) -> Result<Vec<ArrayRef>, Arro
             strings(v, |e| e.role.as_deref()),
             string_lists(v, |e| Some(e.flags.iter().map(String::as_str))),
         ],
-        &users.rows,
-    )
+        &who.entries.rows,
+    )?);
+    Ok(columns)
 }
 
 // --- email -----------------------------------------------------------------

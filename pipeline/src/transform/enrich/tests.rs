@@ -99,3 +99,74 @@ fn partners_are_named_only_when_every_external_destination_is_theirs() {
     let external = external.as_primitive::<arrow::datatypes::Int32Type>();
     assert_eq!(external.values().to_vec(), vec![1, 2, 1, 0], "partners are still outside the organisation");
 }
+
+/// Network rows (user, source address, device), enriched with `directory`.
+fn people(directory: &str, rows: &[(Option<&'static str>, &'static str, Option<&'static str>)]) -> RecordBatch {
+    use crate::schema::NetworkEvent;
+    let mut snapshot = Enrichments::embedded_default().expect("bundled");
+    snapshot.directory = floodlight_enrichments::Directory::from_csv(directory, "enrichments.directory", "users.csv")
+        .expect("directory")
+        .with_domains(["corp.example.com".to_string()]);
+    let e = Enricher::new(Arc::new(snapshot), ClassSchemas::builtin());
+    let mut b = ClassBatchBuilder::with_capacity(8);
+    for (i, (user, ip, device)) in rows.iter().enumerate() {
+        let row = Row::Network(NetworkEvent {
+            user: user.map(Cow::Borrowed),
+            src_ip: Some(Cow::Borrowed(ip)),
+            device: device.map(Cow::Borrowed),
+            host: Some(Cow::Borrowed("www.example.org")),
+            ..Default::default()
+        });
+        let id = format!("n{i}");
+        b.append(&row, &RowOrigin { event_id: &id, origin: "test:1", format: "test" });
+    }
+    let (class, batch) = b.finish().expect("batch").pop().expect("one class");
+    e.enrich(class, &batch).expect("enriched")
+}
+
+#[test]
+fn every_row_says_who_it_is_about_and_how_that_is_known() {
+    let batch = people(
+        "user,email,department,ips,hosts\n\
+         CORP\\agarcia,ana.garcia@corp.example.com,Finance,10.1.2.3,LT-0042\n",
+        &[
+            (Some("CORP\\AGarcia"), "10.9.9.9", None),
+            (Some("ana.garcia@corp.example.com"), "10.9.9.9", None),
+            (Some("agarcia"), "10.9.9.9", None),
+            // Not in the directory: the same alias rules.
+            (Some("EU\\Bob"), "10.9.9.9", None),
+            (Some("bob@corp.example.com"), "10.9.9.9", None),
+            (Some("bob@gmail.com"), "10.9.9.9", None),
+            // No user: Ana's fixed workstation, by address or device.
+            (None, "10.1.2.3", None),
+            (None, "10.9.9.9", Some("lt-0042.corp.example.com")),
+            (None, "10.9.9.9", None),
+            (Some("  "), "10.9.9.9", None),
+        ],
+    );
+    let ids = texts(&batch, "user_id");
+    let ids: Vec<Option<&str>> = ids.iter().map(|v| v.as_deref()).collect();
+    assert_eq!(
+        ids,
+        [
+            Some("agarcia"),
+            Some("agarcia"),
+            Some("agarcia"),
+            Some("bob"),
+            Some("bob"),
+            Some("bob@gmail.com"),
+            Some("agarcia"),
+            Some("agarcia"),
+            None,
+            None
+        ]
+    );
+    let sources = texts(&batch, "user_source");
+    let sources: Vec<&str> = sources.iter().map(|s| s.as_deref().unwrap_or("?")).collect();
+    assert_eq!(sources, ["log", "log", "log", "log", "log", "log", "directory", "directory", "none", "none"]);
+    // The directory columns follow the person, whoever named them.
+    let departments = texts(&batch, "user_department");
+    assert_eq!(departments.iter().filter(|d| d.as_deref() == Some("Finance")).count(), 5);
+    // `user` keeps what the log wrote.
+    assert_eq!(texts(&batch, "user")[0].as_deref(), Some("CORP\\AGarcia"));
+}
