@@ -160,6 +160,11 @@ fn a_realistic_day_raises_exactly_the_planted_findings() {
     assert_eq!(summary_count(&stderr, "events decoded"), records - skipped - dead, "{stderr}");
     assert_eq!(summary_count(&stderr, "events enriched and emitted"), records - skipped - dead, "{stderr}");
     assert_eq!(summary_count(&stderr, "rule errors"), 0, "{stderr}");
+    // Okta records without a usable time are kept (with their stream's time), and said so.
+    assert!(
+        stderr.lines().any(|l| l.contains("kept with their stream's time") && l.contains("okta")),
+        "no warning about Okta records with an inferred time:\n{stderr}"
+    );
     assert_eq!(summary_count(&stderr, "sink errors"), 0, "{stderr}");
     for f in &day.files {
         let name = f.name.split('.').next().unwrap_or(f.name);

@@ -186,6 +186,16 @@ pub const HOT_DESK: &str = "10.10.0.250";
 pub const HOT_DESK_MORNING: usize = 72;
 pub const HOT_DESK_AFTERNOON: usize = 73;
 
+/// Overlay exceptions as the model applies them: (app, department).
+const EXCEPTED: &[(&str, &str)] = &[("ilovepdf", "Legal")];
+/// Overlay partners: domains mail may be forwarded to.
+const PARTNER_DOMAINS: &[&str] = &["payroll-office.example.nl"];
+
+/// Legal, HQ: uploads to iLovePDF under Legal's exception.
+pub const LEGAL_CONVERTER: usize = 77;
+/// Forwards the HR mailbox to the payroll office (a partner).
+pub const PAYROLL_FORWARDER: usize = 83;
+
 /// Number of people in the directory.
 pub const USERS: usize = 300;
 
@@ -1038,6 +1048,21 @@ impl Gen {
                 u.entity = who;
             }
         }
+        // A valid overlay exception covers the person's rows of the app:
+        // discovery stays (SS-01 at info), per-use rules skip them.
+        let departments: BTreeMap<String, &str> =
+            self.users.iter().map(|u| (u.account.clone(), u.department)).collect();
+        let excepted = |u: &Usage| {
+            departments.get(&u.entity).is_some_and(|d| EXCEPTED.iter().any(|(app, dept)| *app == u.app && dept == d))
+        };
+        let (excepted_usage, usage): (Vec<Usage>, Vec<Usage>) = usage.into_iter().partition(|u| excepted(u));
+        for u in &excepted_usage {
+            self.why = format!("{} reached {} ({:?} row), excepted for their department", u.entity, u.app, u.class);
+            if u.class == Class::Dns || u.allowed {
+                self.expect("SS-01", &u.entity, u.app);
+                self.severities.insert(key("SS-01", &u.entity, u.app), "info");
+            }
+        }
         for u in &usage {
             self.why = format!("{} reached {} ({:?} row)", u.entity, u.app, u.class);
             let allowed = u.class == Class::Dns || u.allowed;
@@ -1083,7 +1108,7 @@ impl Gen {
         }
         // SS-10: at least 10 distinct people (canonical ids, or addresses) of one app in the day.
         let mut users_of: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
-        for u in &usage {
+        for u in usage.iter().chain(&excepted_usage) {
             users_of.entry(u.app).or_default().insert(u.entity.as_str());
         }
         let adopted: Vec<(&str, usize)> =
@@ -1092,6 +1117,8 @@ impl Gen {
             self.why = format!("{app} used by {n} distinct users in one day");
             self.expect("SS-10", "", app);
         }
+        let mut usage = usage;
+        usage.extend(excepted_usage);
         self.usage = usage;
     }
 
@@ -1151,6 +1178,13 @@ impl Gen {
         for f in &forwards {
             let Some(dest) = f.dests.iter().find(|d| !is_corporate(d)).cloned() else { continue };
             self.why = format!("{} forwards ({}) to {dest}", f.user, f.kind);
+            if PARTNER_DOMAINS.contains(&domain_of(&dest)) {
+                // An agreed partner: only hiding the mail from its owner is still a finding.
+                if f.hides {
+                    self.expect("PF-03", &f.user, &dest);
+                }
+                continue;
+            }
             if f.kind == "transport_rule" || f.kind == "routing_setting" {
                 self.expect("PF-05", &f.user, &dest);
                 continue;
@@ -1889,6 +1923,11 @@ fn plant_network(g: &mut Gen) {
         let w = Web { webfilter: u.site == Site::Branch, ..Web::browse(20_000, 300_000) };
         g.web(&u, at(18, 2 + k as u64 * 4, 0), "www.perplexity.ai", "/search", w);
     }
+    // HQ: Legal converts a court filing at iLovePDF; the overlay excepts
+    // Legal (valid): discovery at info, no SS-04.
+    let u = g.plant(LEGAL_CONVERTER, "converts a court filing at iLovePDF (Legal's exception)");
+    assert_eq!(u.department, "Legal");
+    g.web(&u, at(10, 40, 0), "www.ilovepdf.com", "/upload", Web::browse(1_800_000, 30_000));
     // HQ: a hot desk changes hands at lunch; AnyDesk resolved from it in the
     // afternoon, seen only in DNS. SS-05 (and SS-01) name the person the
     // firewall shows at the desk then, not the morning's colleague.
@@ -1976,6 +2015,22 @@ fn plant_identity(g: &mut Gen) {
 
 /// Forwarding, routing, mail to private addresses, sharing, SaaS mails.
 fn plant_mail(g: &mut Gen) {
+    // Forwarding to the payroll office, an agreed partner (overlay): nothing.
+    let u = g.plant(PAYROLL_FORWARDER, "forwards the HR mailbox to the payroll office, an agreed partner");
+    g.m365_set_mailbox_forward(&u, at(9, 40, 0), "salaris@payroll-office.example.nl", true);
+    // Customers write to agents from free-mail about invoices, in English and
+    // Dutch: mail from a person, not a SaaS receipt (SS-09 stays quiet).
+    for (k, (customer, subject)) in [
+        ("marieke.b@hotmail.com", "Wrong invoice amount"),
+        ("j.devries1961@gmail.com", "Billing question about my last invoice"),
+        ("famvanleeuwen@gmail.com", "Factuur klopt niet - betaalbewijs bijgevoegd"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let agent = g.user(140 + k);
+        g.trace(at(10, 15 + k as u64 * 7, 0), customer, &agent.email, subject, 48_000, "203.0.113.9");
+    }
     // PF-02 + PF-03: an inbox rule to their own Gmail that deletes the original.
     let u = g.plant(30, "forwards payroll mail to their own Gmail and deletes it");
     let dest = format!("{}1988@gmail.com", u.account);
@@ -2167,6 +2222,21 @@ fn plant_noise(g: &mut Gen) {
         let line = format!("<14>Nov 24 {h} fw01.corp.example.com 1,2026/11/24 {h},013201001234,SYSTEM,general,0,2026/11/24 {h},,general,,0,0,general,informational,\"{msg}\",{},0x0,0,0,0,0,,fw01", 812 + k);
         g.push("panos", t, line, Outcome::Skip);
     }
+    // Okta records whose `published` is missing or odd: kept, with the time
+    // they were read after (`time_inferred`), not dead-lettered.
+    for (k, published) in [None, Some("yesterday-ish")].into_iter().enumerate() {
+        let u = g.user(90 + k);
+        let t = at(9, 30 + k as u64, 0);
+        let line = okta_line(t, "user.session.start", &u, &u.signin_ip, Device::Windows, true, json!([]), json!({}));
+        let mut v: Value = serde_json::from_str(&line).expect("okta line is JSON");
+        if let Some(o) = v.as_object_mut() {
+            match published {
+                None => o.remove("published"),
+                Some(p) => o.insert("published".into(), json!(p)),
+            };
+        }
+        g.push("okta", t, v.to_string(), Outcome::Row);
+    }
     // A truncated PAN-OS TRAFFIC line.
     let line = "<14>Nov 24 10:07:00 fw01.corp.example.com 1,2026/11/24 10:07:00,013201001234,TRAFFIC,end,2305,2026/11/24 10:07:00,10.10.0.2".to_string();
     g.push("panos", at(10, 7, 0), line, Outcome::Dead("fields, expected at least"));
@@ -2300,8 +2370,24 @@ impl Day {
 }
 
 /// The organisation's overlay: Otter.ai's pilot exception has lapsed; R&D's
-/// Google Drive and developer sites are sanctioned; two own apps.
+/// Google Drive and developer sites are sanctioned; two own apps; Legal may
+/// use iLovePDF (an accepted explanation, valid); the payroll office is a
+/// partner mail may be forwarded to.
 pub const OVERLAY: &str = r#"
+[[exception]]
+app = "ilovepdf"
+departments = ["Legal"]
+reason = "Court filings arrive as scans; Acrobat licences for Legal are on order (ticket SEC-3120)"
+owner = "legal-lead@corp.example.com"
+expires = "2030-12-31"
+
+[[partner]]
+name = "Payroll office"
+domains = ["payroll-office.example.nl"]
+reason = "Outsourced payroll receives the HR mailbox (contract HR-2024-7)"
+owner = "hr-lead@corp.example.com"
+expires = "2030-12-31"
+
 [[app]]
 id = "otter-ai"
 status = "monitored"
