@@ -118,3 +118,41 @@ fn without_a_state_dir_each_run_starts_empty() {
         "{two:?}"
     );
 }
+
+/// Attribution's address table is rule state too: the firewall named Ana on
+/// 10.20.1.31 before the restart; a DNS-only AnyDesk lookup from that
+/// address after it names her (without a state directory: the address).
+#[test]
+fn the_address_table_survives_a_restart() {
+    for state in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let state_line = if state { "state_dir = \"state\"\n" } else { "" };
+        let config = |file: &str, format: &str| {
+            format!(
+                "[[sources]]\ntype = \"file\"\npaths = [\"{file}\"]\nformat = \"{format}\"\n\
+                 [rules]\n{state_line}[sinks.findings]\npath = \"findings-{format}.jsonl\"\n"
+            )
+        };
+        std::fs::write(dir.path().join("fw.log"), first_run()).unwrap();
+        let dns = "{\"ts\": 1795515600.0, \"uid\": \"D1\", \"id.orig_h\": \"10.20.1.31\", \"id.orig_p\": 53211, \
+                   \"id.resp_h\": \"10.0.0.2\", \"id.resp_p\": 53, \"proto\": \"udp\", \"query\": \
+                   \"relay-1.net.anydesk.com\", \"qtype_name\": \"A\", \"rcode_name\": \"NOERROR\"}\n";
+        std::fs::write(dir.path().join("dns.log"), dns).unwrap();
+        for (file, format) in [("fw.log", "fortigate"), ("dns.log", "zeek-dns")] {
+            std::fs::write(dir.path().join("c.toml"), config(file, format)).unwrap();
+            let out = Command::new(env!("CARGO_BIN_EXE_floodlight"))
+                .args(["run", "--config", "c.toml", "--no-table"])
+                .current_dir(dir.path())
+                .env("FLOODLIGHT_LOG", "warn")
+                .output()
+                .expect("floodlight runs");
+            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        }
+        let text = std::fs::read_to_string(dir.path().join("findings-zeek-dns.jsonl")).unwrap();
+        let findings: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        assert_eq!(findings.len(), 1, "{findings:?}");
+        let want = if state { "ana.pereira" } else { "10.20.1.31" };
+        assert_eq!(findings[0]["user"], want, "state: {state}: {findings:?}");
+        assert_eq!(findings[0]["rule_id"], "SS-05");
+    }
+}

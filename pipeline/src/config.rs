@@ -924,6 +924,33 @@ mod tests {
     }
 
     #[test]
+    fn attribution_settings_are_checked_and_reach_the_engine() {
+        let cfg = Config::parse(
+            "[rules.attribution]\nmax_age = \"a while\"\nrows = \"all\"\nnetworks = [\"10.8.0.0/16\"]\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let p = cfg.problems(Path::new("."));
+        assert!(p.iter().any(|x| x.setting == "rules.attribution.max_age" && x.problem.contains("a while")), "{p:?}");
+        let err = Config::parse("[rules.attribution]\nrows = \"some\"\n", Path::new("c.toml")).unwrap_err();
+        assert!(err.to_string().contains("some"), "{err}");
+        let err = Config::parse("[rules.attribution]\nmaxage = \"1h\"\n", Path::new("c.toml")).unwrap_err();
+        assert!(err.to_string().contains("maxage"), "{err}");
+        let cfg = Config::parse(
+            "[rules.attribution]\nmax_age = \"20m\"\nrows = \"all\"\nnetworks = [\"10.8.0.0/16\"]\n",
+            Path::new("c.toml"),
+        )
+        .unwrap();
+        let shared = cfg.shared(None);
+        let a = shared.attribution.settings();
+        assert_eq!((a.max_age, a.rows), (20 * 60_000_000, crate::attribute::HeldRows::All));
+        assert_eq!(a.networks, vec!["10.8.0.0/16".parse::<ipnet::IpNet>().unwrap()]);
+        let defaults = Config::parse("", Path::new("c.toml")).unwrap().shared(None);
+        let a = defaults.attribution.settings();
+        assert!(a.enabled && a.max_age == 3_600_000_000 && a.networks.len() == 6, "{a:?}");
+    }
+
+    #[test]
     fn problems_name_the_setting() {
         let cfg = Config::parse(
             "[runtime]\nbatch_max_wait = \"soon\"\n[[sources]]\ntype = \"stdin\"\nformat = \"panoss\"\n[sinks.lake]\npath = \"l\"\nroll_rows = 0\n",

@@ -519,6 +519,25 @@ struct Usage {
     bytes_out: Option<u64>,
 }
 
+impl Usage {
+    /// A DNS query by `u` for an app, named `entity` by its log; BIND's
+    /// (HQ) name only the desk, which attribution may turn into the person.
+    fn dns(t: T, entity: String, u: &User, app: &'static str, category: &'static str) -> Usage {
+        Usage {
+            t,
+            class: Class::Dns,
+            attributable: u.site == Site::Hq,
+            entity,
+            src_ip: u.ws_ip.clone(),
+            app,
+            category,
+            allowed: true,
+            method: None,
+            bytes_out: None,
+        }
+    }
+}
+
 /// A successful sign-in from a public Wi-Fi or cellular network.
 #[derive(Debug, Clone)]
 struct PublicSignin {
@@ -801,18 +820,7 @@ impl Gen {
         };
         if let Some((app, category, _status)) = app {
             if let Some(e) = dns_entity {
-                self.usage.push(Usage {
-                    t: dns_t,
-                    class: Class::Dns,
-                    attributable: u.site == Site::Hq,
-                    entity: e,
-                    src_ip: u.ws_ip.clone(),
-                    app,
-                    category,
-                    allowed: true,
-                    method: None,
-                    bytes_out: None,
-                });
+                self.usage.push(Usage::dns(dns_t, e, u, app, category));
             }
             self.usage.push(Usage {
                 t,
@@ -836,18 +844,7 @@ impl Gen {
         let line = bind_line(t, &u.ws_ip, 49152 + self.rng.below(16000), host);
         self.push("bind-query", t, line, Outcome::Row);
         if let Some((app, category, _status)) = shadow_app(host) {
-            self.usage.push(Usage {
-                t,
-                class: Class::Dns,
-                attributable: true,
-                entity: u.ws_ip.clone(),
-                src_ip: u.ws_ip.clone(),
-                app,
-                category,
-                allowed: true,
-                method: None,
-                bytes_out: None,
-            });
+            self.usage.push(Usage::dns(t, u.ws_ip.clone(), u, app, category));
         }
     }
 

@@ -336,16 +336,9 @@ async fn execute(
             let mut late = engine.ingest(processed.matched, &out);
             let attributed = engine.defer(processed.deferred, &out);
             late.extend(engine.match_attributed(&ctx.enricher, attributed, &out).await);
-            if let Some(late) = late.first() {
-                return Err(format!(
-                    "{}: input {}: a row came late for the rule: {}",
-                    case.path.display(),
-                    n + 1,
-                    late.row
-                ));
-            }
-            let (raised, late) =
+            let (raised, released_late) =
                 engine.advance_all(Some(&marks.frontier(Instant::now())), &ctx.enricher, Timestamp::now(), &out).await;
+            late.extend(released_late);
             if let Some(late) = late.first() {
                 return Err(format!(
                     "{}: input {}: a row came late for the rule: {}",

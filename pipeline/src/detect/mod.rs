@@ -343,7 +343,7 @@ pub struct Shared {
     /// The evaluation interval, microseconds.
     interval: i64,
     /// Who is behind an address (checkpointed with the rules).
-    attribution: Attribution,
+    pub(crate) attribution: Attribution,
 }
 
 impl Shared {
