@@ -116,3 +116,19 @@ async fn findings_an_overlay_exception_covers_are_never_queued() {
     let queued = n.enqueue(&f, now).await.expect("enqueue").expect("queued");
     assert_eq!(queued.facts.finding_id, "fx");
 }
+
+#[tokio::test]
+async fn findings_whose_person_was_attributed_from_an_address_are_never_queued() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (n, store) = nudger(dir.path()).await;
+    let now = Utc::now();
+    // The person seen at the desk then (a colleague may have sat there): not nudged.
+    let mut f = finding("fa", "ana.pereira", "critical");
+    f.evidence = Some(r#"{"user_source":"ip_lease","queries":["relay-1.net.anydesk.com"]}"#.into());
+    assert!(n.enqueue(&f, now).await.expect("enqueue").is_none());
+    assert!(store.nudge_for_finding("fa").await.expect("read").is_none(), "nothing stored");
+    // Named by the log itself: queued.
+    f.evidence = Some(r#"{"user_source":"log","queries":["relay-1.net.anydesk.com"]}"#.into());
+    let queued = n.enqueue(&f, now).await.expect("enqueue").expect("queued");
+    assert_eq!(queued.facts.finding_id, "fa");
+}

@@ -290,7 +290,7 @@ impl Nudger {
     /// nudge.
     pub async fn enqueue(&self, f: &Finding, now: DateTime<Utc>) -> Result<Option<Nudge>, StoreError> {
         let Some(channel) = self.channel_for(f) else { return Ok(None) };
-        if excepted(f) {
+        if excepted(f) || attributed(f) {
             return Ok(None);
         }
         let Some(user) = f.user.as_deref().map(str::trim).filter(|u| !u.is_empty()) else { return Ok(None) };
@@ -690,12 +690,23 @@ fn write_dry_run(path: &Path, lock: &Mutex<()>, nudge: &Nudge, m: &Message) -> s
     file.sync_data()
 }
 
+/// The finding's evidence field `key`, when the evidence has it.
+fn evidence(f: &Finding, key: &str) -> Option<serde_json::Value> {
+    let evidence = f.evidence.as_deref()?;
+    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(evidence).ok()?.remove(key)
+}
+
 /// Whether the finding's evidence says an overlay exception covers it (a
 /// non-null `app_exception`, as the discovery rules report it).
 fn excepted(f: &Finding) -> bool {
-    let Some(evidence) = f.evidence.as_deref() else { return false };
-    serde_json::from_str::<serde_json::Map<String, serde_json::Value>>(evidence)
-        .is_ok_and(|e| e.get("app_exception").is_some_and(|x| !x.is_null()))
+    evidence(f, "app_exception").is_some_and(|x| !x.is_null())
+}
+
+/// Whether the finding names its person by attribution (`user_source =
+/// 'ip_lease'`: the one seen on the address then), not because a log named
+/// them: a colleague may have been at the desk, so nobody is nudged on it.
+fn attributed(f: &Finding) -> bool {
+    evidence(f, "user_source").is_some_and(|x| x == "ip_lease")
 }
 
 #[cfg(test)]
