@@ -651,7 +651,8 @@ fn open_input(file: Option<&Path>) -> Result<(String, Box<dyn BufRead>, Option<u
     let mut reader = BufReader::with_capacity(1 << 16, raw);
     let gz = reader.fill_buf().map(|b| b.starts_with(&[0x1f, 0x8b])).unwrap_or(false);
     if gz {
-        return Ok((name, Box::new(BufReader::new(flate2::bufread::MultiGzDecoder::new(reader))), None));
+        // Bounded like the file source's: a decompression bomb is refused.
+        return Ok((name, Box::new(BufReader::new(floodlight_pipeline::source::file::Gunzip::new(reader))), None));
     }
     Ok((name, Box::new(reader), size))
 }
@@ -709,14 +710,28 @@ fn cmd_parse(format: &str, file: Option<&Path>, quiet: bool) -> Result<i32> {
         }
         Ok(())
     };
+    // A line is a record up to the sources' record limit; a longer one is
+    // reported and skipped, never held whole.
+    let max_line = floodlight_pipeline::source::BatchLimits::default().max_record_bytes;
+    let mut too_long = 0u64;
     loop {
         buf.clear();
-        let n = input.read_until(b'\n', &mut buf).context("reading input")?;
+        let n = (&mut input).take(max_line as u64 + 1).read_until(b'\n', &mut buf).context("reading input")?;
         if n == 0 {
             break;
         }
         bytes_read += n as u64;
         line_no += 1;
+        if n > max_line && buf.last() != Some(&b'\n') {
+            bytes_read += input.skip_until(b'\n').context("reading input")? as u64;
+            too_long += 1;
+            let _ = writeln!(
+                progress::LogWriter,
+                "{}: a line longer than {max_line} bytes (max_record_bytes); not decoded",
+                origin_string(&source, None, line_no)
+            );
+            continue;
+        }
         while buf.last().is_some_and(|b| *b == b'\n' || *b == b'\r') {
             buf.pop();
         }
@@ -741,6 +756,7 @@ fn cmd_parse(format: &str, file: Option<&Path>, quiet: bool) -> Result<i32> {
     if let Some(p) = progress {
         p.finish();
     }
+    let dead = dead + too_long;
     eprintln!("{parsed} parsed, {dead} dead-lettered ({skipped} skipped as not modelled, {rows_out} events)");
     Ok(0)
 }

@@ -89,10 +89,15 @@ fn config(sources: &[(&str, &str)]) -> String {
 /// memory.)
 fn run(dir: &Path, config: &str) -> Finished {
     std::fs::write(dir.join("c.toml"), config).expect("config written");
+    floodlight_bounded(dir, &["run", "--config", "c.toml", "--no-table"])
+}
+
+/// `floodlight` with `args` in `dir`, bounded and measured as [`run`] says.
+fn floodlight_bounded(dir: &Path, args: &[&str]) -> Finished {
     let stderr_path = dir.join("floodlight.stderr");
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_floodlight"))
-        .args(["run", "--config", "c.toml", "--no-table"])
+        .args(args)
         .current_dir(dir)
         .env("NO_COLOR", "1")
         .env("FLOODLIGHT_LOG", "warn")
@@ -115,7 +120,7 @@ fn run(dir: &Path, config: &str) -> Finished {
             let _ = child.kill();
             let _ = child.wait();
             let stderr = std::fs::read_to_string(&stderr_path).unwrap_or_default();
-            panic!("floodlight run still running after {DEADLINE:?}\n{stderr}");
+            panic!("floodlight {args:?} still running after {DEADLINE:?}\n{stderr}");
         }
         std::thread::sleep(Duration::from_millis(5));
     };
@@ -321,17 +326,17 @@ fn a_line_of_a_million_key_value_pairs_is_dead_lettered_in_pieces_and_reading_go
     finished.assert_bounded("a million key=value pairs");
 }
 
-#[test]
-fn a_gzip_bomb_is_refused_at_its_inflation_limit_and_the_other_files_are_read() {
-    let (_tmp, dir) = tempdir();
+/// Write the gzip bomb to `path`: two good lines, then 10 GiB of zeros
+/// without a line end in 10 MB, then a good line, each in gzip members of
+/// their own.
+fn write_bomb(path: &Path) {
     let gzip = |bytes: &[u8]| {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         gz.write_all(bytes).expect("compressed");
         gz.finish().expect("compressed")
     };
     // 64 MiB of zeros, streamed through the encoder a MiB at a time: one gzip
-    // member of 64 KiB. The bomb is 160 of them, 10 GiB of content without a
-    // line end in 10 MB, between good lines in members of their own.
+    // member of 64 KiB. The bomb is 160 of them.
     let zeros = {
         let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
         for _ in 0..64 {
@@ -344,9 +349,15 @@ fn a_gzip_bomb_is_refused_at_its_inflation_limit_and_the_other_files_are_read() 
     let mut parts: Vec<&[u8]> = vec![&before];
     parts.extend(std::iter::repeat_n(&zeros[..], 160));
     parts.push(&after);
-    write(&dir.join("bomb.log.gz"), &parts);
-    let size = std::fs::metadata(dir.join("bomb.log.gz")).expect("the bomb").len();
+    write(path, &parts);
+    let size = std::fs::metadata(path).expect("the bomb").len();
     assert!(size < 12 << 20, "{size} bytes inflate to 10 GiB");
+}
+
+#[test]
+fn a_gzip_bomb_is_refused_at_its_inflation_limit_and_the_other_files_are_read() {
+    let (_tmp, dir) = tempdir();
+    write_bomb(&dir.join("bomb.log.gz"));
     std::fs::write(dir.join("next.log"), good_signin(3) + &good_signin(4)).expect("written");
     let finished = run(&dir, &config(&[("*.log*", "okta")]));
 
@@ -401,4 +412,28 @@ fn a_cut_line_is_never_decoded_and_its_dead_letters_name_the_limit() {
         assert!(text(d, "reason").contains("max_record_bytes"), "{}", short(d));
     }
     assert_pieces(&dir, dead.iter().collect(), "fortigate.log", 2, &hostile);
+}
+
+/// `floodlight parse` reads like the sources do: a line over the record
+/// limit is reported and skipped, not held whole, and a gzip bomb is refused
+/// at the same inflation limit.
+#[test]
+fn parse_bounds_long_lines_and_gzip_bombs_too() {
+    let (_tmp, dir) = tempdir();
+    let mut long = good_signin(0);
+    long.push_str(&"x".repeat(100 << 20));
+    long.push('\n');
+    long.push_str(&good_signin(1));
+    std::fs::write(dir.join("long.log"), &long).expect("written");
+    let finished = floodlight_bounded(&dir, &["parse", "--format", "okta", "long.log"]);
+    assert_eq!(finished.code, Some(0), "{}", finished.stderr);
+    assert!(finished.stderr.contains("long.log:2: a line longer than 1048576 bytes"), "{}", finished.stderr);
+    assert!(finished.stderr.contains("2 parsed, 1 dead-lettered"), "{}", finished.stderr);
+    finished.assert_bounded("parse: 100 MB line");
+
+    write_bomb(&dir.join("bomb.log.gz"));
+    let finished = floodlight_bounded(&dir, &["parse", "--format", "okta", "bomb.log.gz"]);
+    assert_ne!(finished.code, Some(0), "{}", finished.stderr);
+    assert!(finished.stderr.contains("gzip content inflates to more than 200 times"), "{}", finished.stderr);
+    finished.assert_bounded("parse: gzip bomb");
 }

@@ -391,7 +391,7 @@ struct Input {
 
 enum InputKind {
     Plain(File),
-    Gzip(Box<Gunzip>),
+    Gzip(Box<Gunzip<File>>),
 }
 
 /// A reader that counts the bytes read through it.
@@ -408,21 +408,24 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
-/// A gzip file's content (every member), refused with [`InflationLimit`]
-/// once it inflates past [`MAX_GZIP_RATIO`].
-struct Gunzip {
-    decoder: MultiGzDecoder<BufReader<Counting<File>>>,
+/// Gzip content (every member) of a file or any reader, refused with
+/// [`InflationLimit`] (an `InvalidData` error) once it inflates past
+/// [`MAX_GZIP_RATIO`]. The file source and `floodlight parse` read gzip
+/// through it.
+pub struct Gunzip<R: Read> {
+    decoder: MultiGzDecoder<BufReader<Counting<R>>>,
     /// Bytes of content inflated so far.
     content: u64,
 }
 
-impl Gunzip {
-    fn new(file: File) -> Gunzip {
-        Gunzip { decoder: MultiGzDecoder::new(BufReader::new(Counting { inner: file, bytes: 0 })), content: 0 }
+impl<R: Read> Gunzip<R> {
+    /// The content of the gzip stream `inner`.
+    pub fn new(inner: R) -> Gunzip<R> {
+        Gunzip { decoder: MultiGzDecoder::new(BufReader::new(Counting { inner, bytes: 0 })), content: 0 }
     }
 }
 
-impl Read for Gunzip {
+impl<R: Read> Read for Gunzip<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.decoder.read(buf)?;
         self.content += n as u64;
