@@ -308,13 +308,18 @@ impl Attribution {
         for (class, batch) in deferred.held {
             let Some(time) = times(&batch) else { continue };
             let behind = BooleanArray::from_iter(time.iter().map(|t| Some(t.is_none_or(|t| t < released))));
-            let on_time = arrow::compute::not(&behind)?;
-            let later = filter_record_batch(&batch, &on_time)?;
+            // Usually nothing is behind: the batch is filed whole.
+            let (later, behind) = match behind.true_count() {
+                0 => (batch, None),
+                _ => (
+                    filter_record_batch(&batch, &arrow::compute::not(&behind)?)?,
+                    Some(filter_record_batch(&batch, &behind)?),
+                ),
+            };
             if let Some(p) = state.held(class) {
                 p.push_batch(&later, "time", interval).map_err(ArrowError::ComputeError)?;
             }
-            let behind = filter_record_batch(&batch, &behind)?;
-            if behind.num_rows() > 0 {
+            if let Some(behind) = behind {
                 let leased = self.attribute(&state.leases, class, &behind);
                 now.push(Attributed { class, batch: behind, leased });
             }
@@ -327,7 +332,7 @@ impl Attribution {
     /// Release every interval that ends at or before `target` (all of them
     /// when `None`, at the end of the input): learn its sightings and
     /// attribute its held rows, in event-time order.
-    pub fn release(&self, target: Option<i64>, interval: i64) -> Result<Vec<Attributed>, ArrowError> {
+    pub fn release(&self, target: Option<i64>, interval: i64) -> Vec<Attributed> {
         let mut out = Vec::new();
         let mut state = self.state();
         while let Some(start) = state.first().filter(|s| target.is_none_or(|t| s.saturating_add(interval) <= t)) {
@@ -354,6 +359,8 @@ impl Attribution {
                     rows.extend(time.iter().enumerate().filter_map(|(r, t)| Some((t?, b, r))));
                 }
             }
+            let addresses: Vec<Option<&StringArray>> =
+                held.iter().map(|(class, batch)| text(batch, source_address_column(*class))).collect();
             rows.sort_unstable();
             let mut leased: Vec<Vec<Option<String>>> = held.iter().map(|(_, b)| vec![None; b.num_rows()]).collect();
             let mut next = sightings.iter().peekable();
@@ -362,8 +369,7 @@ impl Attribution {
                 while let Some(s) = next.next_if(|s| s.time <= t) {
                     state.leases.learn(&s.ip, &s.person, s.time);
                 }
-                let (class, batch) = &held[b];
-                let address = text(batch, source_address_column(*class)).filter(|a| a.is_valid(r)).map(|a| a.value(r));
+                let address = addresses[b].filter(|a| a.is_valid(r)).map(|a| a.value(r));
                 leased[b][r] = address.and_then(|a| state.leases.at(a, t, max_age)).map(str::to_string);
             }
             for s in next {
@@ -380,7 +386,7 @@ impl Attribution {
         }
         drop(state);
         emit(RowsAttributed { attributed: count(&out), unattributed: uncounted(&out), late_sightings: 0 });
-        Ok(out)
+        out
     }
 
     /// The person on each row's address at its time, from `leases` as they are.

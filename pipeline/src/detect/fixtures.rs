@@ -333,9 +333,7 @@ async fn execute(
                 ));
             }
             marks.received(&processed.pos, processed.newest);
-            let mut late = engine.ingest(processed.matched, &out);
-            let attributed = engine.defer(processed.deferred, &out);
-            late.extend(engine.match_attributed(&ctx.enricher, attributed, &out).await);
+            let mut late = engine.take_in(&ctx.enricher, processed.matched, processed.deferred, &out).await;
             let (raised, released_late) =
                 engine.advance_all(Some(&marks.frontier(Instant::now())), &ctx.enricher, Timestamp::now(), &out).await;
             late.extend(released_late);

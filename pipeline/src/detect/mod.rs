@@ -1022,11 +1022,27 @@ impl DetectionEngine {
         &self.shared.attribution
     }
 
-    /// File what a worker deferred for attribution (in the detection
-    /// stage), under the checkpoint gate of its batch's `ack`. Held rows
-    /// behind what attribution already released come back attributed, to be
-    /// matched at once ([`DetectionEngine::match_attributed`]).
-    pub fn defer(&self, deferred: Deferred, ack: &AckToken) -> Vec<Attributed> {
+    /// Take in what a worker made of one batch (in the detection stage):
+    /// file what the rules matched ([`DetectionEngine::ingest`]) and what it
+    /// deferred for attribution, under the checkpoint gate of the batch's
+    /// `ack`. Held rows behind what attribution already released are
+    /// attributed and matched at once. Returns the rows late for a rule.
+    pub async fn take_in(
+        &self,
+        enricher: &crate::transform::Enricher,
+        matched: Vec<Matched>,
+        deferred: Deferred,
+        ack: &AckToken,
+    ) -> Vec<StageLate> {
+        let mut late = self.ingest(matched, ack);
+        let attributed = self.defer(deferred, ack);
+        late.extend(self.match_attributed(enricher, attributed, ack).await);
+        late
+    }
+
+    /// File what a worker deferred for attribution; held rows behind what
+    /// was released come back attributed.
+    fn defer(&self, deferred: Deferred, ack: &AckToken) -> Vec<Attributed> {
         if deferred.is_empty() {
             return Vec::new();
         }
@@ -1039,7 +1055,7 @@ impl DetectionEngine {
 
     /// Enrich attributed rows again with their person, run every rule over
     /// them and file the output as [`DetectionEngine::ingest`] does.
-    pub async fn match_attributed(
+    async fn match_attributed(
         &self,
         enricher: &crate::transform::Enricher,
         rows: Vec<Attributed>,
@@ -1083,12 +1099,7 @@ impl DetectionEngine {
                 let _gate = self.shared.checkpoints.enter(out);
                 self.shared.attribution.release(target, interval)
             };
-            match released {
-                Ok(rows) => late = self.match_attributed(enricher, rows, out).await,
-                Err(e) => {
-                    emit(RuleFailed { rule: "attribution", error: &format!("held rows could not be released: {e}") })
-                }
-            }
+            late = self.match_attributed(enricher, released, out).await;
         }
         let findings = match frontier {
             Some(f) => self.advance(f, now, out).await,

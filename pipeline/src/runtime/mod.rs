@@ -676,9 +676,7 @@ impl DetectionStage {
         self.marks.received(&p.pos, p.newest);
         let stream_name = self.marks.registry().get(p.pos.stream).map(|s| s.name.to_string());
         let mut output = p.output;
-        let mut late_rows = self.engine.ingest(p.matched, &output.ack);
-        let attributed = self.engine.defer(p.deferred, &output.ack);
-        late_rows.extend(self.engine.match_attributed(&self.enricher, attributed, &output.ack).await);
+        let late_rows = self.engine.take_in(&self.enricher, p.matched, p.deferred, &output.ack).await;
         let stream = stream_name.as_deref().unwrap_or("?");
         output.dead_letters.extend(late_rows.into_iter().map(|late| stage_late_letter(stream, late)));
         if self.out.send(output).await.is_err() {
