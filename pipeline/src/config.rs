@@ -871,7 +871,7 @@ impl Config {
                 interval: duration("", &self.rules.reload_interval, &mut ignore),
             });
         }
-        Ok(Pipeline { sources, enricher, engine: Arc::new(engine), sinks, options, resume })
+        Ok(Pipeline { sources, enricher, engine: Arc::new(engine), sinks, options, resume, repartition: None })
     }
 }
 

@@ -18,6 +18,7 @@
 //! * [`sinks`]: findings to JSON lines, a Parquet lake and Kafka; rejected records to a dead-letter file or topic.
 //! * [`kafka`]: librdkafka settings and client context shared by the Kafka source and sink.
 //! * [`runtime`]: the stages as tokio tasks joined by bounded channels; [`config`]: the TOML config.
+//! * [`scale`]: scale-out: rule output split by key across replicas, one rule engine per part.
 //! * [`ack`]: acknowledgements that travel from the sinks back to the source.
 //! * [`internal_events`]: every observable thing, as one typed event (log line + counter).
 
@@ -36,6 +37,7 @@ pub mod kafka;
 pub mod nudge_config;
 pub mod origin;
 pub mod runtime;
+pub mod scale;
 pub mod schema;
 pub mod sinks;
 pub mod source;

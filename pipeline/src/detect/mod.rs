@@ -7,6 +7,7 @@
 //! * [`columns`] — reading rule output columns for the stateful modes.
 //! * [`findings`] — rule output rows → [`Finding`]s (entity, app, evidence, message, id).
 //! * [`dedup`] — one finding per rule, key and window, with its totals and revisions.
+//! * [`partition`] — rule output split by key and carried between processes (scale-out).
 //! * [`checkpoint`] — rule state on disk, consistent with what sinks wrote.
 //! * [`fixtures`] — rule tests: raw vendor events in, expected findings out.
 //!
@@ -37,6 +38,7 @@ pub mod engine;
 pub mod findings;
 pub mod first_seen;
 pub mod fixtures;
+pub mod partition;
 pub mod pending;
 pub mod reload;
 pub mod rule;
@@ -204,6 +206,7 @@ pub(crate) fn peek_id(text: &str) -> Option<String> {
 }
 
 /// How a compiled rule runs.
+#[derive(Clone)]
 enum Kind {
     Streaming {
         plan: Arc<dyn ExecutionPlan>,

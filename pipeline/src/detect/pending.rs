@@ -114,7 +114,7 @@ impl Pending {
 }
 
 /// Record batches in checkpoints: Arrow IPC stream bytes, base64.
-mod ipc {
+pub(crate) mod ipc {
     use super::*;
 
     pub fn serialize<S: Serializer>(batch: &RecordBatch, s: S) -> Result<S::Ok, S::Error> {

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use super::clock::PrefixMax;
-use super::streams::{Resume, StreamId, StreamPos, StreamRegistry};
+use super::streams::{Resume, StreamId, StreamPos, StreamRegistry, StreamState};
 use super::Micros;
 
 /// The stage's view of every stream; see the module docs.
@@ -114,14 +114,21 @@ impl Watermarks {
             if s.finished && all_in {
                 continue;
             }
-            let idle = all_in && s.waiting_since.is_some_and(|w| now.saturating_duration_since(w) >= idle_after);
-            if idle {
+            if self.is_idle(id, &s, now, idle_after) {
                 f.idle.push((time, s.lateness));
             } else {
                 f.active.push((time, s.lateness));
             }
         }
         f
+    }
+
+    /// Whether `stream` (whose registry state is `s`) has every batch its
+    /// source sent here and its source has ended or has waited for input
+    /// longer than `idle_after`: it no longer holds watermarks back.
+    pub fn is_idle(&self, stream: StreamId, s: &StreamState, now: Instant, idle_after: std::time::Duration) -> bool {
+        let all_in = self.received.get(&stream).map_or(0, PrefixMax::len) >= s.sent;
+        all_in && (s.finished || s.waiting_since.is_some_and(|w| now.saturating_duration_since(w) >= idle_after))
     }
 
     /// Forget streams that ended and whose batches have all arrived; their ids.

@@ -145,13 +145,16 @@ pub struct Pipeline {
     pub options: RuntimeOptions,
     /// Where each stream was read up to at the last checkpoint (sources resume there).
     pub resume: BTreeMap<String, Resume>,
+    /// Scale-out: rule output goes to these parts ([`crate::scale`]) instead
+    /// of a detection stage in this process.
+    pub repartition: Option<Arc<dyn crate::scale::PartSink>>,
 }
 
 /// Run until every source ends (or `shutdown` is cancelled and in-flight
 /// work is drained).
 pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary {
     let started = Instant::now();
-    let Pipeline { sources, enricher, engine, sinks, options, resume } = pipeline;
+    let Pipeline { sources, enricher, engine, sinks, options, resume, repartition } = pipeline;
     let capacity = options.channel_capacity.max(1);
     let (raw_tx, raw_rx) = mpsc::channel::<RawBatch>(capacity);
     let (processed_tx, processed_rx) = mpsc::channel::<Processed>(capacity);
@@ -212,20 +215,28 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
     }
     drop(processed_tx);
 
-    let stage = DetectionStage {
-        engine: engine.clone(),
-        enricher: enricher.clone(),
-        marks,
-        clocks: clocks.clone(),
-        out: out_tx,
-        shutdown: shutdown.clone(),
-        checkpoint_interval: options.checkpoint_interval,
-        drain_timeout: options.drain_timeout,
-        writers: Vec::new(),
-        summary: BTreeMap::new(),
-        summary_since: Instant::now(),
+    let detection = match repartition {
+        Some(sink) => {
+            let front = crate::scale::Repartitioner::new(marks, sink, out_tx);
+            tokio::spawn(front.run(processed_rx).instrument(tracing::debug_span!("repartition")))
+        }
+        None => {
+            let stage = DetectionStage {
+                engine: engine.clone(),
+                enricher: enricher.clone(),
+                marks,
+                clocks: clocks.clone(),
+                out: out_tx,
+                shutdown: shutdown.clone(),
+                checkpoint_interval: options.checkpoint_interval,
+                drain_timeout: options.drain_timeout,
+                writers: Vec::new(),
+                summary: BTreeMap::new(),
+                summary_since: Instant::now(),
+            };
+            tokio::spawn(stage.run(processed_rx).instrument(tracing::debug_span!("detection")))
+        }
     };
-    let detection = tokio::spawn(stage.run(processed_rx).instrument(tracing::debug_span!("detection")));
     let sink_task = tokio::spawn(sink_stage(out_rx, sinks, options.clone(), flush_sinks));
     let watcher_stop = CancellationToken::new();
     let rule_watcher = options

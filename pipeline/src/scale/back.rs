@@ -1,0 +1,142 @@
+//! The back of scale-out: one part's rule state and its watermark.
+//!
+//! A [`RulePart`] is the detection stage of one part of the repartition
+//! topic. Its engine runs the same compiled rules with state of its own
+//! ([`DetectionEngine::fresh_part`]) and only ever sees the keys that hash to
+//! its part. Its watermark is over the *input* streams, not over the
+//! repartition topic: every front sends every part a record per batch, so
+//! the part knows each input stream's time, and it consumes an interval
+//! only once every stream that is not idle has passed it (as
+//! [`crate::event_time::Frontier`] does in one process). Records of one
+//! input stream arrive in the stream's order, and a stream's time in a
+//! record never counts a batch whose rows were not sent before it, so no
+//! row that is on time at the front can be late here.
+//!
+//! Streams the part expects but has not heard from yet (the input topics'
+//! partitions, from the broker's metadata) hold the watermark back for the
+//! idle timeout after the part starts, as a source that has not been
+//! assigned its partitions does in one process.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use super::PartRecord;
+use crate::ack::AckToken;
+use crate::detect::{DetectionEngine, StageLate};
+use crate::event_time::{Frontier, Micros, Position};
+use crate::schema::{Finding, Timestamp};
+
+/// One part's rule state and watermark; see the module docs.
+pub struct RulePart {
+    part: u32,
+    engine: DetectionEngine,
+    origins: BTreeMap<String, Origin>,
+    expected: BTreeSet<String>,
+    hold_until: Instant,
+}
+
+/// An input stream as one part knows it.
+#[derive(Debug, Clone)]
+struct Origin {
+    name: String,
+    lateness: Micros,
+    time: Option<Micros>,
+    idle: bool,
+    position: Position,
+}
+
+/// What a part made of one record.
+#[derive(Debug, Default)]
+pub struct Received {
+    /// Rows behind what their rule had already consumed (a replay after
+    /// a rebalance or a restart, or a stream that was idle).
+    pub late: Vec<StageLate>,
+    /// Rule output this part could not take (another rule version), with why.
+    pub refused: Vec<(String, String)>,
+}
+
+impl RulePart {
+    /// Part `part`, with `engine` (fresh state, [`DetectionEngine::fresh_part`]);
+    /// the input streams in `expected` hold its watermark back until they
+    /// are heard from or `idle_timeout` has passed.
+    pub fn new(part: u32, engine: DetectionEngine, expected: BTreeSet<String>, idle_timeout: Duration) -> RulePart {
+        RulePart { part, engine, origins: BTreeMap::new(), expected, hold_until: Instant::now() + idle_timeout }
+    }
+
+    /// The part's number.
+    pub fn part(&self) -> u32 {
+        self.part
+    }
+
+    /// The part's engine.
+    pub fn engine(&self) -> &DetectionEngine {
+        &self.engine
+    }
+
+    /// Take one record in: its stream's time and state, and its rows, filed
+    /// under the checkpoint gate of `ack`.
+    pub fn receive(&mut self, record: PartRecord, ack: &AckToken) -> Received {
+        let origin = self.origins.entry(record.stream.clone()).or_insert_with(|| Origin {
+            name: record.name.clone(),
+            lateness: record.lateness,
+            time: None,
+            idle: false,
+            position: Position::default(),
+        });
+        origin.name = record.name;
+        origin.lateness = record.lateness;
+        origin.idle = record.idle;
+        origin.time = match (origin.time, record.time) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if record.position.record >= origin.position.record {
+            origin.position = record.position;
+        }
+        let mut received = Received::default();
+        let mut matched = Vec::with_capacity(record.rules.len());
+        for wire in record.rules {
+            let rule = wire.rule.clone();
+            match self.engine.from_wire(wire) {
+                Ok(m) => matched.push(m),
+                Err(e) => received.refused.push((rule, e)),
+            }
+        }
+        received.late = self.engine.ingest(matched, ack);
+        received
+    }
+
+    /// Every input stream's time and state now.
+    pub fn frontier(&self, now: Instant) -> Frontier {
+        let mut f = Frontier::default();
+        for o in self.origins.values() {
+            if o.idle {
+                f.idle.push((o.time, o.lateness));
+            } else {
+                f.active.push((o.time, o.lateness));
+            }
+        }
+        if now < self.hold_until && self.expected.iter().any(|k| !self.origins.contains_key(k)) {
+            f.active.push((None, 0));
+        }
+        f
+    }
+
+    /// Consume what the watermark allows; the findings raised or updated,
+    /// in the checkpoint epoch of `out`.
+    pub async fn advance(&self, now: Instant, out: &AckToken) -> Vec<Finding> {
+        let frontier = self.frontier(now);
+        self.engine.advance(&frontier, Timestamp::now(), out).await
+    }
+
+    /// Consume everything pending (the input ended, or the part is drained
+    /// with nowhere to keep its state).
+    pub async fn flush(&self, out: &AckToken) -> Vec<Finding> {
+        self.engine.flush(Timestamp::now(), out).await
+    }
+
+    /// Per input stream: how far the part has its records and their time.
+    pub fn streams(&self) -> Vec<(String, String, Position, Option<Micros>)> {
+        self.origins.iter().map(|(k, o)| (k.clone(), o.name.clone(), o.position, o.time)).collect()
+    }
+}
