@@ -257,8 +257,13 @@ impl Floodlight {
     }
 
     /// SIGTERM and wait for a clean exit (status 0).
-    fn stop(mut self) {
+    fn stop(self) {
         signal(self.child.id(), "TERM");
+        self.wait_stopped();
+    }
+
+    /// Wait for a clean exit (status 0) after a SIGTERM sent before.
+    fn wait_stopped(mut self) {
         let started = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().unwrap() {
@@ -1001,4 +1006,154 @@ fn admin_endpoints_follow_the_lifecycle_and_the_counters_add_up() {
     let log = std::fs::read_to_string(dir.path().join("floodlight.log")).unwrap();
     let drain = log.lines().find(|l| l.contains("shutdown requested")).unwrap_or_else(|| panic!("{log}"));
     assert!(drain.contains("SIGTERM") && drain.contains("25s"), "{drain}");
+}
+
+/// The input of the scale-out tests: firewall lines over four partitions
+/// (each person in all four), sign-ins and consents over two more; the end
+/// offsets of both topics.
+fn scale_input(broker: &Broker) -> Vec<(&'static str, Vec<i64>)> {
+    let addr = broker.addr();
+    broker.create_topic("s.fw", 4);
+    broker.create_topic("s.okta", 2);
+    let input = traffic::generate(5_000);
+    let mut fw: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 4];
+    let mut okta: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 2];
+    for (name, _, text) in &input.files {
+        for (i, line) in text.lines().enumerate() {
+            if name.starts_with("fw-") {
+                fw[i % 2 + usize::from(name.contains("branch")) * 2].push(line.as_bytes().to_vec());
+            } else {
+                okta[usize::from(name.contains("consent"))].push(line.as_bytes().to_vec());
+            }
+        }
+    }
+    let mut ends = Vec::new();
+    for (topic, parts) in [("s.fw", &fw), ("s.okta", &okta)] {
+        let end: Vec<i64> = parts
+            .iter()
+            .enumerate()
+            .map(|(p, lines)| produce(&addr, topic, p as i32, lines).last().unwrap() + 1)
+            .collect();
+        ends.push((topic, end));
+    }
+    ends
+}
+
+/// The config of every scale-out run: no idle streams (a stream's
+/// idleness depends on the clock, not the input), attribution off.
+fn scale_config(addr: &str, group: &str, extra: &str) -> String {
+    source_block(addr, group, &[("s.fw", "fortigate"), ("s.okta", "okta")], "")
+        .replace("[runtime]\n", "[runtime]\nidle_timeout = \"10m\"\n")
+        + "[rules]\ncheckpoint_interval = \"1s\"\n[rules.attribution]\nenabled = false\n\
+           [rules.params.SS-01]\nlearning = \"0s\"\n[rules.params.SS-10]\nlearning = \"0s\"\n\
+           [sinks.findings]\npath = \"findings.jsonl\"\n[sinks.dead_letter]\npath = \"dead.jsonl\"\n"
+        + extra
+}
+
+/// The last revision of every finding in the findings files of `dirs`; a
+/// finding written twice (a part replayed after it moved) must be written
+/// the same both times.
+fn findings_of(dirs: &[&Path]) -> BTreeMap<String, serde_json::Value> {
+    let mut seen: BTreeMap<(String, i64), serde_json::Value> = BTreeMap::new();
+    for dir in dirs {
+        let text = std::fs::read_to_string(dir.join("findings.jsonl")).unwrap_or_default();
+        for line in text.lines() {
+            let mut f: serde_json::Value = serde_json::from_str(line).unwrap();
+            f.as_object_mut().unwrap().remove("detected_at");
+            let key = (f["finding_id"].as_str().unwrap().to_string(), f["revision"].as_i64().unwrap());
+            if let Some(before) = seen.get(&key) {
+                assert_eq!(before, &f, "finding {} revision {} written twice, differently", key.0, key.1);
+            }
+            seen.insert(key, f);
+        }
+    }
+    let mut last = BTreeMap::new();
+    for ((id, _), f) in seen {
+        last.insert(id, f);
+    }
+    last
+}
+
+/// The one-process run the replicas must agree with: the same config with
+/// a state directory, so that stopping keeps what the watermark has not
+/// passed (as the replicas' changelog does) instead of evaluating it.
+fn one_process_findings(addr: &str, ends: &[(&str, Vec<i64>)]) -> BTreeMap<String, serde_json::Value> {
+    let dir = workdir();
+    let config = scale_config(addr, "scale-one", "").replace("[rules]\n", "[rules]\nstate_dir = \"state\"\n");
+    let fl = start_floodlight(dir.path(), &config);
+    wait_committed(addr, "scale-one", ends, Duration::from_secs(180), "one process", dir.path());
+    // The checkpoint (1 s) bounds the commits: once everything is committed, everything was folded.
+    std::thread::sleep(Duration::from_secs(2));
+    fl.stop();
+    findings_of(&[dir.path()])
+}
+
+/// Wait until the parts' group has committed the end of every partition of
+/// the repartition topic and the commits stop moving.
+fn wait_parts_settled(addr: &str, group: &str, topic: &str, parts: i32, dirs: &[&Path]) {
+    let consumer: BaseConsumer =
+        ClientConfig::new().set("bootstrap.servers", addr).set("group.id", "w").create().unwrap();
+    let started = Instant::now();
+    let mut stable_since = Instant::now();
+    let mut last = Vec::new();
+    loop {
+        let ends: Vec<i64> = (0..parts)
+            .map(|p| consumer.fetch_watermarks(topic, p, Duration::from_secs(5)).map_or(-1, |(_, h)| h))
+            .collect();
+        let now = committed(addr, group, topic, parts);
+        if now != last {
+            last = now.clone();
+            stable_since = Instant::now();
+        }
+        if now == ends && stable_since.elapsed() > Duration::from_secs(3) {
+            return;
+        }
+        if started.elapsed() > Duration::from_secs(240) {
+            let logs: Vec<String> = dirs.iter().map(|d| log_of(d)).collect();
+            panic!("parts not settled: committed {now:?}, ends {ends:?}\n{}", logs.join("\n-----\n"));
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+}
+
+/// Scale-out on the broker: three replicas in one group, rule state split
+/// over six parts with its changelog, raise exactly the findings of one
+/// process (ids, revisions, totals), though every person's events are
+/// spread over partitions that different replicas read.
+#[test]
+fn three_replicas_raise_the_findings_of_one_process() {
+    let _turn = serial();
+    let broker = Broker::start();
+    let addr = broker.addr();
+    let ends = scale_input(&broker);
+    let one = one_process_findings(&addr, &ends);
+    for rule in ["SS-01", "SS-03", "WF-03"] {
+        assert!(!traffic::by_rule(&one, rule).is_empty(), "no {rule} finding in the one-process run");
+    }
+
+    let cluster = "[cluster]\nrole = \"replica\"\npartitions = 6\ntopic_prefix = \"s3\"\nreplication_factor = 1\n";
+    let config = scale_config(&addr, "scale-three", cluster);
+    let dirs: Vec<tempfile::TempDir> = (0..3).map(|_| workdir()).collect();
+    let replicas: Vec<Floodlight> = dirs.iter().map(|d| start_floodlight(d.path(), &config)).collect();
+    let paths: Vec<&Path> = dirs.iter().map(|d| d.path()).collect();
+    wait_committed(&addr, "scale-three", &ends, Duration::from_secs(240), "three replicas", paths[0]);
+    wait_parts_settled(&addr, "scale-three.rules", "s3.rules-repartition", 6, &paths);
+    for r in &replicas {
+        signal(r.pid(), "TERM");
+    }
+    for r in replicas {
+        r.wait_stopped();
+    }
+    let three = findings_of(&paths);
+    let missing: Vec<&String> = one.keys().filter(|k| !three.contains_key(*k)).collect();
+    let extra: Vec<&String> = three.keys().filter(|k| !one.contains_key(*k)).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}, extra {extra:?}");
+    for (id, f) in &one {
+        assert_eq!(&three[id], f, "finding {id} differs between one process and three replicas");
+    }
+    // The work was shared: every replica wrote findings of its own parts.
+    for d in &paths {
+        let text = std::fs::read_to_string(d.join("findings.jsonl")).unwrap_or_default();
+        assert!(!text.is_empty(), "replica in {} raised nothing\n{}", d.display(), log_of(d));
+    }
 }

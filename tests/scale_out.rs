@@ -25,7 +25,7 @@ use std::time::Instant;
 use floodlight_pipeline::ack::AckToken;
 use floodlight_pipeline::config::Config;
 use floodlight_pipeline::runtime::run;
-use floodlight_pipeline::scale::{MemoryParts, PartRecord, PartSink, RulePart};
+use floodlight_pipeline::scale::{MemoryParts, PartRecord, PartSink, RulePart, ScaleOut};
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 use traffic::generate;
@@ -102,7 +102,7 @@ async fn scaled(dir: &Path, streams: &[(String, String)], parts: u32) -> (BTreeM
         let mine: Vec<(String, String)> = streams.iter().skip(replica).step_by(3).cloned().collect();
         let mut p = pipeline(dir, &mine).await;
         engine.get_or_insert_with(|| p.engine.clone());
-        p.repartition = Some(sink.clone() as Arc<dyn PartSink>);
+        p.scale = Some(ScaleOut { parts: sink.clone() as Arc<dyn PartSink>, back: None });
         fronts.push(tokio::spawn(run(p, CancellationToken::new())));
     }
     for f in fronts {

@@ -85,6 +85,9 @@ pub struct Config {
     /// The operations listener: `/healthz`, `/readyz`, `/metrics`.
     #[serde(default)]
     pub admin: Option<crate::admin_config::AdminConfig>,
+    /// One process, or one replica of many ([`crate::scale`]).
+    #[serde(default)]
+    pub cluster: crate::cluster_config::ClusterConfig,
 }
 
 /// `[runtime]`.
@@ -438,6 +441,9 @@ pub enum ConfigError {
     /// Checkpointed rule state could not be restored.
     #[error("rules.state_dir: {0}")]
     State(String),
+    /// Scale-out's internal topics could not be set up.
+    #[error("[cluster] {0}")]
+    Cluster(String),
     /// A sink could not be opened.
     #[error("{0}")]
     Sink(#[from] crate::sinks::SinkError),
@@ -668,6 +674,21 @@ impl Config {
                 ));
             }
         }
+        let view = crate::cluster_config::ReplicaView {
+            sources: self
+                .sources
+                .iter()
+                .map(|s| match s {
+                    SourceConfig::Kafka(k) => Some(k),
+                    _ => None,
+                })
+                .collect(),
+            state_dir: self.rules.state_dir.is_some(),
+            attribution: self.rules.attribution.enabled,
+        };
+        for (setting, msg) in self.cluster.problems(&view) {
+            p.push(problem(setting, msg));
+        }
         for (dir_i, d) in self.rules.dirs.iter().enumerate() {
             let full = base_dir.join(d);
             if !full.is_dir() {
@@ -871,7 +892,20 @@ impl Config {
                 interval: duration("", &self.rules.reload_interval, &mut ignore),
             });
         }
-        Ok(Pipeline { sources, enricher, engine: Arc::new(engine), sinks, options, resume, repartition: None })
+        let scale = if self.cluster.is_replica() {
+            let inputs: Vec<&KafkaSourceConfig> = self
+                .sources
+                .iter()
+                .filter_map(|s| match s {
+                    SourceConfig::Kafka(k) => Some(k),
+                    _ => None,
+                })
+                .collect();
+            Some(crate::scale::ScaleOut::connect(&self.cluster, &inputs).await.map_err(ConfigError::Cluster)?)
+        } else {
+            None
+        };
+        Ok(Pipeline { sources, enricher, engine: Arc::new(engine), sinks, options, resume, scale })
     }
 }
 

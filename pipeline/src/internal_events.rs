@@ -188,6 +188,10 @@ pub mod metric {
     pub const RULE_STATE_KEYS: &str = "rule_state_keys";
     /// Rule-state checkpoints written (label: `ok` or `failed`).
     pub const CHECKPOINTS: &str = "rule_checkpoints_total";
+    /// Scale-out: part snapshots written to the changelog (label: `ok` or `failed`).
+    pub const PART_SNAPSHOTS: &str = "scale_part_snapshots_total";
+    /// Scale-out: rule rows a part already had (a replay after a partition moved), skipped (label: all).
+    pub const PART_REPLAYED: &str = "scale_replayed_rows_total";
     /// Rules reloaded from changed files (label: `ok` or `rejected`).
     pub const RULE_RELOADS: &str = "rule_reloads_total";
     /// Enrichment snapshot reloads (label: `ok` or `failed`).
@@ -258,6 +262,10 @@ pub mod prom {
     pub const RULE_STATE_KEYS: &str = "floodlight_rule_state_keys";
     /// Rows a rule could not use, being late (label `rule_id`).
     pub const RULE_LATE_EVENTS: &str = "floodlight_rule_late_events_total";
+    /// Scale-out: part snapshots written to the changelog (label `result`).
+    pub const PART_SNAPSHOTS: &str = "floodlight_scale_part_snapshots_total";
+    /// Scale-out: rule rows a part already had, skipped.
+    pub const PART_REPLAYED: &str = "floodlight_scale_replayed_rows_total";
     /// Findings raised, new or updated (label `rule_id`).
     pub const FINDINGS_RAISED: &str = "floodlight_findings_raised_total";
     /// Matches suppressed by dedup (label `rule_id`).
@@ -317,6 +325,8 @@ pub mod prom {
         RULE_ERRORS,
         RULE_STATE_KEYS,
         RULE_LATE_EVENTS,
+        PART_SNAPSHOTS,
+        PART_REPLAYED,
         FINDINGS_RAISED,
         FINDINGS_SUPPRESSED,
         RULE_RELOADS,
@@ -373,6 +383,8 @@ pub fn describe_metrics() {
     describe_counter!(RULE_ERRORS, "Rule execution errors.");
     describe_gauge!(RULE_STATE_KEYS, "Keys (windows, first-seen keys, correlation entities) a rule holds.");
     describe_counter!(RULE_LATE_EVENTS, "Rows a rule could not use, being late.");
+    describe_counter!(PART_SNAPSHOTS, "Scale-out part snapshots written to the changelog.");
+    describe_counter!(PART_REPLAYED, "Scale-out rule rows a part already had (replayed after a move), skipped.");
     describe_counter!(FINDINGS_RAISED, "Findings raised (new ones and updates).");
     describe_counter!(FINDINGS_SUPPRESSED, "Matches suppressed by dedup.");
     describe_counter!(RULE_RELOADS, "Rules reloaded from changed files.");
@@ -831,6 +843,55 @@ impl InternalEvent for LateRowsDropped<'_> {
             debug!(stream = self.stream, rule = self.rule, rows = self.rows, "late rows not used by a rule");
             counters().add(metric::RULE_LATE_EVENTS, self.rule, self.rows);
             metrics::counter!(prom::RULE_LATE_EVENTS, "rule_id" => self.rule.to_string()).increment(self.rows);
+        }
+    }
+}
+
+/// Scale-out: a part's state was written to the changelog, or could not be.
+pub struct PartSnapshotWritten<'a> {
+    /// The part.
+    pub part: u32,
+    /// Bytes written, or why not.
+    pub result: Result<usize, &'a str>,
+}
+
+impl InternalEvent for PartSnapshotWritten<'_> {
+    fn emit(self) {
+        let label = match self.result {
+            Ok(bytes) => {
+                debug!(part = self.part, bytes, "part state written to the changelog");
+                "ok"
+            }
+            Err(e) => {
+                warn!(
+                    part = self.part,
+                    error = e,
+                    "part state not written to the changelog; the previous snapshot stays"
+                );
+                "failed"
+            }
+        };
+        counters().add(metric::PART_SNAPSHOTS, label, 1);
+        metrics::counter!(prom::PART_SNAPSHOTS, "result" => label).increment(1);
+    }
+}
+
+/// Scale-out: rule rows a part had already taken in arrived again (their
+/// input was read again after its partition moved) behind what the part
+/// consumed: skipped, not dead-lettered.
+pub struct PartRowsReplayed {
+    /// The part.
+    pub part: u32,
+    /// Rows.
+    pub rows: u64,
+}
+
+impl InternalEvent for PartRowsReplayed {
+    fn emit(self) {
+        if self.rows > 0 {
+            debug!(part = self.part, rows = self.rows, "replayed rule rows skipped");
+            counters().add(metric::PART_REPLAYED, "all", self.rows);
+            metrics::counter!(prom::PART_REPLAYED).increment(self.rows);
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod ack;
 pub mod admin_config;
 pub mod analyst_config;
 pub mod attribute;
+pub mod cluster_config;
 pub mod config;
 pub mod dead_letter;
 pub mod decode;

@@ -36,6 +36,8 @@ pub const STATE_FILE: &str = "rule-state.json.gz";
 #[derive(Debug)]
 pub struct Checkpoints {
     dir: Option<PathBuf>,
+    /// Snapshots are taken for a caller that keeps them elsewhere (scale-out's changelog).
+    external: bool,
     gate: RwLock<()>,
     epoch: AtomicU64,
     pending: Arc<Mutex<BTreeMap<u64, u64>>>,
@@ -47,6 +49,7 @@ impl Checkpoints {
     pub fn new(dir: Option<PathBuf>) -> Self {
         Checkpoints {
             dir,
+            external: false,
             gate: RwLock::new(()),
             epoch: AtomicU64::new(0),
             pending: Arc::default(),
@@ -54,9 +57,20 @@ impl Checkpoints {
         }
     }
 
+    /// Checkpoints that the caller keeps (no directory): snapshots are
+    /// taken and epochs tracked, and the caller writes them where it keeps state.
+    pub fn external() -> Self {
+        Checkpoints { external: true, ..Self::new(None) }
+    }
+
     /// The state directory, if any.
     pub fn dir(&self) -> Option<&Path> {
         self.dir.as_deref()
+    }
+
+    /// Whether snapshots are taken (a state directory, or an external keeper).
+    pub fn keeps_state(&self) -> bool {
+        self.dir.is_some() || self.external
     }
 
     /// Enter a state change for the batch of `ack`: hold the returned guard

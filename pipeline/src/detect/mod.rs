@@ -1303,20 +1303,25 @@ impl DetectionEngine {
             return Ok((0, BTreeMap::new()));
         };
         let dir = cp.dir().map_or_else(String::new, |d| d.display().to_string());
-        let version: Option<u32> = serde_json::from_slice::<Value>(&bytes)
+        self.restore_from(&bytes, &format!("the rule-state checkpoint in {dir}"))
+    }
+
+    /// Restore rule state from a snapshot's bytes ([`DetectionEngine::snapshot`]);
+    /// `what` names where they came from in errors. As [`DetectionEngine::restore`].
+    pub fn restore_from(&self, bytes: &[u8], what: &str) -> Result<(usize, BTreeMap<String, Resume>), String> {
+        let version: Option<u32> = serde_json::from_slice::<Value>(bytes)
             .ok()
             .and_then(|v| v.get("version").and_then(Value::as_u64))
             .and_then(|v| u32::try_from(v).ok());
         if version != Some(CHECKPOINT_VERSION) {
             return Err(format!(
-                "the rule-state checkpoint in {dir} is format version {} and this floodlight reads version \
-                 {CHECKPOINT_VERSION}; move it away to start with empty state",
+                "{what} is format version {} and this floodlight reads version {CHECKPOINT_VERSION}; move it \
+                 away to start with empty state",
                 version.map_or_else(|| "unknown".to_string(), |v| v.to_string())
             ));
         }
-        let saved: Saved = serde_json::from_slice(&bytes).map_err(|e| {
-            format!("the rule-state checkpoint in {dir} is not readable ({e}); move it away to start with empty state")
-        })?;
+        let saved: Saved = serde_json::from_slice(bytes)
+            .map_err(|e| format!("{what} is not readable ({e}); move it away to start with empty state"))?;
         let mut restored = 0;
         if let Some(state) = saved.attribution {
             self.shared.attribution.restore(state);
@@ -1336,7 +1341,9 @@ impl DetectionEngine {
     /// up to) and close the checkpoint epoch. Call between state changes.
     pub fn snapshot(&self, streams: &BTreeMap<String, Resume>) -> Option<(u64, Result<Vec<u8>, String>)> {
         let cp = &self.shared.checkpoints;
-        cp.dir()?;
+        if !cp.keeps_state() {
+            return None;
+        }
         let (epoch, json) = cp.snapshot(|| {
             let rules = self
                 .rules()
@@ -1386,6 +1393,12 @@ impl DetectionEngine {
                 Err(e)
             }
         }
+    }
+
+    /// Wait until the batches that changed the state up to `epoch` are
+    /// written by every sink, at most `timeout`; whether they were.
+    pub async fn wait_released(&self, epoch: u64, timeout: Duration) -> bool {
+        self.shared.checkpoints.wait_released(epoch, timeout).await
     }
 
     /// Findings one rule remembers (tests and metrics).

@@ -236,11 +236,12 @@ impl DetectionEngine {
 
     /// The same rules, planned once and shared, with fresh state of their
     /// own: one part's engine in scale-out. It keeps as many findings per
-    /// rule and evaluates at the same interval; it has no checkpoint
-    /// directory and does not attribute (parts receive rule output only).
+    /// rule and evaluates at the same interval; its snapshots are kept by
+    /// the caller (the changelog), and it does not attribute (parts receive
+    /// rule output only).
     pub fn fresh_part(&self) -> DetectionEngine {
         let shared = Arc::new(super::Shared {
-            checkpoints: super::checkpoint::Checkpoints::new(None),
+            checkpoints: super::checkpoint::Checkpoints::external(),
             dedup_capacity: self.shared.dedup_capacity,
             interval: self.shared.interval,
             attribution: crate::attribute::Attribution::new(crate::attribute::AttributionSettings {

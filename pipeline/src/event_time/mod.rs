@@ -35,8 +35,8 @@ pub mod watermark;
 pub use clock::{PrefixMax, StreamClocks};
 pub use lateness::{RecordTimes, RowMargins};
 pub use streams::{
-    CommitLimit, Position, Resume, StreamHandle, StreamId, StreamOpener, StreamPos, StreamRegistry, StreamState,
-    WaitingSignal,
+    CommitLimit, Position, Resume, ResumeLookup, StreamHandle, StreamId, StreamOpener, StreamPos, StreamRegistry,
+    StreamState, WaitingSignal,
 };
 pub use watermark::{Frontier, Watermarks};
 

@@ -177,11 +177,26 @@ pub enum CommitLimit {
 
 /// Every stream of one pipeline. Shared by the sources (which open and
 /// number streams), the workers and the detection stage.
-#[derive(Debug)]
 pub struct StreamRegistry {
     inner: Mutex<Inner>,
     default_lateness: Micros,
     idle_timeout: Duration,
+    /// Asked where a stream resumes when it is opened, before the table
+    /// of [`StreamRegistry::set_resume`] (scale-out reads its changelog).
+    resume_lookup: Mutex<Option<ResumeLookup>>,
+}
+
+/// Where a stream resumes, looked up when it is opened ([`StreamRegistry::set_resume_lookup`]).
+pub type ResumeLookup = Arc<dyn Fn(&str) -> Option<Resume> + Send + Sync>;
+
+impl std::fmt::Debug for StreamRegistry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StreamRegistry")
+            .field("inner", &self.inner)
+            .field("default_lateness", &self.default_lateness)
+            .field("idle_timeout", &self.idle_timeout)
+            .finish_non_exhaustive()
+    }
 }
 
 impl StreamRegistry {
@@ -192,6 +207,7 @@ impl StreamRegistry {
             inner: Mutex::default(),
             default_lateness: super::micros(default_lateness),
             idle_timeout,
+            resume_lookup: Mutex::default(),
         })
     }
 
@@ -239,6 +255,18 @@ impl StreamRegistry {
     /// the positions of the last checkpoint written ([`StreamRegistry::checkpointed`]).
     pub fn set_checkpointed(&self, positions: impl IntoIterator<Item = (String, Position)>) {
         self.lock().durable = Some(positions.into_iter().collect());
+    }
+
+    /// Rule state is checkpointed per stream: the state of `key` up to
+    /// `position` is durable (other streams keep theirs).
+    pub fn set_checkpointed_one(&self, key: &str, position: Position) {
+        self.lock().durable.get_or_insert_with(HashMap::new).insert(key.to_string(), position);
+    }
+
+    /// Look up where a stream resumes when a source opens it (and asks
+    /// [`StreamOpener::resume`]) with `lookup`, before the table.
+    pub fn set_resume_lookup(&self, lookup: ResumeLookup) {
+        *self.resume_lookup.lock().unwrap_or_else(|p| p.into_inner()) = Some(lookup);
     }
 
     /// How far the stream `key` may be committed.
@@ -354,6 +382,10 @@ impl StreamOpener {
 
     /// Where the last checkpoint says the stream `key` was read up to.
     pub fn resume(&self, key: &str) -> Option<Resume> {
+        let lookup = self.registry.resume_lookup.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(found) = lookup.and_then(|l| l(key)) {
+            return Some(found);
+        }
         self.registry.lock().resume.get(key).cloned()
     }
 

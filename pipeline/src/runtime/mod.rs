@@ -145,16 +145,16 @@ pub struct Pipeline {
     pub options: RuntimeOptions,
     /// Where each stream was read up to at the last checkpoint (sources resume there).
     pub resume: BTreeMap<String, Resume>,
-    /// Scale-out: rule output goes to these parts ([`crate::scale`]) instead
-    /// of a detection stage in this process.
-    pub repartition: Option<Arc<dyn crate::scale::PartSink>>,
+    /// Scale-out ([`crate::scale`]): rule output goes to parts instead of a
+    /// detection stage in this process, and this replica's parts are read back.
+    pub scale: Option<crate::scale::ScaleOut>,
 }
 
 /// Run until every source ends (or `shutdown` is cancelled and in-flight
 /// work is drained).
 pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary {
     let started = Instant::now();
-    let Pipeline { sources, enricher, engine, sinks, options, resume, repartition } = pipeline;
+    let Pipeline { sources, enricher, engine, sinks, options, resume, scale } = pipeline;
     let capacity = options.channel_capacity.max(1);
     let (raw_tx, raw_rx) = mpsc::channel::<RawBatch>(capacity);
     let (processed_tx, processed_rx) = mpsc::channel::<Processed>(capacity);
@@ -215,7 +215,12 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
     }
     drop(processed_tx);
 
-    let detection = match repartition {
+    let (parts, back) = match scale {
+        Some(s) => (Some(s.parts), s.back),
+        None => (None, None),
+    };
+    let back = back.map(|b| spawn_back(b, &engine, &options, &shutdown, &flush_sinks, out_tx.clone()));
+    let detection = match parts {
         Some(sink) => {
             let front = crate::scale::Repartitioner::new(marks, sink, out_tx);
             tokio::spawn(front.run(processed_rx).instrument(tracing::debug_span!("repartition")))
@@ -261,6 +266,15 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
     for w in workers {
         let _ = w.await;
     }
+    if let Some((name, source, stage)) = back {
+        let result = match source.await {
+            Ok(Ok(report)) => Ok(report),
+            Ok(Err(e)) => Err(e.to_string()),
+            Err(e) => Err(format!("task failed: {e}")),
+        };
+        summary.sources.push((name, result));
+        let _ = stage.await;
+    }
     let streams = match detection.await {
         Ok(streams) => streams,
         Err(e) => {
@@ -291,6 +305,51 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
     summary
 }
 
+/// Start the back of a replica: its source on the repartition topic and the
+/// parts stage ([`crate::scale::parts`]), writing to `out`. Returns the
+/// source's name and both tasks.
+fn spawn_back(
+    back: crate::scale::Back,
+    engine: &Arc<DetectionEngine>,
+    options: &RuntimeOptions,
+    shutdown: &CancellationToken,
+    flush_sinks: &Arc<tokio::sync::Notify>,
+    out: mpsc::Sender<Output>,
+) -> (String, tokio::task::JoinHandle<Result<SourceReport, SourceError>>, tokio::task::JoinHandle<()>) {
+    use crate::scale::parts::{resume_lookup, PartsStage, Restored};
+    let crate::scale::Back { source, topic, changelog, expected } = back;
+    let registry = StreamRegistry::new(options.allowed_lateness, options.idle_timeout);
+    // Offsets of a part are committed only behind its snapshot in the changelog.
+    registry.set_checkpointed(Vec::new());
+    let restored = Restored::default();
+    registry.set_resume_lookup(resume_lookup(topic, changelog.clone(), restored.clone()));
+    let (tx, rx) = mpsc::channel::<RawBatch>(options.channel_capacity.max(1));
+    let name = source.name().to_string();
+    let ctx = SourceContext {
+        out: tx,
+        shutdown: shutdown.clone(),
+        limits: options.limits,
+        drain_timeout: options.drain_timeout,
+        flush_sinks: flush_sinks.clone(),
+        streams: registry.held_opener(&name, None),
+    };
+    let span = tracing::info_span!("source", source = %name);
+    let source = tokio::spawn(async move { source.run(ctx).await }.instrument(span));
+    let stage = PartsStage {
+        template: engine.clone(),
+        expected,
+        idle_timeout: options.idle_timeout,
+        changelog,
+        restored,
+        registry,
+        out,
+        checkpoint_interval: options.checkpoint_interval,
+        drain_timeout: options.drain_timeout,
+    };
+    let stage = tokio::spawn(stage.run(rx).instrument(tracing::debug_span!("parts")));
+    (name, source, stage)
+}
+
 /// What a worker needs besides its batches.
 #[derive(Clone)]
 pub struct WorkerContext {
@@ -317,6 +376,8 @@ pub struct Processed {
     pub deferred: Deferred,
     /// The batch's stream position.
     pub pos: StreamPos,
+    /// The number of its first record (line number, Kafka offset).
+    pub first: u64,
     /// Its newest event time.
     pub newest: Option<Micros>,
 }
@@ -357,6 +418,7 @@ pub async fn process(
         matched: Vec::new(),
         deferred: Deferred::default(),
         pos: batch.pos,
+        first: batch.records.first().map_or(0, |r| r.offset),
         newest: None,
     };
     let decoder = match decoders.get(&*batch.format) {
@@ -582,7 +644,7 @@ fn late_dead_letters(
 
 /// The dead letter of a rule row that reached the detection stage behind
 /// what its rule had consumed, counted.
-fn stage_late_letter(stream: &str, late: StageLate) -> DeadLetter {
+pub(crate) fn stage_late_letter(stream: &str, late: StageLate) -> DeadLetter {
     emit(LateRowsDropped { stream, rule: &late.rule, rows: 1 });
     emit(LateRecordsDeadLettered { stream, records: 1 });
     DeadLetter::new(

@@ -18,7 +18,11 @@
 //! assigned its partitions does in one process.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::{Read, Write};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use serde::{Deserialize, Serialize};
 
 use super::PartRecord;
 use crate::ack::AckToken;
@@ -29,14 +33,16 @@ use crate::schema::{Finding, Timestamp};
 /// One part's rule state and watermark; see the module docs.
 pub struct RulePart {
     part: u32,
-    engine: DetectionEngine,
+    engine: Arc<DetectionEngine>,
     origins: BTreeMap<String, Origin>,
+    /// How far the part's own input (its repartition partition) was read.
+    position: Option<Position>,
     expected: BTreeSet<String>,
     hold_until: Instant,
 }
 
 /// An input stream as one part knows it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct Origin {
     name: String,
     lateness: Micros,
@@ -53,6 +59,8 @@ pub struct Received {
     pub late: Vec<StageLate>,
     /// Rule output this part could not take (another rule version), with why.
     pub refused: Vec<(String, String)>,
+    /// Rows of a replayed record that the part already had.
+    pub replayed: u64,
 }
 
 impl RulePart {
@@ -60,7 +68,14 @@ impl RulePart {
     /// the input streams in `expected` hold its watermark back until they
     /// are heard from or `idle_timeout` has passed.
     pub fn new(part: u32, engine: DetectionEngine, expected: BTreeSet<String>, idle_timeout: Duration) -> RulePart {
-        RulePart { part, engine, origins: BTreeMap::new(), expected, hold_until: Instant::now() + idle_timeout }
+        RulePart {
+            part,
+            engine: Arc::new(engine),
+            origins: BTreeMap::new(),
+            position: None,
+            expected,
+            hold_until: Instant::now() + idle_timeout,
+        }
     }
 
     /// The part's number.
@@ -69,13 +84,21 @@ impl RulePart {
     }
 
     /// The part's engine.
-    pub fn engine(&self) -> &DetectionEngine {
+    pub fn engine(&self) -> &Arc<DetectionEngine> {
         &self.engine
     }
 
     /// Take one record in: its stream's time and state, and its rows, filed
-    /// under the checkpoint gate of `ack`.
+    /// under the checkpoint gate of `ack`. Rows of a record that starts at
+    /// or before what the part already had of its stream (the input was
+    /// read again after its partition moved to another replica) and that
+    /// are behind what their rule consumed are the part's already: they are
+    /// counted as replayed, not returned as late.
     pub fn receive(&mut self, record: PartRecord, ack: &AckToken) -> Received {
+        let replay = self
+            .origins
+            .get(&record.stream)
+            .is_some_and(|o| record.first != u64::MAX && record.first <= o.position.record);
         let origin = self.origins.entry(record.stream.clone()).or_insert_with(|| Origin {
             name: record.name.clone(),
             lateness: record.lateness,
@@ -102,7 +125,12 @@ impl RulePart {
                 Err(e) => received.refused.push((rule, e)),
             }
         }
-        received.late = self.engine.ingest(matched, ack);
+        let late = self.engine.ingest(matched, ack);
+        if replay {
+            received.replayed = late.len() as u64;
+        } else {
+            received.late = late;
+        }
         received
     }
 
@@ -139,4 +167,90 @@ impl RulePart {
     pub fn streams(&self) -> Vec<(String, String, Position, Option<Micros>)> {
         self.origins.iter().map(|(k, o)| (k.clone(), o.name.clone(), o.position, o.time)).collect()
     }
+}
+
+/// A part's state as the changelog keeps it (gzip'd JSON).
+#[derive(Debug, Serialize, Deserialize)]
+struct PartSnapshot {
+    version: u32,
+    /// The part's repartition partition was read up to here.
+    position: Option<Position>,
+    origins: BTreeMap<String, Origin>,
+    /// The engine's snapshot ([`DetectionEngine::snapshot`]).
+    engine: serde_json::Value,
+}
+
+/// The snapshot format written.
+const SNAPSHOT_VERSION: u32 = 1;
+
+impl RulePart {
+    /// The part has read its own input up to `position`.
+    pub fn read_up_to(&mut self, position: Position) {
+        self.position = Some(position);
+    }
+
+    /// How far the part has read its own input.
+    pub fn position(&self) -> Option<Position> {
+        self.position
+    }
+
+    /// Snapshot the state now and close its checkpoint epoch: (epoch,
+    /// snapshot bytes). Write the bytes only once the epoch is released
+    /// ([`DetectionEngine::wait_released`]): then every finding the state
+    /// counts as raised is written.
+    pub fn snapshot(&self) -> Option<(u64, Result<Vec<u8>, String>)> {
+        let (epoch, json) = self.engine.snapshot(&BTreeMap::new())?;
+        let bytes = json.and_then(|json| {
+            let engine: serde_json::Value = serde_json::from_slice(&json).map_err(|e| e.to_string())?;
+            let saved = PartSnapshot {
+                version: SNAPSHOT_VERSION,
+                position: self.position,
+                origins: self.origins.clone(),
+                engine,
+            };
+            let json = serde_json::to_vec(&saved).map_err(|e| format!("cannot serialise part state: {e}"))?;
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            gz.write_all(&json).and_then(|()| gz.finish()).map_err(|e| format!("cannot compress part state: {e}"))
+        });
+        Some((epoch, bytes))
+    }
+
+    /// Where a snapshot says the part's input was read up to.
+    pub fn snapshot_position(bytes: &[u8]) -> Result<Option<Position>, String> {
+        Ok(read_snapshot(bytes)?.position)
+    }
+
+    /// Part `part` with the state of `snapshot` ([`RulePart::snapshot`]);
+    /// a rule whose definition changed since starts empty.
+    pub fn restore(
+        part: u32,
+        engine: DetectionEngine,
+        snapshot: &[u8],
+        expected: BTreeSet<String>,
+        idle_timeout: Duration,
+    ) -> Result<RulePart, String> {
+        let saved = read_snapshot(snapshot)?;
+        let json = serde_json::to_vec(&saved.engine).map_err(|e| e.to_string())?;
+        engine.restore_from(&json, &format!("the changelog snapshot of part {part}"))?;
+        let mut restored = RulePart::new(part, engine, expected, idle_timeout);
+        restored.origins = saved.origins;
+        restored.position = saved.position;
+        Ok(restored)
+    }
+}
+
+fn read_snapshot(bytes: &[u8]) -> Result<PartSnapshot, String> {
+    let mut json = Vec::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_end(&mut json)
+        .map_err(|e| format!("a part snapshot is not gzip data: {e}"))?;
+    let saved: PartSnapshot =
+        serde_json::from_slice(&json).map_err(|e| format!("a part snapshot is not readable: {e}"))?;
+    if saved.version != SNAPSHOT_VERSION {
+        return Err(format!(
+            "a part snapshot is format version {} and this floodlight reads version {SNAPSHOT_VERSION}",
+            saved.version
+        ));
+    }
+    Ok(saved)
 }

@@ -10,8 +10,9 @@
 //!    time over the batches received without a gap (so a part never hears
 //!    that a stream has passed a time before it has every row up to it);
 //! 3. tells every part when a stream goes idle (its source waited longer
-//!    than the idle timeout) or ends, so it stops holding watermarks back,
-//!    and when it comes back.
+//!    than the idle timeout), so it stops holding watermarks back, and when
+//!    it comes back. A stream that ends here (its partition was revoked)
+//!    is not idle: it goes on at the replica that reads it next.
 //!
 //! Every record holds the batch's acknowledgement until the part sink
 //! made it durable: the input is committed only behind what the parts have.
@@ -76,7 +77,7 @@ impl Repartitioner {
     /// Take one processed batch; false when the sinks are gone.
     async fn receive(&mut self, p: Processed) -> bool {
         self.marks.received(&p.pos, p.newest);
-        let Processed { output, matched, deferred, pos, .. } = p;
+        let Processed { output, matched, deferred, pos, first, .. } = p;
         if !deferred.is_empty() {
             // Scale-out refuses attribution at start-up; reaching here is a bug.
             warn!("rows held for attribution reached the scale-out front; they go on without a person");
@@ -101,19 +102,27 @@ impl Repartitioner {
         }
         if let Some(state) = self.marks.registry().get(pos.stream) {
             self.told_idle.insert(pos.stream, false);
-            let records = by_part.into_iter().map(|rules| self.record(&state, pos.stream, false, rules));
+            let records = by_part.into_iter().map(|rules| self.record(&state, pos.stream, first, false, rules));
             self.send_all(records, &output.ack);
         }
         self.out.send(output).await.is_ok()
     }
 
     /// The record telling the parts where `stream` stands, with `rules`.
-    fn record(&self, state: &StreamState, stream: StreamId, idle: bool, rules: Vec<WireMatched>) -> PartRecord {
+    fn record(
+        &self,
+        state: &StreamState,
+        stream: StreamId,
+        first: u64,
+        idle: bool,
+        rules: Vec<WireMatched>,
+    ) -> PartRecord {
         let resume = self.marks.table().get(&*state.key);
         PartRecord {
             stream: state.key.to_string(),
             name: state.name.to_string(),
             lateness: state.lateness,
+            first,
             position: resume.map(|r| r.position).unwrap_or_default(),
             time: self.marks.stream_time(stream).or(state.initial_time),
             idle,
@@ -130,11 +139,13 @@ impl Repartitioner {
         }
     }
 
-    /// Tell every part about streams that went idle, ended, or came back.
+    /// Tell every part about streams that went idle or came back.
     fn tell_idle(&mut self, now: Instant) {
         let idle_after = self.marks.registry().idle_timeout();
         for (id, state) in self.marks.registry().snapshot() {
-            if state.hold {
+            // A stream that ended here (a revoked partition) goes on at its
+            // next owner: it keeps holding the parts' watermarks back.
+            if state.hold || state.finished {
                 continue;
             }
             let idle = self.marks.is_idle(id, &state, now, idle_after);
@@ -144,7 +155,8 @@ impl Repartitioner {
             self.told_idle.insert(id, idle);
             let parts = self.sink.parts().max(1);
             let ack = AckToken::detached(u64::MAX);
-            let records: Vec<PartRecord> = (0..parts).map(|_| self.record(&state, id, idle, Vec::new())).collect();
+            let records: Vec<PartRecord> =
+                (0..parts).map(|_| self.record(&state, id, u64::MAX, idle, Vec::new())).collect();
             self.send_all(records.into_iter(), &ack);
         }
         for gone in self.marks.sweep() {

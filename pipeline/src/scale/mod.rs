@@ -35,6 +35,10 @@
 
 pub mod back;
 pub mod front;
+pub mod kafka;
+pub mod parts;
+
+use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
@@ -57,6 +61,10 @@ pub struct PartRecord {
     /// Rows of the stream more than this behind its newest were dropped as
     /// late by the front, microseconds.
     pub lateness: Micros,
+    /// The number of the batch's first record (its offset in Kafka); with
+    /// `position`, the part tells a replayed batch from a new one.
+    #[serde(default)]
+    pub first: u64,
     /// The position after the batch's last record.
     pub position: Position,
     /// The stream's time after the batch (its newest event time so far).
@@ -130,5 +138,90 @@ impl PartSink for MemoryParts {
         self.records.lock().unwrap_or_else(|p| p.into_inner()).push((part, record.to_bytes()));
         drop(ack);
         Ok(())
+    }
+}
+
+/// Scale-out for one run: where the front sends rule output, and the back
+/// that reads this replica's parts.
+pub struct ScaleOut {
+    /// Where the front's records go.
+    pub parts: std::sync::Arc<dyn PartSink>,
+    /// The back: `None` when another process reads the parts (tests).
+    pub back: Option<Back>,
+}
+
+/// The back of one replica: the repartition topic's source and the changelog.
+pub struct Back {
+    /// A Kafka source on the repartition topic, in the parts' group.
+    pub source: Box<dyn crate::source::Source>,
+    /// The repartition topic.
+    pub topic: String,
+    /// Where parts' state is kept.
+    pub changelog: std::sync::Arc<kafka::Changelog>,
+    /// The input streams every part waits for at start.
+    pub expected: std::collections::BTreeSet<String>,
+}
+
+impl ScaleOut {
+    /// Set up scale-out for the Kafka sources `inputs` (all on one cluster):
+    /// create or check the internal topics, find the input partitions, and
+    /// open the producer, the changelog and the parts' source.
+    pub async fn connect(
+        cluster: &crate::cluster_config::ClusterConfig,
+        inputs: &[&crate::source::kafka::KafkaSourceConfig],
+    ) -> Result<ScaleOut, String> {
+        let first = inputs.first().ok_or("a replica needs a Kafka source")?;
+        let conn = kafka::Connection { brokers: first.brokers.clone(), options: first.options.clone() };
+        let timeout = humantime::parse_duration(&cluster.changelog_timeout).unwrap_or(Duration::from_secs(30));
+        let topics = kafka::InternalTopics::new(&cluster.topic_prefix, cluster.partitions, cluster.replication_factor);
+        topics.ensure(&conn, timeout).await?;
+        let expected = {
+            let conn = conn.clone();
+            let inputs: Vec<crate::source::kafka::KafkaSourceConfig> = inputs.iter().map(|k| (*k).clone()).collect();
+            tokio::task::spawn_blocking(move || {
+                kafka::input_streams(&conn, |t| inputs.iter().any(|k| k.reads_topic(t)), timeout)
+            })
+            .await
+            .map_err(|e| e.to_string())??
+        };
+        tracing::info!(
+            parts = topics.parts,
+            repartition = %topics.repartition,
+            changelog = %topics.changelog,
+            input_partitions = expected.len(),
+            "scale-out: this process is one replica; rule state is split into parts"
+        );
+        if expected.is_empty() {
+            return Err(format!(
+                "none of the Kafka sources' topics exists on {}: create them before the replicas start (each \
+                 part must know every input partition)",
+                conn.brokers
+            ));
+        }
+        let parts = std::sync::Arc::new(kafka::KafkaParts::open(&conn, &topics)?);
+        let changelog = std::sync::Arc::new(kafka::Changelog::open(&conn, &topics, timeout)?);
+        let source_config = crate::source::kafka::KafkaSourceConfig {
+            name: Some("rules".into()),
+            brokers: conn.brokers.clone(),
+            group_id: crate::cluster_config::ClusterConfig::parts_group(&first.group_id),
+            topics: vec![crate::source::kafka::TopicRoute {
+                topic: Some(topics.repartition.clone()),
+                pattern: None,
+                format: parts::PART_FORMAT.into(),
+            }],
+            start_from: crate::source::kafka::StartFrom::Earliest,
+            max_in_flight_batches: first.max_in_flight_batches,
+            commit_interval: first.commit_interval.clone(),
+            revoke_timeout: first.revoke_timeout.clone(),
+            options: conn.options.clone(),
+            allowed_lateness: None,
+        };
+        let revoke = humantime::parse_duration(&first.revoke_timeout).unwrap_or(Duration::from_secs(10));
+        let commit = humantime::parse_duration(&first.commit_interval).unwrap_or(Duration::from_secs(1));
+        let source = crate::source::kafka::KafkaSource::new("rules".into(), source_config, commit, revoke, None);
+        Ok(ScaleOut {
+            parts,
+            back: Some(Back { source: Box::new(source), topic: topics.repartition, changelog, expected }),
+        })
     }
 }

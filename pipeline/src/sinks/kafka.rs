@@ -155,8 +155,26 @@ impl KafkaSink {
         headers: Option<OwnedHeaders>,
         ack: &AckToken,
     ) -> Result<(), SinkError> {
+        self.send_to(topic, None, key, payload, headers, ack)
+    }
+
+    /// Enqueue one message for `partition` of `topic` (`None`: by key),
+    /// waiting for room in the local queue; `ack` is held until the broker
+    /// confirms the write, and marked failed if it never does.
+    pub fn send_to(
+        &self,
+        topic: &str,
+        partition: Option<i32>,
+        key: Option<&[u8]>,
+        payload: &[u8],
+        headers: Option<OwnedHeaders>,
+        ack: &AckToken,
+    ) -> Result<(), SinkError> {
         let deadline = Instant::now() + self.queue_full_timeout;
         let mut record = BaseRecord::with_opaque_to(topic, Box::new(ack.clone())).payload(payload);
+        if let Some(p) = partition {
+            record = record.partition(p);
+        }
         if let Some(k) = key {
             record = record.key(k);
         }
@@ -179,6 +197,11 @@ impl KafkaSink {
                 Err((e, _)) => return Err(self.error(format!("cannot enqueue a message for `{topic}`: {e}"))),
             }
         }
+    }
+
+    /// Wait up to `timeout` for every queued message's delivery report.
+    pub fn flush_within(&self, timeout: Duration) -> Result<(), SinkError> {
+        self.producer.flush(timeout).map_err(|e| self.error(format!("flush failed: {e}")))
     }
 
     fn error(&self, message: String) -> SinkError {

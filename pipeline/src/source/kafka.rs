@@ -188,6 +188,13 @@ impl Routes {
     }
 }
 
+impl KafkaSourceConfig {
+    /// Whether `topic` is one this source reads (an exact name or a pattern of `topics`).
+    pub fn reads_topic(&self, topic: &str) -> bool {
+        Routes::new(self).is_ok_and(|r| r.format_for(topic).is_some())
+    }
+}
+
 /// Problems with a Kafka source configuration, as (setting suffix, message).
 pub fn config_problems(config: &KafkaSourceConfig) -> Vec<(String, String)> {
     let mut p = Vec::new();
