@@ -1151,8 +1151,11 @@ fn three_replicas_raise_the_findings_of_one_process() {
     for (id, f) in &one {
         assert_eq!(&three[id], f, "finding {id} differs between one process and three replicas");
     }
-    // The work was shared: every replica wrote findings of its own parts.
+    // The work was shared: every replica wrote findings of its own parts;
+    // nothing was late or refused.
     for d in &paths {
+        let dead = std::fs::read_to_string(d.join("dead.jsonl")).unwrap_or_default();
+        assert!(dead.is_empty(), "dead letters in {}: {}", d.display(), &dead[..dead.len().min(600)]);
         let text = std::fs::read_to_string(d.join("findings.jsonl")).unwrap_or_default();
         assert!(!text.is_empty(), "replica in {} raised nothing\n{}", d.display(), log_of(d));
     }
