@@ -715,31 +715,7 @@ fn four_partitions_give_the_same_findings_with_one_or_two_workers() {
     let _turn = serial();
     let broker = Broker::start();
     let addr = broker.addr();
-    broker.create_topic("t.fw", 4);
-    broker.create_topic("t.okta", 2);
-    let input = traffic::generate(6_000);
-    let mut fw: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 4];
-    let mut okta: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 2];
-    for (name, _, text) in &input.files {
-        for (i, line) in text.lines().enumerate() {
-            if name.starts_with("fw-") {
-                // Each firewall's log over two partitions, round robin: each
-                // partition keeps its order, each person is in all four.
-                fw[i % 2 + usize::from(name.contains("branch")) * 2].push(line.as_bytes().to_vec());
-            } else {
-                okta[usize::from(name.contains("consent"))].push(line.as_bytes().to_vec());
-            }
-        }
-    }
-    let mut ends = Vec::new();
-    for (topic, parts) in [("t.fw", &fw), ("t.okta", &okta)] {
-        let end: Vec<i64> = parts
-            .iter()
-            .enumerate()
-            .map(|(p, lines)| produce(&addr, topic, p as i32, lines).last().unwrap() + 1)
-            .collect();
-        ends.push((topic, end));
-    }
+    let (input, ends) = spread_input(&broker, ("t.fw", "t.okta"), 6_000);
     let mut runs: Vec<(usize, BTreeMap<String, serde_json::Value>)> = Vec::new();
     for workers in [1, 2] {
         let dir = workdir();
@@ -1008,14 +984,19 @@ fn admin_endpoints_follow_the_lifecycle_and_the_counters_add_up() {
     assert!(drain.contains("SIGTERM") && drain.contains("25s"), "{drain}");
 }
 
-/// The input of the scale-out tests: firewall lines over four partitions
-/// (each person in all four), sign-ins and consents over two more; the end
-/// offsets of both topics.
-fn scale_input(broker: &Broker) -> Vec<(&'static str, Vec<i64>)> {
+/// The generated day on the broker: each firewall's lines dealt round
+/// robin over two partitions of `topics.0` (each partition keeps its order,
+/// each person is in all four), sign-ins and consents in two partitions of
+/// `topics.1`; the input and the end offsets of both topics.
+fn spread_input(
+    broker: &Broker,
+    topics: (&'static str, &'static str),
+    per_device: u64,
+) -> (traffic::Input, Vec<(&'static str, Vec<i64>)>) {
     let addr = broker.addr();
-    broker.create_topic("s.fw", 4);
-    broker.create_topic("s.okta", 2);
-    let input = traffic::generate(5_000);
+    broker.create_topic(topics.0, 4);
+    broker.create_topic(topics.1, 2);
+    let input = traffic::generate(per_device);
     let mut fw: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 4];
     let mut okta: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 2];
     for (name, _, text) in &input.files {
@@ -1028,7 +1009,7 @@ fn scale_input(broker: &Broker) -> Vec<(&'static str, Vec<i64>)> {
         }
     }
     let mut ends = Vec::new();
-    for (topic, parts) in [("s.fw", &fw), ("s.okta", &okta)] {
+    for (topic, parts) in [(topics.0, &fw), (topics.1, &okta)] {
         let end: Vec<i64> = parts
             .iter()
             .enumerate()
@@ -1036,7 +1017,12 @@ fn scale_input(broker: &Broker) -> Vec<(&'static str, Vec<i64>)> {
             .collect();
         ends.push((topic, end));
     }
-    ends
+    (input, ends)
+}
+
+/// The input of the scale-out tests ([`spread_input`] on `s.fw` and `s.okta`).
+fn scale_input(broker: &Broker) -> Vec<(&'static str, Vec<i64>)> {
+    spread_input(broker, ("s.fw", "s.okta"), 5_000).1
 }
 
 /// The config of every scale-out run: no idle streams (a stream's

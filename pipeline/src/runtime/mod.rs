@@ -682,16 +682,26 @@ struct DetectionStage {
     summary_since: Instant,
 }
 
+/// How often stages look at the clock between batches: idle streams stop
+/// holding watermarks back with time, not data.
+pub(crate) const STAGE_TICK: Duration = Duration::from_millis(200);
+
+/// An interval ticking every `period` that, when the stage was busy, waits
+/// a whole period again instead of bursting the ticks it missed.
+pub(crate) fn ticker(period: Duration) -> tokio::time::Interval {
+    let mut t = tokio::time::interval(period);
+    t.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    t
+}
+
 /// How often the detection stage logs what it raised (INFO).
 const SUMMARY_EVERY: Duration = Duration::from_secs(60);
 
 impl DetectionStage {
     /// Run until the workers are done; returns where each stream was read up to.
     async fn run(mut self, mut rx: mpsc::Receiver<Processed>) -> BTreeMap<String, Resume> {
-        let mut tick = tokio::time::interval(Duration::from_millis(200));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut checkpoint = tokio::time::interval(self.checkpoint_interval.max(Duration::from_millis(100)));
-        checkpoint.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tick = ticker(STAGE_TICK);
+        let mut checkpoint = ticker(self.checkpoint_interval.max(Duration::from_millis(100)));
         checkpoint.tick().await;
         loop {
             tokio::select! {
@@ -826,8 +836,7 @@ async fn sink_stage(
     flush_requested: Arc<tokio::sync::Notify>,
 ) -> StageResult {
     let mut result = StageResult { findings: BTreeMap::new() };
-    let mut ticker = tokio::time::interval(options.flush_interval);
-    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut ticker = ticker(options.flush_interval);
     loop {
         let next = tokio::select! {
             o = rx.recv() => o,

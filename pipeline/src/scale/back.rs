@@ -169,9 +169,10 @@ impl RulePart {
     }
 }
 
-/// A part's state as the changelog keeps it (gzip'd JSON).
+/// A part's state as the changelog keeps it (gzip'd JSON), read by
+/// [`PartSnapshot::read`] and restored by [`RulePart::restore`].
 #[derive(Debug, Serialize, Deserialize)]
-struct PartSnapshot {
+pub struct PartSnapshot {
     version: u32,
     /// The part's repartition partition was read up to here.
     position: Option<Position>,
@@ -215,27 +216,33 @@ impl RulePart {
         Some((epoch, bytes))
     }
 
-    /// Where a snapshot says the part's input was read up to.
-    pub fn snapshot_position(bytes: &[u8]) -> Result<Option<Position>, String> {
-        Ok(read_snapshot(bytes)?.position)
-    }
-
-    /// Part `part` with the state of `snapshot` ([`RulePart::snapshot`]);
+    /// Part `part` with the state of `saved` ([`RulePart::snapshot`]);
     /// a rule whose definition changed since starts empty.
     pub fn restore(
         part: u32,
         engine: DetectionEngine,
-        snapshot: &[u8],
+        saved: PartSnapshot,
         expected: BTreeSet<String>,
         idle_timeout: Duration,
     ) -> Result<RulePart, String> {
-        let saved = read_snapshot(snapshot)?;
         let json = serde_json::to_vec(&saved.engine).map_err(|e| e.to_string())?;
         engine.restore_from(&json, &format!("the changelog snapshot of part {part}"))?;
         let mut restored = RulePart::new(part, engine, expected, idle_timeout);
         restored.origins = saved.origins;
         restored.position = saved.position;
         Ok(restored)
+    }
+}
+
+impl PartSnapshot {
+    /// Read a snapshot's bytes ([`RulePart::snapshot`]).
+    pub fn read(bytes: &[u8]) -> Result<PartSnapshot, String> {
+        read_snapshot(bytes)
+    }
+
+    /// Where the part's input was read up to.
+    pub fn position(&self) -> Option<Position> {
+        self.position
     }
 }
 

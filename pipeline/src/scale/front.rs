@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use tokio::sync::mpsc;
 use tracing::warn;
@@ -30,7 +30,7 @@ use crate::detect::partition::WireMatched;
 use crate::event_time::{Resume, StreamId, StreamState, Watermarks};
 use crate::health::health;
 use crate::internal_events::{emit, BufferLevel, RuleFailed, StageBatchTimed};
-use crate::runtime::Processed;
+use crate::runtime::{ticker, Processed, STAGE_TICK};
 use crate::sinks::Output;
 
 /// The front stage; see the module docs.
@@ -51,8 +51,7 @@ impl Repartitioner {
 
     /// Run until the workers are done; returns where each stream was read up to.
     pub async fn run(mut self, mut rx: mpsc::Receiver<crate::runtime::Processed>) -> BTreeMap<String, Resume> {
-        let mut tick = tokio::time::interval(Duration::from_millis(200));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tick = ticker(STAGE_TICK);
         loop {
             tokio::select! {
                 p = rx.recv() => {

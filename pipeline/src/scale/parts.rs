@@ -33,6 +33,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
+use super::back::PartSnapshot;
 use super::kafka::Changelog;
 use super::{PartRecord, RulePart};
 use crate::ack::AckToken;
@@ -41,7 +42,7 @@ use crate::detect::DetectionEngine;
 use crate::event_time::{Position, Resume, ResumeLookup, StreamId, StreamRegistry};
 use crate::health::health;
 use crate::internal_events::{emit, PartRowsReplayed, PartSnapshotWritten, StageBatchTimed};
-use crate::runtime::stage_late_letter;
+use crate::runtime::{stage_late_letter, ticker, STAGE_TICK};
 use crate::sinks::Output;
 use crate::source::RawBatch;
 
@@ -50,7 +51,7 @@ pub const PART_FORMAT: &str = "floodlight-part";
 
 /// Snapshots read from the changelog when the source was assigned their
 /// part, waiting for the part's first batch.
-pub type Restored = Arc<Mutex<HashMap<i32, Result<Vec<u8>, String>>>>;
+pub type Restored = Arc<Mutex<HashMap<i32, Result<PartSnapshot, String>>>>;
 
 /// The lookup the back source asks where a repartition partition resumes:
 /// it reads the part's latest snapshot from the changelog, keeps it in
@@ -59,16 +60,12 @@ pub fn resume_lookup(topic: String, changelog: Arc<Changelog>, restored: Restore
     Arc::new(move |key: &str| {
         let part = key.strip_prefix("kafka:")?.strip_prefix(topic.as_str())?.strip_prefix('/')?;
         let part: i32 = part.parse().ok()?;
-        let found = changelog.read(u32::try_from(part).ok()?);
-        let position = match &found {
-            Ok(Some((_, bytes))) => RulePart::snapshot_position(bytes).ok().flatten(),
-            _ => None,
-        };
-        let stash = match found {
-            Ok(Some((_, bytes))) => Ok(bytes),
+        let stash = match changelog.read(u32::try_from(part).ok()?) {
+            Ok(Some((_, bytes))) => PartSnapshot::read(&bytes),
             Ok(None) => return None,
             Err(e) => Err(e),
         };
+        let position = stash.as_ref().ok().and_then(PartSnapshot::position);
         restored.lock().unwrap_or_else(|p| p.into_inner()).insert(part, stash);
         position.map(|position| Resume { name: key.to_string(), position, stream_time: None })
     })
@@ -110,10 +107,8 @@ impl PartsStage {
         let mut writer: Option<tokio::task::JoinHandle<()>> = None;
         // Snapshot numbers grow across restarts and replicas: start from the clock.
         let mut seq = u64::try_from(crate::schema::Timestamp::now().micros()).unwrap_or(0);
-        let mut tick = tokio::time::interval(Duration::from_millis(200));
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut checkpoint = tokio::time::interval(self.checkpoint_interval.max(Duration::from_millis(100)));
-        checkpoint.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut tick = ticker(STAGE_TICK);
+        let mut checkpoint = ticker(self.checkpoint_interval.max(Duration::from_millis(100)));
         checkpoint.tick().await;
         loop {
             tokio::select! {
@@ -212,18 +207,16 @@ impl PartsStage {
                 info!(part, "part assigned; no state in the changelog, starting empty");
                 fresh(engine)
             }
-            Some(Ok(bytes)) => {
-                match RulePart::restore(part, engine, &bytes, self.expected.clone(), self.idle_timeout) {
-                    Ok(p) => {
-                        info!(part, position = ?p.position(), "part assigned; state restored from the changelog");
-                        p
-                    }
-                    Err(e) => {
-                        error!(part, error = %e, "part assigned; its changelog snapshot could not be restored, starting empty");
-                        fresh(self.template.fresh_part())
-                    }
+            Some(Ok(saved)) => match RulePart::restore(part, engine, saved, self.expected.clone(), self.idle_timeout) {
+                Ok(p) => {
+                    info!(part, position = ?p.position(), "part assigned; state restored from the changelog");
+                    p
                 }
-            }
+                Err(e) => {
+                    error!(part, error = %e, "part assigned; its changelog snapshot could not be restored, starting empty");
+                    fresh(self.template.fresh_part())
+                }
+            },
             Some(Err(e)) => {
                 error!(part, error = %e, "part assigned; its changelog could not be read, starting empty");
                 fresh(engine)
