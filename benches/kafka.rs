@@ -19,9 +19,10 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[path = "../tests/support/corpus.rs"]
 mod corpus;
+#[path = "support/tansu.rs"]
+mod tansu;
 
-use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -34,58 +35,18 @@ use rdkafka::message::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use tokio_util::sync::CancellationToken;
 
-const PARTITIONS: i32 = 2;
+use tansu::Broker;
 
-fn tansu() -> PathBuf {
-    if let Ok(p) = std::env::var("FLOODLIGHT_TANSU") {
-        return PathBuf::from(p);
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kafka/install-tansu.sh");
-    let p = Command::new(&script)
-        .arg("--path")
-        .output()
-        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
-        .unwrap_or_default();
-    if !p.exists() {
-        eprintln!("tansu not found at {}: run deploy/kafka/install-tansu.sh", p.display());
-        std::process::exit(2);
-    }
-    p
-}
+const PARTITIONS: i32 = 2;
 
 fn main() {
     let records: usize = std::env::args().skip(1).find_map(|a| a.parse().ok()).unwrap_or(100_000);
-    let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(19092);
-    let url = format!("tcp://127.0.0.1:{port}");
-    let addr = format!("127.0.0.1:{port}");
-    let data = tempfile::tempdir().expect("tempdir");
-    let mut broker = Command::new(tansu())
-        .args([
-            "broker",
-            "--listener-url",
-            &url,
-            "--advertised-listener-url",
-            &url,
-            "--storage-engine",
-            "sqlite://tansu.db",
-        ])
-        .current_dir(data.path())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start tansu");
-    while TcpStream::connect(("127.0.0.1", port)).is_err() {
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    let broker = Broker::start();
+    let addr = broker.addr();
     let topics: Vec<(String, &str, &str)> =
         corpus::FAMILIES.iter().map(|(family, format)| (format!("bench.{family}"), *family, *format)).collect();
     for (t, _, _) in &topics {
-        let ok = Command::new(tansu())
-            .args(["topic", "create", t, "--partitions", &PARTITIONS.to_string(), "--broker", &url])
-            .stdout(Stdio::null())
-            .status()
-            .is_ok_and(|s| s.success());
-        assert!(ok, "create topic {t}");
+        broker.create_topic(t, PARTITIONS);
     }
 
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
@@ -193,8 +154,7 @@ fn main() {
         ),
     };
 
-    let _ = broker.kill();
-    let _ = broker.wait();
+    drop(broker);
     let bare_rate = total as f64 / bare_secs;
     let fl_rate = total as f64 / fl_secs;
     println!("bare rdkafka consumer: {total} records in {bare_secs:.2}s = {bare_rate:.0} records/s ({bytes} bytes)");

@@ -984,40 +984,65 @@ fn admin_endpoints_follow_the_lifecycle_and_the_counters_add_up() {
     assert!(drain.contains("SIGTERM") && drain.contains("25s"), "{drain}");
 }
 
-/// The generated day on the broker: each firewall's lines dealt round
+/// The generated day dealt over partitions: each firewall's lines round
 /// robin over two partitions of `topics.0` (each partition keeps its order,
 /// each person is in all four), sign-ins and consents in two partitions of
-/// `topics.1`; the input and the end offsets of both topics.
+/// `topics.1`.
+struct Spread {
+    input: traffic::Input,
+    partitions: Vec<(&'static str, Vec<Vec<Vec<u8>>>)>,
+}
+
+impl Spread {
+    /// Create the topics on `broker` and deal `per_device` lines per firewall.
+    fn new(broker: &Broker, topics: (&'static str, &'static str), per_device: u64) -> Spread {
+        broker.create_topic(topics.0, 4);
+        broker.create_topic(topics.1, 2);
+        let input = traffic::generate(per_device);
+        let mut fw: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 4];
+        let mut okta: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 2];
+        for (name, _, text) in &input.files {
+            for (i, line) in text.lines().enumerate() {
+                if name.starts_with("fw-") {
+                    fw[i % 2 + usize::from(name.contains("branch")) * 2].push(line.as_bytes().to_vec());
+                } else {
+                    okta[usize::from(name.contains("consent"))].push(line.as_bytes().to_vec());
+                }
+            }
+        }
+        Spread { input, partitions: vec![(topics.0, fw), (topics.1, okta)] }
+    }
+
+    /// Produce the share `from..to` (fractions of each partition's lines,
+    /// so both ends fall at about the same time of day everywhere); the end
+    /// offsets of both topics after it.
+    fn produce(&self, addr: &str, from: f64, to: f64) -> Vec<(&'static str, Vec<i64>)> {
+        let mut ends = Vec::new();
+        for (topic, parts) in &self.partitions {
+            let end: Vec<i64> = parts
+                .iter()
+                .enumerate()
+                .map(|(p, lines)| {
+                    let at = |f: f64| (lines.len() as f64 * f).round() as usize;
+                    produce(addr, topic, p as i32, &lines[at(from)..at(to)]).last().unwrap() + 1
+                })
+                .collect();
+            ends.push((*topic, end));
+        }
+        ends
+    }
+}
+
+/// The generated day on the broker ([`Spread`], all of it at once): the
+/// input and the end offsets of both topics.
 fn spread_input(
     broker: &Broker,
     topics: (&'static str, &'static str),
     per_device: u64,
 ) -> (traffic::Input, Vec<(&'static str, Vec<i64>)>) {
-    let addr = broker.addr();
-    broker.create_topic(topics.0, 4);
-    broker.create_topic(topics.1, 2);
-    let input = traffic::generate(per_device);
-    let mut fw: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 4];
-    let mut okta: Vec<Vec<Vec<u8>>> = vec![Vec::new(); 2];
-    for (name, _, text) in &input.files {
-        for (i, line) in text.lines().enumerate() {
-            if name.starts_with("fw-") {
-                fw[i % 2 + usize::from(name.contains("branch")) * 2].push(line.as_bytes().to_vec());
-            } else {
-                okta[usize::from(name.contains("consent"))].push(line.as_bytes().to_vec());
-            }
-        }
-    }
-    let mut ends = Vec::new();
-    for (topic, parts) in [(topics.0, &fw), (topics.1, &okta)] {
-        let end: Vec<i64> = parts
-            .iter()
-            .enumerate()
-            .map(|(p, lines)| produce(&addr, topic, p as i32, lines).last().unwrap() + 1)
-            .collect();
-        ends.push((topic, end));
-    }
-    (input, ends)
+    let spread = Spread::new(broker, topics, per_device);
+    let ends = spread.produce(&broker.addr(), 0.0, 1.0);
+    (spread.input, ends)
 }
 
 /// The input of the scale-out tests ([`spread_input`] on `s.fw` and `s.okta`).
@@ -1144,5 +1169,98 @@ fn three_replicas_raise_the_findings_of_one_process() {
         assert!(dead.is_empty(), "dead letters in {}: {}", d.display(), &dead[..dead.len().min(600)]);
         let text = std::fs::read_to_string(d.join("findings.jsonl")).unwrap_or_default();
         assert!(!text.is_empty(), "replica in {} raised nothing\n{}", d.display(), log_of(d));
+    }
+}
+
+/// Scale-out survives a crash: three replicas read the first part of the
+/// day; once every part has a snapshot in the changelog one replica is
+/// SIGKILLed, the rest of the day arrives, and the replica comes back
+/// later in a fresh directory. The survivors take over its input and its
+/// parts (restored from the changelog, replaying what came after the
+/// snapshot), and the findings of all four directories are exactly the
+/// one-process run's: none lost, none under another id, none with other
+/// totals. The hourly SS-03 windows open at the kill (the day is cut at
+/// 12:36) count events from both sides of it, so a part that moved
+/// without its state would show smaller totals there.
+#[test]
+fn a_replica_killed_mid_stream_loses_nothing_and_duplicates_nothing() {
+    let _turn = serial();
+    let broker = Broker::start();
+    let addr = broker.addr();
+    let spread = Spread::new(&broker, ("s.fw", "s.okta"), 5_000);
+    let cut = 0.55;
+    let first = spread.produce(&addr, 0.0, cut);
+
+    // A session short enough that the broker notices the dead replica
+    // within the test, long enough for heartbeats on a loaded machine.
+    let options = "options = { \"session.timeout.ms\" = \"15000\", \"heartbeat.interval.ms\" = \"2000\" }\n";
+    let cluster = "[cluster]\nrole = \"replica\"\npartitions = 6\ntopic_prefix = \"sk\"\nreplication_factor = 1\n";
+    let config = scale_config(&addr, "scale-kill", cluster).replace("group_id = \"scale-kill\"\n", &format!("group_id = \"scale-kill\"\n{options}"));
+    assert!(config.contains("session.timeout.ms"), "{config}");
+    let dirs: Vec<tempfile::TempDir> = (0..4).map(|_| workdir()).collect();
+    let paths: Vec<&Path> = dirs.iter().map(|d| d.path()).collect();
+    let mut replicas: Vec<Option<Floodlight>> = paths[..3].iter().map(|d| Some(start_floodlight(d, &config))).collect();
+
+    // Every part holds state in the changelog (its offsets are committed
+    // only behind a snapshot) before the crash.
+    let started = Instant::now();
+    while committed(&addr, "scale-kill.rules", "sk.rules-repartition", 6).iter().any(|&c| c <= 0) {
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "parts not snapshotted: {:?}\n{}",
+            committed(&addr, "scale-kill.rules", "sk.rules-repartition", 6),
+            log_of(paths[1])
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let victim = replicas[1].take().unwrap();
+    let victim_log = std::fs::read_to_string(paths[1].join("floodlight.log")).unwrap_or_default();
+    assert!(victim_log.contains("part assigned"), "the victim owned no part\n{}", log_of(paths[1]));
+    victim.crash();
+    let ends = spread.produce(&addr, cut, 1.0);
+    let written_first = findings_of(&[paths[1]]);
+    std::thread::sleep(Duration::from_secs(8));
+    replicas.push(Some(start_floodlight(paths[3], &config)));
+    wait_committed(&addr, "scale-kill", &ends, Duration::from_secs(300), "after the kill", paths[0]);
+    wait_parts_settled(&addr, "scale-kill.rules", "sk.rules-repartition", 6, &paths);
+    let running: Vec<Floodlight> = replicas.into_iter().flatten().collect();
+    for r in &running {
+        signal(r.pid(), "TERM");
+    }
+    for r in running {
+        r.wait_stopped();
+    }
+    assert!(first.iter().zip(&ends).all(|(a, b)| a.1.iter().zip(&b.1).all(|(x, y)| x < y)), "two shares");
+
+    // The parts the victim owned were restored from the changelog by
+    // whoever took them over.
+    let restored = [paths[0], paths[2], paths[3]].iter().any(|d| {
+        std::fs::read_to_string(d.join("floodlight.log")).unwrap_or_default().contains("state restored from the changelog")
+    });
+    assert!(restored, "no part was restored from the changelog\n{}", log_of(paths[0]));
+
+    let killed = findings_of(&paths);
+    let one = one_process_findings(&addr, &ends);
+    let missing: Vec<&String> = one.keys().filter(|k| !killed.contains_key(*k)).collect();
+    let extra: Vec<&String> = killed.keys().filter(|k| !one.contains_key(*k)).collect();
+    assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}, extra {extra:?}");
+    for (id, f) in &one {
+        assert_eq!(&killed[id], f, "finding {id} differs between one process and the replicas with a crash");
+    }
+    // Windows that straddle the kill, with their full totals (checked
+    // above against the one-process run, which saw no crash).
+    let cut_time = format!("{}", 6 + (12.0 * cut) as u64);
+    let straddling: Vec<&serde_json::Value> = traffic::by_rule(&one, "SS-03")
+        .into_iter()
+        .filter(|f| {
+            let (a, b) = (f["first_seen"].as_str().unwrap(), f["last_seen"].as_str().unwrap());
+            a[11..13] == cut_time && a[14..16] < *"36" && b[14..16] > *"36"
+        })
+        .collect();
+    assert!(straddling.len() >= 10, "only {} SS-03 windows straddle the kill", straddling.len());
+    assert!(!written_first.is_empty(), "the victim raised nothing before it was killed");
+    for d in &paths {
+        let dead = std::fs::read_to_string(d.join("dead.jsonl")).unwrap_or_default();
+        assert!(dead.is_empty(), "dead letters in {}: {}", d.display(), &dead[..dead.len().min(600)]);
     }
 }

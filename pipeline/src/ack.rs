@@ -191,6 +191,15 @@ impl OffsetTracker {
         self.pending.retain(|&start, _| start < first);
     }
 
+    /// Offsets up to `last` need no delivery (a checkpoint of the rule
+    /// state holds them, so they were skipped): with nothing in flight
+    /// before them, they join the committable prefix.
+    pub fn covered(&mut self, last: u64) {
+        if self.pending.first_key_value().is_none_or(|(&start, _)| start > last) {
+            self.committed = Some(self.committed.map_or(last, |c| c.max(last)));
+        }
+    }
+
     /// The last offset of the acknowledged contiguous prefix.
     pub fn committed(&self) -> Option<u64> {
         self.committed
@@ -252,6 +261,19 @@ mod tests {
         assert_eq!(t.delivered(0), Some(19));
         assert_eq!(t.delivered(20), Some(29));
         assert_eq!(t.in_flight(), 0);
+    }
+
+    #[test]
+    fn covered_offsets_join_the_prefix_only_with_nothing_in_flight_before_them() {
+        let mut t = OffsetTracker::default();
+        t.covered(4);
+        assert_eq!(t.committed(), Some(4), "skipped records are committable");
+        t.begin(5, 9);
+        t.covered(12);
+        assert_eq!(t.committed(), Some(4), "5..9 is still in flight");
+        assert_eq!(t.delivered(5), Some(9));
+        t.covered(3);
+        assert_eq!(t.committed(), Some(9), "never moves back");
     }
 
     #[test]

@@ -202,6 +202,35 @@ pub enum WireOutput {
 pub struct IpcBatch(#[serde(with = "super::pending::ipc")] pub RecordBatch);
 
 impl WireMatched {
+    /// Take the first half of the rows out (a batch of one record batch
+    /// is sliced), leaving the rest.
+    pub fn take_half(&mut self) -> WireMatched {
+        let output = match &mut self.output {
+            WireOutput::Rows(r) => {
+                let tail = r.split_off(r.len() / 2);
+                WireOutput::Rows(std::mem::replace(r, tail))
+            }
+            WireOutput::Steps(s) => {
+                let tail = s.split_off(s.len() / 2);
+                WireOutput::Steps(std::mem::replace(s, tail))
+            }
+            WireOutput::Batches(b) if b.len() >= 2 => {
+                let tail = b.split_off(b.len() / 2);
+                WireOutput::Batches(std::mem::replace(b, tail))
+            }
+            WireOutput::Batches(b) => {
+                let mut head = Vec::new();
+                if let Some(one) = b.first_mut() {
+                    let n = one.0.num_rows();
+                    head.push(IpcBatch(one.0.slice(0, n / 2)));
+                    one.0 = one.0.slice(n / 2, n - n / 2);
+                }
+                WireOutput::Batches(head)
+            }
+        };
+        WireMatched { rule: self.rule.clone(), fingerprint: self.fingerprint.clone(), output }
+    }
+
     /// Rows carried.
     pub fn rows(&self) -> usize {
         match &self.output {

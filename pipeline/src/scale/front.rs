@@ -24,7 +24,7 @@ use std::time::Instant;
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use super::{PartRecord, PartSink};
+use super::{PartRecord, PartSink, MAX_RECORD_BYTES};
 use crate::ack::AckToken;
 use crate::detect::partition::WireMatched;
 use crate::event_time::{Resume, StreamId, StreamState, Watermarks};
@@ -131,9 +131,12 @@ impl Repartitioner {
 
     fn send_all(&self, records: impl Iterator<Item = PartRecord>, ack: &AckToken) {
         for (part, record) in records.enumerate() {
-            if let Err(e) = self.sink.send(part as u32, &record, ack.clone()) {
-                warn!(part, error = %e, "could not send rule output to its part; the batch will be read again");
-                ack.fail();
+            let stream = record.stream.clone();
+            for bytes in record.encode_within(MAX_RECORD_BYTES) {
+                if let Err(e) = self.sink.send(part as u32, &stream, bytes, ack.clone()) {
+                    warn!(part, error = %e, "could not send rule output to its part; the batch will be read again");
+                    ack.fail();
+                }
             }
         }
     }

@@ -14,7 +14,7 @@
 //!
 //! **Changelog records.** A part's state is one gzip'd JSON snapshot
 //! ([`super::RulePart::snapshot`]) with a sequence number. Up to
-//! [`CHUNK_BYTES`] it is written whole under the key `part-<n>`, behind the
+//! [`MAX_RECORD_BYTES`](super::MAX_RECORD_BYTES) it is written whole under the key `part-<n>`, behind the
 //! sequence; a larger one is cut into chunks `part-<n>/<seq>/<i>`, and the
 //! record under `part-<n>` (the manifest) names the sequence and the number
 //! of chunks. Compaction keeps the newest value per key, so the topic holds
@@ -35,14 +35,10 @@ use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::util::Timeout;
 use rdkafka::{Offset, TopicPartitionList};
 
-use super::{PartRecord, PartSink};
+use super::{PartSink, MAX_RECORD_BYTES};
 use crate::ack::AckToken;
 use crate::kafka::{client_config, CONSUMER_DEFAULTS, PRODUCER_DEFAULTS};
 use crate::sinks::kafka::{KafkaSink, KafkaSinkConfig};
-
-/// The largest changelog record floodlight writes (below Kafka's default
-/// 1 MiB `message.max.bytes`).
-pub const CHUNK_BYTES: usize = 512 * 1024;
 
 /// How to reach the broker, for every scale-out client.
 #[derive(Debug, Clone)]
@@ -193,11 +189,10 @@ impl PartSink for KafkaParts {
         self.parts
     }
 
-    fn send(&self, part: u32, record: &PartRecord, ack: AckToken) -> Result<(), String> {
+    fn send(&self, part: u32, stream: &str, record: Vec<u8>, ack: AckToken) -> Result<(), String> {
         let partition = i32::try_from(part).map_err(|_| format!("part {part} out of range"))?;
-        let key = record.stream.as_bytes();
         self.producer
-            .send_to(&self.topic, Some(partition), Some(key), &record.to_bytes(), None, &ack)
+            .send_to(&self.topic, Some(partition), Some(stream.as_bytes()), &record, None, &ack)
             .map_err(|e| e.to_string())
     }
 
@@ -261,7 +256,7 @@ impl Changelog {
     pub async fn write(&self, part: u32, seq: u64, snapshot: &[u8]) -> Result<(), String> {
         let partition = i32::try_from(part).map_err(|_| format!("part {part} out of range"))?;
         let chunks: Vec<&[u8]> =
-            if snapshot.len() <= CHUNK_BYTES { Vec::new() } else { snapshot.chunks(CHUNK_BYTES).collect() };
+            if snapshot.len() <= MAX_RECORD_BYTES { Vec::new() } else { snapshot.chunks(MAX_RECORD_BYTES).collect() };
         let n = u32::try_from(chunks.len()).map_err(|_| "snapshot too large".to_string())?;
         for (i, chunk) in chunks.iter().enumerate() {
             self.put(partition, &format!("part-{part}/{seq}/{i}"), Some(chunk)).await?;

@@ -49,6 +49,11 @@ use crate::event_time::{Micros, Position};
 pub use back::RulePart;
 pub use front::Repartitioner;
 
+/// The largest record scale-out writes to its internal topics (below
+/// Kafka's default 1 MiB `message.max.bytes`): rule output and changelog
+/// snapshots larger than this are split.
+pub const MAX_RECORD_BYTES: usize = 512 * 1024;
+
 /// What one batch of one input stream brought to one part: the rows of
 /// every rule whose key belongs to the part (often none) and how far the
 /// stream has come.
@@ -85,6 +90,49 @@ impl PartRecord {
         serde_json::to_vec(self).unwrap_or_default()
     }
 
+    /// The record as one or more encoded records of at most `max` bytes
+    /// each (Kafka refuses records over its `message.max.bytes`, 1 MiB by
+    /// default): the rows are split in halves until each half fits. Only
+    /// the last record carries the stream's position and time, so a part
+    /// moves the stream on only once it has every row of the batch. A
+    /// single row larger than `max` goes alone, as it is.
+    pub fn encode_within(self, max: usize) -> Vec<Vec<u8>> {
+        let bytes = self.to_bytes();
+        if bytes.len() <= max || self.rows() <= 1 {
+            return vec![bytes];
+        }
+        let (head, tail) = self.halves();
+        let mut out = head.encode_within(max);
+        out.extend(tail.encode_within(max));
+        out
+    }
+
+    /// The rows in two records (at least one row each): the first carries
+    /// no position or time.
+    fn halves(mut self) -> (PartRecord, PartRecord) {
+        let head_rules = if self.rules.len() >= 2 {
+            let tail = self.rules.split_off(self.rules.len() / 2);
+            std::mem::replace(&mut self.rules, tail)
+        } else {
+            let mut rules = Vec::new();
+            if let Some(one) = self.rules.first_mut() {
+                rules.push(one.take_half());
+            }
+            rules
+        };
+        let head = PartRecord {
+            stream: self.stream.clone(),
+            name: self.name.clone(),
+            lateness: self.lateness,
+            first: self.first,
+            position: Position::default(),
+            time: None,
+            idle: false,
+            rules: head_rules,
+        };
+        (head, self)
+    }
+
     /// A record read from the repartition topic.
     pub fn from_bytes(bytes: &[u8]) -> Result<PartRecord, String> {
         serde_json::from_slice(bytes).map_err(|e| format!("not a floodlight repartition record: {e}"))
@@ -101,9 +149,11 @@ pub trait PartSink: Send + Sync {
     /// How many parts rule state is split into.
     fn parts(&self) -> u32;
 
-    /// Send `record` to `part`. The sink holds `ack` until the record is
-    /// durable and marks it failed if it cannot be written.
-    fn send(&self, part: u32, record: &PartRecord, ack: AckToken) -> Result<(), String>;
+    /// Send one encoded record of the stream `stream` to `part`
+    /// ([`PartRecord::encode_within`] [`MAX_RECORD_BYTES`]). The sink
+    /// holds `ack` until the record is durable and marks it failed if it
+    /// cannot be written.
+    fn send(&self, part: u32, stream: &str, record: Vec<u8>, ack: AckToken) -> Result<(), String>;
 
     /// Make what was sent durable soon (a source waits for acknowledgements).
     fn flush(&self) {}
@@ -134,8 +184,8 @@ impl PartSink for MemoryParts {
         self.parts
     }
 
-    fn send(&self, part: u32, record: &PartRecord, ack: AckToken) -> Result<(), String> {
-        self.records.lock().unwrap_or_else(|p| p.into_inner()).push((part, record.to_bytes()));
+    fn send(&self, part: u32, _stream: &str, record: Vec<u8>, ack: AckToken) -> Result<(), String> {
+        self.records.lock().unwrap_or_else(|p| p.into_inner()).push((part, record));
         drop(ack);
         Ok(())
     }
@@ -223,5 +273,117 @@ impl ScaleOut {
             parts,
             back: Some(Back { source: Box::new(source), topic: topics.repartition, changelog, expected }),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use arrow::array::{Int64Array, RecordBatch, StringArray};
+    use arrow::datatypes::{DataType, Field, Schema};
+    use serde_json::{json, Map, Value};
+
+    use super::*;
+    use crate::detect::partition::{IpcBatch, WireOutput};
+
+    fn record(rules: Vec<WireMatched>) -> PartRecord {
+        PartRecord {
+            stream: "kafka:fw/3".into(),
+            name: "kafka:fw/3".into(),
+            lateness: 60_000_000,
+            first: 4_000,
+            position: Position { record: 4_199, byte: 0 },
+            time: Some(1_795_500_000_000_000),
+            idle: false,
+            rules,
+        }
+    }
+
+    fn rows(rule: &str, n: usize) -> WireMatched {
+        let rows: Vec<Map<String, Value>> = (0..n)
+            .map(|i| {
+                let row = json!({"event_id": format!("e{i:05}"), "user": format!("user{i}"), "pad": "x".repeat(400)});
+                row.as_object().cloned().unwrap_or_default()
+            })
+            .collect();
+        WireMatched { rule: rule.into(), fingerprint: "f".into(), output: WireOutput::Rows(rows) }
+    }
+
+    fn event_ids(records: &[PartRecord]) -> Vec<String> {
+        let mut ids = Vec::new();
+        for r in records {
+            for m in &r.rules {
+                match &m.output {
+                    WireOutput::Rows(rows) => ids.extend(rows.iter().map(|r| r["event_id"].to_string())),
+                    WireOutput::Batches(b) => {
+                        for b in b {
+                            let col = b.0.column(0).as_any().downcast_ref::<StringArray>().map(|c| c.iter());
+                            ids.extend(col.into_iter().flatten().map(|v| format!("{v:?}")));
+                        }
+                    }
+                    WireOutput::Steps(s) => ids.extend(s.iter().map(|(_, r)| r["event_id"].to_string())),
+                }
+            }
+        }
+        ids
+    }
+
+    /// Splits `record` within `max` and checks what every split must hold.
+    fn split(record: PartRecord, max: usize) -> Vec<PartRecord> {
+        let whole = record.clone();
+        let encoded = record.encode_within(max);
+        assert!(encoded.len() > 1, "the record is larger than {max} bytes and must be split");
+        let records: Vec<PartRecord> = encoded
+            .iter()
+            .map(|b| {
+                assert!(b.len() <= max, "a split record of {} bytes is over {max}", b.len());
+                PartRecord::from_bytes(b).unwrap_or_else(|e| panic!("{e}"))
+            })
+            .collect();
+        assert_eq!(event_ids(&records), event_ids(&[whole.clone()]), "every row once, in order");
+        let (last, head) = records.split_last().unwrap_or_else(|| panic!("no record"));
+        for r in head {
+            assert_eq!((r.time, r.position.record, r.first), (None, 0, whole.first), "only the last moves the stream");
+        }
+        assert_eq!((last.time, last.position, last.first), (whole.time, whole.position, whole.first));
+        records
+    }
+
+    #[test]
+    fn a_small_record_goes_whole() {
+        let r = record(vec![rows("SS-03", 3)]);
+        let bytes = r.to_bytes();
+        assert_eq!(r.encode_within(MAX_RECORD_BYTES), vec![bytes]);
+    }
+
+    #[test]
+    fn large_rule_output_is_split_by_rule_and_by_rows() {
+        // Two rules, 2,000 rows of ~450 bytes: about 900 KiB.
+        let records = split(record(vec![rows("SS-02", 1_000), rows("SS-03", 1_000)]), 64 * 1024);
+        assert!(records.len() >= 14, "{} records", records.len());
+        // One rule's rows alone.
+        split(record(vec![rows("SS-03", 2_000)]), 64 * 1024);
+    }
+
+    #[test]
+    fn one_large_record_batch_is_sliced() {
+        let schema =
+            Arc::new(Schema::new(vec![Field::new("event_id", DataType::Utf8, false), Field::new("bytes", DataType::Int64, false)]));
+        let ids: Vec<String> = (0..20_000).map(|i| format!("event-{i:08}-{}", "y".repeat(40))).collect();
+        let batch = RecordBatch::try_new(
+            schema,
+            vec![Arc::new(StringArray::from(ids)), Arc::new(Int64Array::from_iter_values(0..20_000))],
+        )
+        .unwrap_or_else(|e| panic!("{e}"));
+        let wire = WireMatched { rule: "SS-02".into(), fingerprint: "f".into(), output: WireOutput::Batches(vec![IpcBatch(batch)]) };
+        let records = split(record(vec![wire]), 128 * 1024);
+        assert!(records.len() >= 8, "{} records", records.len());
+    }
+
+    #[test]
+    fn a_single_row_over_the_limit_goes_alone() {
+        let r = record(vec![rows("SS-03", 1)]);
+        assert_eq!(r.encode_within(100).len(), 1);
     }
 }

@@ -385,7 +385,13 @@ impl State {
         let streams = &self.streams;
         self.partitions.entry(key).or_insert_with(|| {
             let label = format!("kafka:{topic}/{partition}");
-            let resume_from = streams.resume(&label).map(|r| Resume {
+            let resume = streams.resume(&label);
+            if let (Some(r), CommitLimit::Checkpointed(_)) = (&resume, streams.registry().commit_limit(&label)) {
+                // The state it resumes from is durable: what it holds may be
+                // committed even before this owner checkpoints anything.
+                streams.registry().set_checkpointed_one(&label, r.position);
+            }
+            let resume_from = resume.map(|r| Resume {
                 next: i64::try_from(r.position.record).unwrap_or(i64::MAX).saturating_add(1),
                 sought: false,
             });
@@ -410,6 +416,7 @@ impl State {
         let ps = self.partition(topic, partition);
         let Some(r) = ps.resume_from.as_mut() else { return Resuming::Take };
         if offset < r.next {
+            ps.tracker.covered(offset.max(0) as u64);
             return Resuming::Skip;
         }
         if offset > r.next && !r.sought {
