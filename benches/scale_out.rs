@@ -235,7 +235,8 @@ fn main() {
         started.elapsed(),
         std::thread::available_parallelism().map_or(1, |n| n.get())
     );
-    let runs: Vec<Run> = [None, Some(1), Some(2), Some(3)].into_iter().map(|n| run(&broker, n, &ends, events)).collect();
+    let runs: Vec<Run> =
+        [None, Some(1), Some(2), Some(3)].into_iter().map(|n| run(&broker, n, &ends, events)).collect();
     let base = runs.iter().find(|r| r.label == "replica-1").map_or(1.0, |r| r.wall);
     println!("\n| run | wall s | events/s | vs 1 replica | floodlight CPU-s | broker CPU-s | findings |");
     println!("|---|---:|---:|---:|---:|---:|---:|");

@@ -368,15 +368,21 @@ mod tests {
 
     #[test]
     fn one_large_record_batch_is_sliced() {
-        let schema =
-            Arc::new(Schema::new(vec![Field::new("event_id", DataType::Utf8, false), Field::new("bytes", DataType::Int64, false)]));
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("event_id", DataType::Utf8, false),
+            Field::new("bytes", DataType::Int64, false),
+        ]));
         let ids: Vec<String> = (0..20_000).map(|i| format!("event-{i:08}-{}", "y".repeat(40))).collect();
         let batch = RecordBatch::try_new(
             schema,
             vec![Arc::new(StringArray::from(ids)), Arc::new(Int64Array::from_iter_values(0..20_000))],
         )
         .unwrap_or_else(|e| panic!("{e}"));
-        let wire = WireMatched { rule: "SS-02".into(), fingerprint: "f".into(), output: WireOutput::Batches(vec![IpcBatch(batch)]) };
+        let wire = WireMatched {
+            rule: "SS-02".into(),
+            fingerprint: "f".into(),
+            output: WireOutput::Batches(vec![IpcBatch(batch)]),
+        };
         let records = split(record(vec![wire]), 128 * 1024);
         assert!(records.len() >= 8, "{} records", records.len());
     }
