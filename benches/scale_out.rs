@@ -27,7 +27,6 @@ mod tansu;
 mod traffic;
 
 use std::collections::BTreeSet;
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 

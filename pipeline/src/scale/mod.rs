@@ -341,7 +341,7 @@ mod tests {
                 PartRecord::from_bytes(b).unwrap_or_else(|e| panic!("{e}"))
             })
             .collect();
-        assert_eq!(event_ids(&records), event_ids(&[whole.clone()]), "every row once, in order");
+        assert_eq!(event_ids(&records), event_ids(std::slice::from_ref(&whole)), "every row once, in order");
         let (last, head) = records.split_last().unwrap_or_else(|| panic!("no record"));
         for r in head {
             assert_eq!((r.time, r.position.record, r.first), (None, 0, whole.first), "only the last moves the stream");
