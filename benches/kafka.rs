@@ -19,7 +19,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[path = "../tests/support/corpus.rs"]
 mod corpus;
-#[path = "support/tansu.rs"]
+#[path = "../tests/support/tansu.rs"]
 mod tansu;
 
 use std::path::Path;

@@ -21,7 +21,7 @@
 //! figures, and more replicas to add CPU rather than speed here. The point
 //! of the replicas is more machines.
 
-#[path = "support/tansu.rs"]
+#[path = "../tests/support/tansu.rs"]
 mod tansu;
 #[path = "../tests/support/traffic.rs"]
 mod traffic;

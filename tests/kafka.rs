@@ -10,6 +10,8 @@
 mod corpus;
 #[path = "support/http.rs"]
 mod http;
+#[path = "support/tansu.rs"]
+mod tansu;
 #[path = "support/traffic.rs"]
 mod traffic;
 
@@ -25,36 +27,9 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
+use tansu::Broker;
 
 const BIN: &str = env!("CARGO_BIN_EXE_floodlight");
-
-fn tansu_bin() -> PathBuf {
-    if let Ok(p) = std::env::var("FLOODLIGHT_TANSU") {
-        return PathBuf::from(p);
-    }
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/kafka/install-tansu.sh");
-    let out = Command::new(&script).arg("--path").output().expect("run deploy/kafka/install-tansu.sh --path");
-    let p = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    assert!(
-        p.exists(),
-        "the tansu broker is not installed at {}: run deploy/kafka/install-tansu.sh (the README's test command does), \
-         or set FLOODLIGHT_TANSU",
-        p.display()
-    );
-    p
-}
-
-/// A tansu broker on a free loopback port, killed on drop.
-///
-/// Storage is SQLite in a scratch directory: tansu 0.6's in-memory engine
-/// answers a fetch from an offset inside a record batch with the *next*
-/// batch, so a consumer resuming mid-batch (after a pause, a restart or a
-/// rebalance) would silently skip records; the SQLite engine fetches by record.
-struct Broker {
-    child: Child,
-    port: u16,
-    _data: tempfile::TempDir,
-}
 
 /// The tests take turns: each runs brokers, producers and floodlight
 /// processes that would otherwise compete for the machine's cores (CI has
@@ -62,55 +37,6 @@ struct Broker {
 fn serial() -> std::sync::MutexGuard<'static, ()> {
     static TURN: std::sync::Mutex<()> = std::sync::Mutex::new(());
     TURN.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-}
-
-impl Broker {
-    fn start() -> Broker {
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let url = format!("tcp://127.0.0.1:{port}");
-        let data = tempfile::tempdir().unwrap();
-        let child = Command::new(tansu_bin())
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-            .args(["--storage-engine", "sqlite://tansu.db"])
-            .current_dir(data.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start tansu");
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(20), "tansu did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        Broker { child, port, _data: data }
-    }
-
-    fn addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
-    }
-
-    fn create_topic(&self, name: &str, partitions: i32) {
-        let status = Command::new(tansu_bin())
-            .args(["topic", "create", name, "--partitions", &partitions.to_string()])
-            .args(["--broker", &format!("tcp://127.0.0.1:{}", self.port)])
-            .stdout(Stdio::null())
-            .status()
-            .expect("tansu topic create");
-        assert!(status.success(), "creating topic {name} failed");
-    }
-
-    /// SIGSTOP (`freeze = true`) or SIGCONT the broker: a hung broker, then a recovered one.
-    fn freeze(&self, freeze: bool) {
-        signal(self.child.id(), if freeze { "STOP" } else { "CONT" });
-    }
-}
-
-impl Drop for Broker {
-    fn drop(&mut self) {
-        signal(self.child.id(), "CONT");
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn signal(pid: u32, sig: &str) {

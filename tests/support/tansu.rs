@@ -1,6 +1,12 @@
-//! A tansu broker for the Kafka benchmarks: started on a free loopback
-//! port with its SQLite storage in a temporary directory, killed on drop.
-//! The binary comes from `FLOODLIGHT_TANSU` or `deploy/kafka/install-tansu.sh`.
+//! A tansu broker for the Kafka tests and benchmarks: started on a free
+//! loopback port with its SQLite storage in a temporary directory, killed
+//! on drop. The binary comes from `FLOODLIGHT_TANSU` or
+//! `deploy/kafka/install-tansu.sh`.
+//!
+//! Storage is SQLite: tansu 0.6's in-memory engine answers a fetch from an
+//! offset inside a record batch with the *next* batch, so a consumer
+//! resuming mid-batch (after a pause, a restart or a rebalance) would
+//! silently skip records; the SQLite engine fetches by record.
 #![allow(dead_code)]
 
 use std::net::{TcpListener, TcpStream};
@@ -8,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// The tansu binary; exits the benchmark with a hint when it is not installed.
+/// The tansu binary; panics with how to install it when it is missing.
 pub fn tansu() -> PathBuf {
     if let Ok(p) = std::env::var("FLOODLIGHT_TANSU") {
         return PathBuf::from(p);
@@ -19,10 +25,12 @@ pub fn tansu() -> PathBuf {
         .output()
         .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()))
         .unwrap_or_default();
-    if !p.exists() {
-        eprintln!("tansu not found at {}: run deploy/kafka/install-tansu.sh", p.display());
-        std::process::exit(2);
-    }
+    assert!(
+        p.exists(),
+        "the tansu broker is not installed at {}: run deploy/kafka/install-tansu.sh (the README's test command does), \
+         or set FLOODLIGHT_TANSU",
+        p.display()
+    );
     p
 }
 
@@ -75,10 +83,18 @@ impl Broker {
             .is_ok_and(|s| s.success());
         assert!(ok, "create topic {name}");
     }
+
+    /// SIGSTOP (`freeze = true`) or SIGCONT the broker: a hung broker, then a recovered one.
+    pub fn freeze(&self, freeze: bool) {
+        let sig = if freeze { "-STOP" } else { "-CONT" };
+        let ok = Command::new("kill").args([sig, &self.child.id().to_string()]).status().is_ok_and(|s| s.success());
+        assert!(ok, "kill {sig} tansu");
+    }
 }
 
 impl Drop for Broker {
     fn drop(&mut self) {
+        let _ = Command::new("kill").args(["-CONT", &self.child.id().to_string()]).status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
