@@ -6,11 +6,16 @@
 #   chromium, chromium-driver   the console's browser tests drive headless
 #                               Chromium through ChromeDriver (WebDriver)
 #   fonts-dejavu-core           a font for Chromium to draw the pages with
+#   stunnel4                    the Kafka security test puts TLS (server and
+#                               client certificates) in front of the tansu
+#                               broker, which does not terminate TLS itself
+#   openssl                     the same test makes its CA and certificates
+#                               with the `openssl` command
 #
 # Needs root (or sudo) when a package is missing; does nothing when all of
 # them are there. Progress goes to stderr.
 set -euo pipefail
-packages=(postgresql chromium chromium-driver fonts-dejavu-core)
+packages=(postgresql chromium chromium-driver fonts-dejavu-core stunnel4 openssl)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

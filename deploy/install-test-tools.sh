@@ -6,7 +6,7 @@
 #   jsonschema and PyYAML         deploy/install-python-tools.sh
 #   kubectl v1.20.2 (Debian bookworm's kubernetes-client, unpacked, not
 #   installed)                    deploy/install-kubectl.sh
-#   PostgreSQL, Chromium and ChromeDriver (Debian packages)
+#   PostgreSQL, Chromium, ChromeDriver and stunnel (Debian packages)
 #                                 deploy/install-system-packages.sh
 # Progress goes to stderr; exits non-zero if either install fails.
 #

@@ -6,6 +6,7 @@
 //! partitions = 12                  # parts rule state is split into: the most replicas that share it
 //! topic_prefix = "floodlight"      # floodlight.rules-repartition, floodlight.rules-changelog
 //! replication_factor = 3           # of the internal topics floodlight creates (-1: the broker's default)
+//! instance_id = "${POD_NAME}"      # optional: static membership in the consumer groups
 //! ```
 //!
 //! With `role = "replica"` every replica runs the same config: the Kafka
@@ -16,6 +17,14 @@
 //! says what a replica cannot have: file, stdin or demo sources (every
 //! replica would read them whole), a rule-state directory (the changelog
 //! holds the state), and attribution (not split across replicas yet).
+//!
+//! `instance_id` makes this process a *static member* of every consumer
+//! group it joins (`group.instance.id`, KIP-345): a replica that restarts
+//! under the same id within `session.timeout.ms` takes its partitions back
+//! without a rebalance of the others. Give each replica its own stable id
+//! (a StatefulSet pod name); leave it unset when replicas come and go
+//! under new names, because a static member that leaves is only replaced
+//! after its session expires.
 
 use serde::Deserialize;
 
@@ -35,6 +44,8 @@ pub struct ClusterConfig {
     pub replication_factor: i32,
     /// How long a changelog read or write may take.
     pub changelog_timeout: String,
+    /// This process's static membership id in the consumer groups (`group.instance.id`).
+    pub instance_id: Option<String>,
 }
 
 /// What one process does.
@@ -56,6 +67,7 @@ impl Default for ClusterConfig {
             topic_prefix: "floodlight".into(),
             replication_factor: -1,
             changelog_timeout: "30s".into(),
+            instance_id: None,
         }
     }
 }
@@ -99,6 +111,16 @@ impl ClusterConfig {
                 "cluster.changelog_timeout".into(),
                 format!("`{}` is not a duration; write e.g. `30s`", self.changelog_timeout),
             ));
+        }
+        if let Some(id) = &self.instance_id {
+            let ok =
+                !id.is_empty() && id.len() <= 249 && id.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+            if !ok {
+                p.push((
+                    "cluster.instance_id".into(),
+                    format!("`{id}` is not a group instance id (1-249 of a-z A-Z 0-9 . _ -)"),
+                ));
+            }
         }
         if !self.is_replica() {
             return p;
@@ -152,6 +174,19 @@ impl ClusterConfig {
         p
     }
 
+    /// A consumer's librdkafka `options` with this process's static
+    /// membership (`group.instance.id`) added when `instance_id` is set.
+    pub fn consumer_options(
+        &self,
+        options: &std::collections::BTreeMap<String, String>,
+    ) -> std::collections::BTreeMap<String, String> {
+        let mut options = options.clone();
+        if let Some(id) = &self.instance_id {
+            options.insert("group.instance.id".into(), id.clone());
+        }
+        options
+    }
+
     /// The consumer group of the parts for a source group `group_id`.
     pub fn parts_group(group_id: &str) -> String {
         format!("{group_id}.rules")
@@ -202,15 +237,35 @@ mod tests {
     #[test]
     fn bad_settings_are_named() {
         let c: ClusterConfig = toml::from_str(
-            "partitions = 0\ntopic_prefix = \"a b\"\nreplication_factor = 0\nchangelog_timeout = \"soon\"",
+            "partitions = 0\ntopic_prefix = \"a b\"\nreplication_factor = 0\nchangelog_timeout = \"soon\"\n\
+             instance_id = \"pod 1\"",
         )
         .unwrap();
         let view = ReplicaView { sources: vec![], state_dir: false, attribution: false };
         assert_eq!(
             settings(&c.problems(&view)),
-            ["cluster.partitions", "cluster.topic_prefix", "cluster.replication_factor", "cluster.changelog_timeout"]
+            [
+                "cluster.partitions",
+                "cluster.topic_prefix",
+                "cluster.replication_factor",
+                "cluster.changelog_timeout",
+                "cluster.instance_id"
+            ]
         );
         assert!(toml::from_str::<ClusterConfig>("role = \"leader\"").is_err());
         assert!(toml::from_str::<ClusterConfig>("replicas = 3").is_err(), "unknown keys are rejected");
+    }
+
+    #[test]
+    fn the_instance_id_joins_only_the_consumers_options() {
+        let mut options = std::collections::BTreeMap::new();
+        options.insert("fetch.min.bytes".to_string(), "1".to_string());
+        let plain = ClusterConfig::default();
+        assert_eq!(plain.consumer_options(&options), options, "nothing added without an instance id");
+        let c: ClusterConfig = toml::from_str("instance_id = \"floodlight-2\"").unwrap();
+        let with = c.consumer_options(&options);
+        assert_eq!(with.get("group.instance.id").map(String::as_str), Some("floodlight-2"));
+        assert_eq!(with.get("fetch.min.bytes").map(String::as_str), Some("1"));
+        assert!(c.problems(&ReplicaView { sources: vec![], state_dir: false, attribution: false }).is_empty());
     }
 }

@@ -837,9 +837,11 @@ impl Config {
                 SourceConfig::Demo {} => Box::new(EmbeddedDemoSource),
                 SourceConfig::Kafka(k) => {
                     let mut ignore = Vec::new();
+                    let mut config = k.clone();
+                    config.options = self.cluster.consumer_options(&k.options);
                     Box::new(KafkaSource::new(
                         k.name.clone().unwrap_or_else(|| format!("kafka-{i}")),
-                        k.clone(),
+                        config,
                         duration("", &k.commit_interval, &mut ignore),
                         duration("", &k.revoke_timeout, &mut ignore),
                         k.allowed_lateness.as_deref().map(|l| duration("", l, &mut ignore)),

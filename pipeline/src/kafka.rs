@@ -24,6 +24,7 @@ pub const CONSUMER_FIXED: &[(&str, &str)] = &[
     ("enable.auto.commit", "floodlight commits offsets itself, after every sink has written the records"),
     ("enable.auto.offset.store", "floodlight stores offsets itself, after every sink has written the records"),
     ("group.id", "set it with `group_id`"),
+    ("group.instance.id", "set it with `[cluster] instance_id` (it applies to every group this process joins)"),
     ("bootstrap.servers", "set it with `brokers`"),
 ];
 

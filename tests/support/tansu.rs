@@ -45,21 +45,9 @@ impl Broker {
     /// Start one and wait until it listens.
     pub fn start() -> Broker {
         let port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).unwrap_or(19092);
-        let url = format!("tcp://127.0.0.1:{port}");
         let data = tempfile::tempdir().expect("tempdir");
-        let child = Command::new(tansu())
-            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-            .args(["--storage-engine", "sqlite://tansu.db"])
-            .current_dir(data.path())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start tansu");
-        let started = Instant::now();
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(started.elapsed() < Duration::from_secs(30), "tansu did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        let child = Self::spawn(port, port, false, data.path());
+        Self::wait_listening(port);
         Broker { child, port, _data: data }
     }
 
@@ -82,6 +70,58 @@ impl Broker {
             .status()
             .is_ok_and(|s| s.success());
         assert!(ok, "create topic {name}");
+    }
+
+    /// SIGKILL the broker and start it again on the same port and storage
+    /// (tansu keeps topics, records, offsets, groups and users in its SQLite
+    /// file): a broker that crashed and was restarted. Returns once it
+    /// listens again.
+    pub fn restart(&mut self, down: Duration) {
+        self.restart_as(down, None, false);
+    }
+
+    /// [`Broker::restart`], then advertising `advertised_port` (a proxy in
+    /// front of it, `None`: its own port) and, with `authentication`,
+    /// requiring SASL (SCRAM) from every client.
+    pub fn restart_as(&mut self, down: Duration, advertised_port: Option<u16>, authentication: bool) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        std::thread::sleep(down);
+        self.child = Self::spawn(self.port, advertised_port.unwrap_or(self.port), authentication, self._data.path());
+        Self::wait_listening(self.port);
+    }
+
+    /// Add a SCRAM-SHA-512 user (the broker must not require authentication yet).
+    pub fn create_user(&self, name: &str, password: &str) {
+        let ok = Command::new(tansu())
+            .args(["user", "create", "--broker", &format!("tcp://127.0.0.1:{}", self.port)])
+            .args(["--mechanism", "scram512", name, password])
+            .stdout(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "create user {name}");
+    }
+
+    fn spawn(port: u16, advertised: u16, authentication: bool, data: &Path) -> Child {
+        let url = format!("tcp://127.0.0.1:{port}");
+        let advertised = format!("tcp://127.0.0.1:{advertised}");
+        Command::new(tansu())
+            .args(["broker", "--listener-url", &url, "--advertised-listener-url", &advertised])
+            .args(["--storage-engine", "sqlite://tansu.db"])
+            .args(if authentication { &["--authentication"][..] } else { &[][..] })
+            .current_dir(data)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start tansu")
+    }
+
+    fn wait_listening(port: u16) {
+        let started = Instant::now();
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(started.elapsed() < Duration::from_secs(30), "tansu did not listen on {port}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// SIGSTOP (`freeze = true`) or SIGCONT the broker: a hung broker, then a recovered one.

@@ -1299,11 +1299,14 @@ impl DetectionEngine {
     /// was read up to.
     pub fn restore(&self) -> Result<(usize, BTreeMap<String, Resume>), String> {
         let cp = &self.shared.checkpoints;
-        let Some(bytes) = cp.read().map_err(|e| format!("cannot read the rule-state checkpoint: {e}"))? else {
+        let file = cp.dir().map_or_else(String::new, |d| d.join(checkpoint::STATE_FILE).display().to_string());
+        let what = format!("the rule-state checkpoint {file}");
+        let Some(bytes) =
+            cp.read().map_err(|e| format!("cannot read {what} ({e}); move it away to start with empty state"))?
+        else {
             return Ok((0, BTreeMap::new()));
         };
-        let dir = cp.dir().map_or_else(String::new, |d| d.display().to_string());
-        self.restore_from(&bytes, &format!("the rule-state checkpoint in {dir}"))
+        self.restore_from(&bytes, &what)
     }
 
     /// Restore rule state from a snapshot's bytes ([`DetectionEngine::snapshot`]);

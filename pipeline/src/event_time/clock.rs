@@ -36,14 +36,15 @@ impl PrefixMax {
     }
 
     /// Record batch `seq`'s newest event time and the position after it. For
-    /// each batch the prefix grows by, `on_advance(seq, max before seq)` is
-    /// called in order. Returns whether the prefix grew.
+    /// each batch the prefix grows by, `on_advance(seq, max before seq, its
+    /// newest time, the position after it)` is called in order. Returns
+    /// whether the prefix grew.
     pub fn insert_with(
         &mut self,
         seq: u64,
         value: Option<Micros>,
         position: Position,
-        mut on_advance: impl FnMut(u64, Option<Micros>),
+        mut on_advance: impl FnMut(u64, Option<Micros>, Option<Micros>, Position),
     ) -> bool {
         if seq < self.next {
             return false;
@@ -51,7 +52,7 @@ impl PrefixMax {
         self.pending.insert(seq, (value, position));
         let mut grew = false;
         while let Some((v, p)) = self.pending.remove(&self.next) {
-            on_advance(self.next, self.max);
+            on_advance(self.next, self.max, v, p);
             self.max = max_opt(self.max, v);
             self.position = p;
             self.next += 1;
@@ -62,7 +63,7 @@ impl PrefixMax {
 
     /// Record batch `seq`; returns whether the prefix grew.
     pub fn insert(&mut self, seq: u64, value: Option<Micros>, position: Position) -> bool {
-        self.insert_with(seq, value, position, |_, _| {})
+        self.insert_with(seq, value, position, |_, _, _, _| {})
     }
 
     /// The newest event time of the prefix.
@@ -104,6 +105,63 @@ struct WorkerClock {
     prefix: PrefixMax,
     /// Stream time before each batch, for batches whose worker has not taken it yet.
     before: HashMap<u64, Option<Micros>>,
+    /// Stream time before each of the last [`HISTORY`] batches, for a re-read.
+    history: BTreeMap<u64, Option<Micros>>,
+    /// A re-read in progress.
+    replay: Option<Replay>,
+}
+
+/// Batches whose stream time a clock remembers for a re-read: more than a
+/// source keeps in flight, so a failed batch is always among them.
+const HISTORY: usize = 4096;
+
+/// A re-read (see [`crate::event_time::streams::Rewind`]): from batch
+/// `from`, batches that end by `until` are judged against `max`, the stream
+/// time of the records before them in the stream, grown batch by batch.
+#[derive(Debug, Clone, Copy)]
+struct Replay {
+    from: u64,
+    until: Position,
+    max: Option<Micros>,
+}
+
+impl WorkerClock {
+    /// Take up a source's re-read, when the failed batch's time is known.
+    fn rewind(&mut self, r: crate::event_time::streams::Rewind) {
+        if let Some(max) = self.history.get(&r.failed) {
+            self.replay = Some(Replay { from: r.replay_from, until: r.until, max: *max });
+        }
+    }
+
+    /// The stream time before batch `seq` (which ends at `position`, newest
+    /// time `value`), `max` being the newest time of every batch before it.
+    /// Batches of a re-read get the time of the records before them, as
+    /// the first time they were read.
+    fn before_batch(
+        &mut self,
+        seq: u64,
+        max: Option<Micros>,
+        value: Option<Micros>,
+        position: Position,
+    ) -> Option<Micros> {
+        let before = match &mut self.replay {
+            Some(r) if seq >= r.from => {
+                let before = r.max;
+                r.max = max_opt(r.max, value);
+                if position >= r.until {
+                    // The re-read has caught up with where the stream was read.
+                    self.replay = None;
+                }
+                before
+            }
+            _ => max,
+        };
+        self.history.insert(seq, before);
+        while self.history.len() > HISTORY {
+            self.history.pop_first();
+        }
+        before
+    }
 }
 
 /// The workers' view of every stream's time; see the module docs.
@@ -136,11 +194,20 @@ impl StreamClocks {
                     self.registry.as_ref().and_then(|r| r.get(pos.stream)).and_then(|s| s.initial_time),
                 ),
                 before: HashMap::new(),
+                history: BTreeMap::new(),
+                replay: None,
             });
-            let before = &mut clock.before;
-            let grew = clock.prefix.insert_with(pos.seq, newest, pos.position, |seq, max| {
-                before.insert(seq, max);
+            if let Some(r) = self.registry.as_ref().and_then(|reg| reg.take_rewind(pos.stream)) {
+                clock.rewind(r);
+            }
+            let mut advanced = Vec::new();
+            let grew = clock.prefix.insert_with(pos.seq, newest, pos.position, |seq, max, value, position| {
+                advanced.push((seq, max, value, position));
             });
+            for (seq, max, value, position) in advanced {
+                let before = clock.before_batch(seq, max, value, position);
+                clock.before.insert(seq, before);
+            }
             if let (true, Some(r)) = (grew, &self.registry) {
                 r.set_stream_time(pos.stream, clock.prefix.max());
             }
@@ -225,7 +292,7 @@ mod tests {
         assert!(!p.insert(1, Some(50), Position::default()), "batch 0 is missing");
         assert_eq!((p.max(), p.len(), p.waiting()), (None, 0, 1));
         let mut seen = Vec::new();
-        assert!(p.insert_with(0, Some(10), Position { record: 5, byte: 0 }, |s, m| seen.push((s, m))));
+        assert!(p.insert_with(0, Some(10), Position { record: 5, byte: 0 }, |s, m, _, _| seen.push((s, m))));
         assert_eq!(seen, [(0, None), (1, Some(10))]);
         assert_eq!((p.max(), p.len()), (Some(50), 2));
         assert!(!p.insert(1, Some(99), Position::default()), "a batch already folded in is ignored");
@@ -253,6 +320,39 @@ mod tests {
         assert_eq!(waiting.await.unwrap(), Some(100), "max of batches 0 and 1");
         assert_eq!(clocks.before(&pos(0), &stop).await, None, "nothing before the first batch");
         assert_eq!(clocks.before(&pos(1), &stop).await, Some(100));
+    }
+
+    /// A source re-reads from a failed batch: the re-read batches are judged
+    /// against the stream time their records had the first time (the
+    /// records before them), not against the records read after them; once
+    /// the re-read passes where the stream had been read, the whole stream's
+    /// time applies again.
+    #[tokio::test]
+    async fn a_re_read_keeps_the_stream_time_of_the_first_read() {
+        let registry = StreamRegistry::new(Duration::from_secs(60), Duration::from_secs(60));
+        let mut stream = registry.opener(None).open("kafka:t/0", "kafka:t/0");
+        let clocks = StreamClocks::new(Some(registry.clone()));
+        let stop = CancellationToken::new();
+        // First read: records 0-29 in three batches, times 100, 900, 500.
+        let first: Vec<StreamPos> = (0..3).map(|i| stream.next_pos(Position { record: 9 + 10 * i, byte: 0 })).collect();
+        for (p, t) in first.iter().zip([100, 900, 500]) {
+            clocks.publish(p, Some(t));
+        }
+        assert_eq!(clocks.before(&first[1], &stop).await, Some(100));
+        assert_eq!(clocks.before(&first[2], &stop).await, Some(900));
+        // Batch 1 failed: the source reads records 10-39 again, in batches
+        // of 15 (the last goes past where it had read).
+        stream.rewind(first[1].seq);
+        let again: Vec<StreamPos> =
+            [24, 39].iter().map(|&r| stream.next_pos(Position { record: r, byte: 0 })).collect();
+        clocks.publish(&again[0], Some(900));
+        clocks.publish(&again[1], Some(950));
+        assert_eq!(clocks.before(&again[0], &stop).await, Some(100), "as batch 1 the first time");
+        assert_eq!(clocks.before(&again[1], &stop).await, Some(900), "records 10-24 before it");
+        // After the re-read, the stream time of everything read.
+        let next = stream.next_pos(Position { record: 49, byte: 0 });
+        clocks.publish(&next, Some(960));
+        assert_eq!(clocks.before(&next, &stop).await, Some(950));
     }
 
     #[tokio::test]

@@ -41,7 +41,7 @@ use super::Micros;
 pub struct StreamId(pub u64);
 
 /// How far a stream was read: after the last record of a batch.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Position {
     /// The last record's number (line number in files, offset in Kafka).
     pub record: u64,
@@ -130,6 +130,8 @@ impl StreamState {
 struct Inner {
     next_id: u64,
     streams: BTreeMap<StreamId, StreamState>,
+    /// Re-reads sources asked for that the workers' clocks have not taken yet.
+    rewinds: HashMap<StreamId, Rewind>,
     /// Checkpointed positions, by stream key.
     resume: HashMap<String, Resume>,
     /// With a rule-state directory: per stream key, the position the last
@@ -287,6 +289,12 @@ impl StreamRegistry {
         self.lock().streams.get(&id).cloned()
     }
 
+    /// The re-read a source started on `id` since the last call, if any
+    /// ([`StreamHandle::rewind`]); taken by the workers' clocks.
+    pub fn take_rewind(&self, id: StreamId) -> Option<Rewind> {
+        self.lock().rewinds.remove(&id)
+    }
+
     /// A stream's time as the workers last published it.
     pub fn stream_time(&self, id: StreamId) -> Option<Micros> {
         self.lock().streams.get(&id).and_then(|s| s.stream_time)
@@ -350,7 +358,14 @@ impl StreamOpener {
         let mut inner = self.registry.lock();
         let initial_time = inner.resume.get(key).and_then(|r| r.stream_time);
         let id = inner.insert(name.clone(), Arc::from(key), self.lateness, initial_time, false);
-        StreamHandle { registry: self.registry.clone(), id, name, next_seq: 0, finished: false }
+        StreamHandle {
+            registry: self.registry.clone(),
+            id,
+            name,
+            next_seq: 0,
+            sent_until: Position::default(),
+            finished: false,
+        }
     }
 
     /// Whether `name` already names another stream (registered now, or in the
@@ -395,6 +410,20 @@ impl StreamOpener {
     }
 }
 
+/// A source re-reads part of a stream (a batch failed to be written):
+/// the batches from `replay_from` on hold records already read up to
+/// `until`, and their rows are as late as they were the first time, against
+/// the stream time before batch `failed`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Rewind {
+    /// The batch that failed: the re-read starts at its first record.
+    pub failed: u64,
+    /// The first batch of the re-read.
+    pub replay_from: u64,
+    /// The position after the last record read before the re-read.
+    pub until: Position,
+}
+
 /// A source's handle on one of its streams.
 #[derive(Debug)]
 pub struct StreamHandle {
@@ -402,6 +431,8 @@ pub struct StreamHandle {
     id: StreamId,
     name: Arc<str>,
     next_seq: u64,
+    /// The position after the last batch sent.
+    sent_until: Position,
     finished: bool,
 }
 
@@ -420,6 +451,7 @@ impl StreamHandle {
     pub fn next_pos(&mut self, position: Position) -> StreamPos {
         let seq = self.next_seq;
         self.next_seq += 1;
+        self.sent_until = self.sent_until.max(position);
         let mut inner = self.registry.lock();
         if let Some(s) = inner.streams.get_mut(&self.id) {
             s.sent = self.next_seq;
@@ -431,6 +463,15 @@ impl StreamHandle {
     /// Batches sent so far.
     pub fn sent(&self) -> u64 {
         self.next_seq
+    }
+
+    /// The source re-reads the stream from the first record of batch
+    /// `failed` (a sink could not write it): the rows of the batches it sends
+    /// next, up to where it had read, are judged late against the stream time
+    /// they had the first time, not against the records read after them.
+    pub fn rewind(&self, failed: u64) {
+        let rewind = Rewind { failed, replay_from: self.next_seq, until: self.sent_until };
+        self.registry.lock().rewinds.insert(self.id, rewind);
     }
 
     /// Say whether the source is waiting for new input on this stream.

@@ -263,7 +263,7 @@ impl ScaleOut {
             max_in_flight_batches: first.max_in_flight_batches,
             commit_interval: first.commit_interval.clone(),
             revoke_timeout: first.revoke_timeout.clone(),
-            options: conn.options.clone(),
+            options: cluster.consumer_options(&conn.options),
             allowed_lateness: None,
         };
         let revoke = humantime::parse_duration(&first.revoke_timeout).unwrap_or(Duration::from_secs(10));

@@ -334,6 +334,8 @@ enum Resuming {
 struct InFlight {
     tp: Tp,
     first: u64,
+    /// The batch's number in its partition's stream.
+    seq: u64,
 }
 
 /// Why consumption is paused.
@@ -490,13 +492,13 @@ impl State {
             let (Some(first), Some(last)) = (pending.records.first(), pending.records.last()) else { continue };
             let (first, last) = (first.offset, last.offset);
             ps.tracker.begin(first, last);
-            self.in_flight.insert(token.batch_id(), InFlight { tp: tp.clone(), first });
             let n = pending.records.len() as u64;
             emit(RecordsReceived { source: &ps.source, records: n, bytes: pending.bytes as u64 });
             emit(KafkaRecordsConsumed { topic: &tp.0, partition: tp.1, records: n });
             self.report.records += n;
             self.report.batches += 1;
             let pos = ps.stream.next_pos(Position { record: last, byte: 0 });
+            self.in_flight.insert(token.batch_id(), InFlight { tp: tp.clone(), first, seq: pos.seq });
             permit.send(RawBatch {
                 source: ps.source.clone(),
                 partition: Some(tp.1),
@@ -530,16 +532,19 @@ impl State {
                 BatchStatus::Failed => {
                     emit(BatchAcknowledged { source: "kafka", status: "failed" });
                     self.report.failed += 1;
-                    self.rewind(consumer, &f.tp, f.first);
+                    self.rewind(consumer, &f.tp, f.first, f.seq);
                 }
             }
         }
     }
 
-    /// Re-read `tp` from `first`: forget it and everything after it.
-    fn rewind(&mut self, consumer: &BaseConsumer<KafkaContext>, tp: &Tp, first: u64) {
+    /// Re-read `tp` from `first`, the first record of its batch `seq`:
+    /// forget it and everything after it. The re-read records keep the
+    /// lateness they had the first time ([`StreamHandle::rewind`]).
+    fn rewind(&mut self, consumer: &BaseConsumer<KafkaContext>, tp: &Tp, first: u64, seq: u64) {
         let Some(ps) = self.partitions.get_mut(tp) else { return };
         ps.tracker.rewind(first);
+        ps.stream.rewind(seq);
         ps.pending = None;
         self.in_flight.retain(|_, f| !(f.tp == *tp && f.first >= first));
         self.failures_in_a_row = self.failures_in_a_row.saturating_add(1);

@@ -152,7 +152,14 @@ impl LakeSink {
             .open
             .get_mut(&key)
             .ok_or_else(|| SinkError::Encode { sink: name, message: "partition vanished".into() })?;
-        f.writer.write(batch).map_err(|e| SinkError::Encode { sink: self.name.clone(), message: e.to_string() })?;
+        if let Err(e) = f.writer.write(batch) {
+            // The writer may have written part of a row group: the file is
+            // lost, and with it every batch it holds (read again).
+            if let Some(f) = self.open.remove(&key) {
+                self.discard(f);
+            }
+            return Err(self.enc(e));
+        }
         f.rows += batch.num_rows();
         if f.acks.last().map(AckToken::batch_id) != Some(ack.batch_id()) {
             f.acks.push(ack.clone());
@@ -165,32 +172,57 @@ impl LakeSink {
         Ok(())
     }
 
+    /// Close `f` and make it durable (or upload it); its batches are
+    /// delivered only then. When that fails they are reported failed (the
+    /// source reads them again) and the partial file is removed.
     fn close(&mut self, f: OpenFile) -> Result<(), SinkError> {
         let OpenFile { writer, tmp, relative, acks, .. } = f;
-        let file = writer.into_inner().map_err(|e| self.enc(e))?;
-        if let Some(store) = &self.remote {
-            drop(file);
-            let uploaded = upload(store, &tmp, &relative);
-            let _ = std::fs::remove_file(&tmp);
-            if let Err(message) = uploaded {
+        let finished = match writer.into_inner() {
+            Ok(file) => self.publish(file, &tmp, &relative),
+            Err(e) => Err(self.enc(e)),
+        };
+        match finished {
+            Ok(()) => {
+                self.closed.push(relative);
+                drop(acks);
+                Ok(())
+            }
+            Err(e) => {
                 for a in &acks {
                     a.fail();
                 }
-                return Err(SinkError::Encode { sink: self.name.clone(), message });
-            }
-        } else {
-            file.sync_all().map_err(|e| self.io(&tmp, e))?;
-            let path = self.work_dir.join(&relative);
-            std::fs::rename(&tmp, &path).map_err(|e| self.io(&path, e))?;
-            if let Some(dir) = path.parent() {
-                // Make the rename itself durable.
-                if let Ok(d) = File::open(dir) {
-                    let _ = d.sync_all();
-                }
+                let _ = std::fs::remove_file(&tmp);
+                Err(e)
             }
         }
-        self.closed.push(relative);
-        drop(acks);
+    }
+
+    /// Give up an open file: its batches are reported failed and the partial file removed.
+    fn discard(&self, f: OpenFile) {
+        for a in &f.acks {
+            a.fail();
+        }
+        let _ = std::fs::remove_file(&f.tmp);
+    }
+
+    /// Move the written `tmp` to `relative`: fsync and rename in the local
+    /// lake, an upload to the object store.
+    fn publish(&self, file: File, tmp: &Path, relative: &str) -> Result<(), SinkError> {
+        if let Some(store) = &self.remote {
+            drop(file);
+            let uploaded = upload(store, tmp, relative);
+            let _ = std::fs::remove_file(tmp);
+            return uploaded.map_err(|message| SinkError::Encode { sink: self.name.clone(), message });
+        }
+        file.sync_all().map_err(|e| self.io(tmp, e))?;
+        let path = self.work_dir.join(relative);
+        std::fs::rename(tmp, &path).map_err(|e| self.io(&path, e))?;
+        if let Some(dir) = path.parent() {
+            // Make the rename itself durable.
+            if let Ok(d) = File::open(dir) {
+                let _ = d.sync_all();
+            }
+        }
         Ok(())
     }
 }
@@ -325,10 +357,7 @@ impl Drop for LakeSink {
         // Files still open are not durable: their batches are reported failed
         // (the source will re-read them), and the partial file is removed.
         for (_, f) in std::mem::take(&mut self.open) {
-            for a in &f.acks {
-                a.fail();
-            }
-            let _ = std::fs::remove_file(&f.tmp);
+            self.discard(f);
         }
     }
 }
