@@ -26,7 +26,8 @@
 //! ```
 //!
 //! `${VAR}` is replaced by the environment variable `VAR` (an error if it is
-//! unset), `${VAR:-default}` falls back to `default`, `$$` is a literal `$`.
+//! unset), `${VAR:-default}` falls back to `default`, `$$` is a literal `$`;
+//! comments are left as written.
 //! The full reference is in the README.
 
 use std::collections::BTreeMap;
@@ -449,11 +450,76 @@ pub enum ConfigError {
     Sink(#[from] crate::sinks::SinkError),
 }
 
-/// Replace `${VAR}` / `${VAR:-default}` / `$$` using `lookup`.
+/// Replace `${VAR}` / `${VAR:-default}` / `$$` using `lookup`, outside TOML
+/// comments: a commented-out line keeps its `${...}` as written (the
+/// example configs show optional settings that way).
 pub fn interpolate(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, (usize, String)> {
     let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    let line_at = |consumed: usize| text[..consumed].matches('\n').count() + 1;
+    let mut at = 0;
+    for (start, end) in comment_ranges(text).into_iter().chain([(text.len(), text.len())]) {
+        interpolate_part(text, at, start, &lookup, &mut out)?;
+        out.push_str(&text[start..end]);
+        at = end;
+    }
+    Ok(out)
+}
+
+/// The byte ranges of `text` that are TOML comments: from a `#` outside
+/// any string to the end of its line.
+fn comment_ranges(text: &str) -> Vec<(usize, usize)> {
+    #[derive(Clone, Copy, PartialEq)]
+    enum In {
+        Code,
+        Basic,
+        Literal,
+        MultiBasic,
+        MultiLiteral,
+    }
+    let b = text.as_bytes();
+    let mut ranges = Vec::new();
+    let mut state = In::Code;
+    let mut i = 0;
+    while i < b.len() {
+        let rest = &b[i..];
+        match state {
+            In::Code if rest.starts_with(b"\"\"\"") => (state, i) = (In::MultiBasic, i + 3),
+            In::Code if rest.starts_with(b"'''") => (state, i) = (In::MultiLiteral, i + 3),
+            In::Code if b[i] == b'#' => {
+                let end = text[i..].find('\n').map_or(b.len(), |e| i + e);
+                ranges.push((i, end));
+                i = end;
+            }
+            In::Code => {
+                state = match b[i] {
+                    b'"' => In::Basic,
+                    b'\'' => In::Literal,
+                    _ => In::Code,
+                };
+                i += 1;
+            }
+            In::Basic | In::MultiBasic if b[i] == b'\\' => i += 2,
+            In::Basic if b[i] == b'"' || b[i] == b'\n' => (state, i) = (In::Code, i + 1),
+            In::Literal if b[i] == b'\'' || b[i] == b'\n' => (state, i) = (In::Code, i + 1),
+            In::MultiBasic if rest.starts_with(b"\"\"\"") => (state, i) = (In::Code, i + 3),
+            In::MultiLiteral if rest.starts_with(b"'''") => (state, i) = (In::Code, i + 3),
+            _ => i += 1,
+        }
+    }
+    ranges
+}
+
+/// Interpolate `text[from..to]` (no comment in it) onto `out`; errors give
+/// the line in the whole `text`.
+fn interpolate_part(
+    text: &str,
+    from: usize,
+    to: usize,
+    lookup: &impl Fn(&str) -> Option<String>,
+    out: &mut String,
+) -> Result<(), (usize, String)> {
+    let part = &text[from..to];
+    let mut rest = part;
+    let line_at = |consumed: usize| text[..from + consumed].matches('\n').count() + 1;
     while let Some(i) = rest.find('$') {
         out.push_str(&rest[..i]);
         let after = &rest[i + 1..];
@@ -461,7 +527,7 @@ pub fn interpolate(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Resul
             out.push('$');
             rest = a;
         } else if let Some(body) = after.strip_prefix('{') {
-            let consumed = text.len() - rest.len() + i;
+            let consumed = part.len() - rest.len() + i;
             let end = body
                 .find('}')
                 .ok_or_else(|| (line_at(consumed), "unclosed `${` (write `$$` for a literal `$`)".to_string()))?;
@@ -493,7 +559,7 @@ pub fn interpolate(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Resul
         }
     }
     out.push_str(rest);
-    Ok(out)
+    Ok(())
 }
 
 fn duration(setting: &str, value: &str, problems: &mut Vec<ConfigProblem>) -> Duration {
@@ -940,6 +1006,27 @@ mod tests {
         assert!(msg.contains("`MISSING` is not set"), "{msg}");
         assert!(interpolate("${bad name}", env).is_err());
         assert!(interpolate("${UNCLOSED", env).is_err());
+    }
+
+    #[test]
+    fn interpolation_leaves_comments_alone() {
+        let text = "# options = { password = \"${UNSET}\" }\n\
+                    a = \"${HOME_DIR}#not a comment\" # ${UNSET} here\n\
+                    b = '${HOME_DIR}' # '\n\
+                    c = \"\"\"\n# ${HOME_DIR}\n\"\"\"\n\
+                    d = \"quote \\\" # ${HOME_DIR}\"\n";
+        let out = interpolate(text, env).unwrap();
+        assert_eq!(
+            out,
+            "# options = { password = \"${UNSET}\" }\n\
+             a = \"/home/x#not a comment\" # ${UNSET} here\n\
+             b = '/home/x' # '\n\
+             c = \"\"\"\n# /home/x\n\"\"\"\n\
+             d = \"quote \\\" # /home/x\"\n"
+        );
+        // An error still names the line of the whole text.
+        let (line, _) = interpolate("# ${UNSET}\nx = 1\ny = \"${MISSING}\"", env).unwrap_err();
+        assert_eq!(line, 3);
     }
 
     #[test]

@@ -1,7 +1,10 @@
 //! The invariants every decoder keeps on any input, checked by the
 //! `cargo fuzz` targets in `fuzz/` (one per parser family) and, on stable
 //! Rust, by the smoke test below over the seed corpora in `fuzz/corpus/`
-//! and pseudo-random mutations of them. Not part of the public API.
+//! and pseudo-random mutations of them ([`Mutator`]). The config, rule and
+//! enrichment readers' checks ([`check_config`], [`check_rule`],
+//! [`check_enrichment`]) are here too, for their fuzz targets and for
+//! `tests/fuzz_smoke.rs`. Not part of the public API.
 //!
 //! An input is split at its last `\n`: the lines before it are the header
 //! lines ([`RecordContext::headers`], as a file source passes Zeek `#fields`
@@ -28,6 +31,191 @@ pub const FAMILIES: &[(&str, &[&str])] = &[
     ("email", &["m365-audit", "m365-message-trace"]),
     ("auto", &["auto", "floodlight-json"]),
 ];
+
+/// Pseudo-random mutations of seed inputs, the same on every run (a tiny
+/// xorshift generator): the stable stand-in for libFuzzer in the smoke
+/// tests of the fuzz targets' checks.
+pub struct Mutator(u64);
+
+impl Mutator {
+    /// A generator started from `seed` (not 0).
+    pub fn new(seed: u64) -> Mutator {
+        Mutator(seed.max(1))
+    }
+
+    /// The next pseudo-random number.
+    pub fn next_u64(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            (self.next_u64() % n as u64) as usize
+        }
+    }
+}
+
+/// Bytes and tokens on the parsers' boundaries, for [`Mutator::mutate`].
+pub const TOKENS: &[&[u8]] = &[
+    b"\n",
+    b"\t",
+    b",",
+    b"\"",
+    b"\\",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b":",
+    b"=",
+    b"|",
+    b" ",
+    b"#",
+    b"-",
+    b"/",
+    b".",
+    b"null",
+    b"\"\"",
+    b"{}",
+    b"[]",
+    b"0",
+    b"-1",
+    b"99999999999999999999",
+    b"1e400",
+    b"\xff",
+    b"\xc3",
+    "é".as_bytes(),
+    "\u{feff}".as_bytes(),
+    b"\\x09",
+    b"(empty)",
+    b"#fields\tts\tuid",
+    b"#separator \\x09",
+    b"#path\tdns",
+    b"#Fields: date time c-ip",
+    b"CEF:0|",
+    b"%ASA-6-302013: ",
+    b"logid=\"1\" type=\"traffic\" ",
+    b"\"value\":[",
+    b"2026-11-24T09:41:07Z",
+    b"1709647387.123",
+    b"2015/01/05 05:38:58",
+    b"::",
+    b"[::1]:80",
+    b"%ff",
+    b"[[sources]]",
+    b"[rules]",
+    b" = ",
+    b"'''",
+    b"\"\"\"",
+    b"${HOME}",
+    b"${",
+    b"$$",
+    b"SELECT ",
+    b" FROM ",
+    b"WITH x AS (",
+    b";",
+    b"--",
+    b"/*",
+    b"(",
+    b")",
+];
+
+impl Mutator {
+    /// `seed` changed in one to four places: a byte changed, inserted or
+    /// cut, a token of [`TOKENS`] put in, a chunk repeated, or part of
+    /// `other` spliced in.
+    pub fn mutate(&mut self, seed: &[u8], other: &[u8]) -> Vec<u8> {
+        let rng = self;
+        let mut data = seed.to_vec();
+        for _ in 0..1 + rng.below(4) {
+            let len = data.len();
+            let at = rng.below(len + 1);
+            match rng.below(8) {
+                0 if len > 0 => data[at.min(len - 1)] = rng.next_u64() as u8,
+                1 => data.insert(at, rng.next_u64() as u8),
+                2 => {
+                    let end = (at + 1 + rng.below(16)).min(len);
+                    data.drain(at.min(end)..end);
+                }
+                3 => data.truncate(at),
+                4 => {
+                    let token = TOKENS[rng.below(TOKENS.len())];
+                    data.splice(at..at, token.iter().copied());
+                }
+                5 if len > 0 => {
+                    // Duplicate a chunk (repeated fields, nested values).
+                    let start = rng.below(len);
+                    let end = (start + 1 + rng.below(64)).min(len);
+                    let chunk = data[start..end].to_vec();
+                    data.splice(at..at, chunk);
+                }
+                6 if !other.is_empty() => {
+                    // Splice in part of another seed (headers of one format before a record of another).
+                    let start = rng.below(other.len());
+                    let end = (start + 1 + rng.below(256)).min(other.len());
+                    data.splice(at..at, other[start..end].iter().copied());
+                }
+                _ => {
+                    let token = TOKENS[rng.below(TOKENS.len())];
+                    let end = (at + token.len()).min(len);
+                    data.splice(at..end, token.iter().copied());
+                }
+            }
+        }
+        data
+    }
+}
+
+/// The config loader on any input (the `config` fuzz target): text that
+/// parses as a `floodlight.toml` is validated too; neither may panic.
+pub fn check_config(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let path = std::path::Path::new("/nonexistent/floodlight-fuzz/floodlight.toml");
+    if let Ok(config) = crate::config::Config::parse(text, path) {
+        let _ = config.problems(std::path::Path::new("/nonexistent/floodlight-fuzz"));
+    }
+}
+
+/// The rule loader on any input (the `rules` fuzz target): no panic, and
+/// an error names the rule file.
+pub fn check_rule(data: &[u8]) {
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let path = std::path::Path::new("fuzz/rule.toml");
+    if let Err(e) = crate::detect::rule::RuleDef::parse(path, text, None) {
+        assert_eq!(e.path, path, "a rule error names its file");
+    }
+}
+
+/// The readers of the enrichment inputs users write, on any input (the
+/// `enrichment` fuzz target): the overlay and the app catalog (TOML), the
+/// user directory (CSV and JSON). No panic; a directory that loads answers
+/// lookups.
+pub fn check_enrichment(data: &[u8]) {
+    use floodlight_enrichments::catalog::AppCatalog;
+    use floodlight_enrichments::directory::Directory;
+    use floodlight_enrichments::overlay::Overlay;
+    let Ok(text) = std::str::from_utf8(data) else { return };
+    let _ = Overlay::from_toml(text, "fuzz/overlay.toml");
+    let _ = AppCatalog::from_toml(text, "fuzz/catalog.toml");
+    let loaded = [
+        Directory::from_csv(text, "directory", "fuzz/users.csv"),
+        Directory::from_json(text, "directory", "fuzz/users.json"),
+    ];
+    for d in loaded.into_iter().flatten() {
+        let first = text.split([',', '\n', '"']).find(|s| !s.trim().is_empty()).unwrap_or("");
+        let _ = d.lookup(first);
+        let _ = d.person(first);
+        let _ = d.by_ip(first);
+    }
+}
 
 /// A family's name and decoders.
 type Family = (&'static str, Vec<Arc<dyn Decoder>>);
@@ -171,122 +359,11 @@ mod tests {
         }
     }
 
-    /// A tiny xorshift generator: the mutations are the same on every run.
-    struct XorShift(u64);
-
-    impl XorShift {
-        fn next(&mut self) -> u64 {
-            let mut x = self.0;
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            self.0 = x;
-            x
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            if n == 0 {
-                0
-            } else {
-                (self.next() % n as u64) as usize
-            }
-        }
-    }
-
-    /// Bytes and tokens that sit on the decoders' parsing boundaries.
-    const TOKENS: &[&[u8]] = &[
-        b"\n",
-        b"\t",
-        b",",
-        b"\"",
-        b"\\",
-        b"{",
-        b"}",
-        b"[",
-        b"]",
-        b":",
-        b"=",
-        b"|",
-        b" ",
-        b"#",
-        b"-",
-        b"/",
-        b".",
-        b"null",
-        b"\"\"",
-        b"{}",
-        b"[]",
-        b"0",
-        b"-1",
-        b"99999999999999999999",
-        b"1e400",
-        b"\xff",
-        b"\xc3",
-        "é".as_bytes(),
-        "\u{feff}".as_bytes(),
-        b"\\x09",
-        b"(empty)",
-        b"#fields\tts\tuid",
-        b"#separator \\x09",
-        b"#path\tdns",
-        b"#Fields: date time c-ip",
-        b"CEF:0|",
-        b"%ASA-6-302013: ",
-        b"logid=\"1\" type=\"traffic\" ",
-        b"\"value\":[",
-        b"2026-11-24T09:41:07Z",
-        b"1709647387.123",
-        b"2015/01/05 05:38:58",
-        b"::",
-        b"[::1]:80",
-        b"%ff",
-    ];
-
-    fn mutate(rng: &mut XorShift, seed: &[u8], other: &[u8]) -> Vec<u8> {
-        let mut data = seed.to_vec();
-        for _ in 0..1 + rng.below(4) {
-            let len = data.len();
-            let at = rng.below(len + 1);
-            match rng.below(8) {
-                0 if len > 0 => data[at.min(len - 1)] = rng.next() as u8,
-                1 => data.insert(at, rng.next() as u8),
-                2 => {
-                    let end = (at + 1 + rng.below(16)).min(len);
-                    data.drain(at.min(end)..end);
-                }
-                3 => data.truncate(at),
-                4 => {
-                    let token = TOKENS[rng.below(TOKENS.len())];
-                    data.splice(at..at, token.iter().copied());
-                }
-                5 if len > 0 => {
-                    // Duplicate a chunk (repeated fields, nested values).
-                    let start = rng.below(len);
-                    let end = (start + 1 + rng.below(64)).min(len);
-                    let chunk = data[start..end].to_vec();
-                    data.splice(at..at, chunk);
-                }
-                6 if !other.is_empty() => {
-                    // Splice in part of another seed (headers of one format before a record of another).
-                    let start = rng.below(other.len());
-                    let end = (start + 1 + rng.below(256)).min(other.len());
-                    data.splice(at..at, other[start..end].iter().copied());
-                }
-                _ => {
-                    let token = TOKENS[rng.below(TOKENS.len())];
-                    let end = (at + token.len()).min(len);
-                    data.splice(at..end, token.iter().copied());
-                }
-            }
-        }
-        data
-    }
-
     /// Thousands of mutated seeds and random inputs keep the invariants (the
     /// fuzz targets' check, on stable and without libFuzzer).
     #[test]
     fn mutated_seeds_keep_the_invariants() {
-        let mut rng = XorShift(0x9e37_79b9_7f4a_7c15);
+        let mut rng = Mutator::new(0x9e37_79b9_7f4a_7c15);
         let mut checked = 0;
         for (family, _) in FAMILIES {
             let seeds: Vec<Vec<u8>> = seeds(family).into_iter().map(|(_, d)| d).collect();
@@ -294,11 +371,11 @@ mod tests {
             for _ in 0..1200 {
                 let seed = &seeds[rng.below(seeds.len())];
                 let other = &seeds[rng.below(seeds.len())];
-                check_family(family, &mutate(&mut rng, seed, other));
+                check_family(family, &rng.mutate(seed, other));
                 checked += 1;
             }
             for _ in 0..100 {
-                let random: Vec<u8> = (0..rng.below(200)).map(|_| rng.next() as u8).collect();
+                let random: Vec<u8> = (0..rng.below(200)).map(|_| rng.next_u64() as u8).collect();
                 check_family(family, &random);
                 checked += 1;
             }

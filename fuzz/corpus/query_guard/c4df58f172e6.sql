@@ -1,0 +1,1 @@
+SELECT rule_id, count(*) FROM findings_latest GROUP BY rule_id

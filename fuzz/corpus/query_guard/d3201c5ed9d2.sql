@@ -1,0 +1,1 @@
+WITH x AS (SELECT * FROM events_network LIMIT 5) SELECT * FROM x
