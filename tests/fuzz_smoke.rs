@@ -10,21 +10,13 @@
 //! The decoder families' targets have the same smoke test in the pipeline
 //! crate (`cargo test --workspace --lib -- fuzzing`).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use floodlight_pipeline::decode::fuzzing::{check_config, check_enrichment, check_rule, Mutator};
+use floodlight_pipeline::decode::fuzzing::{check_config, check_enrichment, check_rule, corpus, Mutator};
 
-/// The files of a target's corpus, sorted.
+/// The files of a target's corpus.
 fn seeds(target: &str) -> Vec<Vec<u8>> {
-    let dir: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.is_file())
-        .collect();
-    files.sort();
-    files.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    corpus(target).unwrap_or_else(|e| panic!("fuzz/corpus/{target}: {e}")).into_iter().map(|(_, b)| b).collect()
 }
 
 /// Every seed, `mutations` mutations and 100 random inputs through `check`;

@@ -362,6 +362,47 @@ fn every_record_is_accounted_for_across_four_topics() {
     assert_eq!(families.len(), 3, "findings of all three families: {families:?}");
 }
 
+/// `per_partition` Okta events on each of `topic`'s two partitions, with a
+/// record that is not one in the middle of each: the origins of the events,
+/// of the poison records, and each partition's end offset.
+fn okta_with_poison(addr: &str, topic: &str, per_partition: usize) -> (BTreeSet<String>, BTreeSet<String>, Vec<i64>) {
+    let (mut expected, mut poison, mut end) = (BTreeSet::new(), BTreeSet::new(), Vec::new());
+    for p in 0..2 {
+        let mut lines: Vec<Vec<u8>> =
+            (0..per_partition).map(|i| corpus::okta(i + per_partition * p as usize).into_bytes()).collect();
+        let middle = per_partition / 2;
+        lines.insert(middle, b"not an okta event".to_vec());
+        let offsets = produce(addr, topic, p, &lines);
+        for (i, o) in offsets.iter().enumerate() {
+            let set = if i == middle { &mut poison } else { &mut expected };
+            set.insert(origin(topic, p, *o));
+        }
+        end.push(offsets.last().unwrap() + 1);
+    }
+    (expected, poison, end)
+}
+
+/// Every record of [`okta_with_poison`] is accounted for, by origin: the
+/// events in the lake of `dir` (none lost, none invented), the poison
+/// records in `dead_topic`; `what` says after what, in messages.
+fn assert_accounted(
+    addr: &str,
+    dir: &Path,
+    dead_topic: &str,
+    expected: &BTreeSet<String>,
+    poison: &BTreeSet<String>,
+    what: &str,
+) {
+    let lake: BTreeSet<String> = lake_origins(&dir.join("lake")).into_iter().collect();
+    let missing: Vec<_> = expected.difference(&lake).take(5).collect();
+    assert!(missing.is_empty(), "records lost {what}, e.g. {missing:?}\n{}", log_of(dir));
+    let extra: Vec<_> = lake.difference(expected).take(5).collect();
+    assert!(extra.is_empty(), "events that were not produced: {extra:?}");
+    let dead: BTreeSet<String> =
+        read_topic(addr, dead_topic).iter().map(|d| d.headers["floodlight.origin"].clone()).collect();
+    assert_eq!(&dead, poison, "each poison record is dead-lettered, by origin");
+}
+
 /// The broker crashes (SIGKILL) while floodlight reads a backlog and is
 /// restarted 5 s later on its storage: floodlight rides the outage out
 /// (librdkafka reconnects; nothing is committed that the sinks did not
@@ -376,22 +417,7 @@ fn a_broker_restarted_mid_stream_loses_nothing() {
     broker.create_topic("r.dead", 1);
     broker.create_topic("r.findings", 1);
     broker.create_topic("r.reference", 1);
-    let mut expected = BTreeSet::new();
-    let mut poison = BTreeSet::new();
-    let mut end = Vec::new();
-    for p in 0..2 {
-        let mut lines: Vec<Vec<u8>> = (0..6000).map(|i| corpus::okta(i + 6000 * p as usize).into_bytes()).collect();
-        lines.insert(3000, b"not an okta event".to_vec());
-        let offsets = produce(&addr, "r.okta", p, &lines);
-        for (i, o) in offsets.iter().enumerate() {
-            if i == 3000 {
-                poison.insert(origin("r.okta", p, *o));
-            } else {
-                expected.insert(origin("r.okta", p, *o));
-            }
-        }
-        end.push(offsets.last().unwrap() + 1);
-    }
+    let (expected, poison, end) = okta_with_poison(&addr, "r.okta", 6000);
     let ends = [("r.okta", end)];
     let total: i64 = ends[0].1.iter().sum();
     let config = |group: &str, findings: &str| {
@@ -421,14 +447,7 @@ fn a_broker_restarted_mid_stream_loses_nothing() {
     let log = std::fs::read_to_string(dir.path().join("floodlight.log")).unwrap_or_default();
     assert!(!log.contains("panicked"), "{}", log_of(dir.path()));
 
-    let lake: BTreeSet<String> = lake_origins(&dir.path().join("lake")).into_iter().collect();
-    let missing: Vec<_> = expected.difference(&lake).take(5).collect();
-    assert!(missing.is_empty(), "records lost across the broker restart, e.g. {missing:?}\n{}", log_of(dir.path()));
-    let extra: Vec<_> = lake.difference(&expected).take(5).collect();
-    assert!(extra.is_empty(), "events that were not produced: {extra:?}");
-    let dead: BTreeSet<String> =
-        read_topic(&addr, "r.dead").iter().map(|d| d.headers["floodlight.origin"].clone()).collect();
-    assert_eq!(dead, poison, "each poison record is dead-lettered, by origin");
+    assert_accounted(&addr, dir.path(), "r.dead", &expected, &poison, "across the broker restart");
 
     // The findings equal a run without the outage (another group).
     let ref_dir = workdir();
@@ -497,22 +516,7 @@ fn a_full_lake_disk_stops_commits_and_recovers_when_space_returns() {
     broker.create_topic("d.okta", 2);
     broker.create_topic("d.dead", 1);
     broker.create_topic("d.findings", 1);
-    let mut expected = BTreeSet::new();
-    let mut poison = BTreeSet::new();
-    let mut end = Vec::new();
-    for p in 0..2 {
-        let mut lines: Vec<Vec<u8>> = (0..3000).map(|i| corpus::okta(i + 3000 * p as usize).into_bytes()).collect();
-        lines.insert(1500, b"not an okta event".to_vec());
-        let offsets = produce(&addr, "d.okta", p, &lines);
-        for (i, o) in offsets.iter().enumerate() {
-            if i == 1500 {
-                poison.insert(origin("d.okta", p, *o));
-            } else {
-                expected.insert(origin("d.okta", p, *o));
-            }
-        }
-        end.push(offsets.last().unwrap() + 1);
-    }
+    let (expected, poison, end) = okta_with_poison(&addr, "d.okta", 3000);
     let ends = [("d.okta", end)];
 
     let dir = workdir();
@@ -533,14 +537,7 @@ fn a_full_lake_disk_stops_commits_and_recovers_when_space_returns() {
     std::fs::remove_file(&filler).unwrap();
     wait_committed(&addr, "full", &ends, Duration::from_secs(300), "after space returned", dir.path());
     fl.stop();
-    let lake: BTreeSet<String> = lake_origins(&dir.path().join("lake")).into_iter().collect();
-    let missing: Vec<_> = expected.difference(&lake).take(5).collect();
-    assert!(missing.is_empty(), "records lost to the full disk, e.g. {missing:?}\n{}", log_of(dir.path()));
-    let extra: Vec<_> = lake.difference(&expected).take(5).collect();
-    assert!(extra.is_empty(), "events that were not produced: {extra:?}");
-    let dead: BTreeSet<String> =
-        read_topic(&addr, "d.dead").iter().map(|d| d.headers["floodlight.origin"].clone()).collect();
-    assert_eq!(dead, poison, "each poison record is dead-lettered, by origin");
+    assert_accounted(&addr, dir.path(), "d.dead", &expected, &poison, "to the full disk");
     drop(disk);
 }
 

@@ -217,6 +217,17 @@ pub fn check_enrichment(data: &[u8]) {
     }
 }
 
+/// The files of a fuzz target's corpus (`fuzz/corpus/<target>/` of the
+/// source tree), sorted by name, with their bytes; generated entries a local
+/// fuzz run added are included too.
+pub fn corpus(target: &str) -> std::io::Result<Vec<(std::path::PathBuf, Vec<u8>)>> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
+    let mut files: Vec<std::path::PathBuf> =
+        std::fs::read_dir(&dir)?.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
+    files.sort();
+    files.into_iter().map(|p| std::fs::read(&p).map(|bytes| (p, bytes))).collect()
+}
+
 /// A family's name and decoders.
 type Family = (&'static str, Vec<Arc<dyn Decoder>>);
 
@@ -296,22 +307,8 @@ mod tests {
     use super::*;
     use crate::decode::formats;
 
-    fn corpus_dir(family: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(family)
-    }
-
-    /// The seed files of a family's corpus, sorted (generated entries a local
-    /// fuzz run added are included too).
     fn seeds(family: &str) -> Vec<(PathBuf, Vec<u8>)> {
-        let dir = corpus_dir(family);
-        let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-            .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-            .flatten()
-            .map(|e| e.path())
-            .filter(|p| p.is_file())
-            .collect();
-        files.sort();
-        files.into_iter().map(|p| (p.clone(), std::fs::read(&p).unwrap())).collect()
+        corpus(family).unwrap_or_else(|e| panic!("{family}: {e}"))
     }
 
     /// Whether a corpus file is a hand-picked seed rather than an entry a
@@ -346,7 +343,7 @@ mod tests {
     fn every_seed_is_parsed_by_its_family() {
         for (family, _) in FAMILIES {
             let seeds: Vec<_> = seeds(family).into_iter().filter(|(p, _)| is_seed(p)).collect();
-            assert!(seeds.len() >= 3, "{family}: only {} seeds in {}", seeds.len(), corpus_dir(family).display());
+            assert!(seeds.len() >= 3, "{family}: only {} seeds in fuzz/corpus/{family}", seeds.len());
             for (path, data) in seeds {
                 assert!(!data.ends_with(b"\n"), "{}: a seed must not end in a newline", path.display());
                 let outcomes = check_family_outcomes(family, &data);
