@@ -3,9 +3,11 @@
 //!
 //! - **SIGKILL in a loop**: one backlog of generated traffic, the process
 //!   killed ten times at points drawn from a seeded generator, restarted each
-//!   time from its last checkpoint, then run to the end. The findings of all
-//!   the runs together are exactly a clean run's: every finding id, its last
-//!   revision and its content (totals, first and last seen, message); a
+//!   time from its last checkpoint, then run to the end, all appending to one
+//!   findings file (a line a kill tore is cut when the next run opens it).
+//!   The findings of all the runs together are exactly a clean run's: every
+//!   finding id, its last revision and its content (totals, first and last
+//!   seen, message); a
 //!   revision written twice (raised again after a kill, from a replayed
 //!   batch) is written the same both times.
 //! - **A damaged state directory**: a checkpoint that is not gzip, one cut
@@ -52,8 +54,8 @@ fn config(files: &[(String, String, String)], state: &str, checkpoint: &str, fin
     c
 }
 
-/// The last revision of every finding in `runs` (findings files, in the
-/// order they were written), without `detected_at`. A revision written by
+/// The last revision of every finding in `runs` (findings files' lines, in
+/// the order they were written), without `detected_at`. A revision written by
 /// more than one run must be written the same each time, and each finding's
 /// revisions must come 1, 2, 3... without a gap.
 fn findings_of_runs(runs: &[Vec<Value>]) -> BTreeMap<String, Value> {
@@ -100,13 +102,13 @@ fn ten_sigkills_at_random_points_of_one_backlog_give_the_clean_runs_findings() {
     // run (after 250 ms): they land in start-up, reading, folding or
     // checkpointing, and ten of them leave part of the backlog for the last
     // run (each run resumes from its predecessor's last checkpoint).
+    // Every run appends to one findings file, as a restarted service does:
+    // a line a kill tore is cut when the next run opens the file.
+    std::fs::write(dir.path().join("c.toml"), config(&input.files, "state", "200ms", "killed.jsonl")).unwrap();
     let mut rng = Rng(0xdead_beef_0000_0010);
-    let mut runs: Vec<Vec<Value>> = Vec::new();
     let mut killed_mid_run = 0;
     let span = (clean_time.as_millis() as u64 / 8).max(100);
     for k in 0..10 {
-        let findings = format!("findings-{k}.jsonl");
-        std::fs::write(dir.path().join("c.toml"), config(&input.files, "state", "200ms", &findings)).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_floodlight"))
             .args(["run", "--no-table", "--config", "c.toml"])
             .current_dir(dir.path())
@@ -123,16 +125,19 @@ fn ten_sigkills_at_random_points_of_one_backlog_give_the_clean_runs_findings() {
         }
         let status = child.wait().unwrap();
         assert!(status.success() || status.code().is_none(), "run {k} failed on its own: {status:?}");
-        runs.push(json_lines(&dir.path().join(&findings)));
     }
     assert!(killed_mid_run >= 9, "only {killed_mid_run} of 10 kills landed before the run ended");
     assert!(dir.path().join("state/rule-state.json.gz").exists(), "the killed runs checkpointed progress");
 
+    // Some findings were raised before a kill (the runs made progress that
+    // the restarts kept), not all by the last run.
+    let before_last = std::fs::metadata(dir.path().join("killed.jsonl")).map_or(0, |m| m.len());
+    assert!(before_last > 0, "no run before the last raised anything: the kills came too early");
+
     // The last run goes to the end, from the last checkpoint.
-    std::fs::write(dir.path().join("c.toml"), config(&input.files, "state", "200ms", "findings-last.jsonl")).unwrap();
     let out = floodlight(dir.path(), &["run", "--no-table", "--config", "c.toml"]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    runs.push(json_lines(&dir.path().join("findings-last.jsonl")));
+    let runs = vec![json_lines(&dir.path().join("killed.jsonl"))];
 
     let after_kills = findings_of_runs(&runs);
     let missing: Vec<&String> = reference.keys().filter(|k| !after_kills.contains_key(*k)).collect();
@@ -141,10 +146,6 @@ fn ten_sigkills_at_random_points_of_one_backlog_give_the_clean_runs_findings() {
     for (id, f) in &reference {
         assert_eq!(&after_kills[id], f, "finding {id} differs after ten kills");
     }
-    // Some of the findings were raised before a kill (the runs made progress
-    // that the restarts kept), not all by the last run.
-    let before_last: usize = runs[..10].iter().map(Vec::len).sum();
-    assert!(before_last > 0, "no run before the last raised anything: the kills came too early");
     // No run dead-lettered anything: the generated lines are all good.
     let dead = std::fs::read_to_string(dir.path().join("dead.jsonl")).unwrap_or_default();
     assert!(dead.is_empty(), "dead letters: {}", &dead[..dead.len().min(600)]);

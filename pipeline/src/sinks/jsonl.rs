@@ -5,6 +5,10 @@
 //! A write goes to the OS before `write` returns; for files the batch's
 //! acknowledgement is held until `flush` has `fsync`ed it. Stdout is
 //! considered durable once flushed.
+//!
+//! A file that ends in part of a line (the process was killed while writing
+//! it) is cut back to its last whole line when the sink opens it: that line's
+//! batch was never acknowledged, so it is written again, whole.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -37,6 +41,33 @@ pub struct JsonLinesSink {
     pending: Vec<AckToken>,
 }
 
+/// Cut `file` back to just after its last `\n` when it ends in part of a
+/// line; how many bytes were cut.
+fn cut_torn_line(file: &File) -> std::io::Result<Option<u64>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let len = file.metadata()?.len();
+    let mut end = len;
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut reader = file;
+    while end > 0 {
+        let start = end.saturating_sub(buf.len() as u64);
+        let chunk = &mut buf[..(end - start) as usize];
+        reader.seek(SeekFrom::Start(start))?;
+        reader.read_exact(chunk)?;
+        if let Some(i) = chunk.iter().rposition(|&b| b == b'\n') {
+            end = start + i as u64 + 1;
+            break;
+        }
+        end = start;
+    }
+    if end == len {
+        return Ok(None);
+    }
+    file.set_len(end)?;
+    file.sync_all()?;
+    Ok(Some(len - end))
+}
+
 impl JsonLinesSink {
     /// Write `stream` to `path` (`-` for stdout), creating parent directories.
     pub fn open(name: impl Into<String>, stream: Stream, path: &Path) -> Result<Self, SinkError> {
@@ -48,7 +79,16 @@ impl JsonLinesSink {
             if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
                 std::fs::create_dir_all(parent).map_err(io)?;
             }
-            let file = OpenOptions::new().create(true).append(true).open(path).map_err(io)?;
+            let file = OpenOptions::new().create(true).read(true).append(true).open(path).map_err(io)?;
+            if let Some(cut) = cut_torn_line(&file).map_err(io)? {
+                tracing::warn!(
+                    sink = %name,
+                    path = %path.display(),
+                    bytes = cut,
+                    "the file ended in part of a line (a crash while writing); cut it back to its last whole line, \
+                     whose batch is written again"
+                );
+            }
             Target::File { path: path.to_path_buf(), file: BufWriter::new(file) }
         };
         Ok(JsonLinesSink { name, stream, target, dirty: false, pending: Vec::new() })
@@ -129,5 +169,28 @@ impl Sink for JsonLinesSink {
         }
         self.pending.clear();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_torn_last_line_is_cut_when_the_file_is_opened() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("findings.jsonl");
+        std::fs::write(&path, "{\"a\":1}\n{\"b\":2}\n{\"c\":").unwrap();
+        drop(JsonLinesSink::open("findings", Stream::Findings, &path).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":1}\n{\"b\":2}\n");
+        // Whole lines are left alone; so is an empty file.
+        drop(JsonLinesSink::open("findings", Stream::Findings, &path).unwrap());
+        assert_eq!(std::fs::read_to_string(&path).unwrap(), "{\"a\":1}\n{\"b\":2}\n");
+        let torn_only = dir.path().join("torn.jsonl");
+        std::fs::write(&torn_only, "x".repeat(200_000)).unwrap();
+        drop(JsonLinesSink::open("findings", Stream::Findings, &torn_only).unwrap());
+        assert_eq!(std::fs::read(&torn_only).unwrap(), b"");
+        drop(JsonLinesSink::open("findings", Stream::Findings, &dir.path().join("new.jsonl")).unwrap());
+        assert_eq!(std::fs::read(dir.path().join("new.jsonl")).unwrap(), b"");
     }
 }

@@ -1,0 +1,1 @@
+SElECT E.sjELo.sjT. RL[jT.$d& R[T& RL[jT. R[TZLo.sjELo.sjT. RL[jT.E.sjELo.sjV. RL[jT.$d& R[T& RL[jT. R[TZLo.sjELo.sjT. RL[jT.$d& R[T& RL[jT. R[$d& R[T& RL[jT. R[TZ . R
