@@ -117,7 +117,7 @@ fn ten_sigkills_at_random_points_of_one_backlog_give_the_clean_runs_findings() {
             .stderr(Stdio::null())
             .spawn()
             .expect("floodlight starts");
-        let at = Duration::from_millis(250 + next(&mut rng) % span);
+        let at = Duration::from_millis(250 + rng.next() % span);
         std::thread::sleep(at);
         if child.try_wait().unwrap().is_none() {
             child.kill().unwrap(); // SIGKILL
@@ -149,14 +149,6 @@ fn ten_sigkills_at_random_points_of_one_backlog_give_the_clean_runs_findings() {
     // No run dead-lettered anything: the generated lines are all good.
     let dead = std::fs::read_to_string(dir.path().join("dead.jsonl")).unwrap_or_default();
     assert!(dead.is_empty(), "dead letters: {}", &dead[..dead.len().min(600)]);
-}
-
-fn next(rng: &mut Rng) -> u64 {
-    // xorshift64*, as `traffic::Rng`.
-    rng.0 ^= rng.0 >> 12;
-    rng.0 ^= rng.0 << 25;
-    rng.0 ^= rng.0 >> 27;
-    rng.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
 }
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {

@@ -156,7 +156,7 @@ impl LakeSink {
             // The writer may have written part of a row group: the file is
             // lost, and with it every batch it holds (read again).
             if let Some(f) = self.open.remove(&key) {
-                self.discard(f);
+                fail_and_remove(&f.acks, &f.tmp);
             }
             return Err(self.enc(e));
         }
@@ -188,21 +188,10 @@ impl LakeSink {
                 Ok(())
             }
             Err(e) => {
-                for a in &acks {
-                    a.fail();
-                }
-                let _ = std::fs::remove_file(&tmp);
+                fail_and_remove(&acks, &tmp);
                 Err(e)
             }
         }
-    }
-
-    /// Give up an open file: its batches are reported failed and the partial file removed.
-    fn discard(&self, f: OpenFile) {
-        for a in &f.acks {
-            a.fail();
-        }
-        let _ = std::fs::remove_file(&f.tmp);
     }
 
     /// Move the written `tmp` to `relative`: fsync and rename in the local
@@ -225,6 +214,15 @@ impl LakeSink {
         }
         Ok(())
     }
+}
+
+/// Give up a file: its batches are reported failed (the source reads them
+/// again) and the partial file `tmp` is removed.
+fn fail_and_remove(acks: &[AckToken], tmp: &Path) {
+    for a in acks {
+        a.fail();
+    }
+    let _ = std::fs::remove_file(tmp);
 }
 
 /// Upload the closed file `tmp` to `relative` under the store's lake root,
@@ -357,7 +355,7 @@ impl Drop for LakeSink {
         // Files still open are not durable: their batches are reported failed
         // (the source will re-read them), and the partial file is removed.
         for (_, f) in std::mem::take(&mut self.open) {
-            self.discard(f);
+            fail_and_remove(&f.acks, &f.tmp);
         }
     }
 }
