@@ -16,6 +16,15 @@
 //! `unnest`) and table names that look like files or URLs are refused, so a
 //! query cannot read a file the lake does not hold.
 //!
+//! Before parsing, the guard bounds the text's shape: at most
+//! [`MAX_QUERY_BYTES`], and square brackets (array subscripts) nested at
+//! most [`MAX_SUBSCRIPT_DEPTH`] deep. `sqlparser` backtracks on a dotted name
+//! followed by a subscript (`t.c[...`), and each level doubles the work: 20
+//! unclosed levels take seconds to refuse, so without the bound a short
+//! request could keep the server busy (found by the `query_guard` fuzz
+//! target; `fuzz/known/query_guard-timeout.sql`). Parentheses are bounded by
+//! the parser's own recursion limit.
+//!
 //! This check is the first of two: the session then plans the statement
 //! with DataFusion's `SQLOptions` forbidding DDL, DML and statements, and
 //! its catalog holds only the lake's tables (URL tables are off).
@@ -24,6 +33,8 @@ use std::ops::ControlFlow;
 
 use datafusion::sql::parser::{DFParser, Statement as DfStatement};
 use datafusion::sql::sqlparser::ast::{SetExpr, Statement, TableFactor, Visit, Visitor};
+use datafusion::sql::sqlparser::dialect::GenericDialect;
+use datafusion::sql::sqlparser::tokenizer::{Token, Tokenizer};
 
 /// Why a statement was refused.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -31,6 +42,9 @@ pub enum GuardError {
     /// The text is not valid SQL.
     #[error("the query does not parse: {0}")]
     Syntax(String),
+    /// The text is longer, or nests subscripts deeper, than the guard parses.
+    #[error("the query is too complex to parse: {0}")]
+    TooComplex(String),
     /// Nothing to run.
     #[error("the query is empty")]
     Empty,
@@ -51,14 +65,50 @@ pub enum GuardError {
 /// Table functions that generate rows without reading anything.
 const PURE_TABLE_FUNCTIONS: &[&str] = &["generate_series", "range", "unnest"];
 
+/// The longest query text the guard parses, in bytes.
+pub const MAX_QUERY_BYTES: usize = 64 * 1024;
+
+/// How deep square brackets may nest (`a[b[c[1]]]` is 3).
+pub const MAX_SUBSCRIPT_DEPTH: usize = 8;
+
 /// Check that `sql` is one read-only statement; see the module docs.
 pub fn check_read_only(sql: &str) -> Result<(), GuardError> {
+    check_shape(sql)?;
     let statements = DFParser::parse_sql(sql).map_err(|e| GuardError::Syntax(strip_prefix(&e.to_string())))?;
     match statements.len() {
         0 => Err(GuardError::Empty),
         1 => check_statement(&statements[0]),
         n => Err(GuardError::Several(n)),
     }
+}
+
+/// Refuse text whose parse could take long, before parsing it: too long,
+/// or brackets nested too deep. The tokenizer is linear and knows strings,
+/// quoted names and comments, so brackets inside them do not count.
+fn check_shape(sql: &str) -> Result<(), GuardError> {
+    if sql.len() > MAX_QUERY_BYTES {
+        return Err(GuardError::TooComplex(format!(
+            "{} bytes, more than the {MAX_QUERY_BYTES} a query may have",
+            sql.len()
+        )));
+    }
+    let tokens = Tokenizer::new(&GenericDialect {}, sql).tokenize().map_err(|e| GuardError::Syntax(e.to_string()))?;
+    let mut depth = 0usize;
+    for token in &tokens {
+        match token {
+            Token::LBracket => {
+                depth += 1;
+                if depth > MAX_SUBSCRIPT_DEPTH {
+                    return Err(GuardError::TooComplex(format!(
+                        "square brackets nested more than {MAX_SUBSCRIPT_DEPTH} deep"
+                    )));
+                }
+            }
+            Token::RBracket => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 fn strip_prefix(message: &str) -> String {
@@ -221,6 +271,33 @@ mod tests {
         assert_eq!(check_read_only("SELECT 1; DROP TABLE findings"), Err(GuardError::Several(2)));
         assert_eq!(check_read_only("  ;  "), Err(GuardError::Empty));
         assert!(matches!(check_read_only("SELEC 1"), Err(GuardError::Syntax(_))));
+        let msg = check_read_only("DELETE FROM findings").expect_err("refused").to_string();
+        assert!(msg.contains("DELETE is not allowed") && msg.contains("read-only"), "{msg}");
+    }
+
+    /// The fuzz finding: a 167-byte query whose parse doubles in time with
+    /// each unclosed `t.c[` level. It is refused by its shape, before the
+    /// parser sees it.
+    #[test]
+    fn deeply_nested_subscripts_are_refused_before_parsing() {
+        let known = include_str!("../../fuzz/known/query_guard-timeout.sql");
+        match check_read_only(known) {
+            Err(GuardError::TooComplex(m)) => assert!(m.contains("nested more than 8"), "{m}"),
+            other => panic!("expected TooComplex, got {other:?}"),
+        }
+        let nested = |depth: usize| format!("SELECT x{}{}", "[1".repeat(depth), "]".repeat(depth));
+        assert_eq!(check_read_only(&nested(MAX_SUBSCRIPT_DEPTH)), Ok(()));
+        assert!(matches!(check_read_only(&nested(MAX_SUBSCRIPT_DEPTH + 1)), Err(GuardError::TooComplex(_))));
+        // Brackets in strings, quoted names and comments are text, not nesting.
+        let quoted = format!("SELECT '{0}' AS \"{0}\" -- {0}\nFROM findings", "[".repeat(40));
+        assert_eq!(check_read_only(&quoted), Ok(()));
+        // Closed brackets do not add up: many in a row are fine.
+        assert_eq!(check_read_only(&format!("SELECT {}", vec!["x[1]"; 50].join(" + "))), Ok(()));
+        let long = format!("SELECT '{}'", "a".repeat(MAX_QUERY_BYTES));
+        match check_read_only(&long) {
+            Err(GuardError::TooComplex(m)) => assert!(m.contains("bytes"), "{m}"),
+            other => panic!("expected TooComplex, got {other:?}"),
+        }
         let msg = check_read_only("DELETE FROM findings").expect_err("refused").to_string();
         assert!(msg.contains("DELETE is not allowed") && msg.contains("read-only"), "{msg}");
     }

@@ -14,7 +14,7 @@
 //! | analyst error | status | `error` |
 //! |---|---|---|
 //! | `Refused` (a statement kind or table function the guard forbids, several statements) | 400 | `forbidden_statement` |
-//! | `Refused` (does not parse, empty) and `Input` from analyst SQL | 400 | `bad_query` |
+//! | `Refused` (does not parse, too complex, empty) and `Input` from analyst SQL | 400 | `bad_query` |
 //! | `Input` from a report (a bad cursor) | 400 | `bad_request` |
 //! | `NotFound` | 404 | `not_found` |
 //! | `Timeout` | **408** Request Timeout | `query_timeout` |
@@ -180,7 +180,7 @@ impl ApiError {
     /// Turn an analyst error into an answer; see the table in the module docs.
     pub fn from_analyst(e: AnalystError, origin: Origin) -> ApiError {
         match e {
-            AnalystError::Refused(g @ (GuardError::Syntax(_) | GuardError::Empty)) => {
+            AnalystError::Refused(g @ (GuardError::Syntax(_) | GuardError::TooComplex(_) | GuardError::Empty)) => {
                 ApiError::new(StatusCode::BAD_REQUEST, "bad_query", g.to_string())
             }
             AnalystError::Refused(g) => ApiError::new(StatusCode::BAD_REQUEST, "forbidden_statement", g.to_string()),
@@ -241,6 +241,7 @@ mod tests {
             (AnalystError::Refused(GuardError::Several(2)), 400, "forbidden_statement"),
             (AnalystError::Refused(GuardError::Syntax("x".into())), 400, "bad_query"),
             (AnalystError::Refused(GuardError::Empty), 400, "bad_query"),
+            (AnalystError::Refused(GuardError::TooComplex("x".into())), 400, "bad_query"),
             (AnalystError::Timeout { seconds: 1.0 }, 408, "query_timeout"),
             (AnalystError::Memory { limit_mib: 16, detail: "d".into() }, 507, "query_memory"),
             (AnalystError::NotFound("x".into()), 404, "not_found"),
