@@ -28,6 +28,7 @@ use floodlight_enrichments::{EnrichmentConfig, Enrichments};
 use floodlight_pipeline::ack::AckToken;
 use floodlight_pipeline::decode::decoder_for;
 use floodlight_pipeline::decode::stage::decode_batch;
+use floodlight_pipeline::schema::VendorFieldsFilter;
 use floodlight_pipeline::schema::{ClassSchemas, EventClass};
 use floodlight_pipeline::source::{RawBatch, RawRecord};
 use floodlight_pipeline::transform::Enricher;
@@ -49,7 +50,12 @@ fn decoded(format: &str, line: fn(&mut corpus::Mix, usize) -> String) -> (EventC
         pos: floodlight_pipeline::event_time::StreamPos::detached(),
     };
     let decoder = decoder_for(format).expect("format");
-    decode_batch(decoder.as_ref(), &raw).expect("decode").batches.into_iter().next().expect("rows")
+    decode_batch(decoder.as_ref(), &raw, &VendorFieldsFilter::All)
+        .expect("decode")
+        .batches
+        .into_iter()
+        .next()
+        .expect("rows")
 }
 
 fn bench(c: &mut Criterion) {

@@ -27,6 +27,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Through
 use floodlight_pipeline::ack::AckToken;
 use floodlight_pipeline::decode::decoder_for;
 use floodlight_pipeline::decode::stage::decode_batch;
+use floodlight_pipeline::schema::VendorFieldsFilter;
 use floodlight_pipeline::source::{RawBatch, RawRecord};
 
 #[path = "../tests/support/corpus.rs"]
@@ -129,7 +130,7 @@ fn bench(c: &mut Criterion) {
         group.throughput(Throughput::Bytes(bytes as u64));
         group.bench_with_input(BenchmarkId::from_parameter(input.format), &raw, |b, raw| {
             b.iter(|| {
-                let d = decode_batch(decoder.as_ref(), raw).expect("decode");
+                let d = decode_batch(decoder.as_ref(), raw, &VendorFieldsFilter::All).expect("decode");
                 assert!(d.rows > 0);
                 d
             })

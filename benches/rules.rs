@@ -30,6 +30,7 @@ use floodlight_pipeline::ack::AckToken;
 use floodlight_pipeline::decode::decoder_for;
 use floodlight_pipeline::decode::stage::decode_batch;
 use floodlight_pipeline::detect::{engine, load_rules, DetectionEngine, RuleSettings, RuleSource};
+use floodlight_pipeline::schema::VendorFieldsFilter;
 use floodlight_pipeline::schema::{ClassSchemas, EventClass};
 use floodlight_pipeline::source::{RawBatch, RawRecord};
 use floodlight_pipeline::transform::Enricher;
@@ -60,7 +61,7 @@ fn batch(
         pos: floodlight_pipeline::event_time::StreamPos::detached(),
     };
     let decoder = decoder_for(format).expect("format");
-    let decoded = decode_batch(decoder.as_ref(), &raw).expect("decode");
+    let decoded = decode_batch(decoder.as_ref(), &raw, &VendorFieldsFilter::All).expect("decode");
     let (class, b) = decoded.batches.into_iter().next().expect("rows");
     (class, enricher.enrich(class, &b).expect("enrich"))
 }

@@ -42,8 +42,9 @@ pub use crate::analyst_config::{QueryConfig, Role, ServerConfig, TokenConfig};
 use crate::decode::registry::{decoder_for, format_ids};
 use crate::detect::{load_rules, DetectionEngine, RuleSettings, RuleSource, RuleWatch, Shared};
 use crate::health::health;
-use crate::runtime::{Pipeline, RuntimeOptions};
+use crate::runtime::{Pipeline, RuntimeOptions, VendorFieldsPolicy};
 use crate::schema::ClassSchemas;
+use crate::schema::VendorFieldsFilter;
 use crate::sinks::jsonl::{JsonLinesSink, Stream};
 use crate::sinks::kafka::{KafkaSink, KafkaSinkConfig};
 use crate::sinks::lake::{LakeLocation, LakeOptions, LakeSink};
@@ -115,6 +116,43 @@ pub struct RuntimeConfig {
     /// How long a stream whose source waits for input (a quiet Kafka
     /// partition, a followed file, stdin) holds the watermark back.
     pub idle_timeout: String,
+    /// Which vendor fields rows keep in `vendor_fields`: `"auto"` (all of
+    /// them when events are written to the lake or Kafka, or a rule reads
+    /// the column; none otherwise), `"all"`, `"none"`, or a list of keys.
+    pub vendor_fields: VendorFieldsSetting,
+}
+
+/// `[runtime] vendor_fields`; see [`RuntimeConfig::vendor_fields`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum VendorFieldsSetting {
+    /// Kept when something reads them.
+    #[default]
+    Auto,
+    /// Always all.
+    All,
+    /// Only these keys (none when empty).
+    Only(Vec<String>),
+}
+
+impl<'de> Deserialize<'de> for VendorFieldsSetting {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Word(String),
+            Keys(Vec<String>),
+        }
+        let expected = "\"auto\", \"all\", \"none\" or a list of field names";
+        match Raw::deserialize(d).map_err(|_| serde::de::Error::custom(format!("expected {expected}")))? {
+            Raw::Word(w) => match w.as_str() {
+                "auto" => Ok(VendorFieldsSetting::Auto),
+                "all" => Ok(VendorFieldsSetting::All),
+                "none" => Ok(VendorFieldsSetting::Only(Vec::new())),
+                other => Err(serde::de::Error::custom(format!("`{other}`: expected {expected}"))),
+            },
+            Raw::Keys(keys) => Ok(VendorFieldsSetting::Only(keys)),
+        }
+    }
 }
 
 impl Default for RuntimeConfig {
@@ -129,6 +167,7 @@ impl Default for RuntimeConfig {
             dedup_capacity: 100_000,
             allowed_lateness: "1m".into(),
             idle_timeout: "30s".into(),
+            vendor_fields: VendorFieldsSetting::Auto,
         }
     }
 }
@@ -822,6 +861,13 @@ impl Config {
         crate::transform::enrich::class_schemas(&self.enrichments)
     }
 
+    /// Whether enriched events leave the process: the lake with `events`, or
+    /// a Kafka `events_topic`.
+    pub fn writes_events(&self) -> bool {
+        self.sinks.lake.as_ref().is_some_and(|l| l.events)
+            || self.sinks.kafka.as_ref().is_some_and(|k| k.events_topic.is_some())
+    }
+
     /// Runtime options from `[runtime]` (call after [`Config::problems`]).
     pub fn runtime_options(&self) -> RuntimeOptions {
         let mut ignore = Vec::new();
@@ -839,6 +885,16 @@ impl Config {
             checkpoint_interval: duration("", &self.rules.checkpoint_interval, &mut ignore),
             allowed_lateness: duration("", &r.allowed_lateness, &mut ignore),
             idle_timeout: duration("", &r.idle_timeout, &mut ignore),
+            vendor_fields: match &r.vendor_fields {
+                VendorFieldsSetting::Auto => VendorFieldsPolicy::Auto { events_written: self.writes_events() },
+                VendorFieldsSetting::All => VendorFieldsPolicy::Fixed(VendorFieldsFilter::All),
+                VendorFieldsSetting::Only(keys) if keys.is_empty() => {
+                    VendorFieldsPolicy::Fixed(VendorFieldsFilter::None)
+                }
+                VendorFieldsSetting::Only(keys) => {
+                    VendorFieldsPolicy::Fixed(VendorFieldsFilter::Only(keys.iter().cloned().collect()))
+                }
+            },
             ..RuntimeOptions::default()
         }
     }
@@ -1006,6 +1062,38 @@ mod tests {
         assert!(msg.contains("`MISSING` is not set"), "{msg}");
         assert!(interpolate("${bad name}", env).is_err());
         assert!(interpolate("${UNCLOSED", env).is_err());
+    }
+
+    #[test]
+    fn vendor_fields_reads_words_and_lists_and_follows_the_event_sinks() {
+        let runtime = |v: &str| toml::from_str::<RuntimeConfig>(&format!("vendor_fields = {v}"));
+        assert_eq!(RuntimeConfig::default().vendor_fields, VendorFieldsSetting::Auto);
+        assert_eq!(runtime("\"auto\"").unwrap().vendor_fields, VendorFieldsSetting::Auto);
+        assert_eq!(runtime("\"all\"").unwrap().vendor_fields, VendorFieldsSetting::All);
+        assert_eq!(runtime("\"none\"").unwrap().vendor_fields, VendorFieldsSetting::Only(vec![]));
+        assert_eq!(
+            runtime("[\"policyname\", \"appcat\"]").unwrap().vendor_fields,
+            VendorFieldsSetting::Only(vec!["policyname".into(), "appcat".into()])
+        );
+        for bad in ["\"some\"", "5"] {
+            let e = runtime(bad).unwrap_err().to_string();
+            assert!(e.contains("expected \"auto\", \"all\", \"none\" or a list of field names"), "{bad}: {e}");
+        }
+        let options = |extra: &str| {
+            let text = format!("[[sources]]\ntype = \"stdin\"\nformat = \"okta\"\n{extra}");
+            Config::parse(&text, Path::new("t.toml")).unwrap().runtime_options().vendor_fields
+        };
+        let events_written = |p: VendorFieldsPolicy| match p {
+            VendorFieldsPolicy::Auto { events_written } => events_written,
+            other => panic!("expected auto, got {other:?}"),
+        };
+        assert!(!events_written(options("")));
+        assert!(events_written(options("[sinks.lake]\npath = \"lake\"\n")));
+        assert!(!events_written(options("[sinks.lake]\npath = \"lake\"\nevents = false\n")));
+        assert!(matches!(
+            options("[runtime]\nvendor_fields = \"none\"\n[sinks.lake]\npath = \"lake\"\n"),
+            VendorFieldsPolicy::Fixed(VendorFieldsFilter::None)
+        ));
     }
 
     #[test]

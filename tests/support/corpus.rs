@@ -247,6 +247,47 @@ pub fn fortigate(mix: &mut Mix, i: usize) -> String {
     format!("date=2026-11-{d} time={h:02}:{m:02}:{s:02} devname=\"FGT-HQ\" devid=\"FG100FTK20000001\" eventtime={} tz=\"+0000\" logid=\"0000000013\" type=\"traffic\" subtype=\"forward\" level=\"notice\" vd=\"root\" srcip=10.2.{}.{} srcport={} srcintf=\"port2\" dstip=162.125.{}.{} dstport=443 dstintf=\"wan1\" sessionid={i} proto=6 action=\"close\" policyid=12 user=\"user{u}\" service=\"HTTPS\" app=\"HTTPS.BROWSER\" duration=12 sentbyte={} rcvdbyte={} hostname=\"{host}\" utmaction=\"allow\"", 1_795_550_400 + i / 40, u / 250, u % 250, 49152 + mix.below(16000), mix.below(256), mix.below(256), 200 + mix.below(50_000), 1000 + mix.below(500_000))
 }
 
+/// The ten destinations of the FortiGate benchmark file: (host name,
+/// address); three are shadow SaaS in the catalog, the addresses are in
+/// the MaxMind test databases where they can be.
+pub const FORTIGATE_BENCH_HOSTS: &[(&str, &str)] = &[
+    ("teams.microsoft.com", "52.112.10.20"),
+    ("outlook.office365.com", "52.97.146.2"),
+    ("www.google.com", "216.160.83.60"),
+    ("corp.slack.com", "89.160.20.128"),
+    ("www.bbc.co.uk", "81.2.69.160"),
+    ("en.wikipedia.org", "2.125.160.220"),
+    ("updates.vendor.example", "175.16.199.5"),
+    ("wetransfer.com", "67.43.156.5"),
+    ("chatgpt.com", "149.101.100.5"),
+    ("www.ilovepdf.com", "214.214.214.220"),
+];
+
+/// A full FortiOS 7 `traffic/forward` line of about 630 bytes, the shape
+/// of the performance target (issue 20): 2,000 users, the ten destinations
+/// of [`FORTIGATE_BENCH_HOSTS`] in equal shares, 40 lines a second.
+pub fn fortigate_full(mix: &mut Mix, i: usize) -> String {
+    let (d, h, m, s) = clock(i);
+    let u = user(mix);
+    let (host, dst) = FORTIGATE_BENCH_HOSTS[mix.below(FORTIGATE_BENCH_HOSTS.len())];
+    let port = 49152 + mix.below(16000);
+    let (sent, rcvd) = (200 + mix.below(50_000), 1000 + mix.below(500_000));
+    format!("date=2026-11-{d} time={h:02}:{m:02}:{s:02} devname=\"FGT-HQ\" devid=\"FG100FTK20000001\" eventtime={}{:09} tz=\"+0000\" logid=\"0000000013\" type=\"traffic\" subtype=\"forward\" level=\"notice\" vd=\"root\" srcip=10.2.{}.{} srcport={port} srcintf=\"port2\" srcintfrole=\"lan\" dstip={dst} dstport=443 dstintf=\"wan1\" dstintfrole=\"wan\" srccountry=\"Reserved\" dstcountry=\"United States\" sessionid={i} proto=6 action=\"close\" policyid=12 policytype=\"policy\" poluuid=\"9e8a3c52-5f4b-51ee-8f1e-0a1b2c3d4e5f\" policyname=\"LAN-to-WAN\" user=\"user{u}\" authserver=\"CORP-AD\" service=\"HTTPS\" trandisp=\"snat\" transip=89.160.20.113 transport={port} appid=40568 app=\"HTTPS.BROWSER\" appcat=\"Web.Client\" apprisk=\"medium\" duration={} sentbyte={sent} rcvdbyte={rcvd} sentpkt={} rcvdpkt={} hostname=\"{host}\" utmaction=\"allow\" countweb=1", 1_795_550_400 + i / 40, mix.below(1_000_000_000), u / 250, u % 250, 1 + mix.below(600), 2 + sent / 700, 2 + rcvd / 1400)
+}
+
+/// Write the FortiGate benchmark file (`fortigate.log`, `records` lines of
+/// [`fortigate_full`]) into `dir`; returns its path.
+pub fn write_fortigate(dir: &Path, records: usize) -> std::io::Result<std::path::PathBuf> {
+    let path = dir.join("fortigate.log");
+    let mut mix = Mix::new(20);
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(&path)?);
+    for i in 0..records {
+        writeln!(w, "{}", fortigate_full(&mut mix, i))?;
+    }
+    w.flush()?;
+    Ok(path)
+}
+
 /// The header block of a Zeek conn.log (TSV).
 pub const ZEEK_CONN_HEADER: &str = "#separator \\x09\n#set_separator\t,\n#empty_field\t(empty)\n#unset_field\t-\n#path\tconn\n#fields\tts\tuid\tid.orig_h\tid.orig_p\tid.resp_h\tid.resp_p\tproto\tservice\tduration\torig_bytes\tresp_bytes\tconn_state\tlocal_orig\tlocal_resp\tmissed_bytes\thistory\torig_pkts\torig_ip_bytes\tresp_pkts\tresp_ip_bytes\ttunnel_parents\n#types\ttime\tstring\taddr\tport\taddr\tport\tenum\tstring\tinterval\tcount\tcount\tstring\tbool\tbool\tcount\tstring\tcount\tcount\tcount\tcount\tset[string]";
 

@@ -12,7 +12,7 @@ use crate::dead_letter::DeadLetter;
 use crate::event_time::RecordTimes;
 use crate::internal_events::{emit, BatchDecoded};
 use crate::origin::{event_id, origin_string, OriginWriter};
-use crate::schema::{ClassBatchBuilder, EventClass, Row, RowOrigin, Timestamp};
+use crate::schema::{ClassBatchBuilder, EventClass, Row, RowOrigin, Timestamp, VendorFieldsFilter};
 use crate::source::RawBatch;
 
 /// What the decode stage made of one raw batch.
@@ -38,10 +38,16 @@ pub struct Decoded {
     pub time_inferred: u64,
 }
 
-/// Decode every record of `batch` with `decoder`.
-pub fn decode_batch(decoder: &dyn Decoder, batch: &RawBatch) -> Result<Decoded, ArrowError> {
+/// Decode every record of `batch` with `decoder`; `vendor_fields` says which
+/// vendor fields the batches keep.
+pub fn decode_batch(
+    decoder: &dyn Decoder,
+    batch: &RawBatch,
+    vendor_fields: &VendorFieldsFilter,
+) -> Result<Decoded, ArrowError> {
     let mut out = Decoded::default();
     let mut builder = ClassBatchBuilder::with_capacity(batch.records.len());
+    builder.set_vendor_fields(vendor_fields);
     let mut rows: Vec<Row<'_>> = Vec::with_capacity(4);
     let ctx = RecordContext { headers: &batch.headers };
     let format = decoder.id();

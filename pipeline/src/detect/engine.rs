@@ -212,6 +212,15 @@ pub fn aggregates_rows(plan: &Arc<dyn ExecutionPlan>) -> bool {
     name.contains("Aggregate") || name.contains("WindowAgg") || plan.children().into_iter().any(aggregates_rows)
 }
 
+/// Whether `plan` reads `column` of an event-class table (the scans' projected
+/// columns: a column named in the SQL, or every column for `SELECT *`).
+pub fn reads_column(plan: &Arc<dyn ExecutionPlan>, column: &str) -> bool {
+    match plan.downcast_ref::<MicroBatchExec>() {
+        Some(scan) => scan.schema.field_with_name(column).is_ok(),
+        None => plan.children().into_iter().any(|c| reads_column(c, column)),
+    }
+}
+
 /// Turn a DataFusion error into one line without the internal prefix noise.
 pub fn error_text(e: &DataFusionError) -> String {
     e.to_string().replace('\n', " ")

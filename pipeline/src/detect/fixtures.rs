@@ -54,7 +54,7 @@ use super::{rule_texts, DetectionEngine, RuleDef, RuleSource};
 use crate::ack::AckToken;
 use crate::decode::decoder_for;
 use crate::event_time::{StreamClocks, StreamRegistry, Watermarks};
-use crate::runtime::{process, WorkerContext};
+use crate::runtime::{process, VendorFieldsPolicy, WorkerContext};
 use crate::schema::{ClassSchemas, Finding, Timestamp};
 use crate::source::{RawBatch, RawRecord};
 use crate::transform::Enricher;
@@ -294,6 +294,8 @@ async fn execute(
         clocks: StreamClocks::new(Some(registry.clone())),
         registry: Some(registry.clone()),
         stop: CancellationToken::new(),
+        // As a run without an events sink would: the rules' needs decide.
+        vendor_fields: VendorFieldsPolicy::Auto { events_written: false },
     };
     let mut decoders = HashMap::new();
     let mut findings: BTreeMap<String, Finding> = BTreeMap::new();

@@ -296,6 +296,15 @@ impl CompiledRule {
         }
     }
 
+    /// Whether any of the rule's queries reads `column` of an event class.
+    pub fn reads_column(&self, column: &str) -> bool {
+        let reads = |p: &Arc<dyn ExecutionPlan>| engine::reads_column(p, column);
+        match &self.kind {
+            Kind::Streaming { plan } | Kind::Windowed { plan, .. } | Kind::FirstSeen { plan, .. } => reads(plan),
+            Kind::Correlation { first, then, .. } => reads(&first.1) || then.iter().any(|(_, p)| reads(p)),
+        }
+    }
+
     fn state_keys(&self) -> Option<u64> {
         let s = lock(&self.state);
         Some(match &s.mode {
@@ -396,6 +405,12 @@ impl RuleSet {
     /// The compiled rules, in load order.
     pub fn rules(&self) -> impl Iterator<Item = &CompiledRule> {
         self.rules.iter().map(|r| r.as_ref())
+    }
+
+    /// Whether any rule reads the `vendor_fields` column (by name, `SELECT *`,
+    /// or a Sigma field mapped into it).
+    pub fn reads_vendor_fields(&self) -> bool {
+        self.rules.iter().any(|r| r.reads_column("vendor_fields"))
     }
 }
 

@@ -153,6 +153,45 @@ mod tests {
         assert!(engine.rule("XX-01").is_some());
     }
 
+    /// `[runtime] vendor_fields = "auto"` keeps the column for exactly the
+    /// rule sets that read it (by name, `SELECT *`, or a map lookup), and
+    /// decides again after a reload.
+    #[tokio::test]
+    async fn vendor_fields_are_kept_while_a_rule_in_service_reads_them() {
+        use crate::runtime::VendorFieldsPolicy;
+        use crate::schema::VendorFieldsFilter;
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), "a.toml", &rule("XX-01", "SELECT user, time FROM dns WHERE query = 'a.example'"));
+        let source = RuleSource::Dirs(vec![dir.path().to_path_buf()]);
+        let schemas = ClassSchemas::builtin();
+        let (defs, _) = load_rules(&source, &RuleSettings::default());
+        let (engine, errors) = DetectionEngine::compile_with(defs, &schemas, Shared::new(10, None), None).await;
+        assert!(errors.is_empty(), "{errors:?}");
+        let auto = VendorFieldsPolicy::Auto { events_written: false };
+        let written = VendorFieldsPolicy::Auto { events_written: true };
+        assert!(!engine.rule_set().reads_vendor_fields());
+        assert_eq!(auto.filter(&engine.rule_set()), VendorFieldsFilter::None);
+        assert_eq!(written.filter(&engine.rule_set()), VendorFieldsFilter::All, "events written: always all");
+        for reader in [
+            "SELECT user, time FROM dns WHERE vendor_fields['qclass_name'] = 'C_CHAOS'",
+            "SELECT * FROM dns",
+            "SELECT user, time, vendor_fields AS extra FROM dns",
+        ] {
+            write(dir.path(), "b.toml", &rule("XX-02", reader));
+            let (defs, errors) = load_rules(&source, &RuleSettings::default());
+            let report = engine.reload(defs, errors, &schemas).await;
+            assert!(report.rejected.is_empty(), "{reader}: {report:?}");
+            assert!(engine.rule_set().reads_vendor_fields(), "{reader}");
+            assert_eq!(auto.filter(&engine.rule_set()), VendorFieldsFilter::All, "{reader}");
+        }
+        std::fs::remove_file(dir.path().join("b.toml")).unwrap();
+        let (defs, errors) = load_rules(&source, &RuleSettings::default());
+        engine.reload(defs, errors, &schemas).await;
+        assert_eq!(auto.filter(&engine.rule_set()), VendorFieldsFilter::None, "the reader was removed");
+        let only = VendorFieldsPolicy::Fixed(VendorFieldsFilter::Only(vec!["a".to_string()].into()));
+        assert_eq!(only.filter(&engine.rule_set()), VendorFieldsFilter::Only(vec!["a".to_string()].into()));
+    }
+
     #[tokio::test]
     async fn the_watcher_reloads_after_the_files_settle() {
         let dir = tempfile::tempdir().unwrap();

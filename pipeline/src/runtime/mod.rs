@@ -48,7 +48,7 @@ use crate::internal_events::{
     counters, emit, BufferLevel, DrainDeadlineMissed, DrainStarted, EventsEmitted, FindingsSummary,
     LateRecordsDeadLettered, LateRowsDropped, SinkFailed, SinkWritten, StageBatchTimed, WatermarkAdvanced,
 };
-use crate::schema::{EventClass, Finding, Timestamp};
+use crate::schema::{EventClass, Finding, Timestamp, VendorFieldsFilter};
 use crate::sinks::{Output, Sink};
 use crate::source::{BatchLimits, RawBatch, Source, SourceContext, SourceError, SourceReport};
 use crate::transform::Enricher;
@@ -77,6 +77,37 @@ pub struct RuntimeOptions {
     pub allowed_lateness: Duration,
     /// How long a stream whose source waits for input holds the watermark back.
     pub idle_timeout: Duration,
+    /// Which vendor fields the decode stage keeps.
+    pub vendor_fields: VendorFieldsPolicy,
+}
+
+/// Which vendor fields the decode stage writes into `vendor_fields`
+/// (`[runtime] vendor_fields`).
+#[derive(Debug, Clone)]
+pub enum VendorFieldsPolicy {
+    /// All of them when events are written out or a rule in service reads
+    /// the column (decided per batch, so a reloaded rule that reads it gets
+    /// it); none otherwise.
+    Auto {
+        /// Whether the lake or Kafka writes enriched events.
+        events_written: bool,
+    },
+    /// Always this filter.
+    Fixed(VendorFieldsFilter),
+}
+
+impl VendorFieldsPolicy {
+    /// The filter for a batch that `rules` will read.
+    pub fn filter(&self, rules: &crate::detect::RuleSet) -> VendorFieldsFilter {
+        match self {
+            VendorFieldsPolicy::Auto { events_written: true } => VendorFieldsFilter::All,
+            VendorFieldsPolicy::Auto { events_written: false } if rules.reads_vendor_fields() => {
+                VendorFieldsFilter::All
+            }
+            VendorFieldsPolicy::Auto { events_written: false } => VendorFieldsFilter::None,
+            VendorFieldsPolicy::Fixed(f) => f.clone(),
+        }
+    }
 }
 
 impl Default for RuntimeOptions {
@@ -92,6 +123,7 @@ impl Default for RuntimeOptions {
             rule_watch: None,
             allowed_lateness: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(30),
+            vendor_fields: VendorFieldsPolicy::Fixed(VendorFieldsFilter::All),
         }
     }
 }
@@ -209,6 +241,7 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
             clocks: clocks.clone(),
             registry: Some(registry.clone()),
             stop: abort.clone(),
+            vendor_fields: options.vendor_fields.clone(),
         };
         let span = tracing::debug_span!("worker", worker = id);
         workers.push(tokio::spawn(worker(raw_rx.clone(), processed_tx.clone(), ctx).instrument(span)));
@@ -363,6 +396,8 @@ pub struct WorkerContext {
     pub registry: Option<Arc<StreamRegistry>>,
     /// Cancelled when waiting for an earlier batch's stream time is pointless.
     pub stop: CancellationToken,
+    /// Which vendor fields decoded batches keep.
+    pub vendor_fields: VendorFieldsPolicy,
 }
 
 /// One raw batch, processed by a worker: its events and dead letters, what
@@ -437,7 +472,8 @@ pub async fn process(
         },
     };
     let started = Instant::now();
-    let decoded = match decode_batch(decoder.as_ref(), batch) {
+    let vendor_fields = ctx.vendor_fields.filter(&ctx.engine.rule_set());
+    let decoded = match decode_batch(decoder.as_ref(), batch, &vendor_fields) {
         Ok(d) => d,
         Err(e) => {
             let reason = format!("could not build the Arrow batch: {e}");

@@ -216,6 +216,52 @@ impl<'de> Deserialize<'de> for VendorFields<'_> {
     }
 }
 
+/// Which vendor fields the builders write into the `vendor_fields` column.
+///
+/// Decoders always collect them; the copy into Arrow (every key name and
+/// value of every row) is what this saves when nothing downstream reads
+/// them. The runtime picks it per batch from `[runtime] vendor_fields`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum VendorFieldsFilter {
+    /// Every field (the column as decoded).
+    #[default]
+    All,
+    /// None: every row's map is empty.
+    None,
+    /// Only these keys, in the record's order.
+    Only(Arc<[String]>),
+}
+
+impl VendorFieldsFilter {
+    /// Whether `key` is written.
+    pub fn keeps(&self, key: &str) -> bool {
+        match self {
+            VendorFieldsFilter::All => true,
+            VendorFieldsFilter::None => false,
+            VendorFieldsFilter::Only(keys) => keys.iter().any(|k| k == key),
+        }
+    }
+
+    /// Append `fields` to `builder`, the kept ones only.
+    pub fn append(&self, builder: &mut MapBuilder<StringBuilder, StringBuilder>, fields: &VendorFields<'_>) {
+        match self {
+            VendorFieldsFilter::All => VendorFields::append(builder, fields),
+            VendorFieldsFilter::None => {
+                // Cannot fail: no keys or values were appended.
+                let _ = builder.append(true);
+            }
+            VendorFieldsFilter::Only(_) => {
+                for (k, v) in fields.0.iter().filter(|(k, _)| self.keeps(k)) {
+                    builder.keys().append_value(k);
+                    builder.values().append_value(v);
+                }
+                // Cannot fail: keys and values were appended in pairs above.
+                let _ = builder.append(true);
+            }
+        }
+    }
+}
+
 /// Where one record came from, as the builder writes it into the shared
 /// origin columns of every row the record produced.
 #[derive(Debug, Clone, Copy)]
@@ -510,7 +556,7 @@ impl ColumnValue for VendorFields<'_> {
     fn builder(capacity: usize) -> Self::Builder {
         MapBuilder::with_capacity(
             None,
-            StringBuilder::new(),
+            StringBuilder::with_capacity(capacity, capacity * 8),
             StringBuilder::with_capacity(capacity, capacity * 8),
             capacity,
         )
@@ -653,6 +699,7 @@ macro_rules! event_class {
             time_inferred: ::arrow::array::BooleanBuilder,
             $( $field: <$ty as $crate::schema::ColumnValue>::Builder, )*
             vendor_fields: <$crate::schema::VendorFields<$lt> as $crate::schema::ColumnValue>::Builder,
+            vendor_filter: $crate::schema::VendorFieldsFilter,
             len: usize,
             rows: ::std::marker::PhantomData<&$lt ()>,
         }
@@ -668,6 +715,7 @@ macro_rules! event_class {
                     time_inferred: ::arrow::array::BooleanBuilder::with_capacity(capacity),
                     $( $field: <$ty as $crate::schema::ColumnValue>::builder(capacity), )*
                     vendor_fields: <$crate::schema::VendorFields<$lt> as $crate::schema::ColumnValue>::builder(capacity),
+                    vendor_filter: $crate::schema::VendorFieldsFilter::All,
                     len: 0,
                     rows: ::std::marker::PhantomData,
                 }
@@ -682,8 +730,13 @@ macro_rules! event_class {
                 self.format.append_value(if row.format.is_empty() { origin.format } else { &row.format });
                 self.time_inferred.append_value(row.time_inferred);
                 $( $crate::schema::ColumnValue::append(&mut self.$field, &row.$field); )*
-                $crate::schema::ColumnValue::append(&mut self.vendor_fields, &row.vendor_fields);
+                self.vendor_filter.append(&mut self.vendor_fields, &row.vendor_fields);
                 self.len += 1;
+            }
+
+            /// Which vendor fields go into `vendor_fields` from now on (all by default).
+            pub fn set_vendor_fields(&mut self, filter: $crate::schema::VendorFieldsFilter) {
+                self.vendor_filter = filter;
             }
 
             /// Rows appended since the last `finish`.

@@ -21,7 +21,9 @@ use arrow::datatypes::{Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 
-pub use columns::{ColumnDef, ColumnKind, ColumnValue, IntoStatic, RowOrigin, Str, Timestamp, VendorFields};
+pub use columns::{
+    ColumnDef, ColumnKind, ColumnValue, IntoStatic, RowOrigin, Str, Timestamp, VendorFields, VendorFieldsFilter,
+};
 pub use events::{
     AuthBuilder, AuthEvent, DnsBuilder, DnsEvent, EmailBuilder, EmailEvent, NetworkBuilder, NetworkEvent, OauthBuilder,
     OauthEvent,
@@ -307,6 +309,15 @@ impl<'a> ClassBatchBuilder<'a> {
         }
     }
 
+    /// Which vendor fields every class writes into `vendor_fields` from now on.
+    pub fn set_vendor_fields(&mut self, filter: &VendorFieldsFilter) {
+        self.network.set_vendor_fields(filter.clone());
+        self.dns.set_vendor_fields(filter.clone());
+        self.auth.set_vendor_fields(filter.clone());
+        self.oauth.set_vendor_fields(filter.clone());
+        self.email.set_vendor_fields(filter.clone());
+    }
+
     /// Append one row to its class, with the origin columns of its record.
     pub fn append(&mut self, row: &Row<'a>, origin: &RowOrigin<'_>) {
         match row {
@@ -376,6 +387,37 @@ mod tests {
         assert_eq!(batch.num_rows(), 2);
         assert_eq!(batch.schema(), EventClass::Dns.base_schema());
         assert!(b.is_empty());
+    }
+
+    #[test]
+    fn vendor_fields_are_written_as_the_filter_says() {
+        use arrow::array::{Array, MapArray, StringArray};
+        let mut dns = DnsEvent { time: Timestamp(1_700_000_000_000_000), ..Default::default() };
+        dns.vendor_fields.push("qclass_name", "C_INTERNET");
+        dns.vendor_fields.push("rcode_name", "NOERROR");
+        dns.vendor_fields.push("TTLs", "300");
+        let origin = RowOrigin { event_id: "e1", origin: "file:x:1", format: "zeek-dns" };
+        let written = |filter: VendorFieldsFilter| -> Vec<(String, String)> {
+            let mut b = ClassBatchBuilder::with_capacity(4);
+            b.set_vendor_fields(&filter);
+            b.append(&Row::Dns(dns.clone()), &origin);
+            let batches = b.finish().unwrap();
+            let col = batches[0].1.column_by_name("vendor_fields").unwrap();
+            let map = col.as_any().downcast_ref::<MapArray>().unwrap();
+            assert!(map.is_valid(0), "an empty map, not a null");
+            let entries = map.value(0);
+            let keys = entries.column(0).as_any().downcast_ref::<StringArray>().unwrap();
+            let values = entries.column(1).as_any().downcast_ref::<StringArray>().unwrap();
+            (0..keys.len()).map(|i| (keys.value(i).to_string(), values.value(i).to_string())).collect()
+        };
+        let pair = |k: &str, v: &str| (k.to_string(), v.to_string());
+        assert_eq!(
+            written(VendorFieldsFilter::All),
+            [pair("qclass_name", "C_INTERNET"), pair("rcode_name", "NOERROR"), pair("TTLs", "300")]
+        );
+        assert_eq!(written(VendorFieldsFilter::None), []);
+        let only = VendorFieldsFilter::Only(vec!["TTLs".to_string(), "qclass_name".to_string()].into());
+        assert_eq!(written(only), [pair("qclass_name", "C_INTERNET"), pair("TTLs", "300")], "the record's order");
     }
 
     #[test]
