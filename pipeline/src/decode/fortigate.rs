@@ -182,7 +182,7 @@ fn traffic_action(action: Option<&str>, utm: Option<&str>) -> Option<&'static st
     let is = |v: &str, set: &[&str]| set.iter().any(|x| v.eq_ignore_ascii_case(x));
     Some(if is(a, &["deny", "denied", "block", "blocked"]) {
         "deny"
-    } else if a.len() >= 4 && a[..4].eq_ignore_ascii_case("drop") {
+    } else if starts_with_ignoring_case(a, "drop") {
         "drop"
     } else if utm.is_some_and(|u| is(u, &["block", "blocked"])) {
         "deny"
@@ -193,13 +193,19 @@ fn traffic_action(action: Option<&str>, utm: Option<&str>) -> Option<&'static st
     })
 }
 
+/// Whether `s` starts with `prefix`, ASCII case ignored. Compares bytes: a
+/// value's first `prefix.len()` bytes may end inside a character.
+fn starts_with_ignoring_case(s: &str, prefix: &str) -> bool {
+    s.as_bytes().get(..prefix.len()).is_some_and(|p| p.eq_ignore_ascii_case(prefix.as_bytes()))
+}
+
 fn webfilter_action(action: &str) -> Str<'_> {
     let is = |set: &[&str]| set.iter().any(|x| action.eq_ignore_ascii_case(x));
     if is(&["blocked", "block", "deny"]) {
         Cow::Borrowed("deny")
     } else if is(&["passthrough", "exempt", "allow", "allowed", "pass"]) {
         Cow::Borrowed("allow")
-    } else if action.len() >= 7 && action[..7].eq_ignore_ascii_case("monitor") {
+    } else if starts_with_ignoring_case(action, "monitor") {
         Cow::Borrowed("alert")
     } else {
         lower_case(action)
@@ -330,6 +336,26 @@ mod tests {
 
     fn line_with(needle: &str) -> &'static str {
         DOCUMENTED.lines().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no line with {needle}"))
+    }
+
+    /// Found by the `network` fuzz target: an action whose fourth (or, in a
+    /// web filter log, seventh) byte is inside a character was sliced there
+    /// to compare its prefix, and the decoder panicked.
+    #[test]
+    fn an_action_with_a_character_across_the_prefix_is_not_cut() {
+        let traffic = "eventtime=1715433139 type=\"traffic\" subtype=\"forward\" srcip=10.0.0.1 action=\"bl+\u{41a}\"";
+        assert_eq!(net(traffic).action.as_deref(), Some("allow"));
+        let drop = "eventtime=1715433139 type=\"traffic\" subtype=\"forward\" action=\"DROP\u{41a}\"";
+        assert_eq!(net(drop).action.as_deref(), Some("drop"));
+        let web =
+            "eventtime=1715433139 type=\"utm\" subtype=\"webfilter\" hostname=\"a.example\" action=\"monito\u{41a}\"";
+        assert_eq!(net(web).action.as_deref(), Some("monito\u{43a}"));
+        let web =
+            "eventtime=1715433139 type=\"utm\" subtype=\"webfilter\" hostname=\"a.example\" action=\"Monitor\u{41a}\"";
+        assert_eq!(net(web).action.as_deref(), Some("alert"));
+        let artifact = include_bytes!("../../../fuzz/known/network-fortigate-action-slice.log");
+        let mut out = Vec::new();
+        assert!(Fortigate.decode(artifact, RecordContext::default(), &mut out).is_ok(), "the fuzz artifact decodes");
     }
 
     #[test]
