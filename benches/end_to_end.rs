@@ -19,7 +19,7 @@
 //!   Zeek DNS (JSON), BIND, Umbrella, Okta, Entra ID sign-ins, M365 audit;
 //!   2,000 users, ~3% of web traffic to shadow-IT apps;
 //! * **the FortiGate file** (`--fortigate`, `fortigate_full`): full FortiOS
-//!   7 `traffic/forward` lines of about 630 bytes, 2,000 users, ten
+//!   7 `traffic/forward` lines of about 670 bytes, 2,000 users, ten
 //!   destination hosts of which three are shadow SaaS: the shape of the
 //!   standing target (500k events/s per core).
 //!
@@ -41,7 +41,7 @@
 //!   reaches.
 //!
 //! Corpus files are written to a temporary directory (`TMPDIR`) and removed
-//! after the run: 10M FortiGate lines take 6.3 GB. With `--keep DIR` they go
+//! after the run: 10M FortiGate lines take 6.7 GB. With `--keep DIR` they go
 //! to `DIR/<input>-<records>/` and stay, and a later run with the same
 //! `--keep` reuses them (for profiling: `perf record -g -- <bench binary>
 //! --child DIR/fortigate-1000000` runs the job alone on a kept corpus).
@@ -84,7 +84,7 @@ impl Input {
     fn describe(self) -> &'static str {
         match self {
             Input::Realistic => "mixed ten-format corpus",
-            Input::Fortigate => "FortiGate traffic file (~630-byte lines)",
+            Input::Fortigate => "FortiGate traffic file (~670-byte lines)",
             Input::Uniform => "uniform four-family corpus",
         }
     }

@@ -263,7 +263,7 @@ pub const FORTIGATE_BENCH_HOSTS: &[(&str, &str)] = &[
     ("www.ilovepdf.com", "214.214.214.220"),
 ];
 
-/// A full FortiOS 7 `traffic/forward` line of about 630 bytes, the shape
+/// A full FortiOS 7 `traffic/forward` line of about 670 bytes, the shape
 /// of the performance target (issue 20): 2,000 users, the ten destinations
 /// of [`FORTIGATE_BENCH_HOSTS`] in equal shares, 40 lines a second.
 pub fn fortigate_full(mix: &mut Mix, i: usize) -> String {
@@ -272,7 +272,7 @@ pub fn fortigate_full(mix: &mut Mix, i: usize) -> String {
     let (host, dst) = FORTIGATE_BENCH_HOSTS[mix.below(FORTIGATE_BENCH_HOSTS.len())];
     let port = 49152 + mix.below(16000);
     let (sent, rcvd) = (200 + mix.below(50_000), 1000 + mix.below(500_000));
-    format!("date=2026-11-{d} time={h:02}:{m:02}:{s:02} devname=\"FGT-HQ\" devid=\"FG100FTK20000001\" eventtime={}{:09} tz=\"+0000\" logid=\"0000000013\" type=\"traffic\" subtype=\"forward\" level=\"notice\" vd=\"root\" srcip=10.2.{}.{} srcport={port} srcintf=\"port2\" srcintfrole=\"lan\" dstip={dst} dstport=443 dstintf=\"wan1\" dstintfrole=\"wan\" srccountry=\"Reserved\" dstcountry=\"United States\" sessionid={i} proto=6 action=\"close\" policyid=12 policytype=\"policy\" poluuid=\"9e8a3c52-5f4b-51ee-8f1e-0a1b2c3d4e5f\" policyname=\"LAN-to-WAN\" user=\"user{u}\" authserver=\"CORP-AD\" service=\"HTTPS\" trandisp=\"snat\" transip=89.160.20.113 transport={port} appid=40568 app=\"HTTPS.BROWSER\" appcat=\"Web.Client\" apprisk=\"medium\" duration={} sentbyte={sent} rcvdbyte={rcvd} sentpkt={} rcvdpkt={} hostname=\"{host}\" utmaction=\"allow\" countweb=1", 1_795_550_400 + i / 40, mix.below(1_000_000_000), u / 250, u % 250, 1 + mix.below(600), 2 + sent / 700, 2 + rcvd / 1400)
+    format!("date=2026-11-{d} time={h:02}:{m:02}:{s:02} devname=\"FGT-HQ\" devid=\"FG100FTK20000001\" eventtime={}{:09} tz=\"+0000\" logid=\"0000000013\" type=\"traffic\" subtype=\"forward\" level=\"notice\" vd=\"root\" srcip=10.2.{}.{} srcport={port} srcintf=\"port2\" dstip={dst} dstport=443 dstintf=\"wan1\" srccountry=\"Reserved\" dstcountry=\"United States\" sessionid={i} proto=6 action=\"close\" policyid=12 policytype=\"policy\" policyname=\"LAN-to-WAN\" user=\"user{u}\" service=\"HTTPS\" trandisp=\"snat\" appid=40568 app=\"HTTPS.BROWSER\" appcat=\"Web.Client\" apprisk=\"medium\" duration={} sentbyte={sent} rcvdbyte={rcvd} sentpkt={} rcvdpkt={} hostname=\"{host}\" utmaction=\"allow\" countweb=1", 1_795_550_400 + i / 40, mix.below(1_000_000_000), u / 250, u % 250, 1 + mix.below(600), 2 + sent / 700, 2 + rcvd / 1400)
 }
 
 /// Write the FortiGate benchmark file (`fortigate.log`, `records` lines of

@@ -38,7 +38,7 @@
 use std::borrow::Cow;
 
 use super::syslog::{strip_pri, zone_offset};
-use super::text::{self, clean_host, lower_case, map_opt, map_str, protocol_name, upper_case, Pairs};
+use super::text::{self, clean_host, lower_case, map_opt, map_str, protocol_name, upper_case, KeySet, Pairs};
 use super::time::parse_any;
 use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{EventClass, NetworkEvent, Row, Str, Timestamp};
@@ -111,7 +111,7 @@ pub(crate) fn pairs(line: &str) -> Result<Pairs<'_>, DecodeError> {
             out.push((key, Cow::Borrowed(&line[vstart..i])));
         }
     }
-    Ok(Pairs(out))
+    Ok(Pairs::new(out))
 }
 
 fn ip<'a>(p: &Pairs<'a>, key: &str) -> Result<Option<Str<'a>>, DecodeError> {
@@ -212,6 +212,9 @@ fn webfilter_action(action: &str) -> Str<'_> {
     }
 }
 
+/// [`MAPPED`], for lookups.
+static MAPPED_KEYS: std::sync::LazyLock<KeySet> = std::sync::LazyLock::new(|| KeySet::new(MAPPED));
+
 /// FortiOS keys with a column of their own (the rest go to `vendor_fields`).
 const MAPPED: &[&str] = &[
     "eventtime",
@@ -255,7 +258,7 @@ impl Decoder for Fortigate {
         out: &mut Vec<Row<'a>>,
     ) -> Result<DecodeOutcome, DecodeError> {
         let line = record_text(record)?;
-        let p = pairs(strip_pri(line))?;
+        let p = pairs(strip_pri(line))?.indexed(&MAPPED_KEYS);
         if p.is_empty() {
             return Err(DecodeError::new("fortigate: no `key=value` fields"));
         }
@@ -305,7 +308,7 @@ impl Decoder for Fortigate {
             src_ip,
             ..Default::default()
         };
-        p.rest_into(MAPPED, &mut e.vendor_fields);
+        p.rest_into(&MAPPED_KEYS, &mut e.vendor_fields);
         out.push(Row::Network(e));
         Ok(DecodeOutcome::Parsed(1))
     }
@@ -418,6 +421,40 @@ mod tests {
         assert_eq!(e.http_method.as_deref(), Some("POST"));
         assert_eq!(e.action.as_deref(), Some("allow"));
         assert_eq!(e.url_category.as_deref(), Some("Information Technology"));
+    }
+
+    /// The indexed lookups answer exactly what a scan of the line answers,
+    /// duplicates and empty values included.
+    #[test]
+    fn indexed_lookups_agree_with_a_scan() {
+        let tricky = "type=traffic user= user=\"ana\" srcip=\"  \" srcip=10.0.0.1 app=x app=y url=\"\"";
+        for line in DOCUMENTED.lines().chain([tricky]) {
+            let Ok(plain) = pairs(strip_pri(line)) else { continue };
+            let indexed = pairs(strip_pri(line)).unwrap().indexed(&MAPPED_KEYS);
+            for key in MAPPED.iter().chain(&["msg", "devname", "nosuchkey"]) {
+                assert_eq!(indexed.get(key), plain.get(key), "get {key} in {line}");
+                assert_eq!(indexed.text(key), plain.text(key), "text {key} in {line}");
+            }
+            let mut rest = crate::schema::VendorFields::default();
+            indexed.rest_into(&MAPPED_KEYS, &mut rest);
+            let mut scanned = crate::schema::VendorFields::default();
+            for (k, v) in plain.pairs_for_tests() {
+                if !MAPPED.contains(k) {
+                    scanned.push(*k, v.clone());
+                }
+            }
+            assert_eq!(rest, scanned, "{line}");
+        }
+        let p = pairs(tricky).unwrap().indexed(&MAPPED_KEYS);
+        assert_eq!((p.get("user"), p.text("user").as_deref()), (None, Some("ana")), "first pair, first filled pair");
+        assert_eq!((p.get("srcip"), p.text("srcip").as_deref()), (None, Some("10.0.0.1")));
+        assert_eq!(p.get("app"), Some("x"));
+        assert_eq!((p.get("url"), p.text("url")), (None, None));
+        for (i, name) in MAPPED.iter().enumerate() {
+            assert_eq!(MAPPED_KEYS.find(name), Some(i), "{name}");
+        }
+        assert_eq!(MAPPED_KEYS.find("devname"), None);
+        assert_eq!(MAPPED_KEYS.find(""), None);
     }
 
     #[test]

@@ -192,19 +192,129 @@ pub fn protocol_name(p: &str) -> Str<'_> {
     Cow::Borrowed(named)
 }
 
+/// A decoder's fixed list of field names, found with one hash probe rather
+/// than a comparison with every name (a FortiGate line has about 45 pairs
+/// and the decoder looks up 23 names: comparing each with each was a large
+/// share of its time). Built once per decoder, from a `static` list.
+#[derive(Debug)]
+pub struct KeySet {
+    names: &'static [&'static str],
+    /// Open addressing: the index in `names`, or `EMPTY`.
+    table: Vec<u8>,
+    mask: usize,
+}
+
+impl KeySet {
+    /// The most names a set holds (slots in [`Pairs::indexed`]).
+    pub const MAX: usize = 64;
+    const EMPTY: u8 = u8::MAX;
+
+    /// The set of `names` (at most [`KeySet::MAX`]; a longer list keeps its
+    /// first `MAX` names, and the rest are looked up by comparison).
+    pub fn new(names: &'static [&'static str]) -> KeySet {
+        let names = &names[..names.len().min(Self::MAX)];
+        let size = (names.len() * 4).next_power_of_two().max(8);
+        let mut table = vec![Self::EMPTY; size];
+        for (i, name) in names.iter().enumerate() {
+            let mut at = Self::hash(name) & (size - 1);
+            while table[at] != Self::EMPTY {
+                at = (at + 1) & (size - 1);
+            }
+            // `i < MAX < EMPTY`.
+            table[at] = i as u8;
+        }
+        KeySet { names, table, mask: size - 1 }
+    }
+
+    fn hash(key: &str) -> usize {
+        key.bytes().fold(key.len(), |h, b| h.wrapping_mul(31).wrapping_add(usize::from(b)))
+    }
+
+    /// The index of `key` in the list, if it is one of the names.
+    pub fn find(&self, key: &str) -> Option<usize> {
+        let mut at = Self::hash(key) & self.mask;
+        loop {
+            let i = self.table[at];
+            if i == Self::EMPTY {
+                return None;
+            }
+            if self.names[usize::from(i)] == key {
+                return Some(usize::from(i));
+            }
+            at = (at + 1) & self.mask;
+        }
+    }
+}
+
+/// Where the names of a [`KeySet`] are among a line's pairs.
+#[derive(Debug)]
+struct PairIndex {
+    keys: &'static KeySet,
+    /// Per name: its first pair.
+    first: [u32; KeySet::MAX],
+    /// Per name: its first pair with a non-empty (trimmed) value.
+    first_filled: [u32; KeySet::MAX],
+}
+
+const NO_PAIR: u32 = u32::MAX;
+
 /// `key=value` pairs of a log line, borrowed where no unescaping was needed.
 #[derive(Debug, Default)]
-pub struct Pairs<'a>(pub Vec<(&'a str, Str<'a>)>);
+pub struct Pairs<'a> {
+    pairs: Vec<(&'a str, Str<'a>)>,
+    index: Option<PairIndex>,
+}
 
 impl<'a> Pairs<'a> {
-    /// The first non-empty (trimmed) value of `key`.
+    /// The pairs, in line order.
+    pub fn new(pairs: Vec<(&'a str, Str<'a>)>) -> Self {
+        Pairs { pairs, index: None }
+    }
+
+    /// The same pairs, with the names of `keys` found once: [`get`](Self::get),
+    /// [`text`](Self::text) and [`rest_into`](Self::rest_into) then take one
+    /// hash probe per name instead of a scan of the line.
+    pub fn indexed(mut self, keys: &'static KeySet) -> Self {
+        let mut index = PairIndex { keys, first: [NO_PAIR; KeySet::MAX], first_filled: [NO_PAIR; KeySet::MAX] };
+        for (at, (k, v)) in self.pairs.iter().enumerate().rev() {
+            if let Some(slot) = keys.find(k) {
+                let at = u32::try_from(at).unwrap_or(NO_PAIR);
+                index.first[slot] = at;
+                if !v.trim().is_empty() {
+                    index.first_filled[slot] = at;
+                }
+            }
+        }
+        self.index = Some(index);
+        self
+    }
+
+    /// The first pair named `key` (with a non-empty value if `filled`) from
+    /// the index; `None` when there is no index or it does not know `key`
+    /// (then the caller scans).
+    fn indexed_pair(&self, key: &str, filled: bool) -> Option<Option<&(&'a str, Str<'a>)>> {
+        let index = self.index.as_ref()?;
+        let slot = index.keys.find(key)?;
+        let at = if filled { index.first_filled[slot] } else { index.first[slot] };
+        Some(self.pairs.get(at as usize))
+    }
+
+    /// The value of the first pair named `key`, trimmed; `None` when it is empty.
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| *k == key).map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+        let pair = match self.indexed_pair(key, false) {
+            Some(pair) => pair,
+            None => self.pairs.iter().find(|(k, _)| *k == key),
+        };
+        pair.map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
     }
 
     /// The first non-empty value of `key` as a column value (trimmed).
     pub fn text(&self, key: &str) -> Option<Str<'a>> {
-        let (_, v) = self.0.iter().find(|(k, v)| *k == key && !v.trim().is_empty())?;
+        let pair = match self.indexed_pair(key, true) {
+            Some(pair) => pair,
+            None => self.pairs.iter().find(|(k, v)| *k == key && !v.trim().is_empty()),
+        };
+        let (_, v) = pair?;
         Some(match v {
             Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
             Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
@@ -213,14 +323,20 @@ impl<'a> Pairs<'a> {
 
     /// Whether there are no pairs.
     pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
+        self.pairs.is_empty()
+    }
+
+    /// The pairs, for tests that compare against a plain scan.
+    #[cfg(test)]
+    pub(crate) fn pairs_for_tests(&self) -> &[(&'a str, Str<'a>)] {
+        &self.pairs
     }
 
     /// Every pair whose key is not in `mapped`, into `out` (the fields a
     /// decoder has no column for).
-    pub fn rest_into(&self, mapped: &[&str], out: &mut VendorFields<'a>) {
-        for (k, v) in &self.0 {
-            if !mapped.contains(k) {
+    pub fn rest_into(&self, mapped: &KeySet, out: &mut VendorFields<'a>) {
+        for (k, v) in &self.pairs {
+            if mapped.find(k).is_none() {
                 out.push(*k, v.clone());
             }
         }
