@@ -201,7 +201,8 @@ pub struct KeySet {
     names: &'static [&'static str],
     /// Open addressing: the index in `names`, or `EMPTY`.
     table: Vec<u8>,
-    mask: usize,
+    /// `64 - log2(table.len())`: the hash's top bits pick the bucket.
+    shift: u32,
 }
 
 impl KeySet {
@@ -214,34 +215,41 @@ impl KeySet {
     pub fn new(names: &'static [&'static str]) -> KeySet {
         let names = &names[..names.len().min(Self::MAX)];
         let size = (names.len() * 4).next_power_of_two().max(8);
-        let mut table = vec![Self::EMPTY; size];
+        let mut set = KeySet { names, table: vec![Self::EMPTY; size], shift: 64 - size.trailing_zeros() };
         for (i, name) in names.iter().enumerate() {
-            let mut at = Self::hash(name) & (size - 1);
-            while table[at] != Self::EMPTY {
+            let mut at = set.bucket(name);
+            while set.table[at] != Self::EMPTY {
                 at = (at + 1) & (size - 1);
             }
             // `i < MAX < EMPTY`.
-            table[at] = i as u8;
+            set.table[at] = i as u8;
         }
-        KeySet { names, table, mask: size - 1 }
+        set
     }
 
-    fn hash(key: &str) -> usize {
-        key.bytes().fold(key.len(), |h, b| h.wrapping_mul(31).wrapping_add(usize::from(b)))
+    /// A key's first bucket, from its length and first, second and last
+    /// bytes (enough to tell field names apart; a clash costs one probe).
+    fn bucket(&self, key: &str) -> usize {
+        let b = key.as_bytes();
+        let byte = |i: usize| b.get(i).copied().map_or(0, u64::from);
+        let mixed = (b.len() as u64) | byte(0) << 8 | byte(1) << 16 | byte(b.len().wrapping_sub(1)) << 24;
+        (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
     }
 
     /// The index of `key` in the list, if it is one of the names.
     pub fn find(&self, key: &str) -> Option<usize> {
-        let mut at = Self::hash(key) & self.mask;
+        let mask = self.table.len() - 1;
+        let mut at = self.bucket(key);
         loop {
             let i = self.table[at];
             if i == Self::EMPTY {
                 return None;
             }
-            if self.names[usize::from(i)] == key {
+            let name = self.names[usize::from(i)];
+            if name.len() == key.len() && name == key {
                 return Some(usize::from(i));
             }
-            at = (at + 1) & self.mask;
+            at = (at + 1) & mask;
         }
     }
 }
@@ -254,6 +262,8 @@ struct PairIndex {
     first: [u32; KeySet::MAX],
     /// Per name: its first pair with a non-empty (trimmed) value.
     first_filled: [u32; KeySet::MAX],
+    /// Bit `i`: pair `i` (of the first 128) is one of the names.
+    named: u128,
 }
 
 const NO_PAIR: u32 = u32::MAX;
@@ -275,9 +285,13 @@ impl<'a> Pairs<'a> {
     /// [`text`](Self::text) and [`rest_into`](Self::rest_into) then take one
     /// hash probe per name instead of a scan of the line.
     pub fn indexed(mut self, keys: &'static KeySet) -> Self {
-        let mut index = PairIndex { keys, first: [NO_PAIR; KeySet::MAX], first_filled: [NO_PAIR; KeySet::MAX] };
+        let mut index =
+            PairIndex { keys, first: [NO_PAIR; KeySet::MAX], first_filled: [NO_PAIR; KeySet::MAX], named: 0 };
         for (at, (k, v)) in self.pairs.iter().enumerate().rev() {
             if let Some(slot) = keys.find(k) {
+                if at < 128 {
+                    index.named |= 1 << at;
+                }
                 let at = u32::try_from(at).unwrap_or(NO_PAIR);
                 index.first[slot] = at;
                 if !v.trim().is_empty() {
@@ -334,9 +348,14 @@ impl<'a> Pairs<'a> {
 
     /// Every pair whose key is not in `mapped`, into `out` (the fields a
     /// decoder has no column for).
-    pub fn rest_into(&self, mapped: &KeySet, out: &mut VendorFields<'a>) {
-        for (k, v) in &self.pairs {
-            if mapped.find(k).is_none() {
+    pub fn rest_into(&self, mapped: &'static KeySet, out: &mut VendorFields<'a>) {
+        let named = match &self.index {
+            Some(index) if std::ptr::eq(index.keys, mapped) => index.named,
+            _ => 0,
+        };
+        for (at, (k, v)) in self.pairs.iter().enumerate() {
+            let is_named = if at < 128 && named != 0 { named & (1 << at) != 0 } else { mapped.find(k).is_some() };
+            if !is_named {
                 out.push(*k, v.clone());
             }
         }
