@@ -210,9 +210,10 @@ impl KeySet {
     pub const MAX: usize = 64;
     const EMPTY: u8 = u8::MAX;
 
-    /// The set of `names` (at most [`KeySet::MAX`]; a longer list keeps its
-    /// first `MAX` names, and the rest are looked up by comparison).
+    /// The set of `names`: at most [`KeySet::MAX`] (the lists are the
+    /// decoders' own; names past `MAX` would not be in the set).
     pub fn new(names: &'static [&'static str]) -> KeySet {
+        debug_assert!(names.len() <= Self::MAX, "a KeySet holds at most {} names", Self::MAX);
         let names = &names[..names.len().min(Self::MAX)];
         let size = (names.len() * 4).next_power_of_two().max(8);
         let mut set = KeySet { names, table: vec![Self::EMPTY; size], shift: 64 - size.trailing_zeros() };
