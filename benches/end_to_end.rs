@@ -89,23 +89,28 @@ impl Input {
         }
     }
 
-    /// Write `records` records into `dir`: the (file, format) pairs to read.
-    fn write(self, dir: &Path, records: usize) -> std::io::Result<Vec<(String, &'static str)>> {
+    /// The (file, format) pairs this input is read from.
+    fn files(self) -> Vec<(String, &'static str)> {
         match self {
-            Input::Realistic => corpus::write_realistic(dir, records),
-            Input::Fortigate => {
-                corpus::write_fortigate(dir, records)?;
-                Ok(vec![("fortigate.log".into(), "fortigate")])
+            Input::Realistic => {
+                corpus::REALISTIC.iter().map(|(name, format, ..)| (name.to_string(), *format)).collect()
             }
-            Input::Uniform => {
-                corpus::write_corpus(dir, records)?;
-                Ok(vec![
-                    ("fw.log".into(), "panos"),
-                    ("dns.log".into(), "zeek-dns"),
-                    ("okta.log".into(), "okta"),
-                    ("m365.log".into(), "m365-audit"),
-                ])
-            }
+            Input::Fortigate => vec![("fortigate.log".into(), "fortigate")],
+            Input::Uniform => vec![
+                ("fw.log".into(), "panos"),
+                ("dns.log".into(), "zeek-dns"),
+                ("okta.log".into(), "okta"),
+                ("m365.log".into(), "m365-audit"),
+            ],
+        }
+    }
+
+    /// Write `records` records into `dir`, as [`Input::files`].
+    fn write(self, dir: &Path, records: usize) -> std::io::Result<()> {
+        match self {
+            Input::Realistic => corpus::write_realistic(dir, records).map(drop),
+            Input::Fortigate => corpus::write_fortigate(dir, records).map(drop),
+            Input::Uniform => corpus::write_corpus(dir, records),
         }
     }
 }
@@ -203,7 +208,7 @@ fn count_pairs(line: &[u8]) -> usize {
     pairs
 }
 
-fn config_text(files: &[(String, String)], workers: usize, lake: bool) -> String {
+fn config_text(files: &[(String, &str)], workers: usize, lake: bool) -> String {
     let mut text = format!("[runtime]\nworkers = {workers}\n");
     for (file, format) in files {
         let _ = write!(text, "[[sources]]\ntype = \"file\"\npaths = [\"{file}\"]\nformat = \"{format}\"\n");
@@ -284,21 +289,13 @@ fn main() {
             }
         };
         let config = dir.join("bench.toml");
-        let files: Vec<(String, String)> = match std::fs::read_to_string(&config) {
-            // A kept corpus: reuse its files, with this run's settings.
-            Ok(old) if args.keep.is_some() => old
-                .lines()
-                .filter_map(|l| l.strip_prefix("paths = [\"").and_then(|l| l.strip_suffix("\"]")))
-                .zip(old.lines().filter_map(|l| l.strip_prefix("format = \"").and_then(|l| l.strip_suffix('"'))))
-                .map(|(file, format)| (file.to_string(), format.to_string()))
-                .collect(),
-            _ => {
-                std::fs::create_dir_all(&dir).expect("corpus directory");
-                let _ = std::fs::remove_dir_all(dir.join("out"));
-                let files = args.input.write(&dir, *n).expect("corpus");
-                files.into_iter().map(|(f, format)| (f, format.to_string())).collect()
-            }
-        };
+        // A kept corpus is complete once its bench.toml exists (written
+        // after the files); it is reused with this run's settings.
+        if args.keep.is_none() || !config.exists() {
+            std::fs::create_dir_all(&dir).expect("corpus directory");
+            args.input.write(&dir, *n).expect("corpus");
+        }
+        let files = args.input.files();
         let _ = std::fs::remove_dir_all(dir.join("out"));
         std::fs::write(&config, config_text(&files, args.workers, args.lake)).expect("config");
         let scan = kv.then(|| bare_kv_scan(&dir.join("fortigate.log")));

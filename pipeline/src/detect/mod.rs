@@ -399,9 +399,16 @@ pub struct DetectionEngine {
 pub struct RuleSet {
     rules: Vec<Arc<CompiledRule>>,
     base_task: Arc<TaskContext>,
+    /// Whether any rule reads `vendor_fields` (found once per set, from the plans).
+    reads_vendor_fields: bool,
 }
 
 impl RuleSet {
+    fn new(rules: Vec<Arc<CompiledRule>>, base_task: Arc<TaskContext>) -> RuleSet {
+        let reads_vendor_fields = rules.iter().any(|r| r.reads_column("vendor_fields"));
+        RuleSet { rules, base_task, reads_vendor_fields }
+    }
+
     /// The compiled rules, in load order.
     pub fn rules(&self) -> impl Iterator<Item = &CompiledRule> {
         self.rules.iter().map(|r| r.as_ref())
@@ -410,7 +417,7 @@ impl RuleSet {
     /// Whether any rule reads the `vendor_fields` column (by name, `SELECT *`,
     /// or a Sigma field mapped into it).
     pub fn reads_vendor_fields(&self) -> bool {
-        self.rules.iter().any(|r| r.reads_column("vendor_fields"))
+        self.reads_vendor_fields
     }
 }
 
@@ -571,7 +578,7 @@ impl DetectionEngine {
             Err(e) => {
                 let err = RuleError { path: PathBuf::from("<engine>"), line: None, message: engine::error_text(&e) };
                 let task = datafusion::prelude::SessionContext::new().task_ctx();
-                let set = RuleSet { rules: Vec::new(), base_task: task };
+                let set = RuleSet::new(Vec::new(), task);
                 return (DetectionEngine { set: ArcSwap::from_pointee(set), shared }, vec![err]);
             }
         };
@@ -594,7 +601,7 @@ impl DetectionEngine {
                 }
             }
         }
-        let set = RuleSet { rules, base_task: session.task_ctx() };
+        let set = RuleSet::new(rules, session.task_ctx());
         (DetectionEngine { set: ArcSwap::from_pointee(set), shared }, errors)
     }
 
@@ -634,7 +641,7 @@ impl DetectionEngine {
             }
         }
         report.rejected = load_errors.iter().chain(compile_errors.iter()).map(ToString::to_string).collect();
-        self.set.store(Arc::new(next_set));
+        self.set.store(Arc::new(RuleSet::new(next_set.rules, next_set.base_task)));
         emit(RulesReloaded { swapped: report.swapped.len(), rejected: &report.rejected });
         report
     }

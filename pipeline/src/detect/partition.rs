@@ -292,7 +292,7 @@ impl DetectionEngine {
                 })
             })
             .collect();
-        let set = super::RuleSet { rules, base_task: set.base_task.clone() };
+        let set = super::RuleSet::new(rules, set.base_task.clone());
         DetectionEngine { set: arc_swap::ArcSwap::from_pointee(set), shared }
     }
 }
