@@ -1,29 +1,37 @@
 //! The fuzz targets for what users write, run briefly on stable Rust: the
 //! config loader (`config`), the rule loader (`rules`), the overlay,
 //! catalog and directory readers (`enrichment`) and the analyst API's
-//! read-only guard (`query_guard`). Each takes every seed of its corpus in
-//! `fuzz/corpus/<target>/`, thousands of deterministic mutations of them
-//! ([`Mutator`]) and random bytes, through the same check as its
+//! read-only guard (`query_guard`). Each takes every entry of its corpus in
+//! `fuzz/corpus/<target>/` (the hand-picked seeds, which must also parse,
+//! and what long libFuzzer runs kept), thousands of deterministic mutations
+//! of them ([`Mutator`]) and random bytes, through the same check as its
 //! libFuzzer target. A panic fails the test. The long libFuzzer runs and
-//! their figures: docs/testing.md, "Fuzzing".
+//! their figures: docs/testing.md, "Fuzzing"; CI's short libFuzzer run:
+//! `deploy/fuzz-short-run.sh`.
 //!
 //! The decoder families' targets have the same smoke test in the pipeline
 //! crate (`cargo test --workspace --lib -- fuzzing`).
 
 use std::path::Path;
 
-use floodlight_pipeline::decode::fuzzing::{check_config, check_enrichment, check_rule, corpus, Mutator};
+use floodlight_pipeline::decode::fuzzing::{check_config, check_enrichment, check_rule, corpus, is_seed, Mutator};
 
-/// The files of a target's corpus.
-fn seeds(target: &str) -> Vec<Vec<u8>> {
+/// The files of a target's corpus: hand-picked seeds and what fuzz runs kept.
+fn entries(target: &str) -> Vec<Vec<u8>> {
     corpus(target).unwrap_or_else(|e| panic!("fuzz/corpus/{target}: {e}")).into_iter().map(|(_, b)| b).collect()
 }
 
-/// Every seed, `mutations` mutations and 100 random inputs through `check`;
-/// how many inputs were checked.
+/// Only the hand-picked seeds of a target's corpus (real configs, rules, queries).
+fn seeds(target: &str) -> Vec<Vec<u8>> {
+    let all = corpus(target).unwrap_or_else(|e| panic!("fuzz/corpus/{target}: {e}"));
+    all.into_iter().filter(|(p, _)| is_seed(p)).map(|(_, b)| b).collect()
+}
+
+/// Every corpus entry, `mutations` mutations and 100 random inputs through
+/// `check`; how many inputs were checked.
 fn smoke(target: &str, mutations: usize, check: impl Fn(&[u8])) -> usize {
-    let seeds = seeds(target);
-    assert!(seeds.len() >= 3, "{target}: too few seeds ({})", seeds.len());
+    assert!(seeds(target).len() >= 3, "{target}: too few hand-picked seeds");
+    let seeds = entries(target);
     let mut rng = Mutator::new(0x5eed_f00d ^ target.len() as u64);
     for seed in &seeds {
         check(seed);

@@ -720,8 +720,18 @@ impl AppCatalog {
 
     /// The bundled catalog, or why it is invalid (only possible when
     /// `data/catalog.toml` was edited; the crate's tests load it).
+    ///
+    /// The file is parsed once per process; each call returns a copy, so
+    /// validating a config or reloading an overlay does not parse it again.
     pub fn try_embedded() -> Result<AppCatalog, EnrichmentError> {
-        Self::from_toml(EMBEDDED_CATALOG, "embedded:catalog.toml")
+        const ORIGIN: &str = "embedded:catalog.toml";
+        static PARSED: std::sync::LazyLock<Option<AppCatalog>> =
+            std::sync::LazyLock::new(|| AppCatalog::from_toml(EMBEDDED_CATALOG, ORIGIN).ok());
+        match &*PARSED {
+            Some(catalog) => Ok(catalog.clone()),
+            // Only for an edited, invalid file: parse again for the error.
+            None => Self::from_toml(EMBEDDED_CATALOG, ORIGIN),
+        }
     }
 
     /// The bundled catalog.

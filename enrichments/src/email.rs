@@ -19,6 +19,7 @@
 //! partner an address belongs to (its own address first, then its domain).
 
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, LazyLock};
 
 use crate::date::Date;
 use crate::overlay::PartnerRule;
@@ -51,8 +52,10 @@ pub struct AddressInfo {
 /// Classifies addresses against domain lists.
 #[derive(Debug, Clone, Default)]
 pub struct EmailClassifier {
-    personal: HashSet<String>,
-    disposable: HashSet<String>,
+    /// Shared with every classifier built from the same lists (the bundled
+    /// ones are parsed once per process); copied on the first addition.
+    personal: Arc<HashSet<String>>,
+    disposable: Arc<HashSet<String>>,
     corporate: Vec<String>,
     /// Partner domain → partner name.
     partner_domains: HashMap<String, String>,
@@ -112,8 +115,8 @@ impl EmailClassifier {
         corporate: impl IntoIterator<Item = String>,
     ) -> Self {
         EmailClassifier {
-            personal: personal.into_iter().collect(),
-            disposable: disposable.into_iter().collect(),
+            personal: Arc::new(personal.into_iter().collect()),
+            disposable: Arc::new(disposable.into_iter().collect()),
             corporate: corporate
                 .into_iter()
                 .map(|d| d.trim().trim_start_matches('@').trim_end_matches('.').to_ascii_lowercase())
@@ -126,21 +129,27 @@ impl EmailClassifier {
 
     /// The bundled lists, with `corporate` domains.
     pub fn embedded(corporate: impl IntoIterator<Item = String>) -> Self {
-        Self::new(
-            parse_list(EMBEDDED_FREEMAIL).chain(parse_list(EMBEDDED_PERSONAL_EXTRA)),
-            parse_list(EMBEDDED_DISPOSABLE),
-            corporate,
-        )
+        /// The bundled personal and disposable lists, parsed once per process.
+        static LISTS: LazyLock<(Arc<HashSet<String>>, Arc<HashSet<String>>)> = LazyLock::new(|| {
+            let personal = parse_list(EMBEDDED_FREEMAIL).chain(parse_list(EMBEDDED_PERSONAL_EXTRA)).collect();
+            (Arc::new(personal), Arc::new(parse_list(EMBEDDED_DISPOSABLE).collect()))
+        });
+        let (personal, disposable) = &*LISTS;
+        EmailClassifier {
+            personal: Arc::clone(personal),
+            disposable: Arc::clone(disposable),
+            ..Self::new([], [], corporate)
+        }
     }
 
     /// Add domains to the personal list.
     pub fn add_personal(&mut self, domains: impl IntoIterator<Item = String>) {
-        self.personal.extend(domains);
+        Arc::make_mut(&mut self.personal).extend(domains);
     }
 
     /// Add domains to the disposable list.
     pub fn add_disposable(&mut self, domains: impl IntoIterator<Item = String>) {
-        self.disposable.extend(domains);
+        Arc::make_mut(&mut self.disposable).extend(domains);
     }
 
     /// Whether `domain` (lower case) is a mailbox provider anyone can sign up
@@ -255,6 +264,10 @@ mod tests {
         k.add_disposable(parse_list("Burner.Example.\n"));
         assert!(k.classify("a@isp-mail.example").is_personal);
         assert!(k.classify("a@x.burner.example").is_disposable);
+        // The bundled lists are shared between classifiers: an addition to one stays in it.
+        let other = EmailClassifier::embedded([]);
+        assert!(!other.classify("a@isp-mail.example").is_personal && !other.classify("a@burner.example").is_disposable);
+        assert!(other.classify("a@gmail.com").is_personal);
         assert!(!EmailClassifier::default().classify("a@gmail.com").is_personal);
     }
 

@@ -218,14 +218,24 @@ pub fn check_enrichment(data: &[u8]) {
 }
 
 /// The files of a fuzz target's corpus (`fuzz/corpus/<target>/` of the
-/// source tree), sorted by name, with their bytes; generated entries a local
-/// fuzz run added are included too.
+/// source tree), sorted by name, with their bytes: the hand-picked seeds
+/// ([`is_seed`]) and the entries long libFuzzer runs found and `-merge=1`
+/// kept (the minimised corpus).
 pub fn corpus(target: &str) -> std::io::Result<Vec<(std::path::PathBuf, Vec<u8>)>> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus").join(target);
     let mut files: Vec<std::path::PathBuf> =
         std::fs::read_dir(&dir)?.flatten().map(|e| e.path()).filter(|p| p.is_file()).collect();
     files.sort();
     files.into_iter().map(|p| std::fs::read(&p).map(|bytes| (p, bytes))).collect()
+}
+
+/// Whether a corpus file is a hand-picked seed, with a name that says what
+/// it is, rather than an entry a fuzz run added (libFuzzer names those by
+/// the SHA-1 of their bytes). Seeds are real records and configs: the tests
+/// check that they parse; every entry is checked not to panic.
+pub fn is_seed(path: &std::path::Path) -> bool {
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+    !(name.len() == 40 && name.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 /// A family's name and decoders.
@@ -311,13 +321,6 @@ mod tests {
         corpus(family).unwrap_or_else(|e| panic!("{family}: {e}"))
     }
 
-    /// Whether a corpus file is a hand-picked seed rather than an entry a
-    /// fuzz run added (libFuzzer names those by their SHA-1).
-    fn is_seed(path: &Path) -> bool {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
-        !(name.len() == 40 && name.bytes().all(|b| b.is_ascii_hexdigit()))
-    }
-
     #[test]
     fn every_format_is_in_exactly_one_family() {
         for f in formats() {
@@ -365,6 +368,11 @@ mod tests {
         for (family, _) in FAMILIES {
             let seeds: Vec<Vec<u8>> = seeds(family).into_iter().map(|(_, d)| d).collect();
             assert!(!seeds.is_empty(), "{family}: no seeds");
+            // The whole corpus first, as libFuzzer replays it.
+            for seed in &seeds {
+                check_family(family, seed);
+                checked += 1;
+            }
             for _ in 0..1200 {
                 let seed = &seeds[rng.below(seeds.len())];
                 let other = &seeds[rng.below(seeds.len())];
