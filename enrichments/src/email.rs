@@ -49,13 +49,16 @@ pub struct AddressInfo {
     pub partner: Option<String>,
 }
 
+/// A list of domains, lower case.
+type DomainSet = HashSet<String>;
+
 /// Classifies addresses against domain lists.
 #[derive(Debug, Clone, Default)]
 pub struct EmailClassifier {
     /// Shared with every classifier built from the same lists (the bundled
     /// ones are parsed once per process); copied on the first addition.
-    personal: Arc<HashSet<String>>,
-    disposable: Arc<HashSet<String>>,
+    personal: Arc<DomainSet>,
+    disposable: Arc<DomainSet>,
     corporate: Vec<String>,
     /// Partner domain → partner name.
     partner_domains: HashMap<String, String>,
@@ -130,7 +133,7 @@ impl EmailClassifier {
     /// The bundled lists, with `corporate` domains.
     pub fn embedded(corporate: impl IntoIterator<Item = String>) -> Self {
         /// The bundled personal and disposable lists, parsed once per process.
-        static LISTS: LazyLock<(Arc<HashSet<String>>, Arc<HashSet<String>>)> = LazyLock::new(|| {
+        static LISTS: LazyLock<(Arc<DomainSet>, Arc<DomainSet>)> = LazyLock::new(|| {
             let personal = parse_list(EMBEDDED_FREEMAIL).chain(parse_list(EMBEDDED_PERSONAL_EXTRA)).collect();
             (Arc::new(personal), Arc::new(parse_list(EMBEDDED_DISPOSABLE).collect()))
         });

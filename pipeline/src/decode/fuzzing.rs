@@ -312,7 +312,7 @@ pub fn check_family(family: &str, data: &[u8]) {
 
 #[cfg(test)]
 mod tests {
-    use std::path::{Path, PathBuf};
+    use std::path::PathBuf;
 
     use super::*;
     use crate::decode::formats;
