@@ -154,8 +154,10 @@ impl Checkpoints {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(e),
         };
+        // Bounded like a gzip log file: a corrupted or planted state file
+        // that inflates out of all proportion is an error, not all the memory.
         let mut out = Vec::new();
-        std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(f), &mut out)?;
+        std::io::Read::read_to_end(&mut crate::source::file::Gunzip::new(f), &mut out)?;
         Ok(Some(out))
     }
 }
@@ -191,5 +193,28 @@ mod tests {
         assert!(path.ends_with(STATE_FILE));
         assert_eq!(cp.read().unwrap().unwrap(), b"{\"version\":1}");
         assert!(!dir.path().join("state").join(format!("{STATE_FILE}.tmp")).exists());
+    }
+
+    #[test]
+    fn a_state_file_that_inflates_out_of_proportion_is_an_error() {
+        use std::io::Write;
+        let dir = tempfile::tempdir().unwrap();
+        let cp = Checkpoints::new(Some(dir.path().to_path_buf()));
+        // 48 MiB of one byte compress about 1,000:1: past 200:1 beyond the first 16 MiB.
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        let block = vec![b' '; 1 << 20];
+        for _ in 0..48 {
+            gz.write_all(&block).unwrap();
+        }
+        std::fs::write(dir.path().join(STATE_FILE), gz.finish().unwrap()).unwrap();
+        let err = cp.read().unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::InvalidData);
+        assert!(err.to_string().contains("inflates to more than 200 times its compressed size"), "{err}");
+        // A state file of the same size that compresses like real state reads back whole.
+        let json: Vec<u8> = (0..(48u32 << 20) / 8)
+            .flat_map(|i| format!("{:07x},", i.wrapping_mul(2_654_435_761)).into_bytes())
+            .collect();
+        cp.write(&json).unwrap();
+        assert_eq!(cp.read().unwrap().unwrap().len(), json.len());
     }
 }
