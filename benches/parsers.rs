@@ -57,7 +57,7 @@ fn generated(format: &'static str, line: fn(&mut corpus::Mix, usize) -> String) 
 fn sample(format: &'static str, text: &str) -> Input {
     let decoder = decoder_for(format).expect("format");
     let headers: Vec<Bytes> = text.lines().filter(|l| l.starts_with('#')).map(|l| Bytes::from(l.to_string())).collect();
-    let ctx = floodlight_pipeline::decode::RecordContext { headers: &headers };
+    let ctx = floodlight_pipeline::decode::RecordContext::with_headers(&headers);
     let good: Vec<Bytes> = text
         .lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())

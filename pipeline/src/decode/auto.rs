@@ -309,7 +309,7 @@ mod tests {
     fn same_as(text: &str, own: &dyn Decoder) {
         let headers: Vec<Bytes> =
             text.lines().filter(|l| l.starts_with('#')).map(|l| Bytes::copy_from_slice(l.as_bytes())).collect();
-        let ctx = RecordContext { headers: &headers };
+        let ctx = RecordContext::with_headers(&headers);
         let mut parsed = 0;
         for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {
             let (mut a, mut b) = (Vec::new(), Vec::new());
@@ -376,7 +376,7 @@ mod tests {
                 if line.trim().is_empty() {
                     continue;
                 }
-                let got = recognise(line.as_bytes(), RecordContext { headers: &headers }).map(|d| d.id());
+                let got = recognise(line.as_bytes(), RecordContext::with_headers(&headers)).map(|d| d.id());
                 // Lines a sample keeps on purpose as broken / foreign are fine to miss; most must match.
                 if got == Some(*want) {
                     seen += 1;
@@ -495,7 +495,7 @@ mod tests {
             Bytes::from_static(b"#path\tdns"),
             Bytes::from_static(b"#fields\tts\tuid\tquery\tnote"),
         ];
-        let ctx = RecordContext { headers: &headers };
+        let ctx = RecordContext::with_headers(&headers);
         let fits = b"1700000000.0\tC1\texample.com\tclient 10.0.0.1 query: x";
         assert_eq!(recognise(fits, ctx).map(|d| d.id()), Some("zeek-dns"));
         // One field short: the markers decide first.

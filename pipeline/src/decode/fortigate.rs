@@ -52,14 +52,14 @@ pub(crate) fn pairs(line: &str) -> Result<Pairs<'_>, DecodeError> {
     let b = line.as_bytes();
     let mut i = 0;
     let mut out = Vec::with_capacity(48);
+    // The end of the run of bytes from `from` that are none of `x`, `y`, `z`.
+    let run_to = |from: usize, x: u8, y: u8, z: u8| memchr::memchr3(x, y, z, &b[from..]).map_or(b.len(), |n| from + n);
     while i < b.len() {
         while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
             i += 1;
         }
         let start = i;
-        while i < b.len() && b[i] != b'=' && b[i] != b' ' && b[i] != b'\t' {
-            i += 1;
-        }
+        i = run_to(i, b'=', b' ', b'\t');
         if i >= b.len() || b[i] != b'=' || i == start {
             // A word without `=` (syslog header) or a stray `=`: not a pair.
             if i < b.len() && b[i] == b'=' {
@@ -75,6 +75,8 @@ pub(crate) fn pairs(line: &str) -> Result<Pairs<'_>, DecodeError> {
             let mut seg = i;
             let value_start = i;
             loop {
+                // Straight to the next quote or backslash.
+                i = memchr::memchr2(b'"', b'\\', &b[i..]).map_or(b.len(), |n| i + n);
                 match b.get(i) {
                     None => {
                         return Err(DecodeError::new(format!(
@@ -105,9 +107,7 @@ pub(crate) fn pairs(line: &str) -> Result<Pairs<'_>, DecodeError> {
             }
         } else {
             let vstart = i;
-            while i < b.len() && b[i] != b' ' && b[i] != b'\t' {
-                i += 1;
-            }
+            i = memchr::memchr2(b' ', b'\t', &b[i..]).map_or(b.len(), |n| i + n);
             out.push((key, Cow::Borrowed(&line[vstart..i])));
         }
     }
@@ -254,7 +254,7 @@ impl Decoder for Fortigate {
     fn decode<'a>(
         &self,
         record: &'a [u8],
-        _ctx: RecordContext<'a>,
+        ctx: RecordContext<'a>,
         out: &mut Vec<Row<'a>>,
     ) -> Result<DecodeOutcome, DecodeError> {
         let line = record_text(record)?;
@@ -308,7 +308,9 @@ impl Decoder for Fortigate {
             src_ip,
             ..Default::default()
         };
-        p.rest_into(&MAPPED_KEYS, &mut e.vendor_fields);
+        if ctx.vendor_fields {
+            p.rest_into(&MAPPED_KEYS, &mut e.vendor_fields);
+        }
         out.push(Row::Network(e));
         Ok(DecodeOutcome::Parsed(1))
     }
@@ -425,6 +427,29 @@ mod tests {
         assert_eq!(e.url_category.as_deref(), Some("Information Technology"));
     }
 
+    /// With `vendor_fields` dropped downstream, the decoder skips collecting
+    /// them and every column is as it was.
+    #[test]
+    fn vendor_fields_are_skipped_only_when_dropped() {
+        for line in DOCUMENTED.lines() {
+            let (mut with, mut without) = (Vec::new(), Vec::new());
+            let ctx = RecordContext::default();
+            let Ok(outcome) = Fortigate.decode(line.as_bytes(), ctx, &mut with) else { continue };
+            let skip = RecordContext { vendor_fields: false, ..ctx };
+            assert_eq!(Fortigate.decode(line.as_bytes(), skip, &mut without).ok(), Some(outcome), "{line}");
+            for (a, b) in with.iter_mut().zip(&without) {
+                let (Row::Network(a), Row::Network(b)) = (a, b) else { panic!("not network rows") };
+                assert!(b.vendor_fields.is_empty(), "{line}");
+                if matches!(outcome, DecodeOutcome::Parsed(_)) && line.contains("sessionid=") {
+                    assert!(!a.vendor_fields.is_empty(), "the documented lines have unmapped keys: {line}");
+                }
+                a.vendor_fields = Default::default();
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{line}");
+            }
+            assert_eq!(with.len(), without.len());
+        }
+    }
+
     /// The indexed lookups answer exactly what a scan of the line answers,
     /// duplicates and empty values included.
     #[test]
@@ -532,7 +557,60 @@ mod tests {
         crate::decode::doc_example::check("fortigate.md", &out[0].to_json());
     }
 
+    /// The splitting `pairs` did byte by byte before it used `memchr`: the
+    /// oracle the property below compares it with.
+    fn pairs_byte_by_byte(line: &str) -> Option<Vec<(String, String)>> {
+        let b = line.as_bytes();
+        let (mut i, mut out) = (0, Vec::new());
+        while i < b.len() {
+            while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
+                i += 1;
+            }
+            let start = i;
+            while i < b.len() && !matches!(b[i], b'=' | b' ' | b'\t') {
+                i += 1;
+            }
+            if i >= b.len() || b[i] != b'=' || i == start {
+                i += usize::from(i < b.len() && b[i] == b'=');
+                continue;
+            }
+            let key = line[start..i].to_string();
+            i += 1;
+            let mut value = Vec::new();
+            if b.get(i) == Some(&b'"') {
+                i += 1;
+                loop {
+                    match b.get(i)? {
+                        b'"' => break,
+                        b'\\' if matches!(b.get(i + 1), Some(b'"' | b'\\')) => {
+                            value.push(b[i + 1]);
+                            i += 1;
+                        }
+                        other => value.push(*other),
+                    }
+                    i += 1;
+                }
+                i += 1;
+            } else {
+                while i < b.len() && b[i] != b' ' && b[i] != b'\t' {
+                    value.push(b[i]);
+                    i += 1;
+                }
+            }
+            out.push((key, String::from_utf8(value).ok()?));
+        }
+        Some(out)
+    }
+
     proptest! {
+        #[test]
+        fn pairs_split_like_the_byte_by_byte_oracle(line in "[a-c=\" \\\\\té]{0,60}") {
+            let got = pairs(&line).ok().map(|p| {
+                p.pairs_for_tests().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>()
+            });
+            prop_assert_eq!(got, pairs_byte_by_byte(&line), "{:?}", line);
+        }
+
         #[test]
         fn never_panics(
             bytes in proptest::collection::vec(any::<u8>(), 0..400),

@@ -301,7 +301,7 @@ pub fn check_decoder(
 pub fn check_family_outcomes(family: &str, data: &[u8]) -> Vec<(&'static str, Result<DecodeOutcome, DecodeError>)> {
     let decoders = family_decoders(family).unwrap_or_else(|| panic!("unknown parser family `{family}`"));
     let (headers, record) = split_input(data);
-    let ctx = RecordContext { headers: &headers };
+    let ctx = RecordContext::with_headers(&headers);
     decoders.iter().map(|d| (d.id(), check_decoder(d.as_ref(), record, ctx))).collect()
 }
 

@@ -566,7 +566,7 @@ mod tests {
 
     fn decode_with<'a>(line: &'a str, headers: &'a [Bytes]) -> Result<(DecodeOutcome, Vec<Row<'a>>), DecodeError> {
         let mut out = Vec::new();
-        let o = M365MessageTrace.decode(line.as_bytes(), RecordContext { headers }, &mut out)?;
+        let o = M365MessageTrace.decode(line.as_bytes(), RecordContext::with_headers(headers), &mut out)?;
         Ok((o, out))
     }
 
@@ -748,7 +748,8 @@ mod tests {
         assert!(reason("a,b,c").contains("no header row before it"));
         let header = [Bytes::from_static(b"#Received,SenderAddress,RecipientAddress,Status")];
         let mut out = Vec::new();
-        let e = M365MessageTrace.decode(b"2026-11-24T09:41:07Z,a@x.com", RecordContext { headers: &header }, &mut out);
+        let e =
+            M365MessageTrace.decode(b"2026-11-24T09:41:07Z,a@x.com", RecordContext::with_headers(&header), &mut out);
         assert!(e.unwrap_err().reason.contains("the header row names 4"));
         assert!(reason("\u{ff}").contains("not valid UTF-8") || reason("\u{ff}").contains("no header row"));
         let mut out = Vec::new();
@@ -791,7 +792,7 @@ mod tests {
                 mutated[i] = flip.1;
             }
             for data in [&bytes[..], &mutated[..]] {
-                for ctx in [RecordContext::default(), RecordContext { headers: &headers }] {
+                for ctx in [RecordContext::default(), RecordContext::with_headers(&headers)] {
                     let mut out = Vec::new();
                     match M365MessageTrace.decode(data, ctx, &mut out) {
                         Ok(DecodeOutcome::Parsed(n)) => prop_assert_eq!(n, out.len()),

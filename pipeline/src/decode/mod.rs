@@ -76,11 +76,31 @@ impl DecodeError {
 }
 
 /// Context a source attaches to records: header lines seen before them in
-/// the same stream (Zeek `#fields`, W3C `#Fields:`), most recent last.
-#[derive(Debug, Clone, Copy, Default)]
+/// the same stream (Zeek `#fields`, W3C `#Fields:`), most recent last, and
+/// whether anything downstream keeps the `vendor_fields` column.
+#[derive(Debug, Clone, Copy)]
 pub struct RecordContext<'a> {
     /// Header lines (starting with `#`) that preceded the record in its stream.
     pub headers: &'a [Bytes],
+    /// `false` when the batch's `vendor_fields` are dropped anyway
+    /// (`[runtime] vendor_fields`): a decoder may then skip collecting them,
+    /// which saves a copy of every unmapped key and value. A decoder that
+    /// collects them regardless is correct too: the batch builder drops them.
+    pub vendor_fields: bool,
+}
+
+impl<'a> RecordContext<'a> {
+    /// Records after these header lines, with `vendor_fields` collected.
+    pub fn with_headers(headers: &'a [Bytes]) -> Self {
+        RecordContext { headers, vendor_fields: true }
+    }
+}
+
+impl Default for RecordContext<'_> {
+    /// No header lines; `vendor_fields` collected.
+    fn default() -> Self {
+        RecordContext::with_headers(&[])
+    }
 }
 
 /// Turns raw records of one input format into rows.

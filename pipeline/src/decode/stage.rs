@@ -49,7 +49,10 @@ pub fn decode_batch(
     let mut builder = ClassBatchBuilder::with_capacity(batch.records.len());
     builder.set_vendor_fields(vendor_fields);
     let mut rows: Vec<Row<'_>> = Vec::with_capacity(4);
-    let ctx = RecordContext { headers: &batch.headers };
+    let ctx = RecordContext {
+        headers: &batch.headers,
+        vendor_fields: *vendor_fields != crate::schema::VendorFieldsFilter::None,
+    };
     let format = decoder.id();
     let mut ids = OriginWriter::new(&batch.source, batch.partition);
     for (rec_index, rec) in batch.records.iter().enumerate() {
@@ -173,7 +176,7 @@ pub fn decode_rows(
     decoder: &dyn Decoder,
     batch: &RawBatch,
 ) -> Vec<(u64, Result<DecodeOutcome, String>, Vec<Row<'static>>)> {
-    let ctx = RecordContext { headers: &batch.headers };
+    let ctx = RecordContext::with_headers(&batch.headers);
     let mut decoded: Vec<_> = batch
         .records
         .iter()

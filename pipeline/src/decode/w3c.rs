@@ -408,7 +408,7 @@ mod tests {
                 continue;
             }
             let mut local = Vec::new();
-            results.push(W3c.decode(line.as_bytes(), RecordContext { headers: &headers }, &mut local));
+            results.push(W3c.decode(line.as_bytes(), RecordContext::with_headers(&headers), &mut local));
             rows.extend(local.into_iter().map(Row::into_static));
         }
         (results, rows)
@@ -512,7 +512,7 @@ mod tests {
     #[test]
     fn errors_and_skips() {
         let headers = [Bytes::from_static(b"#Fields: date time c-ip cs-method")];
-        let ctx = RecordContext { headers: &headers };
+        let ctx = RecordContext::with_headers(&headers);
         let dec = |l: &str| W3c.decode(l.as_bytes(), ctx, &mut Vec::new());
         assert_eq!(dec("#Version: 1.0").unwrap(), DecodeOutcome::Skipped("w3c: directive line"));
         assert!(dec("2024-03-05 14:00:00 10.0.0.1").unwrap_err().reason.contains("3 fields, #Fields names 4"));
@@ -521,10 +521,10 @@ mod tests {
         let e = W3c.decode(b"2024-03-05 14:00:00 10.0.0.1 GET", RecordContext::default(), &mut Vec::new());
         assert!(e.unwrap_err().reason.contains("no `#Fields:`"));
         let no_time = [Bytes::from_static(b"#Fields: c-ip cs-method")];
-        let e = W3c.decode(b"10.0.0.1 GET", RecordContext { headers: &no_time }, &mut Vec::new());
+        let e = W3c.decode(b"10.0.0.1 GET", RecordContext::with_headers(&no_time), &mut Vec::new());
         assert!(e.unwrap_err().reason.contains("no time field"));
         let bytes = [Bytes::from_static(b"#Fields: date time sc-bytes")];
-        let e = W3c.decode(b"2024-03-05 14:00:00 lots", RecordContext { headers: &bytes }, &mut Vec::new());
+        let e = W3c.decode(b"2024-03-05 14:00:00 lots", RecordContext::with_headers(&bytes), &mut Vec::new());
         assert!(e.unwrap_err().reason.contains("`sc-bytes`"));
     }
 
@@ -532,15 +532,15 @@ mod tests {
     fn other_time_fields() {
         let h = [Bytes::from_static(b"#Fields: gmttime c-ip"), Bytes::from_static(b"#Software: SGOS 6.7.5.3")];
         let mut out = Vec::new();
-        W3c.decode(b"[05/03/2024:14:03:07 GMT] 10.0.0.1", RecordContext { headers: &h }, &mut out).unwrap();
+        W3c.decode(b"[05/03/2024:14:03:07 GMT] 10.0.0.1", RecordContext::with_headers(&h), &mut out).unwrap();
         let h = [Bytes::from_static(b"#Fields: localtime x-timestamp-unix c-ip")];
-        W3c.decode(b"[05/Mar/2024:15:03:07 +0100] 1709647387 10.0.0.1", RecordContext { headers: &h }, &mut out)
+        W3c.decode(b"[05/Mar/2024:15:03:07 +0100] 1709647387 10.0.0.1", RecordContext::with_headers(&h), &mut out)
             .unwrap();
         let h = [Bytes::from_static(b"#Fields: x-timestamp-unix c-ip")];
-        W3c.decode(b"1709647387.5 10.0.0.1", RecordContext { headers: &h }, &mut out).unwrap();
+        W3c.decode(b"1709647387.5 10.0.0.1", RecordContext::with_headers(&h), &mut out).unwrap();
         let h =
             [Bytes::from_static(b"#Date: 05-Mar-1996 00:00:00"), Bytes::from_static(b"#Fields: time cs-method cs-uri")];
-        W3c.decode(b"14:03:07 GET /foo.html", RecordContext { headers: &h }, &mut out).unwrap();
+        W3c.decode(b"14:03:07 GET /foo.html", RecordContext::with_headers(&h), &mut out).unwrap();
         let times: Vec<String> = out.iter().map(|r| r.time().to_rfc3339()).collect();
         assert_eq!(
             times,
@@ -555,7 +555,7 @@ mod tests {
 
     fn one_outcome(bytes: &[u8], headers: &[Bytes]) {
         let mut out = Vec::new();
-        match W3c.decode(bytes, RecordContext { headers }, &mut out) {
+        match W3c.decode(bytes, RecordContext::with_headers(headers), &mut out) {
             Ok(DecodeOutcome::Parsed(n)) => assert!(n >= 1 && n == out.len()),
             Ok(DecodeOutcome::Skipped(_)) | Err(_) => assert!(out.is_empty()),
         }
@@ -567,7 +567,7 @@ mod tests {
             PROXYSG.lines().filter(|l| l.starts_with('#')).map(|l| Bytes::from(l.to_string())).collect();
         let line = PROXYSG.lines().find(|l| !l.starts_with('#')).unwrap();
         let mut out = Vec::new();
-        W3c.decode(line.as_bytes(), RecordContext { headers: &headers }, &mut out).unwrap();
+        W3c.decode(line.as_bytes(), RecordContext::with_headers(&headers), &mut out).unwrap();
         out[0].set_origin(&crate::origin::event_id("stdin", None, 7), "stdin:7", W3c.id());
         crate::decode::doc_example::check("w3c.md", &out[0].to_json());
     }

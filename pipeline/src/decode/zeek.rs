@@ -458,7 +458,7 @@ pub(crate) mod test_support {
                 continue;
             }
             let mut local = Vec::new();
-            let r = d.decode(line.as_bytes(), RecordContext { headers: &headers }, &mut local);
+            let r = d.decode(line.as_bytes(), RecordContext::with_headers(&headers), &mut local);
             check_outcome(&r, local.len());
             rows.extend(local.into_iter().map(Row::into_static));
             results.push(r);
@@ -502,7 +502,7 @@ pub(crate) mod test_support {
     pub fn example_json(d: &dyn Decoder, headers: &str, line: &str, source: &str, line_no: u64) -> String {
         let h: Vec<Bytes> = headers.lines().map(|l| Bytes::from(l.to_string())).collect();
         let mut rows = Vec::new();
-        let r = d.decode(line.as_bytes(), RecordContext { headers: &h }, &mut rows);
+        let r = d.decode(line.as_bytes(), RecordContext::with_headers(&h), &mut rows);
         assert_eq!(r, Ok(DecodeOutcome::Parsed(1)));
         let row = &mut rows[0];
         row.set_origin(
@@ -583,7 +583,7 @@ mod tests {
     fn tsv_fields_by_name_with_the_header_block() {
         let h = headers(CONN);
         let line = "1795510800.25\tCmES5u32sYpV7JYN\t141.142.220.118\t43927\t141.142.2.2\t53\tudp\tdns\t0.000435\t38\t89\tSF\tF\tF\t0\tDd\t1\t66\t1\t117\t-\t17";
-        let r = ZeekRecord::parse("zeek-conn", "conn", line, RecordContext { headers: &h }).unwrap();
+        let r = ZeekRecord::parse("zeek-conn", "conn", line, RecordContext::with_headers(&h)).unwrap();
         assert!(!r.is_json());
         assert_eq!(r.ts().unwrap().to_rfc3339(), "2026-11-24T09:00:00.250Z");
         assert_eq!(r.addr("id.orig_h").unwrap().as_deref(), Some("141.142.220.118"));
@@ -614,7 +614,7 @@ mod tests {
             "zeek-http",
             "http",
             "1.5|/a\\x7cb\\x5cx|A;B\\x3bC|NONE|EMPTY",
-            RecordContext { headers: &h },
+            RecordContext::with_headers(&h),
         )
         .unwrap();
         assert_eq!(r.str("uri").as_deref(), Some("/a|b\\x"));
@@ -624,7 +624,7 @@ mod tests {
         assert_eq!(r.ts().unwrap().to_rfc3339(), "1970-01-01T00:00:01.500Z");
         // An escaped `-` is the string, not the unset marker.
         let h = [Bytes::from_static(b"#fields\tts\tuser")];
-        let r = ZeekRecord::parse("zeek-x", "x", "1\t\\x2d", RecordContext { headers: &h }).unwrap();
+        let r = ZeekRecord::parse("zeek-x", "x", "1\t\\x2d", RecordContext::with_headers(&h)).unwrap();
         assert_eq!(r.str("user").as_deref(), Some("-"));
     }
 
@@ -652,7 +652,7 @@ mod tests {
     #[test]
     fn errors_name_the_field_or_the_paths() {
         let h = [Bytes::from_static(b"#fields\tts\tid.orig_h\tid.orig_p\torig_bytes\tlocal_orig")];
-        let ctx = RecordContext { headers: &h };
+        let ctx = RecordContext::with_headers(&h);
         let r = ZeekRecord::parse("zeek-conn", "conn", "NaN\t10.0.0.300\t70000\t-5\tyes", ctx).unwrap();
         for (e, field) in [
             (r.ts().unwrap_err(), "`ts`"),
@@ -668,10 +668,10 @@ mod tests {
         let e = ZeekRecord::parse("zeek-conn", "conn", "1\t2", RecordContext::default()).err().unwrap();
         assert!(e.reason.contains("#fields"), "{e}");
         let dns = [Bytes::from_static(b"#path\tdns"), h[0].clone()];
-        let e = ZeekRecord::parse("zeek-conn", "conn", "1\t2", RecordContext { headers: &dns }).err().unwrap();
+        let e = ZeekRecord::parse("zeek-conn", "conn", "1\t2", RecordContext::with_headers(&dns)).err().unwrap();
         assert!(e.reason.contains("`dns`") && e.reason.contains("`conn`"), "{e}");
         let red = [Bytes::from_static(b"#path\tconn_red"), h[0].clone()];
-        assert!(ZeekRecord::parse("zeek-conn", "conn", "1\t-\t-\t-\t-", RecordContext { headers: &red }).is_ok());
+        assert!(ZeekRecord::parse("zeek-conn", "conn", "1\t-\t-\t-\t-", RecordContext::with_headers(&red)).is_ok());
         let e = ZeekRecord::parse("zeek-conn", "conn", r#"{"_path":"http","ts":1}"#, ctx).err().unwrap();
         assert!(e.reason.contains("`http`") && e.reason.contains("`conn`"), "{e}");
         let e = ZeekRecord::parse("zeek-conn", "conn", "{\"ts\":", ctx).err().unwrap();
@@ -692,7 +692,7 @@ mod tests {
             let mut odd = vec![Bytes::from(text.clone())];
             odd.push(Bytes::from(format!("#separator {s}")));
             odd.push(Bytes::from(format!("#fields{s}ts{s}a")));
-            for ctx in [RecordContext { headers: &h }, RecordContext { headers: &odd }, RecordContext::default()] {
+            for ctx in [RecordContext::with_headers(&h), RecordContext::with_headers(&odd), RecordContext::default()] {
                 for t in [s.as_str(), text.as_str()] {
                     if let Ok(r) = ZeekRecord::parse("zeek-x", "conn", t, ctx) {
                         let _ = (r.ts(), r.addr("id.orig_h"), r.port("id.orig_p"), r.count("orig_bytes"));

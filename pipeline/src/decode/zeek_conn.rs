@@ -271,7 +271,7 @@ mod tests {
         let sample = unmask(BASIC);
         let headers: Vec<Bytes> =
             sample.lines().filter(|l| l.starts_with('#')).map(|l| Bytes::from(l.to_string())).collect();
-        let ctx = RecordContext { headers: &headers };
+        let ctx = RecordContext::with_headers(&headers);
         let line = sample.lines().find(|l| !l.starts_with('#')).unwrap();
         let decode = |l: &str, ctx: RecordContext<'_>| ZeekConn.decode(l.as_bytes(), ctx, &mut Vec::new());
         // Bad address, port, count: named.
@@ -292,7 +292,7 @@ mod tests {
         let e = decode(line, RecordContext::default()).unwrap_err();
         assert!(e.reason.contains("#fields"), "{e}");
         let dns = [Bytes::from_static(b"#path\tdns")];
-        let e = decode(line, RecordContext { headers: &dns }).unwrap_err();
+        let e = decode(line, RecordContext::with_headers(&dns)).unwrap_err();
         assert_eq!(e.reason, "zeek-conn: this stream is a Zeek `dns` log, not `conn`");
         // A JSON line of another Zeek log: masked (invalid JSON), then without `ts`.
         let json = NOT_CONN.lines().nth(1).unwrap();
@@ -350,7 +350,7 @@ mod tests {
             let json = tsv_to_json(&sample);
             let json = json[pick % json.len()].as_bytes();
             let jcut = cut.min(json.len());
-            for ctx in [RecordContext { headers: &headers }, RecordContext::default()] {
+            for ctx in [RecordContext::with_headers(&headers), RecordContext::default()] {
                 for rec in [&bytes[..], &mutated[..], &line[..cut], &json[..jcut]] {
                     let mut out = Vec::new();
                     let r = ZeekConn.decode(rec, ctx, &mut out);

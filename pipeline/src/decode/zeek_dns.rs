@@ -91,7 +91,7 @@ mod tests {
                 continue;
             }
             let mut local = Vec::new();
-            results.push(ZeekDns.decode(line.as_bytes(), RecordContext { headers: &headers }, &mut local));
+            results.push(ZeekDns.decode(line.as_bytes(), RecordContext::with_headers(&headers), &mut local));
             rows.extend(local.into_iter().map(Row::into_static));
         }
         (results, rows)
@@ -139,7 +139,7 @@ mod tests {
         let e = ZeekDns.decode(b"1.0\tCx\t1.2.3.4", RecordContext::default(), &mut Vec::new()).unwrap_err();
         assert!(e.reason.contains("#fields"), "{e}");
         let conn = [Bytes::from_static(b"#path\tconn")];
-        let e = ZeekDns.decode(b"1.0\tx", RecordContext { headers: &conn }, &mut Vec::new()).unwrap_err();
+        let e = ZeekDns.decode(b"1.0\tx", RecordContext::with_headers(&conn), &mut Vec::new()).unwrap_err();
         assert!(e.reason.contains("`conn`"), "{e}");
         let o = ZeekDns.decode(br#"{"ts":1.0,"query":"-"}"#, RecordContext::default(), &mut Vec::new()).unwrap();
         assert_eq!(o, DecodeOutcome::Skipped("zeek-dns: no query"));
@@ -150,7 +150,7 @@ mod tests {
     fn shared_reader_cases() {
         // `(empty)` query is no query; escapes are decoded; `_path` is checked.
         let h = [Bytes::from_static(b"#fields\tts\tid.orig_h\tquery\tanswers")];
-        let ctx = RecordContext { headers: &h };
+        let ctx = RecordContext::with_headers(&h);
         let o = ZeekDns.decode(b"1.0\t10.0.0.1\t(empty)\t-", ctx, &mut Vec::new()).unwrap();
         assert_eq!(o, DecodeOutcome::Skipped("zeek-dns: no query"));
         let mut out = Vec::new();
@@ -162,7 +162,7 @@ mod tests {
         assert!(e.reason.contains("`conn`") && e.reason.contains("`dns`"), "{e}");
         let red = [Bytes::from_static(b"#path\tdns_red"), h[0].clone()];
         assert!(ZeekDns
-            .decode(b"1.0\t10.0.0.1\tx.example\t-", RecordContext { headers: &red }, &mut Vec::new())
+            .decode(b"1.0\t10.0.0.1\tx.example\t-", RecordContext::with_headers(&red), &mut Vec::new())
             .is_ok());
     }
 
@@ -170,7 +170,7 @@ mod tests {
         #[test]
         fn never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..300)) {
             let headers = [Bytes::from_static(b"#fields\tts\tid.orig_h\tquery\tanswers")];
-            let _ = ZeekDns.decode(&bytes, RecordContext { headers: &headers }, &mut Vec::new());
+            let _ = ZeekDns.decode(&bytes, RecordContext::with_headers(&headers), &mut Vec::new());
             let _ = ZeekDns.decode(&bytes, RecordContext::default(), &mut Vec::new());
         }
 
@@ -186,7 +186,7 @@ mod tests {
             mutated[p] = byte;
             let json = crate::decode::zeek::test_support::tsv_to_json(&sample);
             let json = json[pick % json.len()].as_bytes();
-            for ctx in [RecordContext { headers: &headers }, RecordContext::default()] {
+            for ctx in [RecordContext::with_headers(&headers), RecordContext::default()] {
                 for rec in [&mutated[..], &line[..cut.min(line.len())], &json[..cut.min(json.len())]] {
                     let mut out = Vec::new();
                     let r = ZeekDns.decode(rec, ctx, &mut out);

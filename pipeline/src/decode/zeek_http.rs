@@ -257,7 +257,7 @@ mod tests {
     fn negative_cases() {
         let sample = unmask(BASIC);
         let h = headers(&sample);
-        let ctx = RecordContext { headers: &h };
+        let ctx = RecordContext::with_headers(&h);
         let line = sample.lines().find(|l| !l.starts_with('#')).unwrap();
         let decode = |l: &str, ctx: RecordContext<'_>| ZeekHttp.decode(l.as_bytes(), ctx, &mut Vec::new());
         let field = |i: usize, v: &str| -> String {
@@ -274,7 +274,7 @@ mod tests {
         let e = decode(&format!("{line}\textra"), ctx).unwrap_err();
         assert!(e.reason.contains("31 fields, #fields names 30"), "{e}");
         let conn = [Bytes::from_static(b"#path\tconn")];
-        let e = decode(line, RecordContext { headers: &conn }).unwrap_err();
+        let e = decode(line, RecordContext::with_headers(&conn)).unwrap_err();
         assert_eq!(e.reason, "zeek-http: this stream is a Zeek `conn` log, not `http`");
         let e = decode(r#"{"ts":1,"_path":"ssl","id.orig_h":"1.2.3.4","id.resp_h":"1.2.3.5"}"#, ctx).unwrap_err();
         assert!(e.reason.contains("`ssl`"), "{e}");
@@ -323,7 +323,7 @@ mod tests {
             let json = tsv_to_json(&sample);
             let json = json[pick % json.len()].as_bytes();
             let jcut = cut.min(json.len());
-            for ctx in [RecordContext { headers: &h }, RecordContext::default()] {
+            for ctx in [RecordContext::with_headers(&h), RecordContext::default()] {
                 for rec in [&bytes[..], &mutated[..], &line[..cut], &json[..jcut]] {
                     let mut out = Vec::new();
                     let r = ZeekHttp.decode(rec, ctx, &mut out);

@@ -206,7 +206,7 @@ mod tests {
     #[test]
     fn negative_cases() {
         let h = headers(TSV);
-        let ctx = RecordContext { headers: &h };
+        let ctx = RecordContext::with_headers(&h);
         let line = TSV.lines().filter(|l| !l.starts_with('#')).nth(1).unwrap();
         let decode = |l: &str, ctx: RecordContext<'_>| ZeekSsl.decode(l.as_bytes(), ctx, &mut Vec::new());
         let field = |i: usize, v: &str| -> String {
@@ -223,10 +223,10 @@ mod tests {
         assert!(e.reason.contains("missing `ts`"), "{e}");
         // A current-layout line read with only the older header block: wrong field count.
         let old: Vec<Bytes> = h.iter().take(8).cloned().collect();
-        let e = decode(line, RecordContext { headers: &old }).unwrap_err();
+        let e = decode(line, RecordContext::with_headers(&old)).unwrap_err();
         assert!(e.reason.contains("18 fields, #fields names 20"), "{e}");
         let x509 = [Bytes::from_static(b"#path\tx509")];
-        let e = decode(line, RecordContext { headers: &x509 }).unwrap_err();
+        let e = decode(line, RecordContext::with_headers(&x509)).unwrap_err();
         assert_eq!(e.reason, "zeek-ssl: this stream is a Zeek `x509` log, not `ssl`");
         let e = decode(r#"{"_path":"conn","ts":1}"#, ctx).unwrap_err();
         assert!(e.reason.contains("`conn`") && e.reason.contains("`ssl`"), "{e}");
@@ -269,7 +269,7 @@ mod tests {
             let mut jmut = json.to_vec();
             let p = pos % jmut.len();
             jmut[p] = byte;
-            for ctx in [RecordContext { headers: &h }, RecordContext::default()] {
+            for ctx in [RecordContext::with_headers(&h), RecordContext::default()] {
                 for rec in [&bytes[..], &mutated[..], &line[..cut], &json[..jcut], &jmut[..]] {
                     let mut out = Vec::new();
                     let r = ZeekSsl.decode(rec, ctx, &mut out);
