@@ -218,9 +218,10 @@ impl<'de> Deserialize<'de> for VendorFields<'_> {
 
 /// Which vendor fields the builders write into the `vendor_fields` column.
 ///
-/// Decoders always collect them; the copy into Arrow (every key name and
-/// value of every row) is what this saves when nothing downstream reads
-/// them. The runtime picks it per batch from `[runtime] vendor_fields`.
+/// The copy into Arrow (every key name and value of every row) is what this
+/// saves when nothing downstream reads them; with `None`, decoders may also
+/// skip collecting them (`RecordContext::vendor_fields`; FortiGate does).
+/// The runtime picks it per batch from `[runtime] vendor_fields`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum VendorFieldsFilter {
     /// Every field (the column as decoded).
