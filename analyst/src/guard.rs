@@ -17,13 +17,17 @@
 //! query cannot read a file the lake does not hold.
 //!
 //! Before parsing, the guard bounds the text's shape: at most
-//! [`MAX_QUERY_BYTES`], and square brackets (array subscripts) nested at
-//! most [`MAX_SUBSCRIPT_DEPTH`] deep. `sqlparser` backtracks on a dotted name
-//! followed by a subscript (`t.c[...`), and each level doubles the work: 20
-//! unclosed levels take seconds to refuse, so without the bound a short
-//! request could keep the server busy (found by the `query_guard` fuzz
-//! target; `fuzz/known/query_guard-timeout.sql`). Parentheses are bounded by
-//! the parser's own recursion limit.
+//! [`MAX_QUERY_BYTES`], square brackets (array subscripts) nested at most
+//! [`MAX_SUBSCRIPT_DEPTH`] deep, and every bracket and parenthesis closed, by
+//! its own kind. `sqlparser` backtracks on a dotted name followed by a
+//! subscript (`t.c[...`) that is never closed: the work doubles with each
+//! unclosed level and with each name in a dotted chain (`a. b. c[`), so
+//! that 2 unclosed levels of 16-name chains took 25 s to refuse. Unbalanced
+//! text is never valid SQL, so it is refused as a syntax error before the
+//! parser sees it (found by the `query_guard` fuzz target twice:
+//! `fuzz/known/query_guard-timeout*.sql`). Closed brackets parse fast
+//! however deep their chains; parentheses are bounded by the parser's own
+//! recursion limit.
 //!
 //! This check is the first of two: the session then plans the statement
 //! with DataFusion's `SQLOptions` forbidding DDL, DML and statements, and
@@ -93,22 +97,36 @@ fn check_shape(sql: &str) -> Result<(), GuardError> {
         )));
     }
     let tokens = Tokenizer::new(&GenericDialect {}, sql).tokenize().map_err(|e| GuardError::Syntax(e.to_string()))?;
-    let mut depth = 0usize;
+    // The brackets and parentheses still open, innermost last.
+    let mut open: Vec<char> = Vec::new();
     for token in &tokens {
-        match token {
-            Token::LBracket => {
-                depth += 1;
-                if depth > MAX_SUBSCRIPT_DEPTH {
-                    return Err(GuardError::TooComplex(format!(
-                        "square brackets nested more than {MAX_SUBSCRIPT_DEPTH} deep"
-                    )));
-                }
+        let (opens, closes) = match token {
+            Token::LBracket => (Some('['), None),
+            Token::LParen => (Some('('), None),
+            Token::RBracket => (None, Some(('[', ']'))),
+            Token::RParen => (None, Some(('(', ')'))),
+            _ => continue,
+        };
+        if let Some(bracket) = opens {
+            open.push(bracket);
+            if bracket == '[' && open.iter().filter(|b| **b == '[').count() > MAX_SUBSCRIPT_DEPTH {
+                return Err(GuardError::TooComplex(format!(
+                    "square brackets nested more than {MAX_SUBSCRIPT_DEPTH} deep"
+                )));
             }
-            Token::RBracket => depth = depth.saturating_sub(1),
-            _ => {}
+        }
+        if let Some((expected, close)) = closes {
+            match open.pop() {
+                Some(o) if o == expected => {}
+                Some(o) => return Err(GuardError::Syntax(format!("`{close}` closes a `{o}`"))),
+                None => return Err(GuardError::Syntax(format!("`{close}` closes nothing"))),
+            }
         }
     }
-    Ok(())
+    match open.last() {
+        Some(o) => Err(GuardError::Syntax(format!("a `{o}` is never closed"))),
+        None => Ok(()),
+    }
 }
 
 fn strip_prefix(message: &str) -> String {
@@ -295,6 +313,34 @@ mod tests {
         assert_eq!(check_read_only(&quoted), Ok(()));
         // Closed brackets do not add up: many in a row are fine.
         assert_eq!(check_read_only(&format!("SELECT {}", vec!["x[1]"; 50].join(" + "))), Ok(()));
+        // The second finding: unclosed subscripts at depth 7 whose dotted
+        // chains made the parse exponential (6 s in the fuzz build).
+        let second = "SELECT[ ELo:nsjT. ELoT[ jT. ELoT[ ELo:nsjT. CT[ ELECT[ ELo:nsjT. ELoT[ jT. ELELonsj. T. TTsjT. T. TTTj. T. sj. T. TTsjT. T. TTTj. T. TTsjT.oT[ ELo:nsjT.Losn: RLo\0nsjT.OU";
+        let started = std::time::Instant::now();
+        match check_read_only(second) {
+            Err(GuardError::Syntax(m)) => assert!(m.contains("never closed"), "{m}"),
+            other => panic!("expected a syntax error, got {other:?}"),
+        }
+        let chain = |names: usize| format!("a{}", ". c".repeat(names));
+        // Two unclosed levels of 16-name chains: 25 s in the parser, refused by shape.
+        let unclosed = format!("SELECT x[{0}[{0}", chain(16));
+        assert!(matches!(check_read_only(&unclosed), Err(GuardError::Syntax(_))));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "refused fast: {:?}", started.elapsed());
+        // Closed, the same chains are a query that parses.
+        assert!(!matches!(check_read_only(&format!("SELECT x[{0}[{0}]]", chain(16))), Err(GuardError::Syntax(_))));
+        for (text, message) in [
+            ("SELECT (1]", "`]` closes a `(`"),
+            ("SELECT 1)", "`)` closes nothing"),
+            ("SELECT x[1", "a `[` is never closed"),
+            ("SELECT count((1)", "a `(` is never closed"),
+        ] {
+            match check_read_only(text) {
+                Err(GuardError::Syntax(m)) => assert_eq!(m, message, "{text}"),
+                other => panic!("{text}: expected a syntax error, got {other:?}"),
+            }
+        }
+        // Brackets and parentheses in strings, names and comments are text.
+        assert_eq!(check_read_only("SELECT ')]' AS \"([\" FROM findings -- (\n"), Ok(()));
         let long = format!("SELECT '{}'", "a".repeat(MAX_QUERY_BYTES));
         match check_read_only(&long) {
             Err(GuardError::TooComplex(m)) => assert!(m.contains("bytes"), "{m}"),
