@@ -14,21 +14,5 @@
 # `git` command line (releases before 0.19.1 bundled gix and an HTTP/TLS stack),
 # which keeps the build small. What the checks are: docs/testing.md.
 set -euo pipefail
-version=0.20.2
 source "$(dirname "${BASH_SOURCE[0]}")/cache.sh"
-root="$cache/cargo-deny-$version"
-bin="$root/bin/cargo-deny"
-if [[ "${1:-}" == "--path" ]]; then
-    echo "$bin"
-    exit 0
-fi
-# A second caller waits for the first and then finds the binary.
-lock_cache "cargo-deny-$version"
-if [[ ! -x "$bin" ]]; then
-    echo "installing cargo-deny $version into $root (a few minutes on 2 cores, once)" >&2
-    mkdir -p "$root"
-    CARGO_TARGET_DIR="$cache/cargo-deny-build" cargo install cargo-deny --version "$version" --locked \
-        --root "$root" >&2
-    rm -rf "$cache/cargo-deny-build"
-fi
-echo "$bin"
+install_crate cargo-deny 0.20.2 "$@"
