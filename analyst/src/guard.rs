@@ -27,7 +27,10 @@
 //! parser sees it (found by the `query_guard` fuzz target twice:
 //! `fuzz/known/query_guard-timeout*.sql`). Closed brackets parse fast
 //! however deep their chains; parentheses are bounded by the parser's own
-//! recursion limit.
+//! recursion limit. A third finding needs no bracket: a dotted chain of
+//! some 20 names after an operator (`a ^ ##. b. c. ...`, 120 bytes) did not
+//! finish parsing in 100 s, so a dotted name may have at most
+//! [`MAX_NAME_PARTS`] parts.
 //!
 //! This check is the first of two: the session then plans the statement
 //! with DataFusion's `SQLOptions` forbidding DDL, DML and statements, and
@@ -75,6 +78,9 @@ pub const MAX_QUERY_BYTES: usize = 64 * 1024;
 /// How deep square brackets may nest (`a[b[c[1]]]` is 3).
 pub const MAX_SUBSCRIPT_DEPTH: usize = 8;
 
+/// How many parts a dotted name may have (`catalog.schema.table.column.field` is 5).
+pub const MAX_NAME_PARTS: usize = 8;
+
 /// Check that `sql` is one read-only statement; see the module docs.
 pub fn check_read_only(sql: &str) -> Result<(), GuardError> {
     check_shape(sql)?;
@@ -99,7 +105,21 @@ fn check_shape(sql: &str) -> Result<(), GuardError> {
     let tokens = Tokenizer::new(&GenericDialect {}, sql).tokenize().map_err(|e| GuardError::Syntax(e.to_string()))?;
     // The brackets and parentheses still open, innermost last.
     let mut open: Vec<char> = Vec::new();
+    // Periods in the current dotted name (`a.b.c` has 2), and the token before.
+    let (mut periods, mut previous): (usize, Option<&Token>) = (0, None);
     for token in &tokens {
+        if matches!(token, Token::Whitespace(_)) {
+            continue;
+        }
+        match token {
+            Token::Period => periods += 1,
+            Token::Word(_) if matches!(previous, Some(Token::Period)) => {}
+            _ => periods = 0,
+        }
+        previous = Some(token);
+        if periods >= MAX_NAME_PARTS {
+            return Err(GuardError::TooComplex(format!("a dotted name of more than {MAX_NAME_PARTS} parts")));
+        }
         let (opens, closes) = match token {
             Token::LBracket => (Some('['), None),
             Token::LParen => (Some('('), None),
@@ -317,17 +337,20 @@ mod tests {
         // chains made the parse exponential (6 s in the fuzz build).
         let second = "SELECT[ ELo:nsjT. ELoT[ jT. ELoT[ ELo:nsjT. CT[ ELECT[ ELo:nsjT. ELoT[ jT. ELELonsj. T. TTsjT. T. TTTj. T. sj. T. TTsjT. T. TTTj. T. TTsjT.oT[ ELo:nsjT.Losn: RLo\0nsjT.OU";
         let started = std::time::Instant::now();
-        match check_read_only(second) {
-            Err(GuardError::Syntax(m)) => assert!(m.contains("never closed"), "{m}"),
+        assert!(matches!(check_read_only(second), Err(GuardError::Syntax(_) | GuardError::TooComplex(_))));
+        // Six unclosed levels of 8-name chains (the longest names allowed):
+        // the parser would double its work for each name; refused by shape.
+        let chain = format!("a{}", ". c".repeat(MAX_NAME_PARTS - 1));
+        let unclosed = format!("SELECT x{}", format!("[{chain}").repeat(6));
+        match check_read_only(&unclosed) {
+            Err(GuardError::Syntax(m)) => assert_eq!(m, "a `[` is never closed"),
             other => panic!("expected a syntax error, got {other:?}"),
         }
-        let chain = |names: usize| format!("a{}", ". c".repeat(names));
-        // Two unclosed levels of 16-name chains: 25 s in the parser, refused by shape.
-        let unclosed = format!("SELECT x[{0}[{0}", chain(16));
-        assert!(matches!(check_read_only(&unclosed), Err(GuardError::Syntax(_))));
         assert!(started.elapsed() < std::time::Duration::from_secs(2), "refused fast: {:?}", started.elapsed());
-        // Closed, the same chains are a query that parses.
-        assert!(!matches!(check_read_only(&format!("SELECT x[{0}[{0}]]", chain(16))), Err(GuardError::Syntax(_))));
+        // Closed, the same chains pass the shape check and the parser answers fast.
+        let closed = format!("{unclosed}{}", "]".repeat(6));
+        assert!(!matches!(check_read_only(&closed), Err(GuardError::TooComplex(_))));
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "parsed fast: {:?}", started.elapsed());
         for (text, message) in [
             ("SELECT (1]", "`]` closes a `(`"),
             ("SELECT 1)", "`)` closes nothing"),
@@ -339,6 +362,21 @@ mod tests {
                 other => panic!("{text}: expected a syntax error, got {other:?}"),
             }
         }
+        // The third finding: a dotted chain after an operator, no bracket
+        // (more than 100 s in the fuzz build). Refused by its length.
+        let third = "SELECT ELonsj^##. TTsjT. T. TTTj. T. sj. T. TTsjT. T. TTTT. T. T. FSEj. T. TTsjT. jT. T. PTTj. T. sj. T. TTsjT. T. TjT. T. FSEj. T. TTsjT. jT. T. PTTj. T. sj. . T. TTsjTT. T. FSE\u{1e}eLCTTT ";
+        let started = std::time::Instant::now();
+        match check_read_only(third) {
+            Err(GuardError::TooComplex(m)) => assert!(m.contains("dotted name of more than 8 parts"), "{m}"),
+            other => panic!("expected TooComplex, got {other:?}"),
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "refused fast: {:?}", started.elapsed());
+        let dotted = |parts: usize| format!("SELECT {} FROM findings", vec!["a"; parts].join(" . "));
+        assert!(!matches!(check_read_only(&dotted(MAX_NAME_PARTS)), Err(GuardError::TooComplex(_))));
+        assert!(matches!(check_read_only(&dotted(MAX_NAME_PARTS + 1)), Err(GuardError::TooComplex(_))));
+        // Short names side by side do not add up.
+        let joins = "SELECT a.b, c.d FROM s.t JOIN u.v ON s.t.x = u.v.y JOIN w.x ON w.x.k = s.t.k WHERE e.f.g = 1";
+        assert!(!matches!(check_read_only(joins), Err(GuardError::TooComplex(_))), "{joins}");
         // Brackets and parentheses in strings, names and comments are text.
         assert_eq!(check_read_only("SELECT ')]' AS \"([\" FROM findings -- (\n"), Ok(()));
         let long = format!("SELECT '{}'", "a".repeat(MAX_QUERY_BYTES));

@@ -1,0 +1,1 @@
+SELECT ELonsj^##. TTsjT. T. TTTj. T. sj. T. TTsjT. T. TTTT. T. T. FSEj. T. TTsjT. jT. T. PTTj. T. sj. T. TTsjT. T. TjT. T. FSEj. T. TTsjT. jT. T. PTTj. T. sj. . T. TTsjTT. T. FSEeLCTTT 
