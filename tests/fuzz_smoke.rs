@@ -16,11 +16,6 @@ use std::path::Path;
 
 use floodlight_pipeline::decode::fuzzing::{check_config, check_enrichment, check_rule, corpus, is_seed, Mutator};
 
-/// The files of a target's corpus: hand-picked seeds and what fuzz runs kept.
-fn entries(target: &str) -> Vec<Vec<u8>> {
-    corpus(target).unwrap_or_else(|e| panic!("fuzz/corpus/{target}: {e}")).into_iter().map(|(_, b)| b).collect()
-}
-
 /// Only the hand-picked seeds of a target's corpus (real configs, rules, queries).
 fn seeds(target: &str) -> Vec<Vec<u8>> {
     let all = corpus(target).unwrap_or_else(|e| panic!("fuzz/corpus/{target}: {e}"));
@@ -30,8 +25,9 @@ fn seeds(target: &str) -> Vec<Vec<u8>> {
 /// Every corpus entry, `mutations` mutations and 100 random inputs through
 /// `check`; how many inputs were checked.
 fn smoke(target: &str, mutations: usize, check: impl Fn(&[u8])) -> usize {
-    assert!(seeds(target).len() >= 3, "{target}: too few hand-picked seeds");
-    let seeds = entries(target);
+    let all = corpus(target).unwrap_or_else(|e| panic!("fuzz/corpus/{target}: {e}"));
+    assert!(all.iter().filter(|(p, _)| is_seed(p)).count() >= 3, "{target}: too few hand-picked seeds");
+    let seeds: Vec<Vec<u8>> = all.into_iter().map(|(_, b)| b).collect();
     let mut rng = Mutator::new(0x5eed_f00d ^ target.len() as u64);
     for seed in &seeds {
         check(seed);

@@ -105,6 +105,8 @@ fn check_shape(sql: &str) -> Result<(), GuardError> {
     let tokens = Tokenizer::new(&GenericDialect {}, sql).tokenize().map_err(|e| GuardError::Syntax(e.to_string()))?;
     // The brackets and parentheses still open, innermost last.
     let mut open: Vec<char> = Vec::new();
+    // How many of them are square brackets.
+    let mut subscripts = 0usize;
     // Periods in the current dotted name (`a.b.c` has 2), and the token before.
     let (mut periods, mut previous): (usize, Option<&Token>) = (0, None);
     for token in &tokens {
@@ -129,7 +131,8 @@ fn check_shape(sql: &str) -> Result<(), GuardError> {
         };
         if let Some(bracket) = opens {
             open.push(bracket);
-            if bracket == '[' && open.iter().filter(|b| **b == '[').count() > MAX_SUBSCRIPT_DEPTH {
+            subscripts += usize::from(bracket == '[');
+            if subscripts > MAX_SUBSCRIPT_DEPTH {
                 return Err(GuardError::TooComplex(format!(
                     "square brackets nested more than {MAX_SUBSCRIPT_DEPTH} deep"
                 )));
@@ -137,7 +140,7 @@ fn check_shape(sql: &str) -> Result<(), GuardError> {
         }
         if let Some((expected, close)) = closes {
             match open.pop() {
-                Some(o) if o == expected => {}
+                Some(o) if o == expected => subscripts -= usize::from(o == '['),
                 Some(o) => return Err(GuardError::Syntax(format!("`{close}` closes a `{o}`"))),
                 None => return Err(GuardError::Syntax(format!("`{close}` closes nothing"))),
             }
