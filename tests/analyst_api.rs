@@ -6,12 +6,9 @@
 //! against its own OpenAPI document; `run --serve` ingests and serves from
 //! one process.
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/http.rs"]
-mod http;
-#[path = "support/pytools.rs"]
-mod pytools;
+use crate::support::cli;
+use crate::support::http;
+use crate::support::pytools;
 
 use std::net::TcpListener;
 use std::path::Path;

@@ -2,8 +2,7 @@
 //! demo lake with `floodlight query`, and answers something: the analyst
 //! guide stays true.
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 
 /// The ```sql blocks of the guide, in order.
 fn sql_blocks(doc: &str) -> Vec<String> {

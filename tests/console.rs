@@ -11,10 +11,8 @@
 //! Needs Debian's `chromium`, `chromium-driver` (and a font):
 //! `deploy/install-system-packages.sh`.
 
-#[path = "support/browser.rs"]
-mod browser;
-#[path = "support/http.rs"]
-mod http;
+use crate::support::browser;
+use crate::support::http;
 
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};

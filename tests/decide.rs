@@ -2,8 +2,7 @@
 //! line — shown as a diff, saved only when confirmed, audited, and refused
 //! with a clear error when it would not hold.
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 
 use std::path::Path;
 

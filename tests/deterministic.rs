@@ -18,10 +18,8 @@
 //! behind their own stream are counted and dead-lettered as late (or used,
 //! when the source allows that much lateness).
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/traffic.rs"]
-mod traffic;
+use crate::support::cli;
+use crate::support::traffic;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

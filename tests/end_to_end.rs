@@ -1,8 +1,7 @@
 //! End-to-end tests of the `floodlight` binary: the demo run, file sources,
 //! dead-lettering, `validate`, `parse` and `rules list`.
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};

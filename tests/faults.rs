@@ -18,10 +18,8 @@
 //! The Kafka faults (a broker that hangs, SIGKILL of a consumer and of a
 //! replica) are in `tests/kafka.rs`; hostile input in `tests/hostile_input.rs`.
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/traffic.rs"]
-mod traffic;
+use crate::support::cli;
+use crate::support::traffic;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;

@@ -3,8 +3,7 @@
 //! is not read again, and with `[rules] state_dir` a restart continues where
 //! the last run stopped reading.
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -7,10 +7,8 @@
 //! The limits are listed in docs/operations.md, "Hostile input".
 #![cfg(target_os = "linux")]
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/traffic.rs"]
-mod traffic;
+use crate::support::cli;
+use crate::support::traffic;
 
 use std::collections::BTreeSet;
 use std::fs::File;

@@ -6,14 +6,10 @@
 //! test command runs it first), or from `$FLOODLIGHT_TANSU`. Without it these
 //! tests fail and say how to install it: they never pass vacuously.
 
-#[path = "support/corpus.rs"]
-mod corpus;
-#[path = "support/http.rs"]
-mod http;
-#[path = "support/tansu.rs"]
-mod tansu;
-#[path = "support/traffic.rs"]
-mod traffic;
+use crate::support::corpus;
+use crate::support::http;
+use crate::support::tansu;
+use crate::support::traffic;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::net::{TcpListener, TcpStream};
@@ -1611,7 +1607,7 @@ fn a_replica_killed_mid_stream_loses_nothing_and_duplicates_nothing() {
 /// Ignored by default: tansu 0.6 removes an expired member without
 /// starting a new generation, so its partitions stay with nobody (see
 /// "Limits" in docs/scaling.md). Run it with
-/// `cargo test --workspace --test kafka -- --ignored survivors_take_over`.
+/// `cargo test --workspace --test integration -- --ignored kafka::survivors_take_over`.
 #[test]
 #[ignore = "tansu 0.6 does not rebalance when a member's session expires (docs/scaling.md, Limits)"]
 fn survivors_take_over_a_killed_replica_and_lose_nothing() {

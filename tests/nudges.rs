@@ -13,12 +13,9 @@
 //! Needs `aiosmtpd` (`deploy/install-python-tools.sh`) and, for the browser
 //! test, Debian's `chromium` and `chromium-driver`.
 
-#[path = "support/browser.rs"]
-mod browser;
-#[path = "support/http.rs"]
-mod http;
-#[path = "../nudge/tests/support/smtp.rs"]
-mod smtp;
+use crate::support::browser;
+use crate::support::http;
+use crate::support::smtp;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

@@ -6,11 +6,9 @@
 //! what the rule pack's defaults say it should. The day and the expected
 //! findings come from `support/day.rs`.
 
-#[path = "support/day.rs"]
-mod day;
+use crate::support::day;
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;

@@ -4,12 +4,8 @@
 //! `floodlight query` reads it back with the same answers as a local lake
 //! written from the same input.
 
-#[path = "support/cli.rs"]
-mod cli;
-#[path = "support/http.rs"]
-mod http;
-#[path = "support/pytools.rs"]
-mod pytools;
+use crate::support::cli;
+use crate::support::pytools;
 
 use std::path::Path;
 use std::process::{Command, Output};

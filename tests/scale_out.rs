@@ -13,8 +13,7 @@
 //! process reading all seven streams, for 1, 3 and 5 parts, and every key
 //! must have been folded in exactly one part.
 
-#[path = "support/traffic.rs"]
-mod traffic;
+use crate::support::traffic;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;

@@ -10,8 +10,7 @@ use std::process::Command;
 
 use portable_pty::{native_pty_system, CommandBuilder, PtySize};
 
-#[path = "support/cli.rs"]
-mod cli;
+use crate::support::cli;
 
 const BIN: &str = env!("CARGO_BIN_EXE_floodlight");
 

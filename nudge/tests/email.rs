@@ -5,8 +5,7 @@
 //! password and an untrusted certificate (permanent, nothing sent in clear
 //! text), a refused or silent server (transient).
 
-#[path = "support/smtp.rs"]
-mod smtp;
+use crate::support::smtp;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -21,7 +21,7 @@ fn schema_doc_matches_the_code() {
             .map(|(e, d)| format!("  doc:  {d}\n  code: {e}"))
             .collect();
         panic!(
-            "docs/schema.md disagrees with the schema in code; first differences:\n{}\nRun `FLOODLIGHT_BLESS=1 cargo test -p floodlight-pipeline --test schema_doc` after checking the change is intended.",
+            "docs/schema.md disagrees with the schema in code; first differences:\n{}\nRun `FLOODLIGHT_BLESS=1 cargo test -p floodlight-pipeline --test integration -- schema_doc::` after checking the change is intended.",
             diff.join("\n")
         );
     }

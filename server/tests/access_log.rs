@@ -5,7 +5,7 @@
 //! and tracing caches per call site whether anyone listens, which tests
 //! running beside it without a subscriber would disturb.
 
-mod common;
+use crate::common;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex};

@@ -1,6 +1,6 @@
 //! Every endpoint through the real router, over a small real lake.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};

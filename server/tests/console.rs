@@ -5,7 +5,7 @@
 //! end of sessions whose token left the config. The store is a real SQLite
 //! file; the lake is the API tests' lake.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::sync::Arc;

@@ -1,7 +1,7 @@
 //! The OpenAPI document: served without a token, generated from the
 //! handlers, and naming exactly the routes the router answers.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

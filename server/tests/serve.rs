@@ -1,7 +1,7 @@
 //! The server on a real socket: plain HTTP, HTTPS with a self-signed
 //! certificate, graceful shutdown, start-up errors.
 
-mod common;
+use crate::common;
 
 use std::time::Duration;
 

@@ -2,7 +2,7 @@
 //! (`sqlite::...`) and on a real PostgreSQL server (`postgres::...`) that the
 //! harness in `common/` starts. No mocks.
 
-mod common;
+use crate::common;
 
 use floodlight_store::{Store, StoreError};
 
@@ -15,7 +15,7 @@ macro_rules! on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let db = crate::common::TestDb::sqlite();
-                    crate::scenarios::$name(&db).await;
+                    crate::backends::scenarios::$name(&db).await;
                 }
             )*
         }
@@ -24,7 +24,7 @@ macro_rules! on_both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     let db = crate::common::TestDb::postgres(stringify!($name)).await;
-                    crate::scenarios::$name(&db).await;
+                    crate::backends::scenarios::$name(&db).await;
                 }
             )*
         }

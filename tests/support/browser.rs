@@ -70,7 +70,7 @@
 //! `--log-net-log=/tmp/net.json` to see every request Chromium makes.
 //!
 //! [`cookie`]: https://docs.rs/cookie/0.18
-#![allow(dead_code)] // each test binary uses a different subset of the helpers
+#![allow(dead_code)] // the console and nudge tests each use a subset of the helpers
 
 use std::collections::HashMap;
 use std::io::{Cursor, Read as _};

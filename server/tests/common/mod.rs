@@ -1,7 +1,7 @@
 //! A small real lake for the API tests, written the way the lake sink
 //! writes it (hive partitions, the pipeline's own schemas), and helpers to
 //! call the router.
-#![allow(dead_code)] // Each test file uses its own share of these.
+#![allow(dead_code)] // Each test module uses its own share of these.
 
 use std::path::Path;
 use std::sync::Arc;

@@ -22,7 +22,7 @@
 //! --bindir`. If there are none, the PostgreSQL tests fail (they do not
 //! skip) and say what to install.
 
-#![allow(dead_code)] // each test binary uses part of it
+#![allow(dead_code)] // each backend uses part of it
 
 use std::fs;
 use std::os::unix::fs::MetadataExt;
