@@ -47,6 +47,10 @@
 //! --child DIR/fortigate-1000000` runs the job alone on a kept corpus).
 
 /// The allocator the `floodlight` binary uses (src/main.rs), so the figures are its.
+/// With `--features bench-system-alloc`, the system's malloc instead, for heap
+/// profilers that see only malloc (`heaptrack <bench binary> --child DIR`;
+/// benches/RESULTS.md, "Memory").
+#[cfg(not(feature = "bench-system-alloc"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,0 +1,1 @@
+SELECT x ^ a. b. b. b. b. b. b. $1. b. b. b. b. b. b. ~ a. b. b. b. b. b. b. $1. b. b. b. b. b. b. . c
