@@ -25,9 +25,14 @@
 //! that 2 unclosed levels of 16-name chains took 25 s to refuse. Unbalanced
 //! text is never valid SQL, so it is refused as a syntax error before the
 //! parser sees it (found by the `query_guard` fuzz target twice:
-//! `fuzz/known/query_guard-timeout*.sql`). Closed brackets parse fast
-//! however deep their chains; parentheses are bounded by the parser's own
-//! recursion limit. A third finding needs no bracket: a dotted chain of
+//! `fuzz/known/query_guard-timeout*.sql`). Closed brackets are no cure
+//! when something inside them fails to parse: the fifth finding nested
+//! closed subscripts in 7-name chains around a syntax error, and the parse
+//! grew about twofold per period of the enclosing names (64 s), so the
+//! periods of the dotted names before the open brackets at any point may
+//! add up to at most [`MAX_SUBSCRIPTED_NAME_PERIODS`] (a name goes on after
+//! its subscript: `a.b[1].c[` is 2). Parentheses are bounded by the
+//! parser's own recursion limit. A third finding needs no bracket: a dotted chain of
 //! some 20 names after an operator (`a ^ ##. b. c. ...`, 120 bytes) did not
 //! finish parsing in 100 s, so a dotted name may have at most
 //! [`MAX_NAME_PARTS`] parts. A fourth showed that a chain does not end
@@ -86,6 +91,10 @@ pub const MAX_SUBSCRIPT_DEPTH: usize = 8;
 /// How many parts a dotted name may have (`catalog.schema.table.column.field` is 5).
 pub const MAX_NAME_PARTS: usize = 8;
 
+/// How many periods the dotted names before the square brackets still open
+/// at any point may have together (inside `a.b.c[d.e[` it is 3).
+pub const MAX_SUBSCRIPTED_NAME_PERIODS: usize = 8;
+
 /// Check that `sql` is one read-only statement; see the module docs.
 pub fn check_read_only(sql: &str) -> Result<(), GuardError> {
     check_shape(sql)?;
@@ -108,10 +117,11 @@ fn check_shape(sql: &str) -> Result<(), GuardError> {
         )));
     }
     let tokens = Tokenizer::new(&GenericDialect {}, sql).tokenize().map_err(|e| GuardError::Syntax(e.to_string()))?;
-    // The brackets and parentheses still open, innermost last.
-    let mut open: Vec<char> = Vec::new();
-    // How many of them are square brackets.
-    let mut subscripts = 0usize;
+    // The brackets and parentheses still open, innermost last, each with
+    // the periods of the dotted name it follows (`a.b[` is 1; a `(` is 0).
+    let mut open: Vec<(char, usize)> = Vec::new();
+    // How many of them are square brackets, and their dotted names' periods together.
+    let (mut subscripts, mut chained) = (0usize, 0usize);
     // Periods in the current dotted name (`a.b.c` has 2), and the token before.
     let (mut periods, mut previous): (usize, Option<&Token>) = (0, None);
     for token in &tokens {
@@ -124,6 +134,7 @@ fn check_shape(sql: &str) -> Result<(), GuardError> {
             // the dotted chain through the operator or placeholder.
             return Err(GuardError::Syntax(format!("`.` is followed by `{token}`, not a name or `*`")));
         }
+        let name_before = periods;
         match token {
             Token::Period => periods += 1,
             Token::Word(_) if matches!(previous, Some(Token::Period)) => {}
@@ -133,32 +144,42 @@ fn check_shape(sql: &str) -> Result<(), GuardError> {
         if periods >= MAX_NAME_PARTS {
             return Err(GuardError::TooComplex(format!("a dotted name of more than {MAX_NAME_PARTS} parts")));
         }
-        let (opens, closes) = match token {
-            Token::LBracket => (Some('['), None),
-            Token::LParen => (Some('('), None),
-            Token::RBracket => (None, Some(('[', ']'))),
-            Token::RParen => (None, Some(('(', ')'))),
-            _ => continue,
-        };
-        if let Some(bracket) = opens {
-            open.push(bracket);
-            subscripts += usize::from(bracket == '[');
-            if subscripts > MAX_SUBSCRIPT_DEPTH {
-                return Err(GuardError::TooComplex(format!(
-                    "square brackets nested more than {MAX_SUBSCRIPT_DEPTH} deep"
-                )));
+        match token {
+            Token::LParen => open.push(('(', 0)),
+            Token::LBracket => {
+                open.push(('[', name_before));
+                subscripts += 1;
+                chained += name_before;
+                if subscripts > MAX_SUBSCRIPT_DEPTH {
+                    return Err(GuardError::TooComplex(format!(
+                        "square brackets nested more than {MAX_SUBSCRIPT_DEPTH} deep"
+                    )));
+                }
+                if chained > MAX_SUBSCRIPTED_NAME_PERIODS {
+                    return Err(GuardError::TooComplex(format!(
+                        "subscripts nested in dotted names of more than {MAX_SUBSCRIPTED_NAME_PERIODS} periods together"
+                    )));
+                }
             }
-        }
-        if let Some((expected, close)) = closes {
-            match open.pop() {
-                Some(o) if o == expected => subscripts -= usize::from(o == '['),
-                Some(o) => return Err(GuardError::Syntax(format!("`{close}` closes a `{o}`"))),
-                None => return Err(GuardError::Syntax(format!("`{close}` closes nothing"))),
+            Token::RBracket | Token::RParen => {
+                let (expected, close) = if matches!(token, Token::RBracket) { ('[', ']') } else { ('(', ')') };
+                match open.pop() {
+                    Some(('[', name)) if expected == '[' => {
+                        subscripts -= 1;
+                        chained -= name;
+                        // `a.b[1].c` and `a.b[1][2]` go on with the name.
+                        periods = name;
+                    }
+                    Some(('(', _)) if expected == '(' => {}
+                    Some((o, _)) => return Err(GuardError::Syntax(format!("`{close}` closes a `{o}`"))),
+                    None => return Err(GuardError::Syntax(format!("`{close}` closes nothing"))),
+                }
             }
+            _ => {}
         }
     }
     match open.last() {
-        Some(o) => Err(GuardError::Syntax(format!("a `{o}` is never closed"))),
+        Some((o, _)) => Err(GuardError::Syntax(format!("a `{o}` is never closed"))),
         None => Ok(()),
     }
 }
@@ -354,10 +375,9 @@ mod tests {
         let second = "SELECT[ ELo:nsjT. ELoT[ jT. ELoT[ ELo:nsjT. CT[ ELECT[ ELo:nsjT. ELoT[ jT. ELELonsj. T. TTsjT. T. TTTj. T. sj. T. TTsjT. T. TTTj. T. TTsjT.oT[ ELo:nsjT.Losn: RLo\0nsjT.OU";
         let started = std::time::Instant::now();
         assert!(matches!(check_read_only(second), Err(GuardError::Syntax(_) | GuardError::TooComplex(_))));
-        // Six unclosed levels of 8-name chains (the longest names allowed):
-        // the parser would double its work for each name; refused by shape.
-        let chain = format!("a{}", ". c".repeat(MAX_NAME_PARTS - 1));
-        let unclosed = format!("SELECT x{}", format!("[{chain}").repeat(6));
+        // Six unclosed levels of 2-name chains: the parser would double its
+        // work for each level; refused by shape.
+        let unclosed = format!("SELECT x{}", "[a. c".repeat(6));
         match check_read_only(&unclosed) {
             Err(GuardError::Syntax(m)) => assert_eq!(m, "a `[` is never closed"),
             other => panic!("expected a syntax error, got {other:?}"),
@@ -423,6 +443,28 @@ mod tests {
         ] {
             assert_eq!(check_read_only(text), Ok(()), "{text}");
         }
+        // The fifth finding: subscripts closed but nested in 7-name chains
+        // (`a.b.c.d.e.f.g[ ... a.b.c.d.e.f.g[ ... ]]`), with a syntax error
+        // inside: each level multiplies the parse by about 2 per period
+        // (64 s in a release build; `fuzz/known/query_guard-timeout-subscripted.sql`).
+        let fifth = "SELECT ELo. E$#-ELo. E$#-Lo.sjT.jT.o.sjT.jT. RE[ ELo. E$#-Lo.sjT.jLEo. E$#-ELo. E$#-Lo.sjT.jT.o.sjT.jT. RE[ T.o.sjT.jT. RE[ ELo. E$#-Lo.sjT.jLEo. E$#-ELo. E$#-Lo.sjT.jT.o.sjT.jT. RE[ ELo. E$#-Lo.sjT.j0. RE[]SE]SEqusei\0\0\0S1. RE[]SE]SEqusei\0\0\0S\0\0ELo. E$#-Lo.sjT.j0. RE[]SE]SEqusei\0\0\0S1. RE[]SE]SEqusei\0\0\0S\0\0\0\0\0\0\0=EL";
+        let started = std::time::Instant::now();
+        match check_read_only(fifth) {
+            Err(GuardError::TooComplex(m)) => assert!(m.contains("more than 8 periods together"), "{m}"),
+            other => panic!("expected TooComplex, got {other:?}"),
+        }
+        assert!(started.elapsed() < std::time::Duration::from_secs(2), "refused fast: {:?}", started.elapsed());
+        let subscripted =
+            |name: &str, depth: usize| format!("SELECT {}y[1]{}", format!("{name}[").repeat(depth), "]".repeat(depth));
+        // 8 periods together pass (4 + 4, or 1 at each of 8 levels)...
+        assert_eq!(check_read_only(&subscripted("a.b.c.d.e", 2)), Ok(()));
+        assert_eq!(check_read_only(&subscripted("a.b", 7)), Ok(()));
+        // ... 9 do not (3 + 3 + 3).
+        assert!(matches!(check_read_only(&subscripted("a.b.c.d", 3)), Err(GuardError::TooComplex(_))));
+        // A name goes on after its subscript: `a.b.c.d[1][` is 3 periods at each level.
+        assert!(matches!(check_read_only(&subscripted("a.b.c.d[1]", 3)), Err(GuardError::TooComplex(_))));
+        // Subscripts side by side, or on names inside a subscript, do not add up.
+        assert_eq!(check_read_only("SELECT a.b.c.d['k'][2].e, f.g.h.i[j.k.l.m] FROM t"), Ok(()));
         let long = format!("SELECT '{}'", "a".repeat(MAX_QUERY_BYTES));
         match check_read_only(&long) {
             Err(GuardError::TooComplex(m)) => assert!(m.contains("bytes"), "{m}"),
