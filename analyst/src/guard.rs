@@ -25,22 +25,22 @@
 //! that 2 unclosed levels of 16-name chains took 25 s to refuse. Unbalanced
 //! text is never valid SQL, so it is refused as a syntax error before the
 //! parser sees it (found by the `query_guard` fuzz target twice:
-//! `fuzz/known/query_guard-timeout*.sql`). Closed brackets are no cure
-//! when something inside them fails to parse: the fifth finding nested
-//! closed subscripts in 7-name chains around a syntax error, and the parse
-//! grew about twofold per period of the enclosing names (64 s), so the
-//! periods of the dotted names before the open brackets at any point may
-//! add up to at most [`MAX_SUBSCRIPTED_NAME_PERIODS`] (a name goes on after
-//! its subscript: `a.b[1].c[` is 2). Parentheses are bounded by the
-//! parser's own recursion limit. A third finding needs no bracket: a dotted chain of
-//! some 20 names after an operator (`a ^ ##. b. c. ...`, 120 bytes) did not
-//! finish parsing in 100 s, so a dotted name may have at most
-//! [`MAX_NAME_PARTS`] parts. A fourth showed that a chain does not end
-//! where a name does: after a period the parser tries a whole expression,
-//! so `a. b. $1. c` and `a. b. ~ c. d` are one chain through the
-//! placeholder or the operator (four 7-name chains joined so took 18 s to
-//! refuse). A period must therefore be followed by a name or `*`, the only
-//! things DataFusion reads there.
+//! `fuzz/known/query_guard-timeout*.sql`). Parentheses are bounded by the
+//! parser's own recursion limit. A third finding needs no bracket: a
+//! dotted chain of some 20 names after an operator (`a ^ ##. b. c. ...`,
+//! 120 bytes) did not finish parsing in 100 s, so a dotted name may have
+//! at most [`MAX_NAME_PARTS`] parts. A fourth showed that a chain does not
+//! end where a name does: after a period the parser tries a whole
+//! expression, so `a. b. $1. c` and `a. b. ~ c. d` are one chain through
+//! the placeholder or the operator (four 7-name chains joined so took 18 s
+//! to refuse). A period must therefore be followed by a name or `*`, the
+//! only things DataFusion reads there. A fifth showed that closed brackets
+//! are no cure when something inside them fails to parse: closed
+//! subscripts nested in 7-name chains around a syntax error grew the parse
+//! about twofold per period of the enclosing names (64 s), so the periods
+//! of the dotted names before the brackets open at any point may add up to
+//! at most [`MAX_SUBSCRIPTED_NAME_PERIODS`] (a name goes on after its
+//! subscript: `a.b[1].c[` is 2).
 //!
 //! This check is the first of two: the session then plans the statement
 //! with DataFusion's `SQLOptions` forbidding DDL, DML and statements, and
@@ -162,17 +162,17 @@ fn check_shape(sql: &str) -> Result<(), GuardError> {
                 }
             }
             Token::RBracket | Token::RParen => {
-                let (expected, close) = if matches!(token, Token::RBracket) { ('[', ']') } else { ('(', ')') };
-                match open.pop() {
-                    Some(('[', name)) if expected == '[' => {
+                let close = if matches!(token, Token::RBracket) { ']' } else { ')' };
+                match (close, open.pop()) {
+                    (']', Some(('[', name))) => {
                         subscripts -= 1;
                         chained -= name;
                         // `a.b[1].c` and `a.b[1][2]` go on with the name.
                         periods = name;
                     }
-                    Some(('(', _)) if expected == '(' => {}
-                    Some((o, _)) => return Err(GuardError::Syntax(format!("`{close}` closes a `{o}`"))),
-                    None => return Err(GuardError::Syntax(format!("`{close}` closes nothing"))),
+                    (')', Some(('(', _))) => {}
+                    (_, Some((o, _))) => return Err(GuardError::Syntax(format!("`{close}` closes a `{o}`"))),
+                    (_, None) => return Err(GuardError::Syntax(format!("`{close}` closes nothing"))),
                 }
             }
             _ => {}
