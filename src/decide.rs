@@ -18,7 +18,7 @@ use std::io::{BufRead, IsTerminal, Write};
 use std::path::Path;
 
 use anyhow::{bail, Result};
-use floodlight_enrichments::config::resolve;
+use floodlight_enrichments::files::resolve;
 use floodlight_enrichments::{base_catalog, Date, Decision, DecisionPlan};
 use floodlight_pipeline::config::Config;
 

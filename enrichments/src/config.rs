@@ -22,6 +22,11 @@ use std::path::{Path, PathBuf};
 use ipnet::IpNet;
 use serde::Deserialize;
 
+use crate::error::EnrichmentError;
+use crate::files::{embedded_name, read_text, resolve, EMBEDDED_TEXT_FILES};
+use crate::geo::{embedded_database, GeoFieldConfig, GeoIp, DEFAULT_CACHE_SIZE};
+use crate::network::NetworkLists;
+
 /// `[enrichments]`.
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -96,25 +101,6 @@ pub struct GeoIpConfig {
     pub fields: Vec<GeoFieldConfig>,
 }
 
-/// `[[enrichments.geoip.fields]]`: one custom column.
-#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct GeoFieldConfig {
-    /// Column name, snake_case, not a built-in column.
-    pub column: String,
-    /// `city`, `asn`, `connection_type`, `enterprise`, `anonymous_ip`, `isp` or `domain`.
-    pub database: String,
-    /// Dot-separated path into the record (`subdivisions.0.iso_code`).
-    pub path: String,
-    /// `string` (default), `int`, `float` or `bool`.
-    #[serde(rename = "type", default = "default_field_type")]
-    pub column_type: String,
-}
-
-fn default_field_type() -> String {
-    "string".into()
-}
-
 /// `[enrichments.reload]`: watch the files and swap snapshots on change.
 #[derive(Debug, Clone, Deserialize, PartialEq, Eq)]
 #[serde(deny_unknown_fields, default)]
@@ -156,39 +142,6 @@ impl GeoIpConfig {
     }
 }
 
-/// `path` relative to `base` unless absolute or a bundled file (`embedded:<name>`).
-pub fn resolve(base: &Path, path: &Path) -> PathBuf {
-    if path.is_absolute() || embedded_name(path).is_some() {
-        path.to_path_buf()
-    } else {
-        base.join(path)
-    }
-}
-
-/// Prefix of a path that names a file compiled into the binary
-/// (`embedded:demo/users.csv`) instead of one on disk.
-pub const EMBEDDED_PREFIX: &str = "embedded:";
-
-/// Text files compiled into the binary, by the name after `embedded:`: the
-/// bundled catalog and the demo organisation's directory and overlay (what
-/// the embedded demo config names, so `floodlight run` needs no files).
-pub const EMBEDDED_TEXT_FILES: &[(&str, &str)] = &[
-    ("catalog.toml", crate::catalog::EMBEDDED_CATALOG),
-    ("demo/users.csv", include_str!("../../deploy/demo/users.csv")),
-    ("demo/overlay.toml", include_str!("../../deploy/demo/overlay.toml")),
-];
-
-/// The name after `embedded:` when `path` names a bundled file.
-pub fn embedded_name(path: &Path) -> Option<&str> {
-    path.to_str()?.strip_prefix(EMBEDDED_PREFIX)
-}
-
-/// The bytes of a bundled MaxMind test database (`embedded:GeoIP2-City-Test.mmdb`).
-pub fn embedded_database(path: &Path) -> Option<&'static [u8]> {
-    let name = embedded_name(path)?;
-    crate::geo::TEST_DATABASES.iter().find(|(_, n, _)| *n == name).map(|(_, _, b)| *b)
-}
-
 /// Whether `path` (resolved) is a readable file: on disk, or bundled.
 pub fn is_file(path: &Path) -> bool {
     match embedded_name(path) {
@@ -197,20 +150,33 @@ pub fn is_file(path: &Path) -> bool {
     }
 }
 
-/// Read a text file a setting names (resolved): a bundled `embedded:<name>`
-/// file or one on disk.
-pub fn read_text(path: &Path) -> std::io::Result<String> {
-    match embedded_name(path) {
-        Some(name) => {
-            EMBEDDED_TEXT_FILES.iter().find(|(n, _)| *n == name).map(|(_, t)| t.to_string()).ok_or_else(|| {
-                let known: Vec<_> = EMBEDDED_TEXT_FILES.iter().map(|(n, _)| format!("{EMBEDDED_PREFIX}{n}")).collect();
-                std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    format!("no such bundled file (bundled: {})", known.join(", ")),
-                )
-            })
+impl EnrichmentConfig {
+    /// The GeoIP lookup `[enrichments]` describes: the databases (or the
+    /// demo ones), the corporate and VPN egress CIDRs, the network lists, the
+    /// custom columns and the cache size. Relative paths resolve against
+    /// `base_dir`.
+    pub fn build_geoip(&self, base_dir: &Path) -> Result<GeoIp, EnrichmentError> {
+        let databases = self.geoip.databases();
+        let mut geo = if self.geoip.demo {
+            if let Some((setting, _)) = databases.first() {
+                return Err(EnrichmentError::Config {
+                    setting: "enrichments.geoip.demo",
+                    message: format!("cannot be combined with `{setting}`; remove one"),
+                });
+            }
+            GeoIp::test_databases()?
+        } else {
+            GeoIp::disabled()
         }
-        None => std::fs::read_to_string(path),
+        .with_corporate_cidrs(self.corporate_cidrs.iter().copied())
+        .with_vpn_egress_cidrs(self.vpn_egress_cidrs.iter().copied())
+        .with_network_lists(NetworkLists::with_files(&self.network_lists, base_dir)?)
+        .with_cache_size(self.geoip.cache_size.unwrap_or(DEFAULT_CACHE_SIZE));
+        let mmap = self.geoip.mmap.unwrap_or(true);
+        for (setting, p) in databases {
+            geo.add_file_with(setting, &resolve(base_dir, p), mmap)?;
+        }
+        geo.with_fields(&self.geoip.fields)
     }
 }
 

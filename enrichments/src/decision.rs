@@ -78,7 +78,6 @@ use similar::TextDiff;
 use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
 
 use crate::catalog::{AppCatalog, AppStatus};
-use crate::config;
 use crate::date::Date;
 use crate::error::EnrichmentError;
 use crate::overlay::{AppRule, ExceptionRule, Overlay};
@@ -302,7 +301,7 @@ impl DecisionPlan {
         today: Date,
     ) -> Result<DecisionPlan, DecisionError> {
         let path = overlay_path.as_ref().to_path_buf();
-        if config::embedded_name(&path).is_some() {
+        if crate::files::embedded_name(&path).is_some() {
             return Err(DecisionError::Bundled { path });
         }
         let origin = path.display().to_string();
@@ -513,7 +512,7 @@ impl ExceptionPlan {
         today: Date,
     ) -> Result<ExceptionPlan, DecisionError> {
         let path = overlay_path.as_ref().to_path_buf();
-        if config::embedded_name(&path).is_some() {
+        if crate::files::embedded_name(&path).is_some() {
             return Err(DecisionError::Bundled { path });
         }
         let origin = path.display().to_string();
@@ -622,7 +621,7 @@ fn unified_diff(path: &Path, old: &str, new: &str) -> String {
 
 /// The overlay's text; a missing file is an empty overlay.
 fn read_overlay(path: &Path) -> Result<String, DecisionError> {
-    if config::embedded_name(path).is_some() {
+    if crate::files::embedded_name(path).is_some() {
         return Err(DecisionError::Bundled { path: path.to_path_buf() });
     }
     match fs::read_to_string(path) {

@@ -387,7 +387,7 @@ impl Directory {
     /// Load a file (or a bundled `embedded:<name>` one): JSON when it ends
     /// in `.json`, `.jsonl` or `.ndjson` or starts with `[` or `{`, CSV otherwise.
     pub fn load(path: &Path, setting: &str) -> Result<Directory, EnrichmentError> {
-        let text = crate::config::read_text(path).map_err(|e| EnrichmentError::Data {
+        let text = crate::files::read_text(path).map_err(|e| EnrichmentError::Data {
             setting: setting.to_string(),
             origin: path.display().to_string(),
             message: format!("cannot read: {e}"),
@@ -408,7 +408,7 @@ impl Directory {
     pub fn from_config(cfg: &crate::EnrichmentConfig, base_dir: &Path) -> Result<Directory, EnrichmentError> {
         let dir = match &cfg.directory {
             None => Directory::default(),
-            Some(p) => Directory::load(&crate::config::resolve(base_dir, p), "enrichments.directory")?,
+            Some(p) => Directory::load(&crate::files::resolve(base_dir, p), "enrichments.directory")?,
         };
         // Without a directory file the corporate domains still shape ids.
         Ok(dir.with_domains(cfg.corporate_domains.iter().cloned()))

@@ -78,8 +78,8 @@ use ipnet::IpNet;
 use maxminddb::{PathElement, Reader};
 use serde::Deserialize;
 
-use crate::config::{EnrichmentConfig, GeoFieldConfig};
 use crate::error::EnrichmentError;
+use crate::files::embedded_name;
 use crate::network::{AsnKind, NetworkLists};
 
 /// Default number of IPs the lookup cache holds.
@@ -467,6 +467,31 @@ pub const TEST_DATABASES: &[(DbKind, &str, &[u8])] = &[
     (DbKind::Domain, "GeoIP2-Domain-Test.mmdb", test_dbs::DOMAIN),
 ];
 
+/// The bytes of a bundled MaxMind test database (`embedded:GeoIP2-City-Test.mmdb`).
+pub fn embedded_database(path: &Path) -> Option<&'static [u8]> {
+    let name = embedded_name(path)?;
+    TEST_DATABASES.iter().find(|(_, n, _)| *n == name).map(|(_, _, b)| *b)
+}
+
+/// `[[enrichments.geoip.fields]]`: one custom column.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct GeoFieldConfig {
+    /// Column name, snake_case, not a built-in column.
+    pub column: String,
+    /// `city`, `asn`, `connection_type`, `enterprise`, `anonymous_ip`, `isp` or `domain`.
+    pub database: String,
+    /// Dot-separated path into the record (`subdivisions.0.iso_code`).
+    pub path: String,
+    /// `string` (default), `int`, `float` or `bool`.
+    #[serde(rename = "type", default = "default_field_type")]
+    pub column_type: String,
+}
+
+fn default_field_type() -> String {
+    "string".into()
+}
+
 fn setting_err(setting: String, message: String) -> EnrichmentError {
     EnrichmentError::Setting { setting, message }
 }
@@ -751,9 +776,9 @@ impl GeoIp {
     /// rewritten in place: the running snapshot keeps reading the old file.
     pub fn add_file_with(&mut self, setting: &'static str, path: &Path, mmap: bool) -> Result<(), EnrichmentError> {
         let read_err = |source| EnrichmentError::Read { setting, path: path.to_path_buf(), source };
-        if crate::config::embedded_name(path).is_some() {
+        if embedded_name(path).is_some() {
             // `embedded:GeoIP2-City-Test.mmdb`: a bundled test database.
-            let bytes = crate::config::embedded_database(path).ok_or_else(|| {
+            let bytes = embedded_database(path).ok_or_else(|| {
                 let known: Vec<_> = TEST_DATABASES.iter().map(|(_, n, _)| format!("embedded:{n}")).collect();
                 read_err(std::io::Error::new(
                     std::io::ErrorKind::NotFound,
@@ -778,33 +803,6 @@ impl GeoIp {
         let db = open(setting, &path.display().to_string(), source)?;
         self.push(db);
         Ok(())
-    }
-
-    /// Build from `[enrichments]`: the databases (or the demo ones), the
-    /// corporate and VPN egress CIDRs, the network lists, the custom columns
-    /// and the cache size. Relative paths resolve against `base_dir`.
-    pub fn from_config(cfg: &EnrichmentConfig, base_dir: &Path) -> Result<GeoIp, EnrichmentError> {
-        let databases = cfg.geoip.databases();
-        let mut geo = if cfg.geoip.demo {
-            if let Some((setting, _)) = databases.first() {
-                return Err(EnrichmentError::Config {
-                    setting: "enrichments.geoip.demo",
-                    message: format!("cannot be combined with `{setting}`; remove one"),
-                });
-            }
-            GeoIp::test_databases()?
-        } else {
-            GeoIp::disabled()
-        }
-        .with_corporate_cidrs(cfg.corporate_cidrs.iter().copied())
-        .with_vpn_egress_cidrs(cfg.vpn_egress_cidrs.iter().copied())
-        .with_network_lists(NetworkLists::from_config(cfg, base_dir)?)
-        .with_cache_size(cfg.geoip.cache_size.unwrap_or(DEFAULT_CACHE_SIZE));
-        let mmap = cfg.geoip.mmap.unwrap_or(true);
-        for (setting, p) in databases {
-            geo.add_file_with(setting, &crate::config::resolve(base_dir, p), mmap)?;
-        }
-        geo.with_fields(&cfg.geoip.fields)
     }
 
     /// Whether `ip` is in one of the corporate or VPN egress CIDRs.

@@ -23,7 +23,13 @@
 //! * [`email`] — address → personal (free-mail) / disposable / corporate,
 //!   and the overlay's partners.
 //! * [`similarity`] — does a personal address look like the employee's own?
-//! * [`config`] — the `[enrichments]` settings and their validation.
+//! * [`config`] — the `[enrichments]` settings, their validation, and the
+//!   lookups they describe ([`EnrichmentConfig::build_geoip`]).
+//! * [`files`] — where the files a setting names come from: relative to the
+//!   config, or bundled in the binary (`embedded:<name>`).
+//!
+//! The modules depend one way: `config` reads `geo`, `network` and `files`;
+//! `geo` reads `network` and `files`; none reads `config` back.
 //!
 //! An [`Enrichments`] value is one consistent snapshot of all of them; the
 //! pipeline swaps whole snapshots on reload.
@@ -36,6 +42,7 @@ pub mod decision;
 pub mod directory;
 pub mod email;
 pub mod error;
+pub mod files;
 pub mod geo;
 pub mod network;
 pub mod overlay;
@@ -45,12 +52,13 @@ pub mod similarity;
 use std::path::Path;
 
 pub use catalog::{risk_score, App, AppCatalog, AppStatus, Category, RiskFactor};
-pub use config::{EnrichmentConfig, GeoFieldConfig, GeoIpConfig, ReloadConfig};
+pub use config::{EnrichmentConfig, GeoIpConfig, ReloadConfig};
 pub use date::Date;
 pub use decision::{AuditRecord, Decision, DecisionError, DecisionPlan, ExceptionAuditRecord, ExceptionPlan};
 pub use directory::{Directory, DirectoryEntry};
 pub use email::{AddressInfo, EmailClassifier};
 pub use error::EnrichmentError;
+pub use geo::GeoFieldConfig;
 pub use geo::{CacheStats, ColumnType, CustomColumn, CustomValue, DbKind, GeoInfo, GeoIp, GeoRecord, NetworkType};
 pub use network::{AsnEntry, AsnKind, NetworkLists};
 pub use overlay::{ExceptionRule, Overlay, PartnerRule};
@@ -78,8 +86,8 @@ pub struct Enrichments {
 }
 
 fn read(setting: &'static str, base: &Path, p: &Path) -> Result<String, EnrichmentError> {
-    let full = config::resolve(base, p);
-    config::read_text(&full).map_err(|source| EnrichmentError::Read { setting, path: full, source })
+    let full = files::resolve(base, p);
+    files::read_text(&full).map_err(|source| EnrichmentError::Read { setting, path: full, source })
 }
 
 /// The app catalog `cfg` names (the bundled one when none), *before* the
@@ -89,7 +97,7 @@ pub fn base_catalog(cfg: &EnrichmentConfig, base_dir: &Path) -> Result<AppCatalo
     match &cfg.catalog {
         Some(p) => {
             let text = read("enrichments.catalog", base_dir, p)?;
-            AppCatalog::from_toml(&text, &config::resolve(base_dir, p).display().to_string())
+            AppCatalog::from_toml(&text, &files::resolve(base_dir, p).display().to_string())
         }
         None => AppCatalog::try_embedded(),
     }
@@ -99,7 +107,7 @@ pub fn base_catalog(cfg: &EnrichmentConfig, base_dir: &Path) -> Result<AppCatalo
 fn read_overlay(cfg: &EnrichmentConfig, base_dir: &Path) -> Result<Option<Overlay>, EnrichmentError> {
     let Some(p) = &cfg.overlay else { return Ok(None) };
     let text = read("enrichments.overlay", base_dir, p)?;
-    Overlay::from_toml(&text, &config::resolve(base_dir, p).display().to_string()).map(Some)
+    Overlay::from_toml(&text, &files::resolve(base_dir, p).display().to_string()).map(Some)
 }
 
 /// The catalog `cfg` names with its overlay applied as of today (UTC): the
@@ -117,7 +125,7 @@ impl Enrichments {
     pub fn load(cfg: &EnrichmentConfig, base_dir: &Path) -> Result<Enrichments, EnrichmentError> {
         let overlay = read_overlay(cfg, base_dir)?;
         let catalog = base_catalog(cfg, base_dir)?;
-        let geo = GeoIp::from_config(cfg, base_dir)?;
+        let geo = cfg.build_geoip(base_dir)?;
         let mut email = EmailClassifier::embedded(cfg.corporate_domains.iter().cloned());
         if let Some(p) = &cfg.personal_domains {
             email.add_personal(

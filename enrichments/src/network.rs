@@ -217,19 +217,19 @@ impl NetworkLists {
         Ok(())
     }
 
-    /// The shipped list with `enrichments.network_lists` merged over it, in
-    /// order. Relative paths resolve against `base_dir`.
-    pub fn from_config(
-        cfg: &crate::EnrichmentConfig,
+    /// The shipped list with `files` (`enrichments.network_lists`) merged
+    /// over it, in order. Relative paths resolve against `base_dir`.
+    pub fn with_files(
+        files: &[std::path::PathBuf],
         base_dir: &std::path::Path,
     ) -> Result<NetworkLists, EnrichmentError> {
         let mut lists = NetworkLists::embedded()?;
-        for (i, p) in cfg.network_lists.iter().enumerate() {
+        for (i, p) in files.iter().enumerate() {
             let setting = format!("enrichments.network_lists[{i}]");
-            let full = crate::config::resolve(base_dir, p);
+            let full = crate::files::resolve(base_dir, p);
             let origin = full.display().to_string();
-            let text = crate::config::read_text(&full)
-                .map_err(|e| data_err(&setting, &origin, format!("cannot read: {e}")))?;
+            let text =
+                crate::files::read_text(&full).map_err(|e| data_err(&setting, &origin, format!("cannot read: {e}")))?;
             lists.add_file_text(&text, &setting, &origin)?;
         }
         Ok(lists)

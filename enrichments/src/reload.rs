@@ -49,8 +49,9 @@ use std::time::{Duration, Instant, SystemTime};
 
 use notify::Watcher;
 
-use crate::config::{resolve, EnrichmentConfig, ReloadConfig};
+use crate::config::{EnrichmentConfig, ReloadConfig};
 use crate::error::EnrichmentError;
+use crate::files::resolve;
 use crate::Enrichments;
 
 /// A file the snapshot depends on.
@@ -67,7 +68,7 @@ pub struct WatchedFile {
 pub fn watched_files(cfg: &EnrichmentConfig, base_dir: &Path) -> Vec<WatchedFile> {
     let mut out = Vec::new();
     let mut add = |setting: String, p: &Path| {
-        if crate::config::embedded_name(p).is_none() {
+        if crate::files::embedded_name(p).is_none() {
             out.push(WatchedFile { setting, path: resolve(base_dir, p) })
         }
     };

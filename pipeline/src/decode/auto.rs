@@ -40,14 +40,18 @@
 //! A record that matches none is dead-lettered with a reason listing what was
 //! tried. Rows keep the recognised format in their `format` column, not `auto`.
 
-use super::{
-    bind_query::BindQuery, cef::Cef, cisco_asa::CiscoAsa, entra_audit::EntraAudit, entra_signin::EntraSignin,
-    floodlight_json::FloodlightJson, fortigate::Fortigate, github_audit::GithubAudit, github_webhook::GithubWebhook,
-    google_workspace::GoogleWorkspace, m365_audit::M365Audit, m365_message_trace, m365_message_trace::M365MessageTrace,
-    okta::Okta, panos::Panos, squid::Squid, umbrella_dns::UmbrellaDns, w3c, w3c::W3c, windows_dns::WindowsDns,
-    zeek_conn::ZeekConn, zeek_dns::ZeekDns, zeek_http::ZeekHttp, zeek_ssl::ZeekSsl, DecodeError, DecodeOutcome,
-    Decoder, RecordContext,
+use super::dns::{bind_query::BindQuery, umbrella_dns::UmbrellaDns, windows_dns::WindowsDns, zeek_dns::ZeekDns};
+use super::email::{m365_audit::M365Audit, m365_message_trace, m365_message_trace::M365MessageTrace};
+use super::floodlight_json::FloodlightJson;
+use super::identity::{
+    entra_audit::EntraAudit, entra_signin::EntraSignin, github_audit::GithubAudit, github_webhook::GithubWebhook,
+    google_workspace::GoogleWorkspace, okta::Okta,
 };
+use super::network::{
+    cef::Cef, cisco_asa::CiscoAsa, fortigate::Fortigate, panos::Panos, squid::Squid, w3c, w3c::W3c,
+    zeek_conn::ZeekConn, zeek_http::ZeekHttp, zeek_ssl::ZeekSsl,
+};
+use super::{DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{EventClass, Row};
 
 /// The `auto` format.
@@ -438,7 +442,7 @@ mod tests {
                     continue;
                 }
                 total += 1;
-                let lower = crate::decode::json::lowercase_keys(&original);
+                let lower = crate::decode::readers::json::lowercase_keys(&original);
                 let got = recognise(lower.as_bytes(), RecordContext::default()).map(|d| d.id());
                 assert_eq!(got, Some(*want), "lower-cased keys: {lower}");
                 recognised += 1;

@@ -6,7 +6,8 @@
 
 use serde_json::Value;
 
-use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use super::readers::json;
+use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{AuthEvent, DnsEvent, EmailEvent, EventClass, NetworkEvent, OauthEvent, Row};
 
 /// Decoder for `floodlight-json`.

@@ -7,43 +7,44 @@
 //! error (malformed; the record goes to the dead-letter output with its origin
 //! and the reason). Decoders never panic on any input.
 //!
+//! The folder shows the event classes: one folder per family of formats,
+//! named for the class its decoders fill, one file per format, and the
+//! readers the decoders share beside them:
+//!
+//! * [`network`]: firewalls and proxies (`panos`, `fortigate`, `cisco-asa`,
+//!   `cef`, `squid`, `w3c`, `zeek-conn`, `zeek-http`, `zeek-ssl`);
+//! * [`dns`]: resolvers (`bind-query`, `windows-dns`, `umbrella-dns`,
+//!   `zeek-dns`);
+//! * [`identity`]: sign-ins, OAuth grants and SaaS audit logs (`okta`,
+//!   `entra-signin`, `entra-audit`, `google-workspace`, `github-audit`,
+//!   `github-webhook`);
+//! * [`email`]: mail flow and mailbox changes (`m365-message-trace`,
+//!   `m365-audit`);
+//! * [`readers`]: what several formats share: syslog headers, zero-copy
+//!   text splitting, JSON access, the Zeek log reader;
+//! * [`auto`] and [`floodlight_json`] read any class.
+//!
+//! Parsing times into the schema's [`Timestamp`](crate::schema::Timestamp)
+//! lives with the schema, in [`crate::schema::time`].
+//!
 //! [`registry`] maps format ids (`panos`, `okta`, ...) to decoders. Adding a
-//! format means one file here and one line in the registry.
+//! format means one file in its family's folder, one line in that folder's
+//! `mod.rs`, one in the registry and one in the fuzz families
+//! ([`fuzzing::FAMILIES`]).
 
 pub mod auto;
-pub mod bind_query;
-pub mod cef;
-pub mod cisco_asa;
+pub mod dns;
 #[cfg(test)]
 pub(crate) mod doc_example;
-pub mod entra_audit;
-pub mod entra_signin;
+pub mod email;
 pub mod floodlight_json;
-pub mod fortigate;
 #[doc(hidden)]
 pub mod fuzzing;
-pub mod github_audit;
-pub mod github_webhook;
-pub mod google_workspace;
-pub mod json;
-pub mod m365_audit;
-pub mod m365_message_trace;
-pub mod okta;
-pub mod panos;
+pub mod identity;
+pub mod network;
+pub mod readers;
 pub mod registry;
-pub mod squid;
 pub mod stage;
-pub(crate) mod syslog;
-pub mod text;
-pub mod time;
-pub mod umbrella_dns;
-pub mod w3c;
-pub mod windows_dns;
-pub mod zeek;
-pub mod zeek_conn;
-pub mod zeek_dns;
-pub mod zeek_http;
-pub mod zeek_ssl;
 
 use bytes::Bytes;
 

@@ -18,7 +18,7 @@ use std::collections::{HashMap, VecDeque};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::decode::time::parse_any;
+use crate::schema::time::parse_any;
 
 /// A correlation rule's settings, validated.
 #[derive(Debug, Clone)]

@@ -526,7 +526,7 @@ period = "1h"
         }
         assert_eq!(store.len(), 2, "the oldest was forgotten");
         assert_eq!(store.take_changed(&r, now).len(), 2);
-        let later = crate::decode::time::parse_any("2026-11-27T00:00:00Z").unwrap().0;
+        let later = crate::schema::time::parse_any("2026-11-27T00:00:00Z").unwrap().0;
         store.expire(later);
         assert!(store.is_empty(), "their dedup windows ended more than two days ago");
     }

@@ -29,8 +29,8 @@ use arrow::record_batch::RecordBatch;
 use serde_json::{Map, Value};
 
 use super::rule::RuleDef;
-use crate::decode::time::parse_any;
 use crate::origin::stable_id;
+use crate::schema::time::parse_any;
 use crate::schema::{Finding, Timestamp};
 
 /// Columns that map to finding fields and therefore stay out of `evidence`.

@@ -164,10 +164,10 @@ impl<'de> Deserialize<'de> for Timestamp {
             Float(f64),
         }
         match Raw::deserialize(d)? {
-            Raw::Text(s) => crate::decode::time::parse_any(&s)
+            Raw::Text(s) => crate::schema::time::parse_any(&s)
                 .ok_or_else(|| serde::de::Error::custom(format!("unrecognised time `{s}`"))),
-            Raw::Int(n) => Ok(crate::decode::time::from_epoch_number(n as f64)),
-            Raw::Float(f) => Ok(crate::decode::time::from_epoch_number(f)),
+            Raw::Int(n) => Ok(crate::schema::time::from_epoch_number(n as f64)),
+            Raw::Float(f) => Ok(crate::schema::time::from_epoch_number(f)),
         }
     }
 }

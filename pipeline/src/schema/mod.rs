@@ -12,6 +12,7 @@ pub mod doc;
 pub mod enriched;
 pub mod events;
 pub mod finding;
+pub mod time;
 
 use std::fmt;
 use std::str::FromStr;

@@ -17,8 +17,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use floodlight_analyst::Lake;
-use floodlight_enrichments::config::{embedded_name, read_text, resolve};
 use floodlight_enrichments::decision::audit_log_for;
+use floodlight_enrichments::files::{embedded_name, read_text, resolve};
 use floodlight_enrichments::{
     base_catalog, AppCatalog, AuditRecord, Date, Decision, DecisionError, DecisionPlan, EnrichmentConfig,
     EnrichmentError, Overlay,

@@ -8,8 +8,9 @@
 //! property test.
 
 use std::borrow::Cow;
+use std::net::IpAddr;
 
-use super::DecodeError;
+use crate::decode::DecodeError;
 use crate::schema::{Str, VendorFields};
 
 /// Split one CSV line (RFC 4180: fields separated by `sep`, a field that
@@ -401,6 +402,72 @@ pub fn ip<'a>(
 
 fn needs_canonical(v: &str) -> bool {
     v.contains(':') && (v.bytes().any(|c| c.is_ascii_uppercase()) || v.contains("::ffff:") || v.contains(":0"))
+}
+
+/// An IP address as logged (`1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`,
+/// `[2001:db8::1]:443`) in canonical form, or `None` when it is not one.
+pub fn clean_ip(raw: &str) -> Option<Str<'static>> {
+    let s = raw.trim();
+    let candidate = if let Some(rest) = s.strip_prefix('[') {
+        rest.split(']').next().unwrap_or(rest)
+    } else {
+        match s.rsplit_once(':') {
+            Some((ip, port)) if !ip.contains(':') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => ip,
+            _ => s,
+        }
+    };
+    candidate.parse::<IpAddr>().ok().map(|ip| ip.to_string().into())
+}
+
+/// Map an action as vendors write it (CEF `act`, W3C `s-action` and the
+/// like: `blocked`, `TCP_DENIED`, `permit`, ...) to floodlight's actions;
+/// a word it does not know is kept, lower-cased.
+pub fn action(a: &str) -> Str<'_> {
+    let l = a.trim().to_ascii_lowercase();
+    let has = |w: &str| l.contains(w);
+    let mapped = if has("block") || has("deny") || has("denied") || has("reject") {
+        "deny"
+    } else if has("drop") {
+        "drop"
+    } else if l == "client-rst" || l == "server-rst" {
+        "allow"
+    } else if has("reset") || l == "rst" {
+        "reset"
+    } else if has("allow")
+        || has("accept")
+        || has("permit")
+        || has("pass")
+        || matches!(l.as_str(), "success" | "observed" | "proxied" | "close" | "timeout" | "start")
+    {
+        "allow"
+    } else if has("alert") || has("detect") || has("monitor") {
+        "alert"
+    } else {
+        return Cow::Owned(l);
+    };
+    Cow::Borrowed(mapped)
+}
+
+/// Every address in a parameter value: `a@x;b@y`, `smtp:a@x`, `"Ana" [SMTP:a@x]`.
+pub fn mail_addresses(value: &str) -> Vec<String> {
+    value
+        .split([';', ','])
+        .filter_map(|piece| {
+            let at = piece.find('@')?;
+            let is_part = |c: char| !(c.is_whitespace() || "[]<>\"'()".contains(c));
+            // Past the last separator before `@` (which may be several bytes long, e.g. U+00A0).
+            let start =
+                piece[..at].char_indices().rev().find(|(_, c)| !is_part(*c)).map_or(0, |(i, c)| i + c.len_utf8());
+            let end = piece[at..].find(|c: char| !is_part(c)).map_or(piece.len(), |i| at + i);
+            let mut addr = &piece[start..end];
+            if let Some((scheme, rest)) = addr.split_once(':') {
+                if scheme.eq_ignore_ascii_case("smtp") {
+                    addr = rest;
+                }
+            }
+            (addr.len() > 2).then(|| addr.to_string())
+        })
+        .collect()
 }
 
 #[cfg(test)]

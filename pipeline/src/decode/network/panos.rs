@@ -22,8 +22,9 @@
 
 use std::borrow::Cow;
 
-use super::text::{self, bad_value, lower_case, map_str, split_csv};
-use super::{record_text, time::parse_any, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::text::{self, bad_value, lower_case, map_str, split_csv};
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::schema::time::parse_any;
 use crate::schema::{EventClass, NetworkEvent, Row, Str};
 
 /// Decoder for `panos`.
@@ -286,9 +287,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const METRON: &str = include_str!("../../../tests/data/vendor/panos/panos-syslog.csv");
-    const USIEM: &str = include_str!("../../../tests/data/vendor/panos/paloalto-sample-lines.txt");
-    const DEMO: &str = include_str!("../../../deploy/demo/logs/panos--fw01.log");
+    const METRON: &str = include_str!("../../../../tests/data/vendor/panos/panos-syslog.csv");
+    const USIEM: &str = include_str!("../../../../tests/data/vendor/panos/paloalto-sample-lines.txt");
+    const DEMO: &str = include_str!("../../../../deploy/demo/logs/panos--fw01.log");
 
     fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row<'static>>), DecodeError> {
         let mut out = Vec::new();

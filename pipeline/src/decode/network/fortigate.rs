@@ -37,10 +37,12 @@
 
 use std::borrow::Cow;
 
-use super::syslog::{strip_pri, zone_offset};
-use super::text::{self, clean_host, lower_case, map_opt, map_str, protocol_name, upper_case, KeySet, Pairs};
-use super::time::parse_any;
-use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::syslog::{strip_pri, zone_offset};
+use crate::decode::readers::text::{
+    self, clean_host, lower_case, map_opt, map_str, protocol_name, upper_case, KeySet, Pairs,
+};
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::schema::time::parse_any;
 use crate::schema::{EventClass, NetworkEvent, Row, Str, Timestamp};
 
 /// Decoder for `fortigate`.
@@ -321,7 +323,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const DOCUMENTED: &str = include_str!("../../../tests/data/vendor/fortigate/fortigate-documented.log");
+    const DOCUMENTED: &str = include_str!("../../../../tests/data/vendor/fortigate/fortigate-documented.log");
 
     fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row<'static>>), DecodeError> {
         let mut out = Vec::new();

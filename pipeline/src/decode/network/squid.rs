@@ -33,8 +33,8 @@
 
 use std::borrow::Cow;
 
-use super::text::{self, lower_case, url_host, url_port};
-use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::text::{self, lower_case, url_host, url_port};
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{EventClass, NetworkEvent, Row, Str, Timestamp, VendorFields};
 
 /// Decoder for `squid`.
@@ -148,10 +148,10 @@ impl Decoder for Squid {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::text::clean_host;
+    use crate::decode::readers::text::clean_host;
     use proptest::prelude::*;
 
-    const DOCUMENTED: &str = include_str!("../../../tests/data/vendor/squid/access-documented.log");
+    const DOCUMENTED: &str = include_str!("../../../../tests/data/vendor/squid/access-documented.log");
 
     fn decode(line: &str) -> Result<(DecodeOutcome, Vec<Row<'static>>), DecodeError> {
         let mut out = Vec::new();

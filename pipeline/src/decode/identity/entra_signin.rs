@@ -36,19 +36,18 @@
 //! app or address; in a batch, any bad element dead-letters the whole batch
 //! (no rows are emitted from it) and the reason names the element.
 //!
-//! The helpers [`clean_ip`], [`decode_batch`] and [`keep_paths`] are shared
-//! with the other SaaS audit decoders (`okta`, `entra-audit`,
-//! `google-workspace`, `github-audit`).
+//! The JSON audit-record helpers it uses ([`decode_batch`], [`keep_paths`],
+//! [`time_at`]) are shared with the other SaaS audit decoders and live in
+//! [`crate::decode::readers::json`].
 //!
 //! [`signIn`]: https://learn.microsoft.com/graph/api/resources/signin
 
-use std::net::IpAddr;
-
 use serde_json::{Map, Value};
 
-use super::time::parse_any;
-use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
-use crate::schema::{AuthEvent, EventClass, Row, Str, Timestamp, VendorFields};
+use crate::decode::readers::json::{self, decode_batch, keep_paths, time_at};
+use crate::decode::readers::text::clean_ip;
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::schema::{AuthEvent, EventClass, Row, Str, VendorFields};
 
 /// Decoder for `entra-signin`.
 pub struct EntraSignin;
@@ -96,120 +95,6 @@ const VENDOR_FIELDS: &[&str] = &[
 
 /// Fields of the diagnostic-settings envelope kept in `vendor_fields`.
 const DIAGNOSTIC_VENDOR_FIELDS: &[&str] = &["correlationId", "tenantId", "operationName", "resultSignature"];
-
-/// Keep the vendor fields at `paths` (dotted, looked up case-insensitively
-/// like [`json::path`]) in `out`, each under its dotted name as written in
-/// `paths` (so lower-cased records give the same names); a name `out`
-/// already holds is not added again. See [`json::flatten_into`] for how
-/// values are written and bounded.
-pub(crate) fn keep_paths(obj: &Map<String, Value>, paths: &[&'static str], out: &mut VendorFields<'_>) {
-    fn at<'v>(obj: &'v Map<String, Value>, dotted: &str) -> Option<&'v Value> {
-        let mut keys = dotted.split('.');
-        let mut cur = json::get(obj, keys.next()?)?;
-        for k in keys {
-            cur = json::get(cur.as_object()?, k)?;
-        }
-        Some(cur)
-    }
-    for &p in paths {
-        if out.get(p).is_some() {
-            continue;
-        }
-        if let Some(v) = at(obj, p) {
-            json::flatten_into(out, p, v);
-        }
-    }
-}
-
-/// An IP address as logged (`1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1`,
-/// `[2001:db8::1]:443`) in canonical form, or `None` when it is not one.
-pub(crate) fn clean_ip(raw: &str) -> Option<Str<'static>> {
-    let s = raw.trim();
-    let candidate = if let Some(rest) = s.strip_prefix('[') {
-        rest.split(']').next().unwrap_or(rest)
-    } else {
-        match s.rsplit_once(':') {
-            Some((ip, port)) if !ip.contains(':') && !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => ip,
-            _ => s,
-        }
-    };
-    candidate.parse::<IpAddr>().ok().map(|ip| ip.to_string().into())
-}
-
-/// Decode a batch envelope: when `obj` holds an array under one of `keys`
-/// (`records`, `value`, `items`), decode every element with `one`. Returns
-/// `None` when `obj` is not a batch. All or nothing: a bad element (not an
-/// object, or a decode error) truncates `out` back to where it was and
-/// dead-letters the batch with the element's index in the reason. A batch
-/// whose elements are all skipped is skipped with the first element's reason
-/// (`empty` when it has none).
-pub(crate) fn decode_batch<F>(
-    obj: &Map<String, Value>,
-    keys: &[&str],
-    empty: &'static str,
-    out: &mut Vec<Row>,
-    one: F,
-) -> Option<Result<DecodeOutcome, DecodeError>>
-where
-    F: FnMut(&Map<String, Value>, &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError>,
-{
-    let (key, items) = keys.iter().find_map(|k| match json::get(obj, k) {
-        Some(Value::Array(items)) => Some((*k, items)),
-        _ => None,
-    })?;
-    Some(decode_items(key, items, empty, out, one))
-}
-
-/// Decode every element of `items`, each a JSON object, with `one` (see
-/// [`decode_batch`]); `key` names the array in error reasons.
-pub(crate) fn decode_items<F>(
-    key: &str,
-    items: &[Value],
-    empty: &'static str,
-    out: &mut Vec<Row>,
-    mut one: F,
-) -> Result<DecodeOutcome, DecodeError>
-where
-    F: FnMut(&Map<String, Value>, &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError>,
-{
-    let start = out.len();
-    let mut rows = 0;
-    let mut skipped: Option<&'static str> = None;
-    for (i, item) in items.iter().enumerate() {
-        let outcome = match item.as_object() {
-            Some(o) => one(o, out),
-            None => Err(DecodeError::new("is not a JSON object")),
-        };
-        match outcome {
-            Ok(DecodeOutcome::Parsed(n)) => rows += n,
-            Ok(DecodeOutcome::Skipped(reason)) => {
-                skipped.get_or_insert(reason);
-            }
-            Err(e) => {
-                out.truncate(start);
-                return Err(DecodeError::new(format!("{key}[{i}]: {}", e.reason)));
-            }
-        }
-    }
-    if rows > 0 {
-        Ok(DecodeOutcome::Parsed(rows))
-    } else {
-        Ok(DecodeOutcome::Skipped(skipped.unwrap_or(empty)))
-    }
-}
-
-/// The time at the first of `keys` (paths) present, or a decode error naming them.
-pub(crate) fn time_at(
-    sources: &[(&Map<String, Value>, &[&str])],
-    prefix: &str,
-    names: &str,
-) -> Result<Timestamp, DecodeError> {
-    let (raw, name) = sources
-        .iter()
-        .find_map(|(obj, path)| json::str_at(obj, path).map(|v| (v, path.join("."))))
-        .ok_or_else(|| DecodeError::new(format!("{prefix}: missing {names}")))?;
-    parse_any(&raw).ok_or_else(|| DecodeError::new(format!("{prefix}: `{name}` `{raw}` is not a time")))
-}
 
 fn result_of(inner: &Map<String, Value>, outer: Option<&Map<String, Value>>) -> (Option<Str<'static>>, Option<i64>) {
     if let Some(code) = json::i64_at(inner, &["status", "errorCode"]) {
@@ -347,8 +232,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const PANTHER: &str = include_str!("../../../tests/data/vendor/entra/Azure.Audit.jsonl");
-    const DOCUMENTED: &str = include_str!("../../../tests/data/vendor/entra/entra-signin.documented.jsonl");
+    const PANTHER: &str = include_str!("../../../../tests/data/vendor/entra/Azure.Audit.jsonl");
+    const DOCUMENTED: &str = include_str!("../../../../tests/data/vendor/entra/entra-signin.documented.jsonl");
 
     /// The Panther test corpus wraps each record in `{"log": ...}`.
     fn panther() -> Vec<String> {

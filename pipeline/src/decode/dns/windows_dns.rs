@@ -60,7 +60,7 @@ use std::net::IpAddr;
 
 use chrono::{NaiveDate, NaiveTime, TimeZone, Timelike, Utc};
 
-use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{DnsEvent, EventClass, Row, Timestamp};
 
 /// Decoder for `windows-dns`.
@@ -331,7 +331,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const USIEM: &str = include_str!("../../../tests/data/vendor/windows-dns/windns-sample-lines.txt");
+    const USIEM: &str = include_str!("../../../../tests/data/vendor/windows-dns/windns-sample-lines.txt");
 
     /// Lines in the documented field order (the log's own "Message logging key").
     const DOCUMENTED: &[&str] = &[

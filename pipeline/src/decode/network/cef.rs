@@ -47,10 +47,10 @@ use std::net::IpAddr;
 
 use std::borrow::Cow;
 
-use super::syslog::{month_name_time, syslog_header_time, zone_offset};
-use super::text::{self, clean_host, map_opt, map_str, protocol_name, upper_case};
-use super::time::{from_epoch_number, parse_any};
-use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::syslog::{month_name_time, syslog_header_time, zone_offset};
+use crate::decode::readers::text::{self, action, clean_host, map_opt, map_str, protocol_name, upper_case};
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::schema::time::{from_epoch_number, parse_any};
 use crate::schema::{EventClass, NetworkEvent, Row, Str, Timestamp};
 
 /// Decoder for `cef`.
@@ -233,33 +233,6 @@ fn cef_time(key: &str, v: &str, dtz: Option<&str>, now: Timestamp) -> Result<Tim
     Ok(Timestamp(tt.ts.0.saturating_sub(i64::from(offset) * 1_000_000)))
 }
 
-/// Map a CEF `act` to floodlight's actions.
-pub(crate) fn action(a: &str) -> Str<'_> {
-    let l = a.trim().to_ascii_lowercase();
-    let has = |w: &str| l.contains(w);
-    let mapped = if has("block") || has("deny") || has("denied") || has("reject") {
-        "deny"
-    } else if has("drop") {
-        "drop"
-    } else if l == "client-rst" || l == "server-rst" {
-        "allow"
-    } else if has("reset") || l == "rst" {
-        "reset"
-    } else if has("allow")
-        || has("accept")
-        || has("permit")
-        || has("pass")
-        || matches!(l.as_str(), "success" | "observed" | "proxied" | "close" | "timeout" | "start")
-    {
-        "allow"
-    } else if has("alert") || has("detect") || has("monitor") {
-        "alert"
-    } else {
-        return Cow::Owned(l);
-    };
-    Cow::Borrowed(mapped)
-}
-
 /// The value of the first `csN` whose `csNLabel` satisfies `label`.
 fn labelled<'a>(ext: &Ext<'a>, label: impl Fn(&str) -> bool) -> Option<Str<'a>> {
     const CS: [(&str, &str); 6] = [
@@ -431,7 +404,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const DOCUMENTED: &str = include_str!("../../../tests/data/vendor/cef/cef-documented.log");
+    const DOCUMENTED: &str = include_str!("../../../../tests/data/vendor/cef/cef-documented.log");
 
     /// 2024-06-01T00:00:00Z: a fixed "now" for year-less syslog headers.
     const NOW: Timestamp = Timestamp(1_717_200_000_000_000);

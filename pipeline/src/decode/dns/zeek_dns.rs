@@ -1,5 +1,5 @@
 //! `zeek-dns`: Zeek (formerly Bro) `dns.log`, Zeek 3.x–7.x, in either of its
-//! two encodings, read with the shared [`ZeekRecord`] (see [`super::zeek`]):
+//! two encodings, read with the shared [`ZeekRecord`] (see [`crate::decode::readers::zeek`]):
 //!
 //! * **TSV** with its header block: the most recent `#fields` line in the
 //!   stream names the columns, `#separator` / `#set_separator` /
@@ -25,9 +25,9 @@
 //! (JSON: `_path`) is another log than `dns` (`dns_<suffix>` is accepted);
 //! invalid JSON; a missing or invalid `ts`.
 
-use super::text::{clean_name, map_opt};
-use super::zeek::ZeekRecord;
-use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::text::{clean_name, map_opt};
+use crate::decode::readers::zeek::ZeekRecord;
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{DnsEvent, EventClass, Row};
 
 /// Decoder for `zeek-dns`.
@@ -79,7 +79,7 @@ mod tests {
     use bytes::Bytes;
     use proptest::prelude::*;
 
-    const TSV: &str = include_str!("../../../tests/data/vendor/zeek/opt.basic_dns.log");
+    const TSV: &str = include_str!("../../../../tests/data/vendor/zeek/opt.basic_dns.log");
 
     fn run(text: &str) -> (Vec<Result<DecodeOutcome, DecodeError>>, Vec<Row<'static>>) {
         let mut headers = Vec::new();
@@ -184,13 +184,13 @@ mod tests {
             let mut mutated = line.to_vec();
             let p = pos % mutated.len();
             mutated[p] = byte;
-            let json = crate::decode::zeek::test_support::tsv_to_json(&sample);
+            let json = crate::decode::readers::zeek::test_support::tsv_to_json(&sample);
             let json = json[pick % json.len()].as_bytes();
             for ctx in [RecordContext::with_headers(&headers), RecordContext::default()] {
                 for rec in [&mutated[..], &line[..cut.min(line.len())], &json[..cut.min(json.len())]] {
                     let mut out = Vec::new();
                     let r = ZeekDns.decode(rec, ctx, &mut out);
-                    crate::decode::zeek::test_support::check_outcome(&r, out.len());
+                    crate::decode::readers::zeek::test_support::check_outcome(&r, out.len());
                 }
             }
         }

@@ -1,6 +1,6 @@
 //! `zeek-http`: Zeek (formerly Bro) `http.log`, Zeek 3.x–7.x, TSV with its
 //! header block or JSON, read with the shared [`ZeekRecord`] (see
-//! [`super::zeek`] for the encodings, headers and JSON key forms). Each
+//! [`crate::decode::readers::zeek`] for the encodings, headers and JSON key forms). Each
 //! request/response pair Zeek logs becomes one `network` row.
 //!
 //! | Zeek field | column |
@@ -36,9 +36,9 @@
 
 use std::borrow::Cow;
 
-use super::text::{clean_name, map_opt, map_str};
-use super::zeek::ZeekRecord;
-use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::text::{clean_name, map_opt, map_str};
+use crate::decode::readers::zeek::ZeekRecord;
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{EventClass, NetworkEvent, Row, Str};
 
 /// Decoder for `zeek-http`.
@@ -126,15 +126,15 @@ impl Decoder for ZeekHttp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::zeek::test_support::{
+    use crate::decode::readers::zeek::test_support::{
         assert_doc_shows, check_outcome, comparable, example_json, run, tsv_to_json, unmask,
     };
     use bytes::Bytes;
     use proptest::prelude::*;
 
-    const BASIC: &str = include_str!("../../../tests/data/vendor/zeek/opt.basic_http.log");
+    const BASIC: &str = include_str!("../../../../tests/data/vendor/zeek/opt.basic_http.log");
     const METHODS: &str =
-        include_str!("../../../tests/data/vendor/zeek/scripts.base.protocols.http.http-methods_http.log");
+        include_str!("../../../../tests/data/vendor/zeek/scripts.base.protocols.http.http-methods_http.log");
 
     fn net<'r>(row: &'r Row<'_>) -> &'r NetworkEvent<'r> {
         match row {
@@ -284,7 +284,7 @@ mod tests {
         assert!(e.reason.contains("invalid JSON"), "{e}");
     }
 
-    const DOC: &str = include_str!("../../../docs/formats/zeek-http.md");
+    const DOC: &str = include_str!("../../../../docs/formats/zeek-http.md");
 
     #[test]
     fn doc_example_is_current() {

@@ -43,8 +43,9 @@ use std::net::{IpAddr, SocketAddr};
 
 use serde_json::{Map, Value};
 
-use super::time::{from_epoch_number, parse_any};
-use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::json;
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::schema::time::{from_epoch_number, parse_any};
 use crate::schema::{DnsEvent, EventClass, Row, Timestamp, VendorFields};
 
 /// Decoder for `umbrella-dns`.
@@ -332,8 +333,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const PANTHER: &str = include_str!("../../../tests/data/vendor/umbrella/CiscoUmbrella.DNS.jsonl");
-    const CSV: &str = include_str!("../../../tests/data/vendor/umbrella/umbrella-dns-documented.csv");
+    const PANTHER: &str = include_str!("../../../../tests/data/vendor/umbrella/CiscoUmbrella.DNS.jsonl");
+    const CSV: &str = include_str!("../../../../tests/data/vendor/umbrella/umbrella-dns-documented.csv");
 
     /// The Panther test corpus wraps each event in `{"log": ...}`.
     fn panther_logs() -> Vec<String> {

@@ -60,10 +60,11 @@ use std::borrow::Cow;
 use chrono::{NaiveDateTime, TimeZone, Utc};
 use serde_json::{Map, Value};
 
-use super::entra_signin::decode_items;
-use super::text::{bad_value, ip, split_csv};
-use super::time::{from_epoch_number, parse_any};
-use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::json;
+use crate::decode::readers::json::decode_items;
+use crate::decode::readers::text::{bad_value, ip, split_csv};
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::schema::time::{from_epoch_number, parse_any};
 use crate::schema::{EmailEvent, EventClass, Row, Str, Timestamp, VendorFields};
 
 /// Decoder for `m365-message-trace`.
@@ -560,9 +561,9 @@ mod tests {
     use bytes::Bytes;
     use proptest::prelude::*;
 
-    const JSONL: &str = include_str!("../../../tests/data/vendor/m365/message-trace.documented.jsonl");
-    const POWERSHELL: &str = include_str!("../../../tests/data/vendor/m365/message-trace-powershell.csv");
-    const ADMIN: &str = include_str!("../../../tests/data/vendor/m365/message-trace-admin-center.csv");
+    const JSONL: &str = include_str!("../../../../tests/data/vendor/m365/message-trace.documented.jsonl");
+    const POWERSHELL: &str = include_str!("../../../../tests/data/vendor/m365/message-trace-powershell.csv");
+    const ADMIN: &str = include_str!("../../../../tests/data/vendor/m365/message-trace-admin-center.csv");
 
     fn decode_with<'a>(line: &'a str, headers: &'a [Bytes]) -> Result<(DecodeOutcome, Vec<Row<'a>>), DecodeError> {
         let mut out = Vec::new();

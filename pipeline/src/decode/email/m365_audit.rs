@@ -56,9 +56,11 @@
 
 use serde_json::{Map, Value};
 
-use super::entra_signin::keep_paths;
-use super::time::parse_any;
-use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::json;
+use crate::decode::readers::json::keep_paths;
+use crate::decode::readers::text::mail_addresses;
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::schema::time::parse_any;
 use crate::schema::{AuthEvent, EmailEvent, EventClass, Row, Str, VendorFields};
 
 /// SharePoint / OneDrive sharing operations (lower case) that name who a
@@ -164,7 +166,7 @@ fn rule_actions(actions: &str) -> (Vec<String>, bool) {
             for a in items.iter().filter_map(Value::as_object) {
                 let kind = json::str_at(a, &["ActionType"]).unwrap_or_default().to_ascii_lowercase();
                 if FORWARDS.contains(&kind.as_str()) {
-                    to.extend(addresses(&Value::Object(a.clone()).to_string().replace('"', " ")));
+                    to.extend(mail_addresses(&Value::Object(a.clone()).to_string().replace('"', " ")));
                 }
                 hides |= HIDES.contains(&kind.as_str());
             }
@@ -172,7 +174,7 @@ fn rule_actions(actions: &str) -> (Vec<String>, bool) {
         }
         _ => {
             let l = actions.to_ascii_lowercase();
-            let to = if l.contains("forward") || l.contains("redirect") { addresses(actions) } else { Vec::new() };
+            let to = if l.contains("forward") || l.contains("redirect") { mail_addresses(actions) } else { Vec::new() };
             (to, l.contains("delete") || l.contains("mark as read") || l.contains("markasread"))
         }
     }
@@ -253,28 +255,6 @@ fn is_true(v: Option<&str>) -> bool {
     v.and_then(json::parse_bool).unwrap_or(false)
 }
 
-/// Every address in a parameter value: `a@x;b@y`, `smtp:a@x`, `"Ana" [SMTP:a@x]`.
-pub fn addresses(value: &str) -> Vec<String> {
-    value
-        .split([';', ','])
-        .filter_map(|piece| {
-            let at = piece.find('@')?;
-            let is_part = |c: char| !(c.is_whitespace() || "[]<>\"'()".contains(c));
-            // Past the last separator before `@` (which may be several bytes long, e.g. U+00A0).
-            let start =
-                piece[..at].char_indices().rev().find(|(_, c)| !is_part(*c)).map_or(0, |(i, c)| i + c.len_utf8());
-            let end = piece[at..].find(|c: char| !is_part(c)).map_or(piece.len(), |i| at + i);
-            let mut addr = &piece[start..end];
-            if let Some((scheme, rest)) = addr.split_once(':') {
-                if scheme.eq_ignore_ascii_case("smtp") {
-                    addr = rest;
-                }
-            }
-            (addr.len() > 2).then(|| addr.to_string())
-        })
-        .collect()
-}
-
 /// `1.2.3.4:5678` → `1.2.3.4`; `[::1]:443` → `::1`; IPv6 unchanged.
 fn client_ip(raw: &str) -> Option<Str<'static>> {
     let s = raw.trim();
@@ -330,7 +310,7 @@ impl Decoder for M365Audit {
 
         if CONSENT_OPERATIONS.contains(&op.trim_end_matches('.')) {
             // The AzureActiveDirectory workload's consent records: read like `entra-audit` reads them.
-            return super::entra_audit::decode_one(&obj, out)
+            return crate::decode::identity::entra_audit::decode_one(&obj, out)
                 .map_err(|e| DecodeError::new(format!("m365-audit: {}", e.reason)));
         }
         if op == "userloggedin" || op == "userloginfailed" {
@@ -389,7 +369,7 @@ impl Decoder for M365Audit {
         let mut mapped: Vec<&str> = Vec::new();
         for p in FORWARD_PARAMS {
             if let Some(v) = param(&params, p) {
-                let found = addresses(v);
+                let found = mail_addresses(v);
                 if !found.is_empty() {
                     mapped.push(p);
                     forward_to.extend(found);
@@ -479,16 +459,16 @@ mod tests {
     #[test]
     fn addresses_after_a_multibyte_separator() {
         // A no-break space (two bytes in UTF-8) before the address used to slice inside the character.
-        assert_eq!(addresses("Ana\u{a0}ana@gmail.com"), ["ana@gmail.com"]);
-        assert_eq!(addresses("\u{a0}@"), Vec::<String>::new());
+        assert_eq!(mail_addresses("Ana\u{a0}ana@gmail.com"), ["ana@gmail.com"]);
+        assert_eq!(mail_addresses("\u{a0}@"), Vec::<String>::new());
     }
 
     use super::*;
     use proptest::prelude::*;
 
-    const EXCHANGE: &str = include_str!("../../../tests/data/vendor/m365/Microsoft365.Audit.Exchange.jsonl");
-    const AAD: &str = include_str!("../../../tests/data/vendor/m365/Microsoft365.Audit.AzureActiveDirectory.jsonl");
-    const DEMO: &str = include_str!("../../../deploy/demo/logs/m365-audit--unified-audit.log");
+    const EXCHANGE: &str = include_str!("../../../../tests/data/vendor/m365/Microsoft365.Audit.Exchange.jsonl");
+    const AAD: &str = include_str!("../../../../tests/data/vendor/m365/Microsoft365.Audit.AzureActiveDirectory.jsonl");
+    const DEMO: &str = include_str!("../../../../deploy/demo/logs/m365-audit--unified-audit.log");
 
     fn samples(text: &str) -> Vec<String> {
         text.lines()
@@ -611,10 +591,10 @@ mod tests {
 
     #[test]
     fn address_extraction() {
-        assert_eq!(addresses("smtp:a@x.com;b@y.org"), vec!["a@x.com", "b@y.org"]);
-        assert_eq!(addresses("\"Ana\" [SMTP:ana@gmail.com]"), vec!["ana@gmail.com"]);
-        assert_eq!(addresses("Ana Pereira <ana@gmail.com>, no-address"), vec!["ana@gmail.com"]);
-        assert!(addresses("Internal Contact").is_empty());
+        assert_eq!(mail_addresses("smtp:a@x.com;b@y.org"), vec!["a@x.com", "b@y.org"]);
+        assert_eq!(mail_addresses("\"Ana\" [SMTP:ana@gmail.com]"), vec!["ana@gmail.com"]);
+        assert_eq!(mail_addresses("Ana Pereira <ana@gmail.com>, no-address"), vec!["ana@gmail.com"]);
+        assert!(mail_addresses("Internal Contact").is_empty());
         assert_eq!(client_ip("[2001:db8::1]:443").as_deref(), Some("2001:db8::1"));
         assert_eq!(client_ip("2001:db8::1").as_deref(), Some("2001:db8::1"));
         assert_eq!(client_ip("1.2.3.4:5678").as_deref(), Some("1.2.3.4"));
@@ -627,13 +607,13 @@ mod tests {
             let line = DEMO.lines().next().unwrap();
             let cut = cut.min(line.len());
             let _ = M365Audit.decode(&line.as_bytes()[..cut], RecordContext::default(), &mut Vec::new());
-            let _ = addresses(&String::from_utf8_lossy(&bytes));
+            let _ = mail_addresses(&String::from_utf8_lossy(&bytes));
         }
     }
 
     #[test]
     fn doc_example_json() {
-        let documented = include_str!("../../../tests/data/vendor/m365/m365-audit.documented.jsonl");
+        let documented = include_str!("../../../../tests/data/vendor/m365/m365-audit.documented.jsonl");
         let (_, mut rows) = decode(documented.lines().find(|l| l.contains("\"New-InboxRule\"")).unwrap()).unwrap();
         rows[0].set_origin(&crate::origin::event_id("stdin", None, 1), "stdin:1", M365Audit.id());
         crate::decode::doc_example::check("m365-audit.md", &rows[0].to_json());

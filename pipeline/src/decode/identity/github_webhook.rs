@@ -55,9 +55,10 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value};
 
-use super::entra_signin::{keep_paths, time_at};
 use super::github_audit::scopes_of;
-use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::json;
+use crate::decode::readers::json::{keep_paths, time_at};
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{EventClass, OauthEvent, Row, Str, Timestamp, VendorFields};
 
 /// Decoder for `github-webhook`.
@@ -264,7 +265,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const SAMPLE: &str = include_str!("../../../tests/data/vendor/github/github-webhook.jsonl");
+    const SAMPLE: &str = include_str!("../../../../tests/data/vendor/github/github-webhook.jsonl");
 
     fn line(i: usize) -> &'static str {
         SAMPLE.lines().nth(i).unwrap()

@@ -1,6 +1,6 @@
 //! `zeek-ssl`: Zeek (formerly Bro) `ssl.log` (TLS, SSL and DTLS handshakes),
 //! Zeek 3.x–7.x, TSV with its header block or JSON, read with the shared
-//! [`ZeekRecord`] (see [`super::zeek`] for the encodings, headers and JSON
+//! [`ZeekRecord`] (see [`crate::decode::readers::zeek`] for the encodings, headers and JSON
 //! key forms). Both default column layouts are read by name: the older one
 //! (Zeek 3.x: `cert_chain_fuids`, `subject`, `issuer`, ...) and the current
 //! one (`ssl_history`, `cert_chain_fps`, `sni_matches_cert`); extra columns from
@@ -34,9 +34,9 @@
 
 use std::borrow::Cow;
 
-use super::text::{clean_name, map_opt};
-use super::zeek::ZeekRecord;
-use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::text::{clean_name, map_opt};
+use crate::decode::readers::zeek::ZeekRecord;
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{EventClass, NetworkEvent, Row};
 
 /// Decoder for `zeek-ssl`.
@@ -102,7 +102,7 @@ impl Decoder for ZeekSsl {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::zeek::test_support::{
+    use crate::decode::readers::zeek::test_support::{
         assert_doc_shows, check_outcome, comparable, example_json, run, tsv_to_json,
     };
     use bytes::Bytes;
@@ -110,9 +110,9 @@ mod tests {
 
     /// Hand-written to Zeek's documented `SSL::Info` fields (see LICENSE-NOTE.txt):
     /// a block with the older (Zeek 3.x) columns, then one with the current columns.
-    const TSV: &str = include_str!("../../../tests/data/vendor/zeek/ssl-doc.log");
+    const TSV: &str = include_str!("../../../../tests/data/vendor/zeek/ssl-doc.log");
     /// The ssl.log examples of Zeek's documentation (doc/logs/ssl.rst), one per line.
-    const JSON: &str = include_str!("../../../tests/data/vendor/zeek/ssl-doc.json");
+    const JSON: &str = include_str!("../../../../tests/data/vendor/zeek/ssl-doc.json");
     const SKIP: Result<DecodeOutcome, DecodeError> = Ok(DecodeOutcome::Skipped("zeek-ssl: no server_name (SNI)"));
 
     fn net<'r>(row: &'r Row<'_>) -> &'r NetworkEvent<'r> {
@@ -236,7 +236,7 @@ mod tests {
         assert!(e.reason.contains("`ts` `true` is not a time"), "{e}");
     }
 
-    const DOC: &str = include_str!("../../../docs/formats/zeek-ssl.md");
+    const DOC: &str = include_str!("../../../../docs/formats/zeek-ssl.md");
 
     #[test]
     fn doc_example_is_current() {

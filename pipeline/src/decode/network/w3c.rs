@@ -37,10 +37,10 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
-use super::cef::action as generic_action;
-use super::text::{clean_host, lower_case, map_opt, map_str, upper_case, url_host};
-use super::time::{from_epoch_number, parse_any};
-use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::text::action as generic_action;
+use crate::decode::readers::text::{clean_host, lower_case, map_opt, map_str, upper_case, url_host};
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::schema::time::{from_epoch_number, parse_any};
 use crate::schema::{EventClass, NetworkEvent, Row, Str, Timestamp};
 
 /// Decoder for `w3c`.
@@ -393,9 +393,9 @@ mod tests {
     use bytes::Bytes;
     use proptest::prelude::*;
 
-    const IIS: &str = include_str!("../../../tests/data/vendor/w3c/iis-u_ex240305.log");
-    const IIS_HOST: &str = include_str!("../../../tests/data/vendor/w3c/iis-extended-fields.log");
-    const PROXYSG: &str = include_str!("../../../tests/data/vendor/w3c/proxysg-access.log");
+    const IIS: &str = include_str!("../../../../tests/data/vendor/w3c/iis-u_ex240305.log");
+    const IIS_HOST: &str = include_str!("../../../../tests/data/vendor/w3c/iis-extended-fields.log");
+    const PROXYSG: &str = include_str!("../../../../tests/data/vendor/w3c/proxysg-access.log");
 
     /// Feed a file as the line source does: `#` lines become header context.
     fn run(text: &str) -> (Vec<Result<DecodeOutcome, DecodeError>>, Vec<Row<'static>>) {

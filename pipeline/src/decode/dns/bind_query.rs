@@ -55,10 +55,10 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
 
-use super::syslog::strip_pri;
-use super::text::{self, lower_case};
-use super::time::parse_any;
-use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::syslog::strip_pri;
+use crate::decode::readers::text::{self, lower_case};
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::schema::time::parse_any;
 use crate::schema::{DnsEvent, EventClass, Row, Str, Timestamp, VendorFields};
 
 /// Decoder for `bind-query`.
@@ -382,7 +382,7 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const SAMPLE: &str = include_str!("../../../tests/data/vendor/bind/query-log-arm.log");
+    const SAMPLE: &str = include_str!("../../../../tests/data/vendor/bind/query-log-arm.log");
 
     /// 2026-12-01: the reference "now" for year-less syslog dates.
     fn now() -> DateTime<Utc> {

@@ -62,9 +62,10 @@
 
 use serde_json::{Map, Value};
 
-use super::entra_signin::{clean_ip, decode_batch, keep_paths, time_at};
-use super::m365_audit::addresses;
-use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::json;
+use crate::decode::readers::json::{decode_batch, keep_paths, time_at};
+use crate::decode::readers::text::{clean_ip, mail_addresses};
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{AuthEvent, EmailEvent, EventClass, OauthEvent, Row, Str, Timestamp, VendorFields};
 
 /// Decoder for `google-workspace`.
@@ -341,7 +342,7 @@ fn row(a: &Activity, e: &Event) -> Option<Row<'static>> {
         ("login" | "user_accounts", "email_forwarding_out_of_domain") => {
             let dest = e.text("email_forwarding_destination_address");
             let forward_to = dest.map(|d| {
-                let found = addresses(&d);
+                let found = mail_addresses(&d);
                 if found.is_empty() {
                     vec![d]
                 } else {
@@ -403,7 +404,7 @@ fn row(a: &Activity, e: &Event) -> Option<Row<'static>> {
                 rule_name: Some(rule_name),
                 forward_to: e
                     .text("NEW_VALUE")
-                    .map(|v| addresses(&v).into_iter().map(Into::into).collect())
+                    .map(|v| mail_addresses(&v).into_iter().map(Into::into).collect())
                     .unwrap_or_default(),
                 result: Some("success".into()),
                 src_ip: a.src_ip.clone(),
@@ -460,9 +461,9 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const PANTHER: &str = include_str!("../../../tests/data/vendor/google-workspace/GSuite.ActivityEvent.jsonl");
+    const PANTHER: &str = include_str!("../../../../tests/data/vendor/google-workspace/GSuite.ActivityEvent.jsonl");
     const DOCUMENTED: &str =
-        include_str!("../../../tests/data/vendor/google-workspace/google-workspace.documented.jsonl");
+        include_str!("../../../../tests/data/vendor/google-workspace/google-workspace.documented.jsonl");
 
     fn panther() -> Vec<String> {
         PANTHER

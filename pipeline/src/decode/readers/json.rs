@@ -4,8 +4,9 @@
 
 use serde_json::{Map, Value};
 
-use super::DecodeError;
-use crate::schema::{Str, VendorFields};
+use crate::decode::{DecodeError, DecodeOutcome};
+use crate::schema::time::parse_any;
+use crate::schema::{Row, Str, Timestamp, VendorFields};
 
 /// How many arrays and objects deep JSON may nest: below serde_json's
 /// recursion limit (128), which refuses a deeper document as it reads it,
@@ -152,6 +153,105 @@ pub fn flatten_into<'a>(out: &mut VendorFields<'a>, key: impl Into<Str<'a>>, val
 
 /// A JSON record with every key lower-cased, recursively (values untouched),
 /// as many collectors write them. For the decoders' tests.
+/// Keep the vendor fields at `paths` (dotted, looked up case-insensitively
+/// like [`path`]) in `out`, each under its dotted name as written in
+/// `paths` (so lower-cased records give the same names); a name `out`
+/// already holds is not added again. See [`flatten_into`] for how
+/// values are written and bounded.
+pub fn keep_paths(obj: &Map<String, Value>, paths: &[&'static str], out: &mut VendorFields<'_>) {
+    fn at<'v>(obj: &'v Map<String, Value>, dotted: &str) -> Option<&'v Value> {
+        let mut keys = dotted.split('.');
+        let mut cur = get(obj, keys.next()?)?;
+        for k in keys {
+            cur = get(cur.as_object()?, k)?;
+        }
+        Some(cur)
+    }
+    for &p in paths {
+        if out.get(p).is_some() {
+            continue;
+        }
+        if let Some(v) = at(obj, p) {
+            flatten_into(out, p, v);
+        }
+    }
+}
+
+/// Decode a batch envelope: when `obj` holds an array under one of `keys`
+/// (`records`, `value`, `items`), decode every element with `one`. Returns
+/// `None` when `obj` is not a batch. All or nothing: a bad element (not an
+/// object, or a decode error) truncates `out` back to where it was and
+/// dead-letters the batch with the element's index in the reason. A batch
+/// whose elements are all skipped is skipped with the first element's reason
+/// (`empty` when it has none).
+pub fn decode_batch<F>(
+    obj: &Map<String, Value>,
+    keys: &[&str],
+    empty: &'static str,
+    out: &mut Vec<Row>,
+    one: F,
+) -> Option<Result<DecodeOutcome, DecodeError>>
+where
+    F: FnMut(&Map<String, Value>, &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError>,
+{
+    let (key, items) = keys.iter().find_map(|k| match get(obj, k) {
+        Some(Value::Array(items)) => Some((*k, items)),
+        _ => None,
+    })?;
+    Some(decode_items(key, items, empty, out, one))
+}
+
+/// Decode every element of `items`, each a JSON object, with `one` (see
+/// [`decode_batch`]); `key` names the array in error reasons.
+pub fn decode_items<F>(
+    key: &str,
+    items: &[Value],
+    empty: &'static str,
+    out: &mut Vec<Row>,
+    mut one: F,
+) -> Result<DecodeOutcome, DecodeError>
+where
+    F: FnMut(&Map<String, Value>, &mut Vec<Row>) -> Result<DecodeOutcome, DecodeError>,
+{
+    let start = out.len();
+    let mut rows = 0;
+    let mut skipped: Option<&'static str> = None;
+    for (i, item) in items.iter().enumerate() {
+        let outcome = match item.as_object() {
+            Some(o) => one(o, out),
+            None => Err(DecodeError::new("is not a JSON object")),
+        };
+        match outcome {
+            Ok(DecodeOutcome::Parsed(n)) => rows += n,
+            Ok(DecodeOutcome::Skipped(reason)) => {
+                skipped.get_or_insert(reason);
+            }
+            Err(e) => {
+                out.truncate(start);
+                return Err(DecodeError::new(format!("{key}[{i}]: {}", e.reason)));
+            }
+        }
+    }
+    if rows > 0 {
+        Ok(DecodeOutcome::Parsed(rows))
+    } else {
+        Ok(DecodeOutcome::Skipped(skipped.unwrap_or(empty)))
+    }
+}
+
+/// The time at the first of `keys` (paths) present, or a decode error naming them.
+pub fn time_at(
+    sources: &[(&Map<String, Value>, &[&str])],
+    prefix: &str,
+    names: &str,
+) -> Result<Timestamp, DecodeError> {
+    let (raw, name) = sources
+        .iter()
+        .find_map(|(obj, path)| str_at(obj, path).map(|v| (v, path.join("."))))
+        .ok_or_else(|| DecodeError::new(format!("{prefix}: missing {names}")))?;
+    parse_any(&raw).ok_or_else(|| DecodeError::new(format!("{prefix}: `{name}` `{raw}` is not a time")))
+}
+
 #[cfg(test)]
 pub(crate) fn lowercase_keys(record: &str) -> String {
     fn walk(v: Value) -> Value {

@@ -50,8 +50,10 @@
 
 use serde_json::{Map, Value};
 
-use super::entra_signin::{clean_ip, decode_batch, keep_paths, time_at};
-use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::json;
+use crate::decode::readers::json::{decode_batch, keep_paths, time_at};
+use crate::decode::readers::text::clean_ip;
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{EventClass, OauthEvent, Row, Str, Timestamp, VendorFields};
 
 /// Decoder for `entra-audit`.
@@ -519,11 +521,11 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const PANTHER: &str = include_str!("../../../tests/data/vendor/entra/Azure.Audit.jsonl");
+    const PANTHER: &str = include_str!("../../../../tests/data/vendor/entra/Azure.Audit.jsonl");
     const PANTHER_UAL: &str =
-        include_str!("../../../tests/data/vendor/entra/Microsoft365.Audit.AzureActiveDirectory.jsonl");
-    const DOCUMENTED: &str = include_str!("../../../tests/data/vendor/entra/entra-audit.documented.jsonl");
-    const SIGNINS: &str = include_str!("../../../tests/data/vendor/entra/entra-signin.documented.jsonl");
+        include_str!("../../../../tests/data/vendor/entra/Microsoft365.Audit.AzureActiveDirectory.jsonl");
+    const DOCUMENTED: &str = include_str!("../../../../tests/data/vendor/entra/entra-audit.documented.jsonl");
+    const SIGNINS: &str = include_str!("../../../../tests/data/vendor/entra/entra-signin.documented.jsonl");
 
     fn panther(text: &str) -> Vec<String> {
         text.lines()

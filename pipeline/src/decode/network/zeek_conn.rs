@@ -1,6 +1,6 @@
 //! `zeek-conn`: Zeek (formerly Bro) `conn.log`, Zeek 3.x–7.x, TSV with its
 //! header block or JSON, read with the shared [`ZeekRecord`] (see
-//! [`super::zeek`] for the encodings, headers and JSON key forms). Every
+//! [`crate::decode::readers::zeek`] for the encodings, headers and JSON key forms). Every
 //! record becomes one `network` row.
 //!
 //! | Zeek field | column |
@@ -43,9 +43,9 @@
 
 use std::borrow::Cow;
 
-use super::text::{lower_case, map_str};
-use super::zeek::ZeekRecord;
-use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::text::{lower_case, map_str};
+use crate::decode::readers::zeek::ZeekRecord;
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{EventClass, NetworkEvent, Row};
 
 /// Decoder for `zeek-conn`.
@@ -128,16 +128,16 @@ impl Decoder for ZeekConn {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::zeek::test_support::{
+    use crate::decode::readers::zeek::test_support::{
         assert_doc_shows, check_outcome, comparable, example_json, run, tsv_to_json, unmask,
     };
     use bytes::Bytes;
     use proptest::prelude::*;
 
-    const BASIC: &str = include_str!("../../../tests/data/vendor/zeek/opt.basic_conn.log");
-    const FABRIC: &str = include_str!("../../../tests/data/vendor/zeek/core.cisco-fabric-path_conn.log");
+    const BASIC: &str = include_str!("../../../../tests/data/vendor/zeek/opt.basic_conn.log");
+    const FABRIC: &str = include_str!("../../../../tests/data/vendor/zeek/core.cisco-fabric-path_conn.log");
     const NOT_CONN: &str =
-        include_str!("../../../tests/data/vendor/zeek/scripts.base.frameworks.logging.ascii-json_ssh.log");
+        include_str!("../../../../tests/data/vendor/zeek/scripts.base.frameworks.logging.ascii-json_ssh.log");
 
     fn net<'r>(row: &'r Row<'_>) -> &'r NetworkEvent<'r> {
         match row {
@@ -310,7 +310,7 @@ mod tests {
         assert!(e.reason.contains("UTF-8"), "{e}");
     }
 
-    const DOC: &str = include_str!("../../../docs/formats/zeek-conn.md");
+    const DOC: &str = include_str!("../../../../docs/formats/zeek-conn.md");
 
     #[test]
     fn doc_example_is_current() {

@@ -51,9 +51,11 @@
 
 use serde_json::{Map, Value};
 
-use super::entra_signin::{clean_ip, decode_items};
-use super::time::{from_epoch_number, parse_any};
-use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::json;
+use crate::decode::readers::json::decode_items;
+use crate::decode::readers::text::clean_ip;
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::schema::time::{from_epoch_number, parse_any};
 use crate::schema::{AuthEvent, EventClass, OauthEvent, Row, Str, Timestamp, VendorFields};
 
 /// Decoder for `github-audit`.
@@ -263,8 +265,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const PANTHER: &str = include_str!("../../../tests/data/vendor/github/GitHub.Audit.jsonl");
-    const DOCUMENTED: &str = include_str!("../../../tests/data/vendor/github/github-audit.documented.jsonl");
+    const PANTHER: &str = include_str!("../../../../tests/data/vendor/github/GitHub.Audit.jsonl");
+    const DOCUMENTED: &str = include_str!("../../../../tests/data/vendor/github/github-audit.documented.jsonl");
 
     fn panther() -> Vec<String> {
         PANTHER

@@ -57,9 +57,9 @@ use std::sync::LazyLock;
 
 use regex::{Captures, Regex};
 
-use super::syslog::syslog_header_time;
-use super::text::{self, protocol_name};
-use super::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::syslog::syslog_header_time;
+use crate::decode::readers::text::{self, protocol_name};
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
 use crate::schema::{EventClass, NetworkEvent, Row, Str, Timestamp, VendorFields};
 
 /// Decoder for `cisco-asa`.
@@ -369,8 +369,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const METRON: &str = include_str!("../../../tests/data/vendor/cisco-asa/asa-syslog.log");
-    const DOCUMENTED: &str = include_str!("../../../tests/data/vendor/cisco-asa/asa-documented-lines.log");
+    const METRON: &str = include_str!("../../../../tests/data/vendor/cisco-asa/asa-syslog.log");
+    const DOCUMENTED: &str = include_str!("../../../../tests/data/vendor/cisco-asa/asa-documented-lines.log");
 
     /// 2015-06-01T00:00:00Z: a fixed "now" for the year-less Metron lines.
     const NOW: Timestamp = Timestamp(1_433_116_800_000_000);

@@ -1,9 +1,12 @@
-//! Time parsing shared by decoders: every vendor text format and epoch
-//! numbers become a UTC [`Timestamp`].
+//! Time parsing: every vendor text format and epoch numbers become a UTC
+//! [`Timestamp`]. The decoders use it, and so do the schema's own column
+//! readers (a `time` written as text or a number) and the rule fixtures; it
+//! lives with the type it produces so that the schema needs nothing from
+//! `decode`.
 
 use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
 
-use crate::schema::Timestamp;
+use super::Timestamp;
 
 /// Epoch seconds, milliseconds or microseconds (guessed from magnitude) as a timestamp.
 pub fn from_epoch_number(n: f64) -> Timestamp {

@@ -36,9 +36,10 @@
 
 use serde_json::{Map, Value};
 
-use super::entra_signin::{decode_items, keep_paths};
-use super::time::parse_any;
-use super::{json, record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::decode::readers::json;
+use crate::decode::readers::json::{decode_items, keep_paths};
+use crate::decode::{record_text, DecodeError, DecodeOutcome, Decoder, RecordContext};
+use crate::schema::time::parse_any;
 use crate::schema::{AuthEvent, EventClass, OauthEvent, Row, Str, Timestamp, VendorFields};
 
 /// Decoder for `okta`.
@@ -215,8 +216,8 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
-    const SAMPLES: &str = include_str!("../../../tests/data/vendor/okta/Okta.SystemLog.jsonl");
-    const DEMO: &str = include_str!("../../../deploy/demo/logs/okta--system-log.log");
+    const SAMPLES: &str = include_str!("../../../../tests/data/vendor/okta/Okta.SystemLog.jsonl");
+    const DEMO: &str = include_str!("../../../../deploy/demo/logs/okta--system-log.log");
 
     /// The Panther test corpus wraps each Okta event in `{"log": ...}`.
     fn samples() -> Vec<String> {

@@ -42,8 +42,9 @@ use std::net::IpAddr;
 use chrono::{DateTime, Utc};
 use serde_json::{Map, Value};
 
-use super::time::{from_epoch_number, parse_any};
-use super::{json, DecodeError, RecordContext};
+use super::json;
+use crate::decode::{DecodeError, RecordContext};
+use crate::schema::time::{from_epoch_number, parse_any};
 use crate::schema::{Str, Timestamp, VendorFields};
 
 /// One Zeek log record (TSV line or JSON object) with field access by name.
@@ -573,7 +574,7 @@ mod tests {
     use bytes::Bytes;
     use proptest::prelude::*;
 
-    const CONN: &str = include_str!("../../../tests/data/vendor/zeek/opt.basic_conn.log");
+    const CONN: &str = include_str!("../../../../tests/data/vendor/zeek/opt.basic_conn.log");
 
     fn headers(text: &str) -> Vec<Bytes> {
         text.lines().filter(|l| l.starts_with('#')).map(|l| Bytes::from(l.to_string())).collect()
