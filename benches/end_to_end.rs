@@ -261,6 +261,8 @@ fn child(dir: &Path) {
 fn main() {
     let args = parse_args();
     if let Some(dir) = &args.child {
+        // As `floodlight` does at start (see `runtime::memory`).
+        floodlight_pipeline::runtime::memory::disable_transparent_huge_pages();
         return child(dir);
     }
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());

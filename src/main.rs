@@ -297,6 +297,9 @@ enum RulesCommand {
 fn main() {
     let cli = Cli::parse();
     init_tracing(cli.log_format, &cli.log);
+    if floodlight_pipeline::runtime::memory::disable_transparent_huge_pages() {
+        tracing::debug!("transparent huge pages off for this process (MIMALLOC_ALLOW_THP=1 keeps them)");
+    }
     let code = match run_command(cli.command, cli.quiet) {
         Ok(code) => code,
         Err(e) => {

@@ -24,6 +24,8 @@
 //!   no state directory to keep it in), the sinks flush, acknowledgements
 //!   reach the sources, and [`run`] returns a summary.
 
+pub mod memory;
+
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
