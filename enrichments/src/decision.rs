@@ -80,6 +80,7 @@ use toml_edit::{ArrayOfTables, DocumentMut, Item, Table, Value};
 use crate::catalog::{AppCatalog, AppStatus};
 use crate::date::Date;
 use crate::error::EnrichmentError;
+use crate::files::embedded_name;
 use crate::overlay::{AppRule, ExceptionRule, Overlay};
 
 /// One decision about one app: exactly the `[[app]]` entry it writes.
@@ -301,7 +302,7 @@ impl DecisionPlan {
         today: Date,
     ) -> Result<DecisionPlan, DecisionError> {
         let path = overlay_path.as_ref().to_path_buf();
-        if crate::files::embedded_name(&path).is_some() {
+        if embedded_name(&path).is_some() {
             return Err(DecisionError::Bundled { path });
         }
         let origin = path.display().to_string();
@@ -512,7 +513,7 @@ impl ExceptionPlan {
         today: Date,
     ) -> Result<ExceptionPlan, DecisionError> {
         let path = overlay_path.as_ref().to_path_buf();
-        if crate::files::embedded_name(&path).is_some() {
+        if embedded_name(&path).is_some() {
             return Err(DecisionError::Bundled { path });
         }
         let origin = path.display().to_string();
@@ -621,7 +622,7 @@ fn unified_diff(path: &Path, old: &str, new: &str) -> String {
 
 /// The overlay's text; a missing file is an empty overlay.
 fn read_overlay(path: &Path) -> Result<String, DecisionError> {
-    if crate::files::embedded_name(path).is_some() {
+    if embedded_name(path).is_some() {
         return Err(DecisionError::Bundled { path: path.to_path_buf() });
     }
     match fs::read_to_string(path) {

@@ -79,7 +79,7 @@ use maxminddb::{PathElement, Reader};
 use serde::Deserialize;
 
 use crate::error::EnrichmentError;
-use crate::files::embedded_name;
+use crate::files::{embedded_name, EMBEDDED_PREFIX};
 use crate::network::{AsnKind, NetworkLists};
 
 /// Default number of IPs the lookup cache holds.
@@ -733,7 +733,7 @@ impl GeoIp {
     pub fn test_databases() -> Result<Self, EnrichmentError> {
         let mut g = GeoIp::disabled();
         for (kind, name, bytes) in TEST_DATABASES {
-            g.add_static(kind.setting(), &format!("embedded:{name}"), bytes)?;
+            g.add_static(kind.setting(), &format!("{EMBEDDED_PREFIX}{name}"), bytes)?;
         }
         Ok(g)
     }
@@ -779,7 +779,7 @@ impl GeoIp {
         if embedded_name(path).is_some() {
             // `embedded:GeoIP2-City-Test.mmdb`: a bundled test database.
             let bytes = embedded_database(path).ok_or_else(|| {
-                let known: Vec<_> = TEST_DATABASES.iter().map(|(_, n, _)| format!("embedded:{n}")).collect();
+                let known: Vec<_> = TEST_DATABASES.iter().map(|(_, n, _)| format!("{EMBEDDED_PREFIX}{n}")).collect();
                 read_err(std::io::Error::new(
                     std::io::ErrorKind::NotFound,
                     format!("no such bundled database (bundled: {})", known.join(", ")),

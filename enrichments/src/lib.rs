@@ -58,8 +58,9 @@ pub use decision::{AuditRecord, Decision, DecisionError, DecisionPlan, Exception
 pub use directory::{Directory, DirectoryEntry};
 pub use email::{AddressInfo, EmailClassifier};
 pub use error::EnrichmentError;
-pub use geo::GeoFieldConfig;
-pub use geo::{CacheStats, ColumnType, CustomColumn, CustomValue, DbKind, GeoInfo, GeoIp, GeoRecord, NetworkType};
+pub use geo::{
+    CacheStats, ColumnType, CustomColumn, CustomValue, DbKind, GeoFieldConfig, GeoInfo, GeoIp, GeoRecord, NetworkType,
+};
 pub use network::{AsnEntry, AsnKind, NetworkLists};
 pub use overlay::{ExceptionRule, Overlay, PartnerRule};
 pub use reload::{watched_files, ReloadEvent, ReloadOptions, ReloadStats, Reloader, WatchedFile};

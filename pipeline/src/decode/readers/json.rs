@@ -63,9 +63,13 @@ pub fn get<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
 
 /// Follow a path of keys through nested objects, case-insensitively.
 pub fn path<'a>(obj: &'a Map<String, Value>, keys: &[&str]) -> Option<&'a Value> {
-    let (first, rest) = keys.split_first()?;
-    let mut cur = get(obj, first)?;
-    for k in rest {
+    follow(obj, keys.iter().copied())
+}
+
+/// [`path`] over any sequence of keys (a dotted name split at its periods).
+fn follow<'a, 'k>(obj: &'a Map<String, Value>, mut keys: impl Iterator<Item = &'k str>) -> Option<&'a Value> {
+    let mut cur = get(obj, keys.next()?)?;
+    for k in keys {
         cur = get(cur.as_object()?, k)?;
     }
     Some(cur)
@@ -159,19 +163,11 @@ pub fn flatten_into<'a>(out: &mut VendorFields<'a>, key: impl Into<Str<'a>>, val
 /// already holds is not added again. See [`flatten_into`] for how
 /// values are written and bounded.
 pub fn keep_paths(obj: &Map<String, Value>, paths: &[&'static str], out: &mut VendorFields<'_>) {
-    fn at<'v>(obj: &'v Map<String, Value>, dotted: &str) -> Option<&'v Value> {
-        let mut keys = dotted.split('.');
-        let mut cur = get(obj, keys.next()?)?;
-        for k in keys {
-            cur = get(cur.as_object()?, k)?;
-        }
-        Some(cur)
-    }
     for &p in paths {
         if out.get(p).is_some() {
             continue;
         }
-        if let Some(v) = at(obj, p) {
+        if let Some(v) = follow(obj, p.split('.')) {
             flatten_into(out, p, v);
         }
     }
