@@ -5,7 +5,7 @@
 //! again (replay, crash recovery) gets the same `event_id`, so every sink can
 //! deduplicate on it.
 
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::{xxh3_128, Xxh3};
 
 /// Stable id of a record: xxh3-128 of its origin, as 32 hex digits.
 pub fn event_id(source: &str, partition: Option<i32>, offset: u64) -> String {
@@ -18,7 +18,12 @@ pub fn event_id(source: &str, partition: Option<i32>, offset: u64) -> String {
 /// formatting machinery: this runs once per record).
 fn push_hex(out: &mut String, h: u128) {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    out.extend((0..32).rev().map(|i| char::from(DIGITS[((h >> (i * 4)) & 0xf) as usize])));
+    let mut hex = [0u8; 32];
+    for (i, d) in hex.iter_mut().rev().enumerate() {
+        *d = DIGITS[((h >> (i * 4)) & 0xf) as usize];
+    }
+    // Hex digits are ASCII: this never falls back.
+    out.push_str(std::str::from_utf8(&hex).unwrap_or_default());
 }
 
 /// Append the origin text of `offset` in `source` / `partition` to `out`.
@@ -41,6 +46,8 @@ fn push_origin(out: &mut String, source: &str, partition: Option<i32>, offset: u
 pub struct OriginWriter<'s> {
     source: &'s str,
     partition: Option<i32>,
+    /// [`id_key`], then the offset's eight bytes.
+    key: Vec<u8>,
     id: String,
     origin: String,
 }
@@ -48,9 +55,13 @@ pub struct OriginWriter<'s> {
 impl<'s> OriginWriter<'s> {
     /// A writer for records of `source` / `partition`.
     pub fn new(source: &'s str, partition: Option<i32>) -> Self {
+        let mut key = id_key(source, partition);
+        // The offset's place, rewritten by each `record`.
+        key.extend_from_slice(&[0; 8]);
         OriginWriter {
             source,
             partition,
+            key,
             id: String::with_capacity(32),
             origin: String::with_capacity(source.len() + 24),
         }
@@ -59,8 +70,13 @@ impl<'s> OriginWriter<'s> {
     /// `(event_id, origin)` of the record at `offset`; identical to
     /// [`event_id`] and [`origin_string`].
     pub fn record(&mut self, offset: u64) -> (&str, &str) {
+        // One-shot xxh3 of the whole key: the same hash as `event_id`'s,
+        // without a streaming hasher's set-up per record.
+        let prefix = self.key.len() - 8;
+        self.key.truncate(prefix);
+        self.key.extend_from_slice(&offset.to_le_bytes());
         self.id.clear();
-        push_hex(&mut self.id, id_hash(self.source, self.partition, offset));
+        push_hex(&mut self.id, xxh3_128(&self.key));
         self.origin.clear();
         push_origin(&mut self.origin, self.source, self.partition, offset);
         (&self.id, &self.origin)
@@ -68,12 +84,19 @@ impl<'s> OriginWriter<'s> {
 }
 
 fn id_hash(source: &str, partition: Option<i32>, offset: u64) -> u128 {
-    let mut h = Xxh3::new();
-    h.update(source.as_bytes());
-    h.update(&[0xff]);
-    h.update(&partition.unwrap_or(-1).to_le_bytes());
-    h.update(&offset.to_le_bytes());
-    h.digest128()
+    let mut key = id_key(source, partition);
+    key.extend_from_slice(&offset.to_le_bytes());
+    xxh3_128(&key)
+}
+
+/// What the event id hashes before the offset: the source, `0xff`, the
+/// partition (`-1` for none) as four little-endian bytes.
+fn id_key(source: &str, partition: Option<i32>) -> Vec<u8> {
+    let mut key = Vec::with_capacity(source.len() + 13);
+    key.extend_from_slice(source.as_bytes());
+    key.push(0xff);
+    key.extend_from_slice(&partition.unwrap_or(-1).to_le_bytes());
+    key
 }
 
 /// Human-readable origin: `file:/x.log:12`, `kafka:topic/3@991`.
@@ -122,6 +145,26 @@ mod tests {
         }
         assert_eq!(event_id("s", Some(-1), 7), format!("{:032x}", id_hash("s", Some(-1), 7)));
         assert_eq!(origin_string("kafka:t", Some(-1), u64::MAX), format!("kafka:t/-1@{}", u64::MAX));
+    }
+
+    /// Ids are stored in the lake and in findings: they must not change
+    /// with how they are computed. The one-shot hash over the key equals
+    /// the streaming hash of its parts that ids were first made with.
+    #[test]
+    fn ids_are_the_streaming_hash_of_their_parts() {
+        for (source, partition, offset) in
+            [("file:/logs/fw.log", None, 12u64), ("kafka:fw", Some(3), 991), ("", Some(-1), 0)]
+        {
+            let mut h = xxhash_rust::xxh3::Xxh3::new();
+            h.update(source.as_bytes());
+            h.update(&[0xff]);
+            h.update(&partition.unwrap_or(-1i32).to_le_bytes());
+            h.update(&offset.to_le_bytes());
+            assert_eq!(id_hash(source, partition, offset), h.digest128());
+            let mut w = OriginWriter::new(source, partition);
+            w.record(offset + 1);
+            assert_eq!(w.record(offset).0, format!("{:032x}", h.digest128()), "a reused writer");
+        }
     }
 
     #[test]

@@ -244,9 +244,10 @@ impl Attribution {
         let app = (holds && self.settings.rows == HeldRows::UnsanctionedApps)
             .then(|| Some((text(batch, "app_id")?, text(batch, "app_status")?)))
             .flatten();
-        // One check per distinct address: logs repeat them.
-        let mut internal: std::collections::HashMap<&str, bool> = std::collections::HashMap::new();
-        let mut seen: std::collections::HashSet<(i64, &str, &str)> = std::collections::HashSet::new();
+        // One check per distinct address: logs repeat them. Both tables live
+        // for this batch only: the fast hasher.
+        let mut internal: foldhash::HashMap<&str, bool> = foldhash::HashMap::default();
+        let mut seen: foldhash::HashSet<(i64, &str, &str)> = foldhash::HashSet::default();
         let mut held = Vec::new();
         let mut any_held = false;
         for row in 0..batch.num_rows() {

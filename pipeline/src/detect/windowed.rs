@@ -470,19 +470,20 @@ pub struct WindowState {
     pub dropped_keys: u64,
 }
 
-/// The key of a row, as the key columns' values joined (a null as NUL).
-pub fn key_of(keys: &[Reader], row: usize, buf: &mut String) -> Vec<Option<String>> {
+/// The key of a row into `buf`: the key columns' values joined by U+001F
+/// (a null as NUL).
+pub fn key_of(keys: &[Reader], row: usize, buf: &mut String) {
     buf.clear();
-    let mut values = Vec::with_capacity(keys.len());
     for (i, k) in keys.iter().enumerate() {
         if i > 0 {
             buf.push('\u{1f}');
         }
-        let v = k.text(row);
-        buf.push_str(v.as_deref().unwrap_or("\u{0}"));
-        values.push(v);
+        match (k.str(row), k) {
+            (Some(v), _) => buf.push_str(v),
+            (None, Reader::Text(_)) => buf.push('\u{0}'),
+            (None, _) => buf.push_str(k.text(row).as_deref().unwrap_or("\u{0}")),
+        }
     }
-    values
 }
 
 impl WindowState {
@@ -515,13 +516,16 @@ impl WindowState {
         for row in 0..batch.num_rows() {
             let Some(t) = time.int(row) else { continue };
             self.created = Some(self.created.map_or(t, |c| c.min(t)));
-            let values = key_of(&keys, row, &mut key_buf);
+            key_of(&keys, row, &mut key_buf);
             let pane_start = t.div_euclid(w.spec.slide) * w.spec.slide;
-            let ks = self.keys.entry(key_buf.clone()).or_insert_with(|| KeyState {
-                values,
-                recorded_until: i64::MIN,
-                ..Default::default()
-            });
+            // A key is new once; the rows after it find it without copying
+            // the key or its values.
+            if !self.keys.contains_key(key_buf.as_str()) {
+                let values = keys.iter().map(|k| k.text(row)).collect();
+                let state = KeyState { values, recorded_until: i64::MIN, ..Default::default() };
+                self.keys.insert(key_buf.clone(), state);
+            }
+            let Some(ks) = self.keys.get_mut(key_buf.as_str()) else { continue };
             ks.last_active = ks.last_active.max(t);
             let pane = ks.panes.entry(pane_start).or_insert_with(|| Pane {
                 accs: w.aggs.iter().map(Acc::empty).collect(),

@@ -20,7 +20,6 @@
 //! it lives and dies with the stage, so the reloader stops when the runtime
 //! drops the pipeline.
 
-use std::collections::HashMap;
 use std::net::IpAddr;
 use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -400,7 +399,8 @@ impl<V> Distinct<V> {
 /// Index `col`'s distinct values: `look_up` runs once per distinct value;
 /// `None` (and a null cell) makes the row null.
 fn distinct<'a, V>(col: &'a StringArray, mut look_up: impl FnMut(&'a str) -> Option<V>) -> Distinct<V> {
-    let mut seen: HashMap<&'a str, Option<u32>> = HashMap::new();
+    // Per batch (bounded by it, dropped after it): the fast hasher.
+    let mut seen: foldhash::HashMap<&'a str, Option<u32>> = foldhash::HashMap::default();
     let mut values = Vec::new();
     let mut rows = UInt32Builder::with_capacity(col.len());
     let mut last: Option<(&'a str, Option<u32>)> = None;
@@ -474,9 +474,9 @@ fn app_index<'s>(snap: &'s Enrichments, domains: &StringArray) -> Distinct<AppHi
 }
 
 fn oauth_app_index<'s>(snap: &'s Enrichments, client_ids: &StringArray, names: &StringArray) -> Distinct<AppHit<'s>> {
-    let mut by_id: HashMap<&str, Option<&App>> = HashMap::new();
-    let mut by_name: HashMap<&str, Option<&App>> = HashMap::new();
-    let mut slot: HashMap<*const App, u32> = HashMap::new();
+    let mut by_id: foldhash::HashMap<&str, Option<&App>> = foldhash::HashMap::default();
+    let mut by_name: foldhash::HashMap<&str, Option<&App>> = foldhash::HashMap::default();
+    let mut slot: foldhash::HashMap<*const App, u32> = foldhash::HashMap::default();
     let mut values: Vec<AppHit<'s>> = Vec::new();
     let mut unknown: Option<u32> = None;
     let mut rows = UInt32Builder::with_capacity(client_ids.len());
@@ -825,7 +825,7 @@ fn dest_columns(
     let fwd_values = forward_to.values().as_string_opt::<i32>();
     let rcpt_values = recipients.values().as_string_opt::<i32>();
     // One classification per distinct address per batch.
-    let mut classified: HashMap<&str, AddressInfo> = HashMap::new();
+    let mut classified: foldhash::HashMap<&str, AddressInfo> = foldhash::HashMap::default();
     let mut candidates: Vec<&str> = Vec::new();
     let mut text = String::new();
     for row in 0..n {

@@ -37,6 +37,7 @@
 
 use std::borrow::Cow;
 
+use crate::decode::readers::scan::{Delimit, Delimiters, Memchr};
 use crate::decode::readers::syslog::{strip_pri, zone_offset};
 use crate::decode::readers::text::{
     self, clean_host, lower_case, map_opt, map_str, protocol_name, upper_case, KeySet, Pairs,
@@ -51,17 +52,23 @@ pub struct Fortigate;
 /// The `key=value` pairs of a FortiOS log line, in order. Quoted values
 /// (`"..."`, with `\\"` and `\\\\` escapes) are borrowed unless they had escapes.
 pub(crate) fn pairs(line: &str) -> Result<Pairs<'_>, DecodeError> {
+    match Delimiters::new(line.as_bytes()) {
+        Some(bitmaps) => pairs_with(line, &bitmaps),
+        None => pairs_with(line, &Memchr(line.as_bytes())),
+    }
+}
+
+/// [`pairs`], jumping between delimiters with `find`.
+fn pairs_with<'a>(line: &'a str, find: &impl Delimit) -> Result<Pairs<'a>, DecodeError> {
     let b = line.as_bytes();
     let mut i = 0;
     let mut out = Vec::with_capacity(48);
-    // The end of the run of bytes from `from` that are none of `x`, `y`, `z`.
-    let run_to = |from: usize, x: u8, y: u8, z: u8| memchr::memchr3(x, y, z, &b[from..]).map_or(b.len(), |n| from + n);
     while i < b.len() {
         while i < b.len() && (b[i] == b' ' || b[i] == b'\t') {
             i += 1;
         }
         let start = i;
-        i = run_to(i, b'=', b' ', b'\t');
+        i = find.key_end(i);
         if i >= b.len() || b[i] != b'=' || i == start {
             // A word without `=` (syslog header) or a stray `=`: not a pair.
             if i < b.len() && b[i] == b'=' {
@@ -78,7 +85,7 @@ pub(crate) fn pairs(line: &str) -> Result<Pairs<'_>, DecodeError> {
             let value_start = i;
             loop {
                 // Straight to the next quote or backslash.
-                i = memchr::memchr2(b'"', b'\\', &b[i..]).map_or(b.len(), |n| i + n);
+                i = find.quote_or_escape(i);
                 match b.get(i) {
                     None => {
                         return Err(DecodeError::new(format!(
@@ -109,7 +116,7 @@ pub(crate) fn pairs(line: &str) -> Result<Pairs<'_>, DecodeError> {
             }
         } else {
             let vstart = i;
-            i = memchr::memchr2(b' ', b'\t', &b[i..]).map_or(b.len(), |n| i + n);
+            i = find.value_end(i);
             out.push((key, Cow::Borrowed(&line[vstart..i])));
         }
     }
@@ -606,11 +613,14 @@ mod tests {
 
     proptest! {
         #[test]
-        fn pairs_split_like_the_byte_by_byte_oracle(line in "[a-c=\" \\\\\té]{0,60}") {
-            let got = pairs(&line).ok().map(|p| {
+        fn pairs_split_like_the_byte_by_byte_oracle(line in "[a-c=\" \\\\\té]{0,200}") {
+            let owned = |p: Pairs<'_>| {
                 p.pairs_for_tests().iter().map(|(k, v)| (k.to_string(), v.to_string())).collect::<Vec<_>>()
-            });
-            prop_assert_eq!(got, pairs_byte_by_byte(&line), "{:?}", line);
+            };
+            let oracle = pairs_byte_by_byte(&line);
+            // The bitmaps (lines up to `Delimiters::MAX_LEN`) and memchr.
+            prop_assert_eq!(pairs(&line).ok().map(owned), oracle.clone(), "{:?}", line);
+            prop_assert_eq!(pairs_with(&line, &Memchr(line.as_bytes())).ok().map(owned), oracle, "{:?}", line);
         }
 
         #[test]

@@ -200,10 +200,35 @@ pub fn protocol_name(p: &str) -> Str<'_> {
 #[derive(Debug)]
 pub struct KeySet {
     names: &'static [&'static str],
-    /// Open addressing: the index in `names`, or `EMPTY`.
-    table: Vec<u8>,
+    /// Open addressing: a name's words and index, or an empty slot.
+    table: Vec<Slot>,
     /// `64 - log2(table.len())`: the hash's top bits pick the bucket.
     shift: u32,
+}
+
+/// A name in a [`KeySet`]'s table: its [`words`] and length, compared
+/// with a key's before anything else (and, for names of up to 16 bytes,
+/// instead of the bytes: the words hold every byte).
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    words: (u64, u64),
+    len: usize,
+    index: u8,
+}
+
+/// A string's bytes as two words. For up to 16 bytes, together with the
+/// length they are the string (overlapping loads from both ends cover
+/// every byte); for longer strings they are a filter before a full compare.
+fn words(b: &[u8]) -> (u64, u64) {
+    let n = b.len();
+    let word4 = |at: usize| b.get(at..at + 4).and_then(|w| <[u8; 4]>::try_from(w).ok()).map_or(0, u32::from_le_bytes);
+    let word8 = |at: usize| b.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok()).map_or(0, u64::from_le_bytes);
+    match n {
+        0 => (0, 0),
+        1..=3 => (u64::from(b[0]) | u64::from(b[n / 2]) << 8 | u64::from(b[n - 1]) << 16, 0),
+        4..=8 => (u64::from(word4(0)) | u64::from(word4(n - 4)) << 32, 0),
+        _ => (word8(0), word8(n - 8)),
+    }
 }
 
 impl KeySet {
@@ -217,42 +242,56 @@ impl KeySet {
         debug_assert!(names.len() <= Self::MAX, "a KeySet holds at most {} names", Self::MAX);
         let names = &names[..names.len().min(Self::MAX)];
         let size = (names.len() * 4).next_power_of_two().max(8);
-        let mut set = KeySet { names, table: vec![Self::EMPTY; size], shift: 64 - size.trailing_zeros() };
+        let empty = Slot { words: (0, 0), len: 0, index: Self::EMPTY };
+        let mut set = KeySet { names, table: vec![empty; size], shift: 64 - size.trailing_zeros() };
         for (i, name) in names.iter().enumerate() {
-            let mut at = set.bucket(name);
-            while set.table[at] != Self::EMPTY {
+            let words = words(name.as_bytes());
+            let mut at = set.bucket(words, name.len());
+            while set.table[at].index != Self::EMPTY {
                 at = (at + 1) & (size - 1);
             }
             // `i < MAX < EMPTY`.
-            set.table[at] = i as u8;
+            set.table[at] = Slot { words, len: name.len(), index: i as u8 };
         }
         set
     }
 
-    /// A key's first bucket, from its length and first, second and last
-    /// bytes (enough to tell field names apart; a clash costs one probe).
-    fn bucket(&self, key: &str) -> usize {
-        let b = key.as_bytes();
-        let byte = |i: usize| b.get(i).copied().map_or(0, u64::from);
-        let mixed = (b.len() as u64) | byte(0) << 8 | byte(1) << 16 | byte(b.len().wrapping_sub(1)) << 24;
+    /// A key's first bucket, from its words and length.
+    fn bucket(&self, (lo, hi): (u64, u64), len: usize) -> usize {
+        let mixed = lo ^ hi.rotate_left(29) ^ (len as u64) << 56;
         (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> self.shift) as usize
     }
 
     /// The index of `key` in the list, if it is one of the names.
     pub fn find(&self, key: &str) -> Option<usize> {
+        let b = key.as_bytes();
+        let words = words(b);
         let mask = self.table.len() - 1;
-        let mut at = self.bucket(key);
+        let mut at = self.bucket(words, b.len());
         loop {
-            let i = self.table[at];
-            if i == Self::EMPTY {
+            let slot = self.table[at];
+            if slot.index == Self::EMPTY {
                 return None;
             }
-            let name = self.names[usize::from(i)];
-            if name.len() == key.len() && name == key {
-                return Some(usize::from(i));
+            if slot.len == b.len()
+                && slot.words == words
+                && (b.len() <= 16 || self.names[usize::from(slot.index)] == key)
+            {
+                return Some(usize::from(slot.index));
             }
             at = (at + 1) & mask;
         }
+    }
+}
+
+/// `s` without leading and trailing white space, like [`str::trim`], but
+/// with no Unicode search when both ends are visible ASCII (nearly every
+/// log value).
+pub fn trimmed(s: &str) -> &str {
+    match s.as_bytes() {
+        [first, .., last] if first.is_ascii_graphic() && last.is_ascii_graphic() => s,
+        [only] if only.is_ascii_graphic() => s,
+        _ => s.trim(),
     }
 }
 
@@ -296,7 +335,7 @@ impl<'a> Pairs<'a> {
                 }
                 let at = u32::try_from(at).unwrap_or(NO_PAIR);
                 index.first[slot] = at;
-                if !v.trim().is_empty() {
+                if !trimmed(v).is_empty() {
                     index.first_filled[slot] = at;
                 }
             }
@@ -321,19 +360,19 @@ impl<'a> Pairs<'a> {
             Some(pair) => pair,
             None => self.pairs.iter().find(|(k, _)| *k == key),
         };
-        pair.map(|(_, v)| v.trim()).filter(|v| !v.is_empty())
+        pair.map(|(_, v)| trimmed(v)).filter(|v| !v.is_empty())
     }
 
     /// The first non-empty value of `key` as a column value (trimmed).
     pub fn text(&self, key: &str) -> Option<Str<'a>> {
         let pair = match self.indexed_pair(key, true) {
             Some(pair) => pair,
-            None => self.pairs.iter().find(|(k, v)| *k == key && !v.trim().is_empty()),
+            None => self.pairs.iter().find(|(k, v)| *k == key && !trimmed(v).is_empty()),
         };
         let (_, v) = pair?;
         Some(match v {
-            Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
-            Cow::Owned(o) => Cow::Owned(o.trim().to_string()),
+            Cow::Borrowed(b) => Cow::Borrowed(trimmed(b)),
+            Cow::Owned(o) => Cow::Owned(trimmed(o).to_string()),
         })
     }
 
@@ -522,6 +561,36 @@ mod tests {
             })], 1..12)) {
             let line = fields.join(",");
             prop_assert_eq!(split(&line), csv_crate(&line), "{}", line);
+        }
+
+        /// `find` is exact: the words stand for the bytes up to 16, and a
+        /// longer key is compared in full.
+        #[test]
+        fn key_sets_find_exactly_their_names(
+            pick in 0usize..64,
+            edit in proptest::option::of((0usize..24, any::<u8>())),
+            cut in 0usize..24,
+        ) {
+            static NAMES: &[&str] = &[
+                "a", "ab", "abc", "abcd", "eventtime", "srcip", "dstip", "srcport", "dstport",
+                "utmaction", "unauthuser", "httpmethod", "abcdefgh", "abcdefghi", "abcdefghijklmnop",
+                "abcdefghijklmnopq", "a_very_long_vendor_field_name", "é", "sentbyte", "rcvdbyte",
+            ];
+            static SET: std::sync::LazyLock<KeySet> = std::sync::LazyLock::new(|| KeySet::new(NAMES));
+            let mut key = NAMES[pick % NAMES.len()].as_bytes().to_vec();
+            if let Some((at, b)) = edit {
+                if let Some(slot) = key.get_mut(at) {
+                    *slot = b;
+                }
+            }
+            key.truncate(cut.max(1));
+            let Ok(key) = String::from_utf8(key) else { return Ok(()) };
+            prop_assert_eq!(SET.find(&key), NAMES.iter().position(|n| *n == key), "{:?}", key);
+        }
+
+        #[test]
+        fn trimmed_is_trim(s in "[ \t\r\n\u{a0}\u{3000}a=é.]{0,6}") {
+            prop_assert_eq!(trimmed(&s), s.trim());
         }
 
         #[test]
