@@ -127,7 +127,7 @@ pub fn upper_case(s: &str) -> Str<'_> {
 /// without port, IPv6 brackets, quotes or trailing dot; `None` when empty
 /// or `-`. Borrowed when nothing had to change but trimming.
 pub fn clean_host(h: &str) -> Option<Str<'_>> {
-    let h = h.trim().trim_matches('"');
+    let h = trimmed(h).trim_matches('"');
     let h = if let Some(rest) = h.strip_prefix('[') {
         rest.split(']').next().unwrap_or("")
     } else if h.matches(':').count() == 1 {
@@ -144,7 +144,7 @@ pub fn clean_host(h: &str) -> Option<Str<'_>> {
 /// The authority (`user@host:port`) of a URL or of a bare `host:port`;
 /// `None` for a path-only URL.
 fn authority(url: &str) -> Option<&str> {
-    let u = url.trim().trim_matches('"');
+    let u = trimmed(url).trim_matches('"');
     let rest = match u.find("://") {
         Some(i) if i > 0 && u[..i].bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)) => &u[i + 3..],
         _ => u,
@@ -406,7 +406,7 @@ impl<'a> Pairs<'a> {
 /// A host or DNS name as a column value: trimmed, without trailing dot,
 /// lower case (borrowed when it already is); `None` when empty or `-`.
 pub fn clean_name(s: &str) -> Option<Str<'_>> {
-    let s = s.trim().trim_end_matches('.');
+    let s = trimmed(s).trim_end_matches('.');
     (!s.is_empty() && s != "-").then(|| lower_case(s))
 }
 
@@ -428,7 +428,7 @@ pub fn ip<'a>(
     field: impl std::fmt::Display,
     value: Option<&'a str>,
 ) -> Result<Option<Str<'a>>, DecodeError> {
-    match value.map(str::trim).filter(|v| !v.is_empty()) {
+    match value.map(trimmed).filter(|v| !v.is_empty()) {
         None => Ok(None),
         Some(v) => match v.parse::<std::net::IpAddr>() {
             // Canonical text when the log wrote it differently (`::ffff:1.2.3.4`, upper-case hex).
