@@ -24,7 +24,6 @@
 
 use std::time::Duration;
 
-use arrow::json::writer::{JsonArray, WriterBuilder};
 use arrow::record_batch::RecordBatch;
 use serde_json::{Map, Value};
 
@@ -69,24 +68,8 @@ pub fn findings_from_batch(rule: &RuleDef, batch: &RecordBatch, now: Timestamp) 
     if batch.num_rows() == 0 {
         return Ok(Vec::new());
     }
-    let rows = rows_as_json(batch)?;
+    let rows = super::output_json::rows_as_json(batch)?;
     rows.iter().map(|row| finding_from_row(rule, row, now)).collect()
-}
-
-/// The batch as one JSON object per row (nulls omitted).
-pub(crate) fn rows_as_json(batch: &RecordBatch) -> Result<Vec<Map<String, Value>>, String> {
-    let mut buf = Vec::new();
-    {
-        let mut writer = WriterBuilder::new().with_explicit_nulls(false).build::<_, JsonArray>(&mut buf);
-        writer.write(batch).map_err(|e| format!("rule output cannot be rendered as JSON: {e}"))?;
-        writer.finish().map_err(|e| format!("rule output cannot be rendered as JSON: {e}"))?;
-    }
-    if buf.is_empty() {
-        return Ok(Vec::new());
-    }
-    let rows: Vec<Map<String, Value>> =
-        serde_json::from_slice(&buf).map_err(|e| format!("rule output JSON is malformed: {e}"))?;
-    Ok(rows)
 }
 
 fn text(row: &Map<String, Value>, key: &str) -> Option<String> {

@@ -38,6 +38,7 @@ pub mod engine;
 pub mod findings;
 pub mod first_seen;
 pub mod fixtures;
+mod output_json;
 pub mod partition;
 pub mod pending;
 pub mod reload;
@@ -512,7 +513,7 @@ fn compile_error(def: &RuleDef, what: &str, e: &datafusion::error::DataFusionErr
 fn json_rows(rule: &str, batches: &[RecordBatch]) -> Vec<Map<String, Value>> {
     let mut out = Vec::new();
     for b in batches {
-        match findings::rows_as_json(b) {
+        match output_json::rows_as_json(b) {
             Ok(rows) => out.extend(rows),
             Err(e) => emit(RuleFailed { rule, error: &e }),
         }
@@ -1021,7 +1022,7 @@ impl DetectionEngine {
                             }
                         };
                         if let Some(behind) = behind {
-                            let rows = findings::rows_as_json(&behind).unwrap_or_default();
+                            let rows = output_json::rows_as_json(&behind).unwrap_or_default();
                             for row in &rows {
                                 let t = findings::row_time(row).map_or(i64::MIN, |t| t.0);
                                 late_row(row, t);
@@ -1256,7 +1257,7 @@ impl DetectionEngine {
                 if !new.is_empty() {
                     let idx = arrow::array::UInt32Array::from(new);
                     let rows = arrow::compute::take_record_batch(&batch, &idx).map_err(|e| e.to_string())?;
-                    for row in findings::rows_as_json(&rows)? {
+                    for row in output_json::rows_as_json(&rows)? {
                         count(findings.admit(&rule.def, row, Contribution::Events)?);
                     }
                 }
@@ -1292,7 +1293,7 @@ impl DetectionEngine {
                         .map(|k| columns::Reader::new(hit, k, columns::ValueKind::Text))
                         .collect::<Result<_, _>>()?;
                     let starts = columns::Reader::new(hit, "window_start", columns::ValueKind::Time)?;
-                    let rows = findings::rows_as_json(hit)?;
+                    let rows = output_json::rows_as_json(hit)?;
                     let mut key = String::new();
                     for (i, row) in rows.into_iter().enumerate() {
                         windowed::key_of(&keys, i, &mut key);
