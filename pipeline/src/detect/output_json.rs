@@ -20,6 +20,8 @@ use arrow::record_batch::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
 use serde_json::{Map, Number, Value};
 
+use super::columns::ValueKind;
+
 /// The batch as one JSON object per row (nulls omitted).
 pub(crate) fn rows_as_json(batch: &RecordBatch) -> Result<Vec<Map<String, Value>>, String> {
     match rows_from_columns(batch) {
@@ -75,23 +77,16 @@ impl<'a> Column<'a> {
     fn new(array: &'a dyn Array, options: &'a FormatOptions<'a>) -> Option<Column<'a>> {
         Some(match array.data_type() {
             DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View => Column::Text(array),
-            DataType::Int8
-            | DataType::Int16
-            | DataType::Int32
-            | DataType::Int64
-            | DataType::UInt8
-            | DataType::UInt16
-            | DataType::UInt32
-            | DataType::UInt64 => Column::Int(array),
             DataType::Boolean => Column::Bool(array),
-            DataType::Timestamp(_, _) | DataType::Date32 | DataType::Date64 => {
-                Column::Time(array, ArrayFormatter::try_new(array, options).ok()?)
-            }
             DataType::List(_) => {
                 let values = array.as_list::<i32>().values().as_ref();
                 Column::List(array, Box::new(Column::new(values, options)?))
             }
-            _ => return None,
+            t => match ValueKind::of(t) {
+                ValueKind::Int => Column::Int(array),
+                ValueKind::Time => Column::Time(array, ArrayFormatter::try_new(array, options).ok()?),
+                ValueKind::Float | ValueKind::Text => return None,
+            },
         })
     }
 
