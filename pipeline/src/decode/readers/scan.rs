@@ -33,7 +33,6 @@ pub struct Delimiters {
     key_end: [u64; WORDS],
     value_end: [u64; WORDS],
     quote: [u64; WORDS],
-    words: usize,
     len: usize,
 }
 
@@ -50,13 +49,7 @@ impl Delimiters {
         if line.len() > Self::MAX_LEN {
             return None;
         }
-        let mut d = Delimiters {
-            key_end: [0; WORDS],
-            value_end: [0; WORDS],
-            quote: [0; WORDS],
-            words: line.len().div_ceil(64),
-            len: line.len(),
-        };
+        let mut d = Delimiters { key_end: [0; WORDS], value_end: [0; WORDS], quote: [0; WORDS], len: line.len() };
         let blocks = line.chunks_exact(64);
         let rest = blocks.remainder();
         for (w, block) in blocks.enumerate() {
@@ -76,8 +69,9 @@ impl Delimiters {
 
     /// The first set bit of `map` at or after `from`, else the line's length.
     fn next(&self, map: &[u64; WORDS], from: usize) -> usize {
+        let words = self.len.div_ceil(64);
         let mut w = from / 64;
-        if w >= self.words {
+        if w >= words {
             return self.len;
         }
         let mut bits = map[w] & (u64::MAX << (from % 64));
@@ -86,7 +80,7 @@ impl Delimiters {
                 return w * 64 + bits.trailing_zeros() as usize;
             }
             w += 1;
-            if w >= self.words {
+            if w >= words {
                 return self.len;
             }
             bits = map[w];
