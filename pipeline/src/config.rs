@@ -894,6 +894,7 @@ impl Config {
                     VendorFieldsPolicy::Fixed(VendorFieldsFilter::Only(keys.iter().cloned().collect()))
                 }
             },
+            send_events: self.writes_events(),
             ..RuntimeOptions::default()
         }
     }
@@ -1093,6 +1094,19 @@ mod tests {
             options("[runtime]\nvendor_fields = \"none\"\n[sinks.lake]\npath = \"lake\"\n"),
             VendorFieldsPolicy::Fixed(VendorFieldsFilter::None)
         ));
+    }
+
+    #[test]
+    fn events_travel_to_the_sinks_only_when_a_sink_writes_them() {
+        let send = |extra: &str| {
+            let text = format!("[[sources]]\ntype = \"stdin\"\nformat = \"okta\"\n{extra}");
+            Config::parse(&text, Path::new("t.toml")).unwrap().runtime_options().send_events
+        };
+        assert!(!send("[sinks.findings]\npath = \"f.jsonl\"\n"), "findings alone do not need the events");
+        assert!(send("[sinks.lake]\npath = \"lake\"\n"), "the lake writes events by default");
+        assert!(!send("[sinks.lake]\npath = \"lake\"\nevents = false\n"));
+        assert!(send("[sinks.kafka]\nbrokers = \"127.0.0.1:9092\"\nevents_topic = \"events\"\n"));
+        assert!(RuntimeOptions::default().send_events, "a runtime built by hand keeps them for its sinks");
     }
 
     #[test]

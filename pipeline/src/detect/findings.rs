@@ -163,6 +163,14 @@ pub fn row_time(row: &Map<String, Value>) -> Option<Timestamp> {
     time(row, "first_seen").or_else(|| time(row, "time"))
 }
 
+/// [`row_time`] of every row of a rule output batch: only its `first_seen`
+/// and `time` columns are read, as the JSON values the whole row would
+/// have, so a row waits in the same interval either way.
+pub fn row_times(batch: &RecordBatch) -> Result<Vec<Option<Timestamp>>, String> {
+    let rows = super::output_json::columns_as_json(batch, &["first_seen", "time"])?;
+    Ok(rows.iter().map(row_time).collect())
+}
+
 /// The finding a row of `rule` belongs to; an error when it has no event time.
 pub fn finding_key(rule: &RuleDef, row: &Map<String, Value>) -> Result<FindingKey, String> {
     let first_seen =

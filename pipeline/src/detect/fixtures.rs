@@ -296,6 +296,7 @@ async fn execute(
         stop: CancellationToken::new(),
         // As a run without an events sink would: the rules' needs decide.
         vendor_fields: VendorFieldsPolicy::Auto { events_written: false },
+        send_events: false,
     };
     let mut decoders = HashMap::new();
     let mut findings: BTreeMap<String, Finding> = BTreeMap::new();

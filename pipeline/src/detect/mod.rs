@@ -441,7 +441,11 @@ pub struct Matched {
 }
 
 enum MatchOutput {
-    /// Streaming rules: finding candidates.
+    /// Streaming rules: finding candidates, the SQL's rows. They stay in
+    /// Arrow while they wait for the watermark and become JSON maps when
+    /// their interval is consumed.
+    Candidates(Vec<RecordBatch>),
+    /// Streaming rules: finding candidates as JSON (from a scale-out peer).
     Rows(Vec<Map<String, Value>>),
     /// Windowed and first-seen rules: the SQL's rows.
     Batches(Vec<RecordBatch>),
@@ -459,7 +463,7 @@ impl Matched {
     pub fn rows(&self) -> usize {
         match &self.output {
             MatchOutput::Rows(r) => r.len(),
-            MatchOutput::Batches(b) => b.iter().map(RecordBatch::num_rows).sum(),
+            MatchOutput::Candidates(b) | MatchOutput::Batches(b) => b.iter().map(RecordBatch::num_rows).sum(),
             MatchOutput::Steps(s) => s.len(),
         }
     }
@@ -856,10 +860,7 @@ impl DetectionEngine {
         let table = class.as_str();
         let id = rule.def.id();
         match &rule.kind {
-            Kind::Streaming { plan } => {
-                let out = Self::run(rule, plan, base, table, batch).await?;
-                Some(MatchOutput::Rows(json_rows(id, &out)))
-            }
+            Kind::Streaming { plan } => Some(MatchOutput::Candidates(Self::run(rule, plan, base, table, batch).await?)),
             Kind::Windowed { plan, .. } | Kind::FirstSeen { plan, .. } => {
                 Some(MatchOutput::Batches(Self::run(rule, plan, base, table, batch).await?))
             }
@@ -950,6 +951,9 @@ impl DetectionEngine {
             let Some(output) = Self::run_rule(rule, &set.base_task, class, &late).await else { continue };
             let event_ids = match &output {
                 MatchOutput::Rows(rows) => rows.iter().flat_map(findings::all_event_ids).collect(),
+                MatchOutput::Candidates(b) => {
+                    json_rows(rule.def.id(), b).iter().flat_map(findings::all_event_ids).collect()
+                }
                 MatchOutput::Batches(b) => batch_event_ids(b),
                 MatchOutput::Steps(s) => s.iter().flat_map(|(_, r)| findings::all_event_ids(r)).collect(),
             };
@@ -992,6 +996,48 @@ impl DetectionEngine {
                                 rule: rule.def.id(),
                                 error: "a row without `time` (or `first_seen`) cannot be placed in event time; dropped",
                             }),
+                        }
+                    }
+                }
+                MatchOutput::Candidates(batches) => {
+                    for b in batches {
+                        let times = match findings::row_times(&b) {
+                            Ok(t) => t,
+                            Err(e) => {
+                                emit(RuleFailed { rule: rule.def.id(), error: &e });
+                                continue;
+                            }
+                        };
+                        let mut by_interval: BTreeMap<i64, Vec<u32>> = BTreeMap::new();
+                        let mut behind: Vec<u32> = Vec::new();
+                        for (i, t) in times.iter().enumerate() {
+                            match t {
+                                Some(t) if t.0 < released => behind.push(i as u32),
+                                Some(t) => {
+                                    by_interval.entry(pending::interval_of(t.0, interval)).or_default().push(i as u32)
+                                }
+                                None => emit(RuleFailed {
+                                    rule: rule.def.id(),
+                                    error:
+                                        "a row without `time` (or `first_seen`) cannot be placed in event time; dropped",
+                                }),
+                            }
+                        }
+                        if !behind.is_empty() {
+                            let rows = arrow::compute::take_record_batch(&b, &arrow::array::UInt32Array::from(behind))
+                                .map_err(|e| e.to_string())
+                                .and_then(|late| output_json::rows_as_json(&late));
+                            match rows {
+                                Ok(rows) => {
+                                    for row in &rows {
+                                        late_row(row, findings::row_time(row).map_or(i64::MIN, |t| t.0));
+                                    }
+                                }
+                                Err(e) => emit(RuleFailed { rule: rule.def.id(), error: &e }),
+                            }
+                        }
+                        if let Err(e) = state.pending.push_grouped(&b, by_interval, Item::Rows) {
+                            emit(RuleFailed { rule: rule.def.id(), error: &e });
                         }
                     }
                 }
@@ -1214,13 +1260,17 @@ impl DetectionEngine {
         };
         match &rule.kind {
             Kind::Streaming { .. } => {
-                let mut rows: Vec<(RowOrder, (), Map<String, Value>)> = items
-                    .into_iter()
-                    .filter_map(|i| match i {
-                        Item::Row(r) => Some((row_order(&r), (), r)),
-                        _ => None,
-                    })
-                    .collect();
+                let mut rows: Vec<(RowOrder, (), Map<String, Value>)> = Vec::new();
+                for item in items {
+                    match item {
+                        Item::Row(r) => rows.push((row_order(&r), (), r)),
+                        Item::Rows(b) => match output_json::rows_as_json(&b) {
+                            Ok(more) => rows.extend(more.into_iter().map(|r| (row_order(&r), (), r))),
+                            Err(e) => emit(RuleFailed { rule: rule.def.id(), error: &e }),
+                        },
+                        Item::Batch(_) | Item::Step(..) => {}
+                    }
+                }
                 sort_rows(&mut rows, |_, _| std::cmp::Ordering::Equal);
                 let _gate = cp.enter(out);
                 let mut s = lock(&rule.state);

@@ -30,6 +30,23 @@ pub(crate) fn rows_as_json(batch: &RecordBatch) -> Result<Vec<Map<String, Value>
     }
 }
 
+/// The named columns of each row as a JSON object, exactly as
+/// [`rows_as_json`] would give them (columns the batch lacks and nulls
+/// left out): for deciding from a few columns what to do with rows that
+/// stay in Arrow until they are needed whole.
+pub(crate) fn columns_as_json(batch: &RecordBatch, names: &[&str]) -> Result<Vec<Map<String, Value>>, String> {
+    let schema = batch.schema();
+    let present: Vec<usize> = names.iter().filter_map(|n| schema.index_of(n).ok()).collect();
+    if present.is_empty() {
+        return Ok(vec![Map::new(); batch.num_rows()]);
+    }
+    let rows = rows_as_json(&batch.project(&present).map_err(|e| e.to_string())?)?;
+    if rows.len() != batch.num_rows() {
+        return Err(format!("rule output: {} rows read as {} JSON objects", batch.num_rows(), rows.len()));
+    }
+    Ok(rows)
+}
+
 /// The defined way: `arrow_json`'s text, parsed back.
 fn rows_through_text(batch: &RecordBatch) -> Result<Vec<Map<String, Value>>, String> {
     let mut buf = Vec::new();
@@ -161,6 +178,34 @@ mod tests {
         let rows = rows_as_json(&b).expect("rows");
         assert_eq!(rows[0].get("ratio"), Some(&serde_json::json!(0.1)));
         assert!(rows[1].is_empty(), "a null is left out");
+    }
+
+    #[test]
+    fn named_columns_read_as_the_whole_rows_would_give_them() {
+        let b = batch(vec![
+            ("user", Arc::new(StringArray::from(vec![Some("ana"), None])) as ArrayRef),
+            (
+                "time",
+                Arc::new(
+                    TimestampMicrosecondArray::from(vec![Some(1_700_000_000_000_000), Some(5)]).with_timezone("UTC"),
+                ),
+            ),
+            ("ratio", Arc::new(Float64Array::from(vec![Some(0.1), None]))),
+        ]);
+        let whole = rows_as_json(&b).expect("rows");
+        let some = columns_as_json(&b, &["first_seen", "time", "ratio"]).expect("rows");
+        assert_eq!(some.len(), 2);
+        for (row, full) in some.iter().zip(&whole) {
+            let expected: Map<String, Value> =
+                full.iter().filter(|(k, _)| *k != "user").map(|(k, v)| (k.clone(), v.clone())).collect();
+            assert_eq!(row, &expected, "a missing column and nulls are left out, the rest as in the whole row");
+        }
+        let none = columns_as_json(&b, &["first_seen"]).expect("rows");
+        assert_eq!(none, vec![Map::new(), Map::new()], "one empty object per row when no column is there");
+        let times = super::super::findings::row_times(&b).expect("times");
+        let expected: Vec<_> = whole.iter().map(super::super::findings::row_time).collect();
+        assert_eq!(times, expected);
+        assert!(times.iter().all(Option::is_some));
     }
 
     proptest! {

@@ -127,6 +127,21 @@ impl Matched {
                 }
                 by.into_iter().map(|(p, rows)| (p, with(MatchOutput::Rows(rows)))).collect()
             }
+            MatchOutput::Candidates(batches) => {
+                // Parts from the key columns as JSON, as `Rows` are split,
+                // so a row goes to the same part whichever form it came in.
+                let names: Vec<&str> = key.iter().map(String::as_str).collect();
+                let mut by: BTreeMap<u32, Vec<RecordBatch>> = BTreeMap::new();
+                for b in batches {
+                    let keys = super::output_json::columns_as_json(&b, &names)?;
+                    let mut rows: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+                    for (i, row) in keys.iter().enumerate() {
+                        rows.entry(row_part(&id, &key, row, parts)).or_default().push(i as u32);
+                    }
+                    split_rows(&b, rows, &mut by)?;
+                }
+                by.into_iter().map(|(p, b)| (p, with(MatchOutput::Candidates(b)))).collect()
+            }
             MatchOutput::Steps(steps) => {
                 let mut by: BTreeMap<u32, Steps> = BTreeMap::new();
                 for (step, row) in steps {
@@ -142,17 +157,7 @@ impl Matched {
                     for (row, p) in of.into_iter().enumerate() {
                         rows.entry(p).or_default().push(row as u32);
                     }
-                    if rows.len() == 1 {
-                        if let Some(p) = rows.keys().next() {
-                            by.entry(*p).or_default().push(b);
-                        }
-                        continue;
-                    }
-                    for (p, idx) in rows {
-                        let part = arrow::compute::take_record_batch(&b, &UInt32Array::from(idx))
-                            .map_err(|e| format!("could not split rule output: {e}"))?;
-                        by.entry(p).or_default().push(part);
-                    }
+                    split_rows(&b, rows, &mut by)?;
                 }
                 by.into_iter().map(|(p, b)| (p, with(MatchOutput::Batches(b)))).collect()
             }
@@ -166,11 +171,35 @@ impl Matched {
             fingerprint: self.rule.fingerprint.clone(),
             output: match &self.output {
                 MatchOutput::Rows(r) => WireOutput::Rows(r.clone()),
+                // Candidates travel as JSON rows, the wire form peers of
+                // every version read.
+                MatchOutput::Candidates(b) => WireOutput::Rows(super::json_rows(self.rule.def.id(), b)),
                 MatchOutput::Steps(s) => WireOutput::Steps(s.clone()),
                 MatchOutput::Batches(b) => WireOutput::Batches(b.iter().cloned().map(IpcBatch).collect()),
             },
         }
     }
+}
+
+/// File the rows of `batch` under the part each is listed for: the batch
+/// itself when all go to one part, else a copy of each part's rows.
+fn split_rows(
+    batch: &RecordBatch,
+    rows: BTreeMap<u32, Vec<u32>>,
+    by: &mut BTreeMap<u32, Vec<RecordBatch>>,
+) -> Result<(), String> {
+    if rows.len() == 1 {
+        if let Some(p) = rows.keys().next() {
+            by.entry(*p).or_default().push(batch.clone());
+        }
+        return Ok(());
+    }
+    for (p, idx) in rows {
+        let part = arrow::compute::take_record_batch(batch, &UInt32Array::from(idx))
+            .map_err(|e| format!("could not split rule output: {e}"))?;
+        by.entry(p).or_default().push(part);
+    }
+    Ok(())
 }
 
 /// A rule's output for one part of one batch, as it travels between

@@ -26,8 +26,13 @@ use super::columns::{Reader, ValueKind};
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Item {
-    /// A row of a streaming rule (a finding candidate), as JSON.
+    /// A row of a streaming rule (a finding candidate), as JSON: what a
+    /// scale-out peer sends, and what checkpoints of earlier versions hold.
     Row(Map<String, Value>),
+    /// Rows of a streaming rule's SQL (finding candidates), all in the same
+    /// interval, kept as Arrow until the interval is consumed: a few bytes
+    /// per value instead of a JSON map per row while they wait.
+    Rows(#[serde(with = "ipc")] RecordBatch),
     /// Rows of a windowed or first-seen rule's SQL, all in the same interval.
     Batch(#[serde(with = "ipc")] RecordBatch),
     /// A row of a correlation step (0: `first`, 1..: the `then` steps), as JSON.
@@ -37,8 +42,8 @@ pub enum Item {
 impl Item {
     fn rows(&self) -> usize {
         match self {
-            Item::Batch(b) => b.num_rows(),
-            _ => 1,
+            Item::Batch(b) | Item::Rows(b) => b.num_rows(),
+            Item::Row(_) | Item::Step(..) => 1,
         }
     }
 }
@@ -77,17 +82,31 @@ impl Pending {
                 None => untimed += 1,
             }
         }
-        if by_interval.len() == 1 && untimed == 0 {
-            if let Some(start) = by_interval.keys().next().copied() {
-                self.push(start, Item::Batch(batch.clone()));
+        self.push_grouped(batch, by_interval, Item::Batch)?;
+        Ok(untimed)
+    }
+
+    /// File the rows of `batch` listed under each interval start in
+    /// `by_interval`, each group as one item made by `item`: the batch
+    /// itself when one group holds all its rows, else a copy of the group's
+    /// rows (so nothing waiting keeps the rest of the batch alive).
+    pub fn push_grouped(
+        &mut self,
+        batch: &RecordBatch,
+        by_interval: BTreeMap<i64, Vec<u32>>,
+        item: fn(RecordBatch) -> Item,
+    ) -> Result<(), String> {
+        if let Some((start, rows)) = by_interval.first_key_value() {
+            if by_interval.len() == 1 && rows.len() == batch.num_rows() {
+                self.push(*start, item(batch.clone()));
+                return Ok(());
             }
-            return Ok(0);
         }
         for (start, rows) in by_interval {
             let part = take_record_batch(batch, &UInt32Array::from(rows)).map_err(|e| e.to_string())?;
-            self.push(start, Item::Batch(part));
+            self.push(start, item(part));
         }
-        Ok(untimed)
+        Ok(())
     }
 
     /// The earliest interval with rows.
@@ -179,16 +198,54 @@ mod tests {
     }
 
     #[test]
+    fn grouped_rows_wait_whole_or_as_copies_of_their_group() {
+        let mut p = Pending::default();
+        let b = batch(&[5, 7, 150]);
+        p.push_grouped(&b, BTreeMap::from([(0, vec![0, 1, 2])]), Item::Rows).unwrap();
+        let (_, items) = p.take_first().unwrap();
+        match &items[..] {
+            [Item::Rows(whole)] => assert_eq!(whole, &b, "one group of every row: the batch itself"),
+            other => panic!("{other:?}"),
+        }
+        p.push_grouped(&b, BTreeMap::from([(0, vec![0, 1]), (100, vec![2])]), Item::Rows).unwrap();
+        assert_eq!(p.rows(), 3);
+        let (start, items) = p.take_first().unwrap();
+        match &items[..] {
+            [Item::Rows(part)] => assert_eq!((start, part), (0, &batch(&[5, 7]))),
+            other => panic!("{other:?}"),
+        }
+        let (start, items) = p.take_first().unwrap();
+        match &items[..] {
+            [Item::Rows(part)] => {
+                assert_eq!(start, 100);
+                assert_eq!(part.num_rows(), 1);
+                assert_eq!(part.column(1).as_any().downcast_ref::<StringArray>().unwrap().value(0), "e2");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(p.is_empty() && p.rows() == 0);
+    }
+
+    #[test]
     fn pending_batches_survive_a_checkpoint() {
         let mut p = Pending::default();
         p.push_batch(&batch(&[5, 7]), "time", 100).unwrap();
         p.push(100, Item::Step(1, serde_json::json!({"user": "ana"}).as_object().unwrap().clone()));
+        p.push(200, Item::Rows(batch(&[250, 260])));
         let json = serde_json::to_string(&p).unwrap();
         let mut back: Pending = serde_json::from_str(&json).unwrap();
-        assert_eq!(back.rows(), 3);
+        assert_eq!(back.rows(), 5);
         let (_, items) = back.take_first().unwrap();
         match &items[0] {
             Item::Batch(b) => assert_eq!(b, &batch(&[5, 7])),
+            other => panic!("{other:?}"),
+        }
+        back.take_first().unwrap();
+        match back.take_first().unwrap() {
+            (200, items) => match &items[..] {
+                [Item::Rows(b)] => assert_eq!(b, &batch(&[250, 260]), "streaming rows come back as they were"),
+                other => panic!("{other:?}"),
+            },
             other => panic!("{other:?}"),
         }
     }

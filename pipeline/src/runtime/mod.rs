@@ -81,6 +81,12 @@ pub struct RuntimeOptions {
     pub idle_timeout: Duration,
     /// Which vendor fields the decode stage keeps.
     pub vendor_fields: VendorFieldsPolicy,
+    /// Whether enriched events travel on to the sinks in [`Output::events`].
+    /// Only a sink that writes events needs them (the lake with `events`, a
+    /// Kafka `events_topic`); without one, a worker drops a batch's events
+    /// once the rules have run, instead of the channels to the detection
+    /// stage and the sinks holding every batch in flight whole.
+    pub send_events: bool,
 }
 
 /// Which vendor fields the decode stage writes into `vendor_fields`
@@ -126,6 +132,7 @@ impl Default for RuntimeOptions {
             allowed_lateness: Duration::from_secs(60),
             idle_timeout: Duration::from_secs(30),
             vendor_fields: VendorFieldsPolicy::Fixed(VendorFieldsFilter::All),
+            send_events: true,
         }
     }
 }
@@ -244,6 +251,7 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
             registry: Some(registry.clone()),
             stop: abort.clone(),
             vendor_fields: options.vendor_fields.clone(),
+            send_events: options.send_events,
         };
         let span = tracing::debug_span!("worker", worker = id);
         workers.push(tokio::spawn(worker(raw_rx.clone(), processed_tx.clone(), ctx).instrument(span)));
@@ -400,6 +408,8 @@ pub struct WorkerContext {
     pub stop: CancellationToken,
     /// Which vendor fields decoded batches keep.
     pub vendor_fields: VendorFieldsPolicy,
+    /// Whether [`Output::events`] is filled ([`RuntimeOptions::send_events`]).
+    pub send_events: bool,
 }
 
 /// One raw batch, processed by a worker: its events and dead letters, what
@@ -551,7 +561,9 @@ pub async fn process(
         let letters = late_dead_letters(batch, &enriched, &decoded.row_records, &late, before);
         processed.output.dead_letters.extend(letters);
     }
-    processed.output.events = enriched;
+    if ctx.send_events {
+        processed.output.events = enriched;
+    }
     processed
 }
 

@@ -290,49 +290,86 @@ impl<'a> Row<'a> {
 }
 
 /// Accumulates rows of every class and turns them into one Arrow batch per class.
+///
+/// A class's builder is made when its first row comes, sized for the whole
+/// batch: a batch nearly always holds one class (a raw batch has one
+/// format), and the arrays a builder finishes keep the room it was made
+/// with, so room made for classes that never come would be held by every
+/// batch in flight.
 pub struct ClassBatchBuilder<'a> {
-    network: NetworkBuilder<'a>,
-    dns: DnsBuilder<'a>,
-    auth: AuthBuilder<'a>,
-    oauth: OauthBuilder<'a>,
-    email: EmailBuilder<'a>,
+    capacity: usize,
+    vendor_fields: VendorFieldsFilter,
+    network: Option<NetworkBuilder<'a>>,
+    dns: Option<DnsBuilder<'a>>,
+    auth: Option<AuthBuilder<'a>>,
+    oauth: Option<OauthBuilder<'a>>,
+    email: Option<EmailBuilder<'a>>,
 }
 
 impl<'a> ClassBatchBuilder<'a> {
-    /// A builder sized for about `capacity` rows per class.
+    /// A builder for batches of about `capacity` rows.
     pub fn with_capacity(capacity: usize) -> Self {
         Self {
-            network: NetworkBuilder::with_capacity(capacity),
-            dns: DnsBuilder::with_capacity(capacity / 4),
-            auth: AuthBuilder::with_capacity(capacity / 4),
-            oauth: OauthBuilder::with_capacity(capacity / 8),
-            email: EmailBuilder::with_capacity(capacity / 8),
+            capacity,
+            vendor_fields: VendorFieldsFilter::All,
+            network: None,
+            dns: None,
+            auth: None,
+            oauth: None,
+            email: None,
         }
     }
 
     /// Which vendor fields every class writes into `vendor_fields` from now on.
     pub fn set_vendor_fields(&mut self, filter: &VendorFieldsFilter) {
-        self.network.set_vendor_fields(filter.clone());
-        self.dns.set_vendor_fields(filter.clone());
-        self.auth.set_vendor_fields(filter.clone());
-        self.oauth.set_vendor_fields(filter.clone());
-        self.email.set_vendor_fields(filter.clone());
+        self.vendor_fields = filter.clone();
+        if let Some(b) = &mut self.network {
+            b.set_vendor_fields(filter.clone());
+        }
+        if let Some(b) = &mut self.dns {
+            b.set_vendor_fields(filter.clone());
+        }
+        if let Some(b) = &mut self.auth {
+            b.set_vendor_fields(filter.clone());
+        }
+        if let Some(b) = &mut self.oauth {
+            b.set_vendor_fields(filter.clone());
+        }
+        if let Some(b) = &mut self.email {
+            b.set_vendor_fields(filter.clone());
+        }
     }
 
     /// Append one row to its class, with the origin columns of its record.
     pub fn append(&mut self, row: &Row<'a>, origin: &RowOrigin<'_>) {
+        let (capacity, filter) = (self.capacity, &self.vendor_fields);
+        macro_rules! to {
+            ($slot:expr, $builder:ident, $e:expr) => {
+                $slot
+                    .get_or_insert_with(|| {
+                        let mut b = $builder::with_capacity(capacity);
+                        b.set_vendor_fields(filter.clone());
+                        b
+                    })
+                    .append($e, origin)
+            };
+        }
         match row {
-            Row::Network(e) => self.network.append(e, origin),
-            Row::Dns(e) => self.dns.append(e, origin),
-            Row::Auth(e) => self.auth.append(e, origin),
-            Row::Oauth(e) => self.oauth.append(e, origin),
-            Row::Email(e) => self.email.append(e, origin),
+            Row::Network(e) => to!(self.network, NetworkBuilder, e),
+            Row::Dns(e) => to!(self.dns, DnsBuilder, e),
+            Row::Auth(e) => to!(self.auth, AuthBuilder, e),
+            Row::Oauth(e) => to!(self.oauth, OauthBuilder, e),
+            Row::Email(e) => to!(self.email, EmailBuilder, e),
         }
     }
 
     /// Rows appended so far, all classes.
     pub fn len(&self) -> usize {
-        self.network.len() + self.dns.len() + self.auth.len() + self.oauth.len() + self.email.len()
+        self.network.as_ref().map_or(0, NetworkBuilder::len)
+            + self.dns.as_ref().map_or(0, DnsBuilder::len)
+            + self.auth.as_ref().map_or(0, AuthBuilder::len)
+            + self.oauth.as_ref().map_or(0, OauthBuilder::len)
+            + self.email.as_ref().map_or(0, EmailBuilder::len)
     }
 
     /// Whether nothing was appended.
@@ -340,28 +377,20 @@ impl<'a> ClassBatchBuilder<'a> {
         self.len() == 0
     }
 
-    /// One batch per class that has rows; resets the builder.
+    /// One batch per class that has rows, in class order; resets the builder.
     pub fn finish(&mut self) -> Result<Vec<(EventClass, RecordBatch)>, ArrowError> {
         let mut out = Vec::new();
-        let parts: [(EventClass, usize); 5] = [
-            (EventClass::Network, self.network.len()),
-            (EventClass::Dns, self.dns.len()),
-            (EventClass::Auth, self.auth.len()),
-            (EventClass::Oauth, self.oauth.len()),
-            (EventClass::Email, self.email.len()),
+        let parts = [
+            (EventClass::Network, self.network.take().filter(|b| !b.is_empty()).map(|mut b| b.finish_columns())),
+            (EventClass::Dns, self.dns.take().filter(|b| !b.is_empty()).map(|mut b| b.finish_columns())),
+            (EventClass::Auth, self.auth.take().filter(|b| !b.is_empty()).map(|mut b| b.finish_columns())),
+            (EventClass::Oauth, self.oauth.take().filter(|b| !b.is_empty()).map(|mut b| b.finish_columns())),
+            (EventClass::Email, self.email.take().filter(|b| !b.is_empty()).map(|mut b| b.finish_columns())),
         ];
-        for (class, len) in parts {
-            if len == 0 {
-                continue;
+        for (class, cols) in parts {
+            if let Some(cols) = cols {
+                out.push((class, RecordBatch::try_new(class.base_schema(), cols)?));
             }
-            let cols = match class {
-                EventClass::Network => self.network.finish_columns(),
-                EventClass::Dns => self.dns.finish_columns(),
-                EventClass::Auth => self.auth.finish_columns(),
-                EventClass::Oauth => self.oauth.finish_columns(),
-                EventClass::Email => self.email.finish_columns(),
-            };
-            out.push((class, RecordBatch::try_new(class.base_schema(), cols)?));
         }
         Ok(out)
     }
