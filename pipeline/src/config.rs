@@ -894,7 +894,8 @@ impl Config {
                     VendorFieldsPolicy::Fixed(VendorFieldsFilter::Only(keys.iter().cloned().collect()))
                 }
             },
-            send_events: self.writes_events(),
+            // The sinks say for themselves (`Sink::writes_events`).
+            send_events: false,
             ..RuntimeOptions::default()
         }
     }
@@ -1096,16 +1097,23 @@ mod tests {
         ));
     }
 
-    #[test]
-    fn events_travel_to_the_sinks_only_when_a_sink_writes_them() {
-        let send = |extra: &str| {
+    #[tokio::test]
+    async fn events_travel_to_the_sinks_only_when_a_sink_writes_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let writes = |extra: &str| {
             let text = format!("[[sources]]\ntype = \"stdin\"\nformat = \"okta\"\n{extra}");
-            Config::parse(&text, Path::new("t.toml")).unwrap().runtime_options().send_events
+            Config::parse(&text, Path::new("t.toml")).unwrap()
         };
-        assert!(!send("[sinks.findings]\npath = \"f.jsonl\"\n"), "findings alone do not need the events");
-        assert!(send("[sinks.lake]\npath = \"lake\"\n"), "the lake writes events by default");
-        assert!(!send("[sinks.lake]\npath = \"lake\"\nevents = false\n"));
-        assert!(send("[sinks.kafka]\nbrokers = \"127.0.0.1:9092\"\nevents_topic = \"events\"\n"));
+        for (extra, want) in [
+            ("[sinks.findings]\npath = \"f.jsonl\"\n", false),
+            ("[sinks.lake]\npath = \"lake\"\n", true),
+            ("[sinks.lake]\npath = \"lake2\"\nevents = false\n", false),
+        ] {
+            let cfg = writes(extra);
+            assert!(!cfg.runtime_options().send_events, "the sinks say for themselves");
+            let p = cfg.build(dir.path()).await.unwrap();
+            assert_eq!(p.sinks.iter().any(|s| s.writes_events()), want, "{extra}");
+        }
         assert!(RuntimeOptions::default().send_events, "a runtime built by hand keeps them for its sinks");
     }
 

@@ -81,11 +81,13 @@ pub struct RuntimeOptions {
     pub idle_timeout: Duration,
     /// Which vendor fields the decode stage keeps.
     pub vendor_fields: VendorFieldsPolicy,
-    /// Whether enriched events travel on to the sinks in [`Output::events`].
-    /// Only a sink that writes events needs them (the lake with `events`, a
-    /// Kafka `events_topic`); without one, a worker drops a batch's events
-    /// once the rules have run, instead of the channels to the detection
-    /// stage and the sinks holding every batch in flight whole.
+    /// Whether enriched events travel on to the sinks in [`Output::events`]
+    /// whatever the sinks; they also do when a sink of the run says it
+    /// writes them ([`Sink::writes_events`]: the lake with `events`, a Kafka
+    /// `events_topic`, any sink that does not say). Without one, a worker
+    /// drops a batch's events once the rules have run, instead of the
+    /// channels to the detection stage and the sinks holding every batch in
+    /// flight whole.
     pub send_events: bool,
 }
 
@@ -251,7 +253,7 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
             registry: Some(registry.clone()),
             stop: abort.clone(),
             vendor_fields: options.vendor_fields.clone(),
-            send_events: options.send_events,
+            send_events: options.send_events || sinks.iter().any(|s| s.writes_events()),
         };
         let span = tracing::debug_span!("worker", worker = id);
         workers.push(tokio::spawn(worker(raw_rx.clone(), processed_tx.clone(), ctx).instrument(span)));

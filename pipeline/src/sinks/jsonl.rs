@@ -124,6 +124,10 @@ impl Sink for JsonLinesSink {
         "jsonl"
     }
 
+    fn writes_events(&self) -> bool {
+        false
+    }
+
     fn write(&mut self, output: &Output) -> Result<u64, SinkError> {
         let n = match self.stream {
             Stream::Findings => output.findings.len(),

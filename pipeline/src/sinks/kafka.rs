@@ -235,6 +235,10 @@ impl Sink for KafkaSink {
         "kafka"
     }
 
+    fn writes_events(&self) -> bool {
+        self.config.events_topic.is_some()
+    }
+
     fn write(&mut self, output: &Output) -> Result<u64, SinkError> {
         let mut rows = 0;
         if let Some(topic) = &self.config.findings_topic {

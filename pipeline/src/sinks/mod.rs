@@ -67,6 +67,14 @@ pub trait Sink: Send {
         "custom"
     }
 
+    /// Whether this sink reads [`Output::events`]. When no sink of a run
+    /// does, workers drop each batch's events once the rules have run
+    /// instead of sending them on (less held in flight). A sink that does
+    /// not say reads them.
+    fn writes_events(&self) -> bool {
+        true
+    }
+
     /// Write what this sink takes from `output`. A sink that is not durable
     /// yet when this returns keeps `output.ack.clone()` until it is. Returns
     /// the number of rows written.

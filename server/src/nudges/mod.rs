@@ -612,6 +612,10 @@ impl Sink for NudgeSink {
         "nudges"
     }
 
+    fn writes_events(&self) -> bool {
+        false
+    }
+
     fn write(&mut self, output: &Output) -> Result<u64, SinkError> {
         let findings: Vec<Finding> = output
             .findings

@@ -312,6 +312,10 @@ impl Sink for LakeSink {
         "lake"
     }
 
+    fn writes_events(&self) -> bool {
+        self.opts.events
+    }
+
     fn write(&mut self, output: &Output) -> Result<u64, SinkError> {
         let mut rows = 0u64;
         if self.opts.events {
