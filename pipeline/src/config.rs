@@ -245,6 +245,12 @@ pub struct RulesConfig {
     /// has passed it; findings are raised and updated at these steps.
     #[serde(default = "default_evaluation_interval")]
     pub evaluation_interval: String,
+    /// A new finding is written after the interval that raised it; a
+    /// finding that grows afterwards is written again (its next revision)
+    /// at most this often, at whole multiples of it in event time (UTC):
+    /// `1m`, the evaluation interval, writes every change. At most `1d`.
+    #[serde(default = "default_update_interval")]
+    pub update_interval: String,
     /// Naming the person behind an internal address (`[rules.attribution]`).
     #[serde(default)]
     pub attribution: AttributionConfig,
@@ -290,6 +296,7 @@ impl Default for RulesConfig {
             reload: None,
             reload_interval: default_rule_poll(),
             evaluation_interval: default_evaluation_interval(),
+            update_interval: default_update_interval(),
             attribution: AttributionConfig::default(),
         }
     }
@@ -303,6 +310,9 @@ fn default_rule_poll() -> String {
 }
 fn default_evaluation_interval() -> String {
     "1m".into()
+}
+fn default_update_interval() -> String {
+    humantime::format_duration(crate::detect::DEFAULT_UPDATE_INTERVAL).to_string()
 }
 
 /// `[sinks]`.
@@ -650,6 +660,10 @@ impl Config {
         if duration("rules.evaluation_interval", &self.rules.evaluation_interval, &mut p).is_zero() {
             p.push(problem("rules.evaluation_interval", "must be longer than zero"));
         }
+        let update = duration("rules.update_interval", &self.rules.update_interval, &mut p);
+        if update.is_zero() || update > Duration::from_secs(86_400) {
+            p.push(problem("rules.update_interval", "must be longer than zero and at most 1d"));
+        }
         if duration("rules.attribution.max_age", &self.rules.attribution.max_age, &mut p).is_zero() {
             p.push(problem("rules.attribution.max_age", "must be longer than zero"));
         }
@@ -828,7 +842,8 @@ impl Config {
             rows: a.rows,
             networks: if a.networks.is_empty() { crate::attribute::private_networks() } else { a.networks.clone() },
         };
-        Shared::with_attribution(self.runtime.dedup_capacity.max(1), state_dir, interval, attribution)
+        let update_interval = duration("", &self.rules.update_interval, &mut ignore);
+        Shared::with_attribution(self.runtime.dedup_capacity.max(1), state_dir, interval, update_interval, attribution)
     }
 
     async fn compile_rules(&self, base_dir: &Path, shared: Arc<Shared>) -> Result<DetectionEngine, ConfigError> {

@@ -5,3 +5,4 @@ mod formats_doc;
 mod late_start;
 mod schema_doc;
 mod time_inferred;
+mod update_interval;

@@ -4,10 +4,15 @@
 //! `finding_id` already encodes rule, dedup key and window, so a rule's
 //! [`FindingStore`] is a bounded map of the ids it raised recently. Matches
 //! come in event-time order, one evaluation interval at a time (see
-//! [`crate::event_time`]); after each interval, every finding that changed is
-//! handed out once ([`FindingStore::take_changed`]): `revision` 1 when it is
-//! new, the next revision when it is an update. So the revisions a finding
-//! goes through, and its final content, depend only on the input.
+//! [`crate::event_time`]). A new finding is handed out after the interval
+//! that raised it (`revision` 1, [`FindingStore::take_new`]); a finding that
+//! grew afterwards is handed out again with its next revision at the next
+//! *update point*, the first multiple of the update interval (`[rules]
+//! update_interval`, UTC-aligned) at or after the interval it grew in, once
+//! every interval up to that point is consumed ([`FindingStore::due_at`],
+//! [`FindingStore::take_changed`]). So a finding that grows all day is
+//! written a few times an hour, not after every minute, and the revisions
+//! it goes through, and its final content, depend only on the input.
 //!
 //! What a finding adds up, so that each source event counts once:
 //!
@@ -139,6 +144,14 @@ pub struct FindingStore {
     order: VecDeque<String>,
     entries: HashMap<String, Entry>,
     changed: BTreeSet<String>,
+    /// The update point at which the changes of findings already handed
+    /// out are handed out next; `None` when there are none.
+    #[serde(default)]
+    due_at: Option<i64>,
+    /// Findings pushed out beyond `capacity` whose last changes were not
+    /// handed out yet: handed out with the next new findings.
+    #[serde(default)]
+    evicted: Vec<(String, Entry)>,
     /// The release point at the last expiry sweep.
     swept_at: i64,
 }
@@ -170,6 +183,8 @@ impl FindingStore {
             order: VecDeque::new(),
             entries: HashMap::new(),
             changed: BTreeSet::new(),
+            due_at: None,
+            evicted: Vec::new(),
             swept_at: i64::MIN,
         }
     }
@@ -283,8 +298,10 @@ impl FindingStore {
     fn insert(&mut self, id: String, entry: Entry) {
         if self.order.len() >= self.capacity {
             while let Some(old) = self.order.pop_front() {
-                if self.entries.remove(&old).is_some() {
-                    self.changed.remove(&old);
+                if let Some(entry) = self.entries.remove(&old) {
+                    if self.changed.remove(&old) {
+                        self.evicted.push((old, entry));
+                    }
                     break;
                 }
             }
@@ -294,22 +311,60 @@ impl FindingStore {
         self.changed.insert(id);
     }
 
-    /// Every finding that changed since the last call, with its totals and
-    /// its next revision, detected at `now`, ordered by id.
+    /// Findings raised since the last call (`revision` 1), and those pushed
+    /// out beyond `capacity` with changes not handed out yet, with their
+    /// totals, detected at `now`, ordered by id. Called after every
+    /// interval; `end`, the interval's end, and `every`, the update
+    /// interval (both microseconds), set the update point at which the
+    /// other changed findings are due ([`FindingStore::due_at`]).
+    pub fn take_new(&mut self, rule: &RuleDef, now: Timestamp, end: i64, every: i64) -> Vec<Finding> {
+        let entries = &self.entries;
+        let new: Vec<String> =
+            self.changed.iter().filter(|id| entries.get(*id).is_some_and(|e| e.revision == 0)).cloned().collect();
+        for id in &new {
+            self.changed.remove(id);
+        }
+        if !self.changed.is_empty() && self.due_at.is_none() {
+            self.due_at = Some(update_point(end, every));
+        }
+        let mut out = self.render_ids(rule, now, new);
+        for (id, mut e) in std::mem::take(&mut self.evicted) {
+            e.revision += 1;
+            out.extend(render_entry(rule, &e, now, id));
+        }
+        out.sort_by(|a, b| a.finding_id.cmp(&b.finding_id));
+        out
+    }
+
+    /// The update point at which findings that changed after they were
+    /// handed out are due; hand them out ([`FindingStore::take_changed`])
+    /// once every interval that ends at or before it is consumed, and
+    /// before any interval after it is.
+    pub fn due_at(&self) -> Option<i64> {
+        self.due_at
+    }
+
+    /// Every finding that changed since it was last handed out, with its
+    /// totals and its next revision, detected at `now`, ordered by id.
     pub fn take_changed(&mut self, rule: &RuleDef, now: Timestamp) -> Vec<Finding> {
-        let mut out = Vec::with_capacity(self.changed.len());
-        for id in std::mem::take(&mut self.changed) {
+        self.due_at = None;
+        let ids: Vec<String> = std::mem::take(&mut self.changed).into_iter().collect();
+        let mut out = self.render_ids(rule, now, ids);
+        for (id, mut e) in std::mem::take(&mut self.evicted) {
+            e.revision += 1;
+            out.extend(render_entry(rule, &e, now, id));
+        }
+        out.sort_by(|a, b| a.finding_id.cmp(&b.finding_id));
+        out
+    }
+
+    /// The findings `ids`, each with its next revision.
+    fn render_ids(&mut self, rule: &RuleDef, now: Timestamp, ids: Vec<String>) -> Vec<Finding> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
             let Some(e) = self.entries.get_mut(&id) else { continue };
             e.revision += 1;
-            match render(rule, e, now) {
-                Ok(mut f) => {
-                    f.finding_id = id;
-                    out.push(f);
-                }
-                Err(err) => {
-                    crate::internal_events::emit(crate::internal_events::RuleFailed { rule: rule.id(), error: &err })
-                }
-            }
+            out.extend(render_entry(rule, e, now, id));
         }
         out
     }
@@ -398,6 +453,27 @@ fn insert_smallest(set: &mut BTreeSet<String>, v: String) {
         set.insert(v);
     } else if set.last().is_some_and(|l| v < *l) && set.insert(v) {
         set.pop_last();
+    }
+}
+
+/// The first update point at or after `end`: a whole multiple of `every`
+/// (microseconds since the epoch, so UTC-aligned).
+pub fn update_point(end: i64, every: i64) -> i64 {
+    let every = every.max(1);
+    end.div_euclid(every).saturating_add(i64::from(end.rem_euclid(every) != 0)).saturating_mul(every)
+}
+
+/// [`render`] as finding `id`; a failure is reported and gives nothing.
+fn render_entry(rule: &RuleDef, e: &Entry, now: Timestamp, id: String) -> Option<Finding> {
+    match render(rule, e, now) {
+        Ok(mut f) => {
+            f.finding_id = id;
+            Some(f)
+        }
+        Err(err) => {
+            crate::internal_events::emit(crate::internal_events::RuleFailed { rule: rule.id(), error: &err });
+            None
+        }
     }
 }
 
@@ -525,9 +601,81 @@ period = "1h"
             assert_eq!(store.admit(&r, h, Contribution::Events).unwrap(), Admitted::Raised);
         }
         assert_eq!(store.len(), 2, "the oldest was forgotten");
-        assert_eq!(store.take_changed(&r, now).len(), 2);
+        let mut written: Vec<String> = store.take_changed(&r, now).into_iter().filter_map(|f| f.user).collect();
+        written.sort();
+        assert_eq!(written, ["a", "b", "c"].map(String::from), "the forgotten one is still written, once");
+        assert!(store.take_changed(&r, now).is_empty());
         let later = crate::schema::time::parse_any("2026-11-27T00:00:00Z").unwrap().0;
         store.expire(later);
         assert!(store.is_empty(), "their dedup windows ended more than two days ago");
+    }
+
+    /// 2026-11-24T10:`minute`:00Z, microseconds.
+    fn at(minute: u32) -> i64 {
+        crate::schema::time::parse_any(&format!("2026-11-24T10:{minute:02}:00Z")).unwrap().0
+    }
+
+    #[test]
+    fn update_points_are_whole_multiples_of_the_update_interval() {
+        let ten = 600_000_000;
+        assert_eq!(update_point(at(3), ten), at(10));
+        assert_eq!(update_point(at(10), ten), at(10), "a point is its own");
+        assert_eq!(update_point(at(10) + 1, ten), at(20));
+        assert_eq!((update_point(-1, 10), update_point(-10, 10), update_point(-11, 10)), (0, -10, -10));
+        assert_eq!(update_point(7, 0), 7, "an interval of zero is taken as one microsecond");
+    }
+
+    #[test]
+    fn new_findings_go_out_at_once_and_updates_wait_for_the_update_point() {
+        let (r, now, ten) = (rule(), Timestamp(0), 600_000_000);
+        let mut store = FindingStore::new(10);
+        store.admit(&r, hit("e1", 1, 100, "a"), Contribution::Events).unwrap();
+        let new = store.take_new(&r, now, at(2), ten);
+        assert_eq!(new.iter().map(|f| (f.revision, f.event_count)).collect::<Vec<_>>(), [(Some(1), Some(1))]);
+        assert_eq!(store.due_at(), None, "nothing waits");
+
+        store.admit(&r, hit("e2", 2, 50, "a"), Contribution::Events).unwrap();
+        assert!(store.take_new(&r, now, at(3), ten).is_empty(), "an update waits");
+        assert_eq!(store.due_at(), Some(at(10)));
+        // A second person's first match goes out at once; the update still waits.
+        let mut bo = hit("e3", 5, 1, "a");
+        bo.insert("user".into(), json!("bo"));
+        store.admit(&r, bo, Contribution::Events).unwrap();
+        store.admit(&r, hit("e4", 5, 25, "a"), Contribution::Events).unwrap();
+        let new = store.take_new(&r, now, at(6), ten);
+        assert_eq!(new.iter().map(|f| (f.user.as_deref(), f.revision)).collect::<Vec<_>>(), [(Some("bo"), Some(1))]);
+        assert_eq!(store.due_at(), Some(at(10)), "the first change sets the point");
+
+        let update = store.take_changed(&r, now);
+        assert_eq!(update.len(), 1, "one revision for every change up to the point");
+        assert_eq!((update[0].revision, update[0].event_count, update[0].bytes), (Some(2), Some(3), Some(175)));
+        assert_eq!(store.due_at(), None);
+        assert!(store.take_changed(&r, now).is_empty());
+
+        // Checkpointed with an update waiting, restored: it still waits, then goes out.
+        store.admit(&r, hit("e5", 11, 1, "a"), Contribution::Events).unwrap();
+        assert!(store.take_new(&r, now, at(12), ten).is_empty());
+        let mut restored: FindingStore = serde_json::from_value(serde_json::to_value(&store).unwrap()).unwrap();
+        assert_eq!(restored.due_at(), Some(at(20)));
+        let update = restored.take_changed(&r, now);
+        assert_eq!((update[0].revision, update[0].event_count), (Some(3), Some(4)));
+    }
+
+    #[test]
+    fn a_finding_forgotten_with_an_update_waiting_goes_out_with_the_next_new_ones() {
+        let (r, now, ten) = (rule(), Timestamp(0), 600_000_000);
+        let mut store = FindingStore::new(1);
+        store.admit(&r, hit("e1", 1, 1, "a"), Contribution::Events).unwrap();
+        assert_eq!(store.take_new(&r, now, at(2), ten).len(), 1);
+        store.admit(&r, hit("e2", 2, 1, "a"), Contribution::Events).unwrap();
+        let mut bo = hit("e3", 2, 1, "a");
+        bo.insert("user".into(), json!("bo"));
+        store.admit(&r, bo, Contribution::Events).unwrap();
+        let out = store.take_new(&r, now, at(3), ten);
+        let got: Vec<_> = out.iter().map(|f| (f.user.as_deref(), f.revision, f.event_count)).collect();
+        assert_eq!(got.len(), 2, "{got:?}");
+        assert!(got.contains(&(Some("ana"), Some(2), Some(2))), "the update of the forgotten one: {got:?}");
+        assert!(got.contains(&(Some("bo"), Some(1), Some(1))), "{got:?}");
+        assert_eq!(store.due_at(), None);
     }
 }

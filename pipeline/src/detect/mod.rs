@@ -24,7 +24,8 @@
 //!    event-time order ([`DetectionEngine::advance`]): windows fold and are
 //!    evaluated, first-seen keys and correlations are checked, and every
 //!    match goes through the rule's finding store, which raises new findings
-//!    and updates changed ones, one revision per interval.
+//!    after their interval and writes changed ones again at update points
+//!    (see [`dedup`]).
 //!
 //! Every state change takes the checkpoint gate with the acknowledgement of
 //! the batch it came from (or of the findings it raised), so a checkpoint
@@ -348,6 +349,10 @@ impl CompiledRule {
     }
 }
 
+/// How often a finding that keeps growing is written again, by default
+/// (`[rules] update_interval`).
+pub const DEFAULT_UPDATE_INTERVAL: Duration = Duration::from_secs(600);
+
 /// What every version of the engine shares across rule reloads: the
 /// checkpoint gate and the settings of rule state.
 pub struct Shared {
@@ -355,6 +360,9 @@ pub struct Shared {
     dedup_capacity: usize,
     /// The evaluation interval, microseconds.
     interval: i64,
+    /// The update interval, microseconds: findings that grew are written
+    /// again at its multiples ([`dedup`] explains).
+    update_every: i64,
     /// Who is behind an address (checkpointed with the rules).
     pub(crate) attribution: Attribution,
 }
@@ -368,20 +376,30 @@ impl Shared {
 
     /// As [`Shared::new`], evaluating stateful rules every `interval` of event time.
     pub fn with_interval(dedup_capacity: usize, state_dir: Option<PathBuf>, interval: Duration) -> Arc<Shared> {
-        Self::with_attribution(dedup_capacity, state_dir, interval, AttributionSettings::default())
+        Self::with_attribution(
+            dedup_capacity,
+            state_dir,
+            interval,
+            DEFAULT_UPDATE_INTERVAL,
+            AttributionSettings::default(),
+        )
     }
 
-    /// As [`Shared::with_interval`], attributing user-less rows with `attribution`.
+    /// As [`Shared::with_interval`], writing findings that grew again every
+    /// `update_interval` of event time and attributing user-less rows with
+    /// `attribution`.
     pub fn with_attribution(
         dedup_capacity: usize,
         state_dir: Option<PathBuf>,
         interval: Duration,
+        update_interval: Duration,
         attribution: AttributionSettings,
     ) -> Arc<Shared> {
         Arc::new(Shared {
             checkpoints: Checkpoints::new(state_dir),
             dedup_capacity: dedup_capacity.max(1),
             interval: crate::event_time::micros(interval).max(1),
+            update_every: crate::event_time::micros(update_interval).max(1),
             attribution: Attribution::new(attribution),
         })
     }
@@ -1222,6 +1240,15 @@ impl DetectionEngine {
             };
             let Some((start, items)) = taken else { break };
             let end = start.saturating_add(interval);
+            {
+                // Every interval up to the update point is consumed: what
+                // changed before it goes out before this interval's matches.
+                let _gate = cp.enter(out);
+                let mut s = lock(&rule.state);
+                if s.findings.due_at().is_some_and(|due| due < end) {
+                    findings.extend(s.findings.take_changed(&rule.def, now));
+                }
+            }
             let (raised, merged) = match self.consume(rule, items, out).await {
                 Ok(counts) => counts,
                 Err(e) => {
@@ -1231,7 +1258,10 @@ impl DetectionEngine {
             };
             let _gate = cp.enter(out);
             let mut s = lock(&rule.state);
-            findings.extend(s.findings.take_changed(&rule.def, now));
+            findings.extend(s.findings.take_new(&rule.def, now, end, self.shared.update_every));
+            if s.findings.due_at().is_some_and(|due| due <= end) {
+                findings.extend(s.findings.take_changed(&rule.def, now));
+            }
             s.released = Some(s.released.map_or(end, |r| r.max(end)));
             if let (ModeState::Windowed(w), Kind::Windowed { windowing, .. }) = (&mut s.mode, &rule.kind) {
                 w.evict(windowing, end);
@@ -1240,10 +1270,19 @@ impl DetectionEngine {
             drop(s);
             emit(FindingsRaised { rule: rule.def.id(), raised: raised as u64, suppressed: merged as u64 });
         }
-        if let Some(t) = target {
-            let _gate = cp.enter(out);
-            let mut s = lock(&rule.state);
-            s.released = Some(s.released.map_or(t, |r| r.max(t)));
+        let _gate = cp.enter(out);
+        let mut s = lock(&rule.state);
+        match target {
+            Some(t) => {
+                s.released = Some(s.released.map_or(t, |r| r.max(t)));
+                // The watermark passed the update point with no interval
+                // after it pending: every interval up to it is consumed.
+                if s.findings.due_at().is_some_and(|due| due <= t) {
+                    findings.extend(s.findings.take_changed(&rule.def, now));
+                }
+            }
+            // The input ended: everything consumed goes out.
+            None => findings.extend(s.findings.take_changed(&rule.def, now)),
         }
         findings
     }

@@ -294,7 +294,7 @@ impl DetectionEngine {
 
     /// The same rules, planned once and shared, with fresh state of their
     /// own: one part's engine in scale-out. It keeps as many findings per
-    /// rule and evaluates at the same interval; its snapshots are kept by
+    /// rule, evaluates at the same interval and writes updates as often; its snapshots are kept by
     /// the caller (the changelog), and it does not attribute (parts receive
     /// rule output only).
     pub fn fresh_part(&self) -> DetectionEngine {
@@ -302,6 +302,7 @@ impl DetectionEngine {
             checkpoints: super::checkpoint::Checkpoints::external(),
             dedup_capacity: self.shared.dedup_capacity,
             interval: self.shared.interval,
+            update_every: self.shared.update_every,
             attribution: crate::attribute::Attribution::new(crate::attribute::AttributionSettings {
                 enabled: false,
                 ..Default::default()

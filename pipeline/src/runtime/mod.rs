@@ -287,7 +287,10 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
             tokio::spawn(stage.run(processed_rx).instrument(tracing::debug_span!("detection")))
         }
     };
-    let sink_task = tokio::spawn(sink_stage(out_rx, sinks, options.clone(), flush_sinks));
+    let sink_task = {
+        let (options, span) = (options.clone(), tracing::debug_span!("sinks"));
+        tokio::task::spawn_blocking(move || span.in_scope(|| sink_stage(out_rx, sinks, options, flush_sinks)))
+    };
     let watcher_stop = CancellationToken::new();
     let rule_watcher = options
         .rule_watch
@@ -881,28 +884,58 @@ struct StageResult {
     findings: BTreeMap<String, Finding>,
 }
 
-async fn sink_stage(
+/// What wakes the sink stage.
+enum SinkWake {
+    /// An output, or `None` when the detection stage is done.
+    Output(Option<Output>),
+    /// The flush interval passed.
+    Tick,
+    /// A source needs its acknowledgements now (revoke, in-flight limit).
+    FlushNow,
+}
+
+/// The sink stage: writes every output to every sink, in order, and
+/// flushes them every `flush_interval`, when its channel runs empty and
+/// when a source asks.
+///
+/// It runs on a thread of its own (`spawn_blocking`, for the whole run),
+/// so sinks may block (files, a Kafka producer's queue, lake uploads)
+/// without taking a runtime worker, and no runtime worker is handed over
+/// to a new thread for each write (as `block_in_place` does): what the
+/// sinks allocate stays on one thread, which keeps the allocator's
+/// per-thread pages few. The runtime is entered on this thread, so a sink
+/// may use [`tokio::runtime::Handle::current`] and `block_on` it.
+fn sink_stage(
     mut rx: mpsc::Receiver<Output>,
     mut sinks: Vec<Box<dyn Sink>>,
     options: RuntimeOptions,
     flush_requested: Arc<tokio::sync::Notify>,
 ) -> StageResult {
+    let runtime = tokio::runtime::Handle::current();
     let mut result = StageResult { findings: BTreeMap::new() };
     let mut ticker = ticker(options.flush_interval);
     loop {
-        let next = tokio::select! {
-            o = rx.recv() => o,
-            _ = ticker.tick() => {
-                flush_all(&mut sinks, false);
+        // Only the wait is async; writing and flushing happen outside
+        // `block_on`, so a sink's own `block_on` is not nested in it.
+        let wake = runtime.block_on(async {
+            tokio::select! {
+                o = rx.recv() => SinkWake::Output(o),
+                _ = ticker.tick() => SinkWake::Tick,
+                _ = flush_requested.notified() => SinkWake::FlushNow,
+            }
+        });
+        let output = match wake {
+            SinkWake::Output(Some(output)) => output,
+            SinkWake::Output(None) => break,
+            SinkWake::Tick => {
+                flush_sinks(&mut sinks, false);
                 continue;
             }
-            _ = flush_requested.notified() => {
-                // A source needs its acknowledgements now (revoke, in-flight limit).
-                flush_all(&mut sinks, true);
+            SinkWake::FlushNow => {
+                flush_sinks(&mut sinks, true);
                 continue;
             }
         };
-        let Some(output) = next else { break };
         emit(BufferLevel { buffer: "output", len: rx.len(), capacity: rx.max_capacity() });
         let busy = health().busy("sinks");
         let started = Instant::now();
@@ -913,34 +946,28 @@ async fn sink_stage(
         }
         write_output(&mut sinks, &output);
         if rx.is_empty() {
-            tokio::task::block_in_place(|| flush_sinks(&mut sinks, false));
+            flush_sinks(&mut sinks, false);
         }
         emit(StageBatchTimed { stage: "sink", elapsed: started.elapsed() });
         drop(busy);
         drop(output);
     }
-    flush_all(&mut sinks, true);
+    flush_sinks(&mut sinks, true);
     info!("sink stage finished");
     result
 }
 
 /// Write one output to every sink; a failed write marks its batch failed.
 fn write_output(sinks: &mut [Box<dyn Sink>], output: &Output) {
-    tokio::task::block_in_place(|| {
-        for sink in sinks.iter_mut() {
-            match sink.write(output) {
-                Ok(rows) => emit(SinkWritten { sink: sink.name(), kind: sink.kind(), rows }),
-                Err(e) => {
-                    emit(SinkFailed { sink: sink.name(), kind: sink.kind(), error: &e.to_string() });
-                    output.ack.fail();
-                }
+    for sink in sinks.iter_mut() {
+        match sink.write(output) {
+            Ok(rows) => emit(SinkWritten { sink: sink.name(), kind: sink.kind(), rows }),
+            Err(e) => {
+                emit(SinkFailed { sink: sink.name(), kind: sink.kind(), error: &e.to_string() });
+                output.ack.fail();
             }
         }
-    });
-}
-
-fn flush_all(sinks: &mut [Box<dyn Sink>], force: bool) {
-    tokio::task::block_in_place(|| flush_sinks(sinks, force));
+    }
 }
 
 fn flush_sinks(sinks: &mut [Box<dyn Sink>], force: bool) {

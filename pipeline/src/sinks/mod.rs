@@ -58,6 +58,11 @@ pub enum SinkError {
 }
 
 /// A destination for pipeline output.
+///
+/// The sink stage calls a run's sinks one after the other, on a thread of
+/// its own: a sink may block (write files, wait for a producer's queue),
+/// and the runtime is entered there, so it may also
+/// `tokio::runtime::Handle::current().block_on(..)` an async client.
 pub trait Sink: Send {
     /// Name for logs and metrics (`component_id`).
     fn name(&self) -> &str;

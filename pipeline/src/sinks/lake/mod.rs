@@ -227,8 +227,8 @@ fn fail_and_remove(acks: &[AckToken], tmp: &Path) {
 
 /// Upload the closed file `tmp` to `relative` under the store's lake root,
 /// in parts, so a file of any size costs a few part buffers of memory.
-/// Runs inside the sink stage's `block_in_place`, so blocking on the
-/// runtime here is allowed.
+/// Runs on the sink stage's own thread, outside any `block_on`, so
+/// blocking on the runtime here is allowed.
 fn upload(store: &LakeStore, tmp: &Path, relative: &str) -> Result<(), String> {
     use std::io::Read;
 
