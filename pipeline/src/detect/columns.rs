@@ -127,6 +127,22 @@ impl Reader {
         }
     }
 
+    /// Whether the value at `row` is not null (what [`Reader::text`] is `Some` for).
+    pub fn is_valid(&self, row: usize) -> bool {
+        match self {
+            Reader::Int(a) | Reader::Float(a) | Reader::Text(a) => a.is_valid(row),
+        }
+    }
+
+    /// The value at `row` as text, as [`Reader::text`] gives it, borrowed
+    /// from the array when it is text.
+    pub fn text_ref(&self, row: usize) -> Option<std::borrow::Cow<'_, str>> {
+        match self {
+            Reader::Text(_) => self.str(row).map(std::borrow::Cow::Borrowed),
+            Reader::Int(_) | Reader::Float(_) => self.text(row).map(std::borrow::Cow::Owned),
+        }
+    }
+
     /// The value at `row` as text, borrowed (text readers only).
     pub fn str(&self, row: usize) -> Option<&str> {
         match self {

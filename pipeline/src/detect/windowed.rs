@@ -287,7 +287,7 @@ impl Acc {
     fn add(&mut self, func: AggFunc, r: Option<&Reader>, row: usize, time: i64) {
         match (self, func) {
             (Acc::Int(n), AggFunc::Count) => {
-                if r.is_none_or(|r| r.text(row).is_some()) {
+                if r.is_none_or(|r| r.is_valid(row)) {
                     *n = Some(n.unwrap_or(0) + 1);
                 }
             }
@@ -312,25 +312,25 @@ impl Acc {
                 }
             }
             (Acc::Text(v), f) => {
-                if let Some(x) = r.and_then(|r| r.text(row)) {
-                    let keep = match (v.as_ref(), f) {
+                if let Some(x) = r.and_then(|r| r.text_ref(row)) {
+                    let keep = match (v.as_deref(), f) {
                         (None, _) => true,
-                        (Some(a), AggFunc::Min) => x < *a,
-                        (Some(a), _) => x > *a,
+                        (Some(a), AggFunc::Min) => *x < *a,
+                        (Some(a), _) => *x > *a,
                     };
                     if keep {
-                        *v = Some(x);
+                        *v = Some(x.into_owned());
                     }
                 }
             }
             (Acc::Set(s), _) => {
-                if let Some(x) = r.and_then(|r| r.text(row)) {
-                    insert_bounded(s, x);
+                if let Some(x) = r.and_then(|r| r.text_ref(row)) {
+                    insert_bounded(s, &x);
                 }
             }
             (Acc::List(l), _) => {
-                if let Some(x) = r.and_then(|r| r.text(row)) {
-                    insert_sample(l, (time, x));
+                if let Some(x) = r.and_then(|r| r.text_ref(row)) {
+                    insert_sample(l, time, &x);
                 }
             }
         }
@@ -371,12 +371,12 @@ impl Acc {
             (Acc::Text(_), Acc::Text(None)) => {}
             (Acc::Set(a), Acc::Set(b)) => {
                 for x in b {
-                    insert_bounded(a, x.clone());
+                    insert_bounded(a, x);
                 }
             }
             (Acc::List(a), Acc::List(b)) => {
-                for x in b {
-                    insert_sample(a, x.clone());
+                for (t, x) in b {
+                    insert_sample(a, *t, x);
                 }
             }
             _ => {}
@@ -400,22 +400,27 @@ impl Acc {
     }
 }
 
-/// Keep the [`MAX_DISTINCT`] smallest values: the same set whatever the order.
-fn insert_bounded(s: &mut BTreeSet<String>, x: String) {
+/// Keep the [`MAX_DISTINCT`] smallest values: the same set whatever the
+/// order. A value already in the set (most rows) is not copied.
+fn insert_bounded(s: &mut BTreeSet<String>, x: &str) {
+    if s.contains(x) {
+        return;
+    }
     if s.len() < MAX_DISTINCT {
-        s.insert(x);
-    } else if s.last().is_some_and(|last| x < *last) && s.insert(x) {
+        s.insert(x.to_string());
+    } else if s.last().is_some_and(|last| x < last.as_str()) {
+        s.insert(x.to_string());
         s.pop_last();
     }
 }
 
 /// Keep the [`MAX_SAMPLE`] earliest (time, value) pairs, sorted.
-fn insert_sample(l: &mut Vec<(i64, String)>, x: (i64, String)) {
-    let at = l.partition_point(|y| *y < x);
-    if at >= MAX_SAMPLE || l.get(at) == Some(&x) {
+fn insert_sample(l: &mut Vec<(i64, String)>, time: i64, x: &str) {
+    let at = l.partition_point(|(t, v)| (*t, v.as_str()) < (time, x));
+    if at >= MAX_SAMPLE || l.get(at).is_some_and(|(t, v)| *t == time && v == x) {
         return;
     }
-    l.insert(at, x);
+    l.insert(at, (time, x.to_string()));
     l.truncate(MAX_SAMPLE);
 }
 
@@ -454,8 +459,9 @@ pub struct WindowPanes {
     pub panes: Vec<(i64, i64, Option<i64>)>,
 }
 
-/// The windows touched by the rows folded in since the last evaluation.
-pub type Touched = BTreeSet<(String, i64)>;
+/// The windows touched by the rows folded in since the last evaluation:
+/// the panes (their starts) of each key.
+pub type Touched = BTreeMap<String, BTreeSet<i64>>;
 
 /// The state of one windowed rule. Serializable for checkpoints.
 #[derive(Debug, Clone, Serialize, Deserialize, Default)]
@@ -553,7 +559,14 @@ impl WindowState {
                     acc.add(AggFunc::First, r.as_ref(), row, t);
                 }
             }
-            touched.insert((key_buf.clone(), pane_start));
+            match touched.get_mut(key_buf.as_str()) {
+                Some(panes) => {
+                    panes.insert(pane_start);
+                }
+                None => {
+                    touched.insert(key_buf.clone(), BTreeSet::from([pane_start]));
+                }
+            }
         }
         Ok(())
     }
@@ -566,7 +579,7 @@ impl WindowState {
         touched: &Touched,
     ) -> Result<Option<(RecordBatch, Vec<WindowPanes>)>, String> {
         let mut starts: BTreeSet<(&str, i64)> = BTreeSet::new();
-        for (key, pane) in touched {
+        for (key, pane) in touched.iter().flat_map(|(key, panes)| panes.iter().map(move |p| (key, p))) {
             let mut ws = pane - w.spec.size + w.spec.slide;
             while ws <= *pane {
                 starts.insert((key.as_str(), ws));
@@ -870,5 +883,41 @@ mod tests {
             first_window.as_any().downcast_ref::<StringArray>().unwrap().iter().map(|v| v.unwrap()).collect();
         assert_eq!(got.len(), MAX_SAMPLE);
         assert_eq!(got[0], "h00.example", "sample() keeps the earliest rows");
+    }
+
+    proptest::proptest! {
+        /// The kept distinct values and samples are the smallest ones,
+        /// whatever the order the rows came in and however often a value
+        /// repeats.
+        #[test]
+        fn distinct_and_sample_keep_the_smallest_whatever_the_order(
+            rows in proptest::collection::vec((0i64..50, "[a-z]{0,3}"), 0..3000),
+            shuffle in proptest::collection::vec(proptest::prelude::any::<proptest::sample::Index>(), 0..64),
+        ) {
+            let mut shuffled = rows.clone();
+            for (i, at) in shuffle.iter().enumerate() {
+                let n = shuffled.len();
+                if n > 1 {
+                    shuffled.swap(i % n, at.index(n));
+                }
+            }
+            let mut want_set: Vec<String> = rows.iter().map(|(_, v)| v.clone()).collect();
+            want_set.sort();
+            want_set.dedup();
+            want_set.truncate(MAX_DISTINCT);
+            let mut want_sample = rows.clone();
+            want_sample.sort();
+            want_sample.dedup();
+            want_sample.truncate(MAX_SAMPLE);
+            for order in [&rows, &shuffled] {
+                let (mut set, mut sample) = (BTreeSet::new(), Vec::new());
+                for (t, v) in order.iter() {
+                    insert_bounded(&mut set, v);
+                    insert_sample(&mut sample, *t, v);
+                }
+                proptest::prop_assert_eq!(set.into_iter().collect::<Vec<_>>(), want_set.clone());
+                proptest::prop_assert_eq!(&sample, &want_sample);
+            }
+        }
     }
 }

@@ -264,8 +264,12 @@ impl KeySet {
 
     /// The index of `key` in the list, if it is one of the names.
     pub fn find(&self, key: &str) -> Option<usize> {
+        self.find_words(key, words(key.as_bytes()))
+    }
+
+    /// [`KeySet::find`], with the key's [`words`] already taken.
+    fn find_words(&self, key: &str, words: (u64, u64)) -> Option<usize> {
         let b = key.as_bytes();
-        let words = words(b);
         let mask = self.table.len() - 1;
         let mut at = self.bucket(words, b.len());
         loop {
@@ -309,6 +313,30 @@ struct PairIndex {
 
 const NO_PAIR: u32 = u32::MAX;
 
+/// What [`Pairs::indexed`] found at one pair position of the last line it
+/// indexed on this thread. The logs of a device repeat their keys in the
+/// same order line after line, so a key is most often the one at its
+/// position in the line before: when its words and length (which hold
+/// every byte of a key of up to 16 bytes) are that key's, its answer is
+/// taken without a probe of the set.
+#[derive(Debug, Clone, Copy)]
+struct Remembered {
+    /// The set asked (its address: sets are `'static`, so an address is
+    /// never another set's); 0 for none.
+    set: usize,
+    words: (u64, u64),
+    len: usize,
+    /// The name's index, or [`KeySet::EMPTY`].
+    found: u8,
+}
+
+/// Pair positions remembered (a line's first pairs; the rest are probed).
+const REMEMBERED: usize = 128;
+
+thread_local! {
+    static LAST_LINE: std::cell::RefCell<Vec<Remembered>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 /// `key=value` pairs of a log line, borrowed where no unescaping was needed.
 #[derive(Debug, Default)]
 pub struct Pairs<'a> {
@@ -328,8 +356,27 @@ impl<'a> Pairs<'a> {
     pub fn indexed(mut self, keys: &'static KeySet) -> Self {
         let mut index =
             PairIndex { keys, first: [NO_PAIR; KeySet::MAX], first_filled: [NO_PAIR; KeySet::MAX], named: 0 };
+        let set = std::ptr::from_ref(keys) as usize;
+        let mut last_line = LAST_LINE.with_borrow_mut(std::mem::take);
+        let remembered = self.pairs.len().min(REMEMBERED);
+        if last_line.len() < remembered {
+            last_line.resize(remembered, Remembered { set: 0, words: (0, 0), len: 0, found: KeySet::EMPTY });
+        }
         for (at, (k, v)) in self.pairs.iter().enumerate().rev() {
-            if let Some(slot) = keys.find(k) {
+            let found = match last_line.get_mut(at) {
+                Some(m) if k.len() <= 16 => {
+                    let words = words(k.as_bytes());
+                    if m.set != set || m.len != k.len() || m.words != words {
+                        let found = keys.find_words(k, words);
+                        // `found < MAX < EMPTY`.
+                        let found = found.map_or(KeySet::EMPTY, |i| i as u8);
+                        *m = Remembered { set, words, len: k.len(), found };
+                    }
+                    (m.found != KeySet::EMPTY).then_some(usize::from(m.found))
+                }
+                _ => keys.find(k),
+            };
+            if let Some(slot) = found {
                 if at < 128 {
                     index.named |= 1 << at;
                 }
@@ -340,6 +387,7 @@ impl<'a> Pairs<'a> {
                 }
             }
         }
+        LAST_LINE.with_borrow_mut(|l| *l = last_line);
         self.index = Some(index);
         self
     }
@@ -586,6 +634,42 @@ mod tests {
             key.truncate(cut.max(1));
             let Ok(key) = String::from_utf8(key) else { return Ok(()) };
             prop_assert_eq!(SET.find(&key), NAMES.iter().position(|n| *n == key), "{:?}", key);
+        }
+
+        /// What an indexed line answers is what a scan of it answers,
+        /// whatever the lines indexed before it on the thread (the same
+        /// keys in the same places, other keys there, keys of another set,
+        /// long keys, more pairs than are remembered).
+        #[test]
+        fn indexed_lines_answer_as_a_scan_whatever_came_before(
+            lines in proptest::collection::vec(
+                (proptest::bool::ANY, proptest::collection::vec((0usize..12, "[a-z ]{0,3}"), 0..140)),
+                1..12,
+            ),
+        ) {
+            static WORDS: &[&str] = &[
+                "srcip", "dstip", "user", "u", "tz", "abcdefghijklmnop", "abcdefghijklmnopq",
+                "a_very_long_vendor_field_name", "devname", "srcipx", "sentbyte", "sentbytf",
+            ];
+            static FIRST: &[&str] = &["srcip", "dstip", "user", "abcdefghijklmnopq", "sentbyte", "tz"];
+            static SECOND: &[&str] = &["u", "devname", "a_very_long_vendor_field_name", "srcip", "abcdefghijklmnop"];
+            static SETS: std::sync::LazyLock<[KeySet; 2]> =
+                std::sync::LazyLock::new(|| [KeySet::new(FIRST), KeySet::new(SECOND)]);
+            for (second, pairs) in &lines {
+                let (set, names) = if *second { (&SETS[1], SECOND) } else { (&SETS[0], FIRST) };
+                let pairs: Vec<(&str, Str<'_>)> =
+                    pairs.iter().map(|(k, v)| (WORDS[*k], Cow::Borrowed(v.as_str()))).collect();
+                let indexed = Pairs::new(pairs.clone()).indexed(set);
+                let plain = Pairs::new(pairs);
+                for name in names {
+                    prop_assert_eq!(indexed.get(name), plain.get(name), "{}", name);
+                    prop_assert_eq!(indexed.text(name), plain.text(name), "{}", name);
+                }
+                let (mut rest, mut scanned) = (VendorFields::default(), VendorFields::default());
+                indexed.rest_into(set, &mut rest);
+                plain.rest_into(set, &mut scanned);
+                prop_assert_eq!(format!("{rest:?}"), format!("{scanned:?}"));
+            }
         }
 
         #[test]
