@@ -19,9 +19,9 @@
 //! time, after the watermark passed it, so the table at any event time does
 //! not depend on how batches were scheduled.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, Serializer};
 
 /// One person on one address, from their first to their last sighting.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -34,7 +34,16 @@ struct Run {
 /// Runs per address; see the module docs.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Leases {
-    by_ip: BTreeMap<String, Vec<Run>>,
+    /// Every sighting of a batch looks its address up: a hash map (std's
+    /// keyed hash, as the addresses come from logs), written to
+    /// checkpoints in address order so that a snapshot of the same table
+    /// is always the same text.
+    #[serde(serialize_with = "in_address_order")]
+    by_ip: HashMap<String, Vec<Run>>,
+}
+
+fn in_address_order<S: Serializer>(by_ip: &HashMap<String, Vec<Run>>, s: S) -> Result<S::Ok, S::Error> {
+    by_ip.iter().collect::<BTreeMap<_, _>>().serialize(s)
 }
 
 /// How many runs may reach into `[t - max_age, t]` for the latest to name the person.
@@ -153,7 +162,13 @@ mod tests {
     fn the_table_survives_a_checkpoint() {
         let mut l = Leases::default();
         l.learn("10.0.0.7", "ana", HOUR);
-        let back: Leases = serde_json::from_str(&serde_json::to_string(&l).unwrap()).unwrap();
+        l.learn("10.0.0.10", "bob", HOUR);
+        l.learn("10.0.0.9", "carla", HOUR);
+        let text = serde_json::to_string(&l).unwrap();
+        let back: Leases = serde_json::from_str(&text).unwrap();
         assert_eq!(back, l);
+        let at = |ip: &str| text.find(ip).unwrap();
+        assert!(at("10.0.0.10") < at("10.0.0.7") && at("10.0.0.7") < at("10.0.0.9"), "in address order: {text}");
+        assert_eq!(serde_json::to_string(&back).unwrap(), text, "the same table, the same text");
     }
 }
