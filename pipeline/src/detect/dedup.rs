@@ -327,13 +327,7 @@ impl FindingStore {
         if !self.changed.is_empty() && self.due_at.is_none() {
             self.due_at = Some(update_point(end, every));
         }
-        let mut out = self.render_ids(rule, now, new);
-        for (id, mut e) in std::mem::take(&mut self.evicted) {
-            e.revision += 1;
-            out.extend(render_entry(rule, &e, now, id));
-        }
-        out.sort_by(|a, b| a.finding_id.cmp(&b.finding_id));
-        out
+        self.hand_out(rule, now, new)
     }
 
     /// The update point at which findings that changed after they were
@@ -349,23 +343,23 @@ impl FindingStore {
     pub fn take_changed(&mut self, rule: &RuleDef, now: Timestamp) -> Vec<Finding> {
         self.due_at = None;
         let ids: Vec<String> = std::mem::take(&mut self.changed).into_iter().collect();
-        let mut out = self.render_ids(rule, now, ids);
-        for (id, mut e) in std::mem::take(&mut self.evicted) {
-            e.revision += 1;
-            out.extend(render_entry(rule, &e, now, id));
-        }
-        out.sort_by(|a, b| a.finding_id.cmp(&b.finding_id));
-        out
+        self.hand_out(rule, now, ids)
     }
 
-    /// The findings `ids`, each with its next revision.
-    fn render_ids(&mut self, rule: &RuleDef, now: Timestamp, ids: Vec<String>) -> Vec<Finding> {
-        let mut out = Vec::with_capacity(ids.len());
+    /// The findings `ids` and the ones pushed out with changes not handed
+    /// out yet, each with its next revision, ordered by id.
+    fn hand_out(&mut self, rule: &RuleDef, now: Timestamp, ids: Vec<String>) -> Vec<Finding> {
+        let mut out = Vec::with_capacity(ids.len() + self.evicted.len());
         for id in ids {
             let Some(e) = self.entries.get_mut(&id) else { continue };
             e.revision += 1;
             out.extend(render_entry(rule, e, now, id));
         }
+        for (id, mut e) in std::mem::take(&mut self.evicted) {
+            e.revision += 1;
+            out.extend(render_entry(rule, &e, now, id));
+        }
+        out.sort_by(|a, b| a.finding_id.cmp(&b.finding_id));
         out
     }
 
