@@ -19,7 +19,9 @@
 //! * **events** (streaming, first-seen and correlation matches): the distinct
 //!   `event_id`s of every match merged in are its `event_count`; `bytes` is
 //!   the sum over matches that brought new events. A match whose events were
-//!   all counted already (a replay) changes nothing.
+//!   all counted already (a replay) changes nothing. A streaming rule's
+//!   finding keeps the ids only until their interval is consumed (a later
+//!   copy is late and never comes in), then only their count.
 //! * **panes** (windowed matches): the panes of every window merged in, with
 //!   their distinct events and bytes, so overlapping sliding windows count an
 //!   event once; `event_count` and `bytes` are the sums over the panes.
@@ -67,7 +69,9 @@ pub enum Contribution<'a> {
 struct Tally {
     /// Hashes of the distinct event ids counted.
     ids: HashSet<u64>,
-    /// Events counted beyond [`MAX_EVENT_IDS`], or in matches without event ids.
+    /// Events counted without their id kept: beyond [`MAX_EVENT_IDS`], in
+    /// matches without event ids, or let go once they could no longer
+    /// come again ([`FindingStore::let_go_of_counted_ids`]).
     uncounted: i64,
     /// Sum of the bytes of the matches that brought new events.
     bytes: Option<i64>,
@@ -78,6 +82,14 @@ struct Tally {
 }
 
 impl Tally {
+    /// Keep the count of the ids counted, not the ids.
+    fn let_go_of_ids(&mut self) {
+        if !self.ids.is_empty() {
+            self.uncounted = self.uncounted.saturating_add(self.ids.len() as i64);
+            self.ids = HashSet::new();
+        }
+    }
+
     fn event_count(&self) -> i64 {
         if self.panes.is_empty() {
             self.ids.len() as i64 + self.uncounted
@@ -328,6 +340,21 @@ impl FindingStore {
             self.due_at = Some(update_point(end, every));
         }
         self.hand_out(rule, now, new)
+    }
+
+    /// Keep only the counts of the events the findings changed since they
+    /// were last handed out have counted, not their ids. For a rule whose
+    /// every match is filed in the interval of its own events (streaming
+    /// rules), call this once an interval is consumed: a later copy of
+    /// those events belongs to that interval, is late, and never reaches
+    /// the store, so their ids protect nothing any more, and a finding that
+    /// counts a day of events does not hold a day of ids.
+    pub fn let_go_of_counted_ids(&mut self) {
+        for id in &self.changed {
+            if let Some(e) = self.entries.get_mut(id) {
+                e.tally.let_go_of_ids();
+            }
+        }
     }
 
     /// The update point at which findings that changed after they were
@@ -671,5 +698,24 @@ period = "1h"
         assert!(got.contains(&(Some("ana"), Some(2), Some(2))), "the update of the forgotten one: {got:?}");
         assert!(got.contains(&(Some("bo"), Some(1), Some(1))), "{got:?}");
         assert_eq!(store.due_at(), None);
+    }
+
+    #[test]
+    fn letting_go_of_counted_ids_keeps_the_counts() {
+        let (r, now, ten) = (rule(), Timestamp(0), 600_000_000);
+        let mut store = FindingStore::new(10);
+        store.admit(&r, hit("e1", 1, 100, "a"), Contribution::Events).unwrap();
+        store.admit(&r, hit("e2", 1, 50, "a"), Contribution::Events).unwrap();
+        assert_eq!(store.admit(&r, hit("e2", 1, 50, "a"), Contribution::Events).unwrap(), Admitted::Replay);
+        store.let_go_of_counted_ids();
+        assert!(store.entries.values().all(|e| e.tally.ids.is_empty()), "no id is held");
+        let f = &store.take_new(&r, now, at(2), ten)[0];
+        assert_eq!((f.event_count, f.bytes, f.suppressed_count), (Some(2), Some(150), Some(1)));
+        // The next interval's events add to the count; a copy within it is still a replay.
+        store.admit(&r, hit("e3", 3, 10, "a"), Contribution::Events).unwrap();
+        assert_eq!(store.admit(&r, hit("e3", 3, 10, "a"), Contribution::Events).unwrap(), Admitted::Replay);
+        store.let_go_of_counted_ids();
+        let f = &store.take_changed(&r, now)[0];
+        assert_eq!((f.event_count, f.bytes, f.revision), (Some(3), Some(160), Some(2)));
     }
 }

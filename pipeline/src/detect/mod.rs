@@ -1316,6 +1316,9 @@ impl DetectionEngine {
                 for (_, (), row) in rows {
                     count(s.findings.admit(&rule.def, row, Contribution::Events)?);
                 }
+                // A streaming match is filed in its own event's interval: a
+                // later copy of it is late, so its id need not be kept.
+                s.findings.let_go_of_counted_ids();
             }
             Kind::Correlation { spec, .. } => {
                 let mut rows: Vec<(RowOrder, u8, Map<String, Value>)> = items
