@@ -1258,10 +1258,9 @@ impl DetectionEngine {
             };
             let _gate = cp.enter(out);
             let mut s = lock(&rule.state);
+            // Updates wait: they go out before an interval past their
+            // update point is consumed, or once the watermark has passed it.
             findings.extend(s.findings.take_new(&rule.def, now, end, self.shared.update_every));
-            if s.findings.due_at().is_some_and(|due| due <= end) {
-                findings.extend(s.findings.take_changed(&rule.def, now));
-            }
             s.released = Some(s.released.map_or(end, |r| r.max(end)));
             if let (ModeState::Windowed(w), Kind::Windowed { windowing, .. }) = (&mut s.mode, &rule.kind) {
                 w.evict(windowing, end);

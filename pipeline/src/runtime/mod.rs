@@ -244,6 +244,7 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
     drop(raw_tx);
 
     let raw_rx = Arc::new(Mutex::new(raw_rx));
+    let send_events = options.send_events || sinks.iter().any(|s| s.writes_events());
     let mut workers = Vec::new();
     for id in 0..options.worker_count() {
         let ctx = WorkerContext {
@@ -253,7 +254,7 @@ pub async fn run(pipeline: Pipeline, shutdown: CancellationToken) -> RunSummary 
             registry: Some(registry.clone()),
             stop: abort.clone(),
             vendor_fields: options.vendor_fields.clone(),
-            send_events: options.send_events || sinks.iter().any(|s| s.writes_events()),
+            send_events,
         };
         let span = tracing::debug_span!("worker", worker = id);
         workers.push(tokio::spawn(worker(raw_rx.clone(), processed_tx.clone(), ctx).instrument(span)));
